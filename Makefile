@@ -1,0 +1,34 @@
+# The two commands: `make run` and `make test`. Both install what is missing first.
+.PHONY: run test pytest lint format
+
+PYTEST_ARGS ?=
+
+PY := .venv/bin/python
+
+run:
+	@scripts/setup.sh
+	@$(PY) manage.py migrate --no-input -v 0
+	@$(PY) manage.py collectstatic --no-input -v 0
+	@$(PY) manage.py seed_demo
+	@echo
+	@echo "  Clarity Connect: http://127.0.0.1:8000   (log in as admin / $${CLARITY_DEMO_PASSWORD:-clarity-demo})"
+	@echo "  Other demo users: operator, approver, viewer (same password). Ctrl-C stops everything."
+	@echo
+	@.venv/bin/honcho start
+
+test:
+	@scripts/setup.sh --browser
+	@.venv/bin/ruff check .
+	@.venv/bin/ruff format --check .
+	@$(MAKE) -s pytest
+
+pytest:
+	@$(PY) -m pytest -n 2 --dist loadgroup $(PYTEST_ARGS)
+
+lint:
+	@.venv/bin/ruff check .
+	@.venv/bin/ruff format --check .
+
+format:
+	@.venv/bin/ruff check --fix .
+	@.venv/bin/ruff format .

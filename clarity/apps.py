@@ -1,0 +1,23 @@
+from django.apps import AppConfig
+from django.db.models.signals import post_migrate
+
+
+class ClarityConfig(AppConfig):
+    name = "clarity"
+    verbose_name = "Clarity Connect"
+
+    def ready(self) -> None:
+        from clarity import health, roles
+
+        # Permissions exist only after post_migrate, so roles get theirs here on every
+        # migrate; models added by later apps join their roles without a new migration.
+        post_migrate.connect(roles.sync_role_permissions, dispatch_uid="clarity.roles")
+        post_migrate.connect(_ensure_schedules, dispatch_uid="clarity.schedules")
+        health.connect_worker_signals()
+
+
+def _ensure_schedules(sender: AppConfig, **kwargs: object) -> None:
+    if sender.name == "clarity":
+        from clarity.health import ensure_heartbeat_schedule
+
+        ensure_heartbeat_schedule()

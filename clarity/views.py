@@ -1,0 +1,60 @@
+"""Pages of the project itself: the dashboard and the user's settings."""
+
+from typing import Any
+
+from django.contrib import messages
+from django.contrib.auth import get_user_model
+from django.contrib.auth.decorators import login_required
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_POST
+from rest_framework.authtoken.models import Token
+
+from clarity.roles import INTEGRATION_ADMIN, role_of
+from connectors.models import Connection, IntegrationPair
+
+
+@login_required
+def dashboard(request: HttpRequest) -> HttpResponse:
+    pairs = IntegrationPair.objects.select_related("crm", "erp").defer(
+        "crm__secrets", "erp__secrets"
+    )
+    connections = Connection.objects.defer("secrets")
+    counts: dict[str, int] = {}
+    for connection in connections:
+        counts[connection.status] = counts.get(connection.status, 0) + 1
+    context: dict[str, Any] = {
+        "pairs": pairs,
+        "connection_total": len(connections),
+        "connection_counts": [
+            (status, label, counts.get(status, 0)) for status, label in Connection.Status.choices
+        ],
+    }
+    return render(request, "clarity/dashboard.html", context)
+
+
+@login_required
+def account_settings(request: HttpRequest) -> HttpResponse:
+    users = []
+    if role_of(request.user) == INTEGRATION_ADMIN:
+        users = [
+            {"user": user, "role": role_of(user)}
+            for user in get_user_model().objects.prefetch_related("groups").order_by("username")
+        ]
+    context = {
+        "role": role_of(request.user),
+        "has_token": Token.objects.filter(user=request.user).exists(),
+        "new_token": request.session.pop("new-api-token", None),
+        "users": users,
+    }
+    return render(request, "clarity/settings.html", context)
+
+
+@login_required
+@require_POST
+def regenerate_api_token(request: HttpRequest) -> HttpResponse:
+    """Replace the user's API token; the new one is shown once on the next page."""
+    Token.objects.filter(user=request.user).delete()
+    request.session["new-api-token"] = Token.objects.create(user=request.user).key
+    messages.success(request, "New API token created. Copy it now: it is shown only once.")
+    return redirect("settings")

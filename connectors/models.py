@@ -1,0 +1,141 @@
+"""Connections to outside systems, and the integration pairs that join a CRM to an ERP."""
+
+import hashlib
+import secrets
+from typing import Any
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import models
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.text import slugify
+
+from clarity.fields import EncryptedJSONField
+from connectors.registry import CRM, ERP, SYSTEM_CHOICES, SYSTEMS, pair_combinations
+
+
+class Connection(models.Model):
+    """Credentials and settings for one account of one system (a Streak team, a Sage company)."""
+
+    class Status(models.TextChoices):
+        UNKNOWN = "unknown", "Not tested"
+        OK = "ok", "OK"
+        FAILING = "failing", "Failing"
+        NEEDS_REAUTH = "needs_reauth", "Needs re-authorisation"
+
+    name = models.CharField(max_length=100, unique=True)
+    system = models.CharField(max_length=20, choices=SYSTEM_CHOICES)
+    settings = models.JSONField(default=dict, blank=True)
+    secrets = EncryptedJSONField(default=dict, blank=True)
+    secrets_changed_at = models.DateTimeField(null=True, blank=True, editable=False)
+    status = models.CharField(max_length=20, choices=Status.choices, default=Status.UNKNOWN)
+    last_checked_at = models.DateTimeField(null=True, blank=True)
+    last_error = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.system_label})"
+
+    def get_absolute_url(self) -> str:
+        return reverse("connection-edit", args=[self.pk])
+
+    @property
+    def system_label(self) -> str:
+        return SYSTEMS[self.system].label
+
+    @property
+    def side(self) -> str:
+        return SYSTEMS[self.system].side
+
+    def set_secrets(self, changes: dict[str, str]) -> None:
+        """Replace the named secrets; absent or empty values keep the stored ones."""
+        changes = {key: value for key, value in changes.items() if value}
+        if changes:
+            self.secrets = {**(self.secrets or {}), **changes}
+            self.secrets_changed_at = timezone.now()
+
+
+def hash_token(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+class IntegrationPair(models.Model):
+    """One CRM joined to one ERP: the unit that flows, mappings and runs belong to."""
+
+    name = models.CharField(max_length=100, unique=True)
+    slug = models.SlugField(
+        max_length=100, unique=True, blank=True, help_text="Made from the name; part of URLs."
+    )
+    crm = models.ForeignKey(
+        Connection, on_delete=models.PROTECT, related_name="crm_pairs", verbose_name="CRM"
+    )
+    erp = models.ForeignKey(
+        Connection, on_delete=models.PROTECT, related_name="erp_pairs", verbose_name="ERP"
+    )
+    base_currency = models.CharField(
+        max_length=3, default="USD", help_text="ISO 4217 code amounts are converted to."
+    )
+    enabled = models.BooleanField(default=True)
+    webhook_token_hash = models.CharField(max_length=64, editable=False)
+    webhook_token_changed_at = models.DateTimeField(null=True, editable=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["name"]
+        permissions = [("pause_integrationpair", "Can pause and resume a pair's flows")]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        if not self.slug:
+            self.slug = slugify(self.name)[:100]
+        super().save(*args, **kwargs)
+
+    def get_absolute_url(self) -> str:
+        return reverse("pair-detail", args=[self.slug])
+
+    def clean(self) -> None:
+        errors: dict[str, str] = {}
+        combos = ", ".join(pair_combinations())
+        if self.crm_id and self.crm.side != CRM:
+            errors["crm"] = (
+                f"{self.crm.name} is a {self.crm.system_label} connection, which is not a "
+                f"CRM. A pair joins one of: {combos}."
+            )
+        if self.erp_id and self.erp.side != ERP:
+            errors["erp"] = (
+                f"{self.erp.name} is a {self.erp.system_label} connection, which is not an "
+                f"ERP. A pair joins one of: {combos}."
+            )
+        if not self.slug:
+            self.slug = slugify(self.name)[:100]
+        if not self.slug:
+            errors["name"] = "Use at least one letter or digit: the name makes the pair's URL."
+        elif IntegrationPair.objects.filter(slug=self.slug).exclude(pk=self.pk).exists():
+            errors["name"] = f"Another pair already uses the URL name “{self.slug}”."
+        self.base_currency = (self.base_currency or "").upper()
+        if len(self.base_currency) != 3 or not self.base_currency.isalpha():
+            errors["base_currency"] = "Use a three-letter ISO 4217 code, such as USD or EUR."
+        if errors:
+            raise ValidationError(errors)
+
+    def rotate_webhook_token(self) -> str:
+        """Set a new webhook token and return it: the only time it is ever readable."""
+        token = secrets.token_urlsafe(32)
+        self.webhook_token_hash = hash_token(token)
+        self.webhook_token_changed_at = timezone.now()
+        return token
+
+    def webhook_token_matches(self, token: str) -> bool:
+        return secrets.compare_digest(self.webhook_token_hash, hash_token(token))
+
+    def webhook_url(self, token: str) -> str:
+        """Where the CRM posts events; the token is known only right after it is issued."""
+        return f"{settings.CLARITY_PUBLIC_URL.rstrip('/')}/hooks/{self.slug}/{token}/"

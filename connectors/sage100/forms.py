@@ -1,0 +1,33 @@
+from django import forms
+
+from connectors.forms import ConnectionForm
+
+DIALECTS = [
+    ("providex", "ProvideX (Sage 100 Standard/Advanced)"),
+    ("mssql", "SQL Server (Sage 100 Premium)"),
+    ("sqlite", "SQLite (sandbox)"),
+]
+
+
+class ConnectionSettingsForm(ConnectionForm):
+    """Sage 100: reads over ODBC, writes through the Clarity bridge beside Sage 100."""
+
+    system = "sage100"
+    secret_fields = ("odbc_password", "bridge_key")
+
+    odbc_connection_string = forms.CharField(
+        max_length=1000,
+        label="ODBC connection string",
+        help_text="Without the password, e.g. DSN=SOTAMAS90;Company=ABC;UID=integration "
+        "or, for the sandbox, DRIVER={SQLite3};Database=/path/to/sage100.db",
+    )
+    odbc_dialect = forms.ChoiceField(choices=DIALECTS, initial="providex", label="SQL dialect")
+    company_code = forms.RegexField(
+        regex=r"^[A-Za-z0-9]{3}$", initial="ABC", help_text="The three-character company."
+    )
+    bridge_url = forms.URLField(
+        help_text="The Clarity bridge on the Sage 100 server. Sandbox: http://127.0.0.1:8104."
+    )
+    default_warehouse = forms.CharField(max_length=3, initial="000")
+    odbc_password = forms.CharField(required=False, label="ODBC password")
+    bridge_key = forms.CharField(help_text="The shared key the bridge was started with.")

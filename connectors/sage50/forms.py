@@ -1,0 +1,34 @@
+from django import forms
+
+from connectors.forms import ConnectionForm
+
+
+class ConnectionSettingsForm(ConnectionForm):
+    """Sage 50 cloud: the Sage Accounting API v3.1 with OAuth 2.0 (rotating refresh tokens)."""
+
+    system = "sage50"
+    secret_fields = ("client_secret", "refresh_token")
+
+    api_url = forms.URLField(
+        initial="https://api.accounting.sage.com/v3.1",
+        label="API URL",
+        help_text="The demo sandbox is http://127.0.0.1:8102/v3.1.",
+    )
+    auth_url = forms.URLField(
+        initial="https://www.sageone.com/oauth2/auth/central",
+        label="Authorisation URL",
+        help_text="The demo sandbox is http://127.0.0.1:8102/oauth/authorize.",
+    )
+    token_url = forms.URLField(
+        initial="https://oauth.accounting.sage.com/token",
+        label="Token URL",
+        help_text="The demo sandbox is http://127.0.0.1:8102/oauth/token.",
+    )
+    client_id = forms.CharField(max_length=255)
+    business_id = forms.CharField(
+        required=False, max_length=100, help_text="Blank: the user's lead business."
+    )
+    client_secret = forms.CharField()
+    refresh_token = forms.CharField(
+        required=False, help_text="Set by Reconnect (OAuth); paste one only to migrate."
+    )

@@ -1,0 +1,58 @@
+from django import forms
+
+from connectors.forms import ConnectionForm
+
+AUTH_FLOWS = [
+    ("client_credentials", "Client credentials"),
+    ("jwt_bearer", "JWT bearer (certificate)"),
+    ("refresh_token", "Refresh token"),
+]
+# Which secrets each OAuth flow needs, beyond the client id in settings.
+FLOW_SECRETS = {
+    "client_credentials": ("client_secret",),
+    "jwt_bearer": ("private_key",),
+    "refresh_token": ("client_secret", "refresh_token"),
+}
+
+
+class ConnectionSettingsForm(ConnectionForm):
+    """Salesforce: a connected app's OAuth 2.0 credentials against a login URL."""
+
+    system = "salesforce"
+    secret_fields = ("client_secret", "private_key", "refresh_token")
+
+    login_url = forms.URLField(
+        initial="https://login.salesforce.com",
+        help_text="Production: login.salesforce.com; sandbox org: test.salesforce.com; "
+        "or your My Domain URL. The demo sandbox is https://127.0.0.1:8443.",
+    )
+    auth_flow = forms.ChoiceField(choices=AUTH_FLOWS, initial="client_credentials")
+    client_id = forms.CharField(max_length=255, label="Consumer key (client id)")
+    username = forms.CharField(
+        required=False, max_length=255, help_text="Only for JWT bearer: the user to act as."
+    )
+    api_version = forms.RegexField(
+        regex=r"^\d{2,3}\.0$", initial="59.0", help_text="REST API version, e.g. 59.0."
+    )
+    ca_bundle = forms.CharField(
+        required=False,
+        max_length=500,
+        label="CA bundle path",
+        help_text="Only for a server with a private certificate, such as the sandbox.",
+    )
+    client_secret = forms.CharField(required=False, label="Consumer secret")
+    private_key = forms.CharField(
+        required=False, label="Private key (PEM)", help_text="Only for JWT bearer."
+    )
+    refresh_token = forms.CharField(required=False, help_text="Only for the refresh-token flow.")
+
+    def clean(self) -> dict:
+        cleaned = super().clean()
+        flow = cleaned.get("auth_flow")
+        for key in FLOW_SECRETS.get(flow, ()):
+            if not self.secret(key):
+                label = self.fields[key].label or key.replace("_", " ").capitalize()
+                self.add_error(key, f"{label} is required for the {flow.replace('_', ' ')} flow.")
+        if flow == "jwt_bearer" and not cleaned.get("username"):
+            self.add_error("username", "JWT bearer needs the username to act as.")
+        return cleaned

@@ -1,0 +1,23 @@
+from django import forms
+
+from connectors.forms import ConnectionForm
+
+
+class ConnectionSettingsForm(ConnectionForm):
+    """Streak: the API key is the HTTP Basic user; the pipeline is the one deals live in."""
+
+    system = "streak"
+    secret_fields = ("api_key",)
+
+    base_url = forms.URLField(
+        initial="https://api.streak.com",
+        help_text="Streak's API root. The demo sandbox is http://127.0.0.1:8101.",
+    )
+    pipeline_key = forms.CharField(
+        required=False,
+        max_length=200,
+        help_text="The pipeline whose boxes are deals. Blank: choose after the first test.",
+    )
+    api_key = forms.CharField(
+        label="API key", help_text="From Streak: Integrations → Streak API → Create key."
+    )
