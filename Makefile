@@ -20,6 +20,7 @@ test:
 	@scripts/setup.sh --browser
 	@.venv/bin/ruff check .
 	@.venv/bin/ruff format --check .
+	@$(PY) manage.py collectstatic --no-input -v 0
 	@$(MAKE) -s pytest
 
 pytest:

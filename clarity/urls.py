@@ -9,8 +9,8 @@ from clarity import health, views
 from connectors.api import ConnectionViewSet, IntegrationPairViewSet
 
 router = DefaultRouter()
-router.register("connections", ConnectionViewSet)
-router.register("pairs", IntegrationPairViewSet)
+router.register("connections", ConnectionViewSet, basename="api-connection")
+router.register("pairs", IntegrationPairViewSet, basename="api-pair")
 
 urlpatterns = [
     path("", RedirectView.as_view(pattern_name="dashboard"), name="home"),

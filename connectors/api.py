@@ -44,7 +44,14 @@ class ConnectionSerializer(serializers.ModelSerializer):
         system = instance.system if instance else attrs["system"]
         form_class = connection_form_class(system)
         settings_in = attrs.get("settings", {})
-        if instance is not None and self.partial:
+        if instance is None:  # as on the page, a field left out takes its initial value
+            initial = {
+                key: field.initial
+                for key, field in form_class.base_fields.items()
+                if field.initial is not None and key not in form_class.secret_fields
+            }
+            settings_in = {**initial, **settings_in}
+        elif self.partial:
             settings_in = {**instance.settings, **settings_in}
         secrets_in = attrs.get("secrets", {})
         unknown = {

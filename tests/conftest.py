@@ -15,10 +15,18 @@ ROLE_USERS = {"admin": INTEGRATION_ADMIN, "operator": OPERATOR, "approver": APPR
               "viewer": VIEWER}  # fmt: skip
 
 
+@pytest.fixture(autouse=True)
+def fast_password_hashing(settings) -> None:
+    """PBKDF2's deliberate slowness buys nothing in tests."""
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
 @pytest.fixture
 def make_user(django_user_model) -> Callable:
     def make(username: str, role: str | None = None):
-        user = django_user_model.objects.create_user(username=username, password=PASSWORD)
+        user = django_user_model.objects.create_user(
+            username=username, password=PASSWORD, is_staff=role == INTEGRATION_ADMIN
+        )
         if role:
             user.groups.add(Group.objects.get(name=role))
         return user

@@ -26,7 +26,9 @@ class ConnectionSettingsForm(ConnectionForm):
         regex=r"^[A-Za-z0-9]{3}$", initial="ABC", help_text="The three-character company."
     )
     bridge_url = forms.URLField(
-        help_text="The Clarity bridge on the Sage 100 server. Sandbox: http://127.0.0.1:8104."
+        assume_scheme="https",
+        label="Bridge URL",
+        help_text="The Clarity bridge on the Sage 100 server. Sandbox: http://127.0.0.1:8104.",
     )
     default_warehouse = forms.CharField(max_length=3, initial="000")
     odbc_password = forms.CharField(required=False, label="ODBC password")

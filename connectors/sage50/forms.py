@@ -10,16 +10,19 @@ class ConnectionSettingsForm(ConnectionForm):
     secret_fields = ("client_secret", "refresh_token")
 
     api_url = forms.URLField(
+        assume_scheme="https",
         initial="https://api.accounting.sage.com/v3.1",
         label="API URL",
         help_text="The demo sandbox is http://127.0.0.1:8102/v3.1.",
     )
     auth_url = forms.URLField(
+        assume_scheme="https",
         initial="https://www.sageone.com/oauth2/auth/central",
         label="Authorisation URL",
         help_text="The demo sandbox is http://127.0.0.1:8102/oauth/authorize.",
     )
     token_url = forms.URLField(
+        assume_scheme="https",
         initial="https://oauth.accounting.sage.com/token",
         label="Token URL",
         help_text="The demo sandbox is http://127.0.0.1:8102/oauth/token.",

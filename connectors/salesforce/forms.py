@@ -22,17 +22,24 @@ class ConnectionSettingsForm(ConnectionForm):
     secret_fields = ("client_secret", "private_key", "refresh_token")
 
     login_url = forms.URLField(
+        assume_scheme="https",
+        label="Login URL",
         initial="https://login.salesforce.com",
         help_text="Production: login.salesforce.com; sandbox org: test.salesforce.com; "
         "or your My Domain URL. The demo sandbox is https://127.0.0.1:8443.",
     )
-    auth_flow = forms.ChoiceField(choices=AUTH_FLOWS, initial="client_credentials")
+    auth_flow = forms.ChoiceField(
+        choices=AUTH_FLOWS, initial="client_credentials", label="OAuth flow"
+    )
     client_id = forms.CharField(max_length=255, label="Consumer key (client id)")
     username = forms.CharField(
         required=False, max_length=255, help_text="Only for JWT bearer: the user to act as."
     )
     api_version = forms.RegexField(
-        regex=r"^\d{2,3}\.0$", initial="59.0", help_text="REST API version, e.g. 59.0."
+        label="API version",
+        regex=r"^\d{2,3}\.0$",
+        initial="59.0",
+        help_text="REST API version, e.g. 59.0.",
     )
     ca_bundle = forms.CharField(
         required=False,

@@ -10,6 +10,8 @@ class ConnectionSettingsForm(ConnectionForm):
     secret_fields = ("api_key",)
 
     base_url = forms.URLField(
+        assume_scheme="https",
+        label="API base URL",
         initial="https://api.streak.com",
         help_text="Streak's API root. The demo sandbox is http://127.0.0.1:8101.",
     )

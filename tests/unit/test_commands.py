@@ -1,0 +1,62 @@
+"""Management commands an operator runs, and the test command's own guard."""
+
+import subprocess
+from io import StringIO
+
+import pytest
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.core.management import CommandError, call_command
+from rest_framework.test import APIClient
+
+from clarity.roles import role_of
+from connectors.models import Connection, IntegrationPair
+
+pytestmark = pytest.mark.django_db
+
+
+def run(*args) -> str:
+    out = StringIO()
+    call_command(*args, stdout=out)
+    return out.getvalue()
+
+
+def test_seed_demo_creates_role_users_connections_and_pairs_and_can_run_again(settings):
+    settings.CLARITY_DEMO_PASSWORD = "demo-pass-42"
+    output = run("seed_demo")
+    assert "demo-pass-42" in output
+    roles = {u.username: role_of(u) for u in get_user_model().objects.all()}
+    assert roles == {"admin": "Integration admin", "operator": "Operator",
+                     "approver": "Approver", "viewer": "Viewer"}  # fmt: skip
+    assert get_user_model().objects.get(username="admin").check_password("demo-pass-42")
+    assert Connection.objects.count() == 4 and IntegrationPair.objects.count() == 3
+
+    run("seed_demo")
+    assert Connection.objects.count() == 4 and IntegrationPair.objects.count() == 3
+
+
+def test_create_api_token_prints_a_working_token(users):
+    token = run("create_api_token", "operator").strip()
+    api = APIClient()
+    api.credentials(HTTP_AUTHORIZATION=f"Token {token}")
+    assert api.get("/api/v1/connections/").status_code == 200
+    assert run("create_api_token", "operator").strip() == token
+    assert run("create_api_token", "operator", "--regenerate").strip() != token
+
+
+def test_create_api_token_for_an_unknown_user_fails_clearly():
+    with pytest.raises(CommandError, match="No user named 'nobody'"):
+        run("create_api_token", "nobody")
+
+
+def test_pytest_finding_no_tests_fails_the_test_command(tmp_path):
+    """pytest exits 5 when it collects nothing; `make test` must not pass then."""
+    result = subprocess.run(
+        ["make", "-s", "pytest", f"PYTEST_ARGS={tmp_path} -p no:cacheprovider"],
+        cwd=settings.BASE_DIR,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode != 0
+    assert "no tests ran" in result.stdout
