@@ -26,6 +26,7 @@ ROLE_EXTRA_PERMISSIONS: dict[str, tuple[str, ...]] = {
         "flows.retry_syncrun",
         "flows.cancel_syncrun",
         "connectors.pause_integrationpair",
+        "connectors.test_connection",
     ),
     APPROVER: ("flows.decide_approval",),
     VIEWER: (),

@@ -7,13 +7,14 @@ from django.db import transaction
 from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import serializers, viewsets
 from rest_framework.decorators import action
-from rest_framework.exceptions import PermissionDenied
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from clarity.permissions import require
 from connectors.forms import connection_form_class
 from connectors.models import Connection, IntegrationPair
 from connectors.registry import SYSTEM_CHOICES
+from connectors.services import check_connection
 
 
 class ConnectionSerializer(serializers.ModelSerializer):
@@ -101,9 +102,29 @@ class ConnectionSerializer(serializers.ModelSerializer):
         return validated_data["form"].save()
 
 
+class HealthSerializer(serializers.Serializer):
+    ok = serializers.BooleanField()
+    message = serializers.CharField()
+    status = serializers.CharField()
+
+
 class ConnectionViewSet(viewsets.ModelViewSet):
     queryset = Connection.objects.all()
     serializer_class = ConnectionSerializer
+
+    @extend_schema(request=None, responses=HealthSerializer)
+    @action(
+        detail=True,
+        methods=["post"],
+        permission_classes=[
+            require("connectors.test_connection", "Testing needs the Operator or admin role.")
+        ],
+    )
+    def test(self, request: Request, pk: str | None = None) -> Response:
+        """Reach the system with the stored credentials; the outcome is stored too."""
+        connection = self.get_object()
+        health = check_connection(connection)
+        return Response({"ok": health.ok, "message": health.message, "status": connection.status})
 
 
 class IntegrationPairSerializer(serializers.ModelSerializer):
@@ -154,11 +175,16 @@ class IntegrationPairViewSet(viewsets.ModelViewSet):
         request=None,
         responses=inline_serializer("RotatedToken", {"webhook_url": serializers.CharField()}),
     )
-    @action(detail=True, methods=["post"], url_path="rotate-token")
+    @action(
+        detail=True,
+        methods=["post"],
+        url_path="rotate-token",
+        permission_classes=[
+            require("connectors.change_integrationpair", "Rotating needs the admin role.")
+        ],
+    )
     def rotate_token(self, request: Request, pk: str | None = None) -> Response:
         """Issue a new webhook URL; the old one stops working at once."""
-        if not request.user.has_perm("connectors.change_integrationpair"):
-            raise PermissionDenied("Rotating a webhook URL needs the Integration admin role.")
         pair = self.get_object()
         token = pair.rotate_webhook_token()
         pair.save(update_fields=["webhook_token_hash", "webhook_token_changed_at", "updated_at"])

@@ -37,6 +37,7 @@ class Connection(models.Model):
 
     class Meta:
         ordering = ["name"]
+        permissions = [("test_connection", "Can test a connection's credentials")]
 
     def __str__(self) -> str:
         return f"{self.name} ({self.system_label})"

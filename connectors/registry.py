@@ -5,6 +5,7 @@ from importlib import import_module
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    from connectors.base import Connector
     from connectors.forms import ConnectionForm
 
 CRM = "crm"
@@ -22,6 +23,11 @@ class System:
     def form_class(self) -> "type[ConnectionForm]":
         """The system's connection form: its settings and its write-only secrets."""
         return import_module(f"connectors.{self.key}.forms").ConnectionSettingsForm
+
+    @property
+    def connector_class(self) -> "type[Connector]":
+        """The system's connector: `connectors.<key>.connector.SystemConnector`."""
+        return import_module(f"connectors.{self.key}.connector").SystemConnector
 
 
 SYSTEMS: dict[str, System] = {

@@ -11,6 +11,7 @@ urlpatterns = [
         name="connection-create",
     ),
     path("connections/<int:pk>/edit/", views.ConnectionFormView.as_view(), name="connection-edit"),
+    path("connections/<int:pk>/test/", views.ConnectionTestView.as_view(), name="connection-test"),
     path("pairs/", views.PairListView.as_view(), name="pair-list"),
     path("pairs/new/", views.PairCreateView.as_view(), name="pair-create"),
     path("pairs/<slug:slug>/", views.PairDetailView.as_view(), name="pair-detail"),

@@ -14,6 +14,7 @@ from django.views.generic import CreateView, DetailView, ListView, UpdateView
 from connectors.forms import ConnectionForm, IntegrationPairForm, connection_form_class
 from connectors.models import Connection, IntegrationPair
 from connectors.registry import SYSTEMS
+from connectors.services import check_connection
 
 
 class RoleRequiredMixin(LoginRequiredMixin, PermissionRequiredMixin):
@@ -75,6 +76,25 @@ class ConnectionFormView(RoleRequiredMixin, View):
         connection = form.save()
         verb = "created" if created else "saved"
         messages.success(request, f"Connection “{connection.name}” {verb}.")
+        return redirect("connection-list")
+
+
+class ConnectionTestView(RoleRequiredMixin, View):
+    """Run the connector's test now; htmx swaps in the result, plain POSTs get a flash."""
+
+    permission_required = "connectors.test_connection"
+
+    def post(self, request: HttpRequest, pk: int) -> HttpResponse:
+        connection = get_object_or_404(Connection, pk=pk)
+        health = check_connection(connection)
+        if request.htmx:
+            return render(
+                request,
+                "connectors/_connection_health.html",
+                {"connection": connection, "health": health},
+            )
+        level = messages.SUCCESS if health.ok else messages.ERROR
+        messages.add_message(request, level, f"{connection.name}: {health.message}")
         return redirect("connection-list")
 
 

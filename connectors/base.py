@@ -1,0 +1,88 @@
+"""The connector interface every system implements (shared/DESIGN.md §4).
+
+A connector wraps one `Connection`. Reads return plain dicts in the system's own shape;
+mappings turn them into the canonical model. Writes take an idempotency key so a retried
+write never creates a second record.
+"""
+
+from abc import ABC, abstractmethod
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from connectors.models import Connection
+
+Record = dict[str, Any]
+
+
+@dataclass(frozen=True)
+class FieldInfo:
+    """One field of an entity as the system describes it, custom fields included."""
+
+    name: str
+    label: str
+    type: str  # string, number, integer, boolean, date, datetime, choice, reference, …
+    length: int | None = None
+    required: bool = False
+    custom: bool = False
+    choices: tuple[str, ...] = ()
+    key: str = ""  # the system's own id for the field, where it differs from the name
+
+
+@dataclass(frozen=True)
+class Health:
+    """The result of `test()`: one plain sentence a person can act on."""
+
+    ok: bool
+    message: str
+    needs_reauth: bool = False
+    details: dict[str, Any] = field(default_factory=dict)
+
+
+class Connector(ABC):
+    system: str = ""
+    label: str = ""
+
+    def __init__(self, connection: "Connection") -> None:
+        self.connection = connection
+        self.settings = connection.settings or {}
+
+    @property
+    def secrets(self) -> dict[str, Any]:
+        return self.connection.secrets or {}
+
+    @abstractmethod
+    def test(self) -> Health:
+        """Reach the system with the stored credentials and say what happened."""
+
+    @abstractmethod
+    def entities(self) -> list[str]:
+        """The entity names this connector reads or writes."""
+
+    @abstractmethod
+    def schema(self, entity: str) -> list[FieldInfo]:
+        """The entity's fields, discovered live from the system."""
+
+    @abstractmethod
+    def get(self, entity: str, key: str) -> Record:
+        """One record by its key; NotFound when there is none."""
+
+    def search(self, entity: str, **criteria: Any) -> list[Record]:
+        """Records matching simple equality criteria (e.g. a customer by email)."""
+        raise NotImplementedError(f"{self.label} cannot search {entity}")
+
+    def changes(self, entity: str, since: datetime) -> Iterator[Record]:
+        """Records created or changed since `since`, oldest first."""
+        raise NotImplementedError(f"{self.label} has no change feed for {entity}")
+
+    def create(self, entity: str, data: Record, idempotency_key: str) -> Record:
+        raise NotImplementedError(f"{self.label} cannot create {entity}")
+
+    def update(self, entity: str, key: str, data: Record, idempotency_key: str) -> Record:
+        raise NotImplementedError(f"{self.label} cannot update {entity}")
+
+    def sample(self, entity: str, n: int = 5) -> list[Record]:
+        """A few real records, for the mapping designer's live preview."""
+        raise NotImplementedError(f"{self.label} cannot sample {entity}")

@@ -1,0 +1,58 @@
+"""The one set of connector errors, classified where they are raised.
+
+The runner decides what to do from the class alone (shared/DESIGN.md §4): transient errors
+are retried with backoff, `RateLimited` waits as told without using an attempt, `AuthError`
+pauses the pair, and the permanent rest stop the run with the system's own message.
+"""
+
+
+class ConnectorError(Exception):
+    """Base class. `message` is a plain sentence for people; `detail` the system's own words."""
+
+    permanent = True
+
+    def __init__(
+        self, message: str, *, system: str = "", status: int | None = None, detail: str = ""
+    ) -> None:
+        super().__init__(message)
+        self.message = message
+        self.system = system
+        self.status = status
+        self.detail = detail
+
+    def __str__(self) -> str:
+        return self.message
+
+
+class TransientError(ConnectorError):
+    """Network trouble, timeouts, 5xx, a locked record: trying again later may work."""
+
+    permanent = False
+
+
+class RateLimited(TransientError):
+    """The system asked us to slow down; wait `retry_after` seconds, attempt not counted."""
+
+    def __init__(self, message: str, *, retry_after: float, **kwargs) -> None:
+        super().__init__(message, **kwargs)
+        self.retry_after = retry_after
+
+
+class AuthError(ConnectorError):
+    """Credentials refused or expired: nothing works until someone re-authorises."""
+
+
+class ValidationError(ConnectorError):
+    """The system refused the data; `fields` maps each field path to what is wrong with it."""
+
+    def __init__(self, message: str, *, fields: dict[str, str] | None = None, **kwargs) -> None:
+        super().__init__(message, **kwargs)
+        self.fields = fields or {}
+
+
+class NotFound(ConnectorError):
+    """A record or reference the request named does not exist."""
+
+
+class Conflict(ConnectorError):
+    """A duplicate, or a record changed by someone else meanwhile."""

@@ -1,0 +1,173 @@
+"""The one HTTP helper every REST connector uses.
+
+A pooled session, connect/read timeouts, a token-bucket throttle per connection, and
+replies turned into the error classes with the system's own message kept. It never
+retries: the runner owns retries, so a write is never silently sent twice.
+"""
+
+import threading
+import time
+from collections.abc import Callable
+from typing import Any
+
+import requests
+from requests.adapters import HTTPAdapter
+
+from connectors.errors import (
+    AuthError,
+    Conflict,
+    ConnectorError,
+    NotFound,
+    RateLimited,
+    TransientError,
+    ValidationError,
+)
+
+DEFAULT_TIMEOUT = (5.0, 30.0)  # connect, read (seconds)
+
+
+class TokenBucket:
+    """Allow `rate` requests a second on average, bursts up to `capacity`."""
+
+    def __init__(self, rate: float, capacity: float | None = None) -> None:
+        self.rate = rate
+        self.capacity = capacity or rate
+        self.tokens = self.capacity
+        self.updated = time.monotonic()
+        self.lock = threading.Lock()
+
+    def acquire(self) -> None:
+        with self.lock:
+            now = time.monotonic()
+            self.tokens = min(self.capacity, self.tokens + (now - self.updated) * self.rate)
+            self.updated = now
+            wait = (1 - self.tokens) / self.rate if self.tokens < 1 else 0.0
+            self.tokens -= 1
+        if wait:
+            time.sleep(wait)
+
+
+_buckets: dict[str, TokenBucket] = {}
+_buckets_lock = threading.Lock()
+
+
+def bucket_for(key: str, rate: float) -> TokenBucket:
+    """One bucket per connection and process, shared by every client of that connection."""
+    with _buckets_lock:
+        bucket = _buckets.get(key)
+        if bucket is None or bucket.rate != rate:
+            bucket = _buckets[key] = TokenBucket(rate)
+        return bucket
+
+
+def retry_after_seconds(response: requests.Response, default: float = 30.0) -> float:
+    value = response.headers.get("Retry-After", "")
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        return default
+
+
+def classify(system: str, response: requests.Response, message: str) -> ConnectorError:
+    """Map an HTTP status to an error class; `message` is the system's own words."""
+    status = response.status_code
+    kwargs: dict[str, Any] = {"system": system, "status": status, "detail": message}
+    text = f"{system} answered {status}: {message}" if message else f"{system} answered {status}"
+    if status == 429:
+        return RateLimited(text, retry_after=retry_after_seconds(response), **kwargs)
+    if status in (401, 403):
+        return AuthError(text, **kwargs)
+    if status == 404:
+        return NotFound(text, **kwargs)
+    if status in (409, 412):
+        return Conflict(text, **kwargs)
+    if status in (400, 422):
+        return ValidationError(text, **kwargs)
+    if status >= 500 or status == 408:
+        return TransientError(text, **kwargs)
+    return ConnectorError(text, **kwargs)
+
+
+class HttpClient:
+    """Send requests to one system for one connection.
+
+    `error_message(response)` extracts the system's message from an error body;
+    `error_for(response, message)` may return a more specific error than the status alone
+    says (e.g. Salesforce's REQUEST_LIMIT_EXCEEDED arrives as a 403 but is a rate limit).
+    """
+
+    def __init__(
+        self,
+        system: str,
+        base_url: str,
+        *,
+        throttle_key: str = "",
+        rate: float | None = None,
+        timeout: tuple[float, float] = DEFAULT_TIMEOUT,
+        verify: bool | str = True,
+        auth: Any = None,
+        headers: dict[str, str] | None = None,
+        error_message: Callable[[requests.Response], str] | None = None,
+        error_for: Callable[[requests.Response, str], ConnectorError | None] | None = None,
+    ) -> None:
+        self.system = system
+        self.base_url = base_url.rstrip("/")
+        self.timeout = timeout
+        self.bucket = bucket_for(throttle_key or base_url, rate) if rate else None
+        self.session = requests.Session()
+        self.session.mount("https://", HTTPAdapter(pool_connections=4, pool_maxsize=8))
+        self.session.mount("http://", HTTPAdapter(pool_connections=4, pool_maxsize=8))
+        self.session.verify = verify
+        self.session.auth = auth
+        self.session.headers.update(headers or {})
+        self.error_message = error_message or (lambda response: response.text[:500])
+        self.error_for = error_for
+        self.calls = 0
+
+    def url(self, path: str) -> str:
+        return path if path.startswith(("http://", "https://")) else f"{self.base_url}{path}"
+
+    def request(self, method: str, path: str, **kwargs: Any) -> requests.Response:
+        """Send once; raise a classified ConnectorError for anything but 2xx/3xx."""
+        if self.bucket:
+            self.bucket.acquire()
+        kwargs.setdefault("timeout", self.timeout)
+        self.calls += 1
+        try:
+            response = self.session.request(method, self.url(path), **kwargs)
+        except requests.Timeout as exc:
+            raise TransientError(
+                f"{self.system} did not answer in time ({method} {path}); a write may or may "
+                "not have been applied",
+                system=self.system,
+                detail=str(exc),
+            ) from exc
+        except requests.ConnectionError as exc:
+            raise TransientError(
+                f"Could not reach {self.system} at {self.base_url}: the connection failed or "
+                "was dropped",
+                system=self.system,
+                detail=str(exc),
+            ) from exc
+        if response.status_code >= 400:
+            message = self.error_message(response)
+            error = (self.error_for and self.error_for(response, message)) or classify(
+                self.system, response, message
+            )
+            raise error
+        return response
+
+    def get(self, path: str, **kwargs: Any) -> requests.Response:
+        return self.request("GET", path, **kwargs)
+
+    def post(self, path: str, **kwargs: Any) -> requests.Response:
+        return self.request("POST", path, **kwargs)
+
+    def put(self, path: str, **kwargs: Any) -> requests.Response:
+        return self.request("PUT", path, **kwargs)
+
+    def patch(self, path: str, **kwargs: Any) -> requests.Response:
+        return self.request("PATCH", path, **kwargs)
+
+    def delete(self, path: str, **kwargs: Any) -> requests.Response:
+        return self.request("DELETE", path, **kwargs)

@@ -1,0 +1,63 @@
+"""What the bridge needs from Sage 100: the writes it performs through the Business Object
+Interface (BOI), named after the BOI objects that do them.
+
+Values use Sage's column names (`CustomerName`, `ItemCode`, `UDF_CRM_ID`…), exactly what a
+BOI backend passes to `nSetValue`. Amounts and quantities arrive as Decimal. A write Sage
+refuses (BOI result 0) raises `BOIError` with Sage's last-error message, and writes nothing.
+
+Two implementations: the production one drives BOI over COM (pywin32, Windows only), the
+sandbox one (`sandbox.sage100.backend`) applies the same rules to a SQLite copy of the tables.
+"""
+
+from abc import ABC, abstractmethod
+from typing import Any
+
+Record = dict[str, Any]
+
+
+class BOIError(Exception):
+    """A BOI call returned 0; `message` is the object's `sLastErrorMsg`."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+class Sage100Backend(ABC):
+    @abstractmethod
+    def health(self) -> Record:
+        """Whether a session to Sage 100 can be opened; company, version and such."""
+
+    @abstractmethod
+    def create_customer(self, values: Record) -> Record:
+        """AR_Customer_bus: a new customer. `ARDivisionNo` required; `CustomerNo` is
+        assigned when missing. Returns the written AR_Customer row."""
+
+    @abstractmethod
+    def update_customer(self, division: str, customer_no: str, values: Record) -> Record:
+        """AR_Customer_bus on an existing customer; returns the updated row."""
+
+    @abstractmethod
+    def next_sales_order_number(self) -> str:
+        """SO_SalesOrder_bus.nGetNextSalesOrderNo: reserves and returns a 7-char number."""
+
+    @abstractmethod
+    def create_sales_order(self, header: Record, lines: list[Record]) -> Record:
+        """SO_SalesOrder_bus: header plus lines written together, or nothing at all.
+        Returns the header row with its `lines`."""
+
+    @abstractmethod
+    def set_order_status(self, sales_order_no: str, status: str) -> Record:
+        """Change an open order's OrderStatus; returns the header (or history) row."""
+
+    @abstractmethod
+    def post_cash_receipt(self, values: Record) -> Record:
+        """A customer's payment applied to one open invoice; returns the receipt row."""
+
+    @abstractmethod
+    def set_stock(self, item_code: str, warehouse_code: str, quantity_on_hand: Any) -> Record:
+        """Set an item's quantity on hand in one warehouse; returns IM_ItemWarehouse row."""
+
+
+class BackendUnavailable(Exception):
+    """Sage 100 cannot be reached (no session, COM failure): the bridge answers 503."""

@@ -1,0 +1,1 @@
+"""The Sage 100 sandbox: Sage's tables in SQLite (read over ODBC) and the bridge's writes."""

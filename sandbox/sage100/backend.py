@@ -1,0 +1,149 @@
+"""The bridge's sandbox backend: BOI's business rules applied to the SQLite tables.
+
+Each write is one SQLite transaction: a refused write raises `BOIError` with a message in
+the style of BOI's `sLastErrorMsg` and rolls back, so nothing is written. Every row written
+gets DateUpdated/TimeUpdated (and Created on new rows) and the bridge's user key.
+"""
+
+import re
+import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+from connectors.sage100.bridge.backend import BOIError, Record, Sage100Backend
+from sandbox.sage100.boi import fetch, find_customer, insert, set_values, stamp, update
+from sandbox.sage100.data import COMPANY_CODE
+from sandbox.sage100.rules import TAX_RATES, suggest_customer_no
+from sandbox.sage100.sales import SalesOrders
+from sandbox.sage100.schema import TABLES_BY_NAME
+
+CUSTOMER_READ_ONLY = {
+    "ARDivisionNo", "CustomerNo", "CurrentBalance", "AgingCategory1", "AgingCategory2",
+    "AgingCategory3", "AgingCategory4", "OpenOrderAmt", "DateCreated", "TimeCreated",
+    "UserCreatedKey", "DateUpdated", "TimeUpdated", "UserUpdatedKey",
+}  # fmt: skip
+FLAG_VALUES = {"CreditHold": "YN", "CustomerStatus": "AI"}
+CUSTOMER_NO = re.compile(r"^[A-Z0-9]{1,20}$")
+
+
+class SandboxBackend(Sage100Backend):
+    def __init__(self, db_path: Path | str) -> None:
+        self.db_path = Path(db_path)
+
+    @contextmanager
+    def transaction(self) -> Iterator[sqlite3.Connection]:
+        """One BOI write: all of it commits, or (on BOIError or anything else) none of it."""
+        db = sqlite3.connect(self.db_path, timeout=30, isolation_level=None)
+        db.row_factory = sqlite3.Row
+        try:
+            db.execute("BEGIN IMMEDIATE")
+            yield db
+            db.execute("COMMIT")
+        except BaseException:
+            if db.in_transaction:
+                db.execute("ROLLBACK")
+            raise
+        finally:
+            db.close()
+
+    # ------------------------------------------------------------ Sage100Backend
+
+    def health(self) -> Record:
+        with self.transaction() as db:
+            customers = db.execute("SELECT COUNT(*) FROM AR_Customer").fetchone()[0]
+        return {
+            "status": "ok",
+            "backend": "sandbox",
+            "company": COMPANY_CODE,
+            "version": "7.20 (sandbox)",
+            "customers": customers,
+        }
+
+    def create_customer(self, values: Record) -> Record:
+        values = dict(values)
+        division = str(values.pop("ARDivisionNo", ""))
+        customer_no = str(values.pop("CustomerNo", "") or "").upper()
+        with self.transaction() as db:
+            check_division(db, division)
+            if not values.get("CustomerName"):
+                raise BOIError("The CustomerName is required.")
+            if not customer_no:
+                taken = {
+                    r[0]
+                    for r in db.execute(
+                        "SELECT CustomerNo FROM AR_Customer WHERE ARDivisionNo = ?", (division,)
+                    )
+                }
+                customer_no = suggest_customer_no(str(values["CustomerName"]), taken)
+            if not CUSTOMER_NO.match(customer_no):
+                raise BOIError(
+                    f"Invalid customer number {customer_no}: use up to 20 letters and digits."
+                )
+            if find_customer(db, division, customer_no):
+                raise BOIError(f"Customer {division}-{customer_no} already exists.")
+            customer = TABLES_BY_NAME["AR_Customer"].blank()
+            customer.update(
+                ARDivisionNo=division, CustomerNo=customer_no, CountryCode="USA",
+                TermsCode="01", CustomerStatus="A", CreditHold="N",
+                DateEstablished=date.today().isoformat(),
+            )  # fmt: skip
+            set_values("AR_Customer", customer, values, CUSTOMER_READ_ONLY)
+            if "TaxSchedule" not in values:
+                state = customer["State"]
+                customer["TaxSchedule"] = state if state in TAX_RATES else "NONTAX"
+            check_customer_codes(db, customer)
+            customer.update(stamp(created=True))
+            insert(db, "AR_Customer", customer)
+            return find_customer(db, division, customer_no) or {}
+
+    def update_customer(self, division: str, customer_no: str, values: Record) -> Record:
+        with self.transaction() as db:
+            customer = find_customer(db, division, customer_no.upper())
+            if customer is None:
+                raise BOIError(f"Customer {division}-{customer_no} is not on file.")
+            set_values("AR_Customer", customer, values, CUSTOMER_READ_ONLY)
+            if not customer["CustomerName"]:
+                raise BOIError("The CustomerName is required.")
+            check_customer_codes(db, customer)
+            customer.update(stamp())
+            update(db, "AR_Customer", customer, ("ARDivisionNo", "CustomerNo"))
+            return customer
+
+    def next_sales_order_number(self) -> str:
+        with self.transaction() as db:
+            return SalesOrders(db).next_number()
+
+    def create_sales_order(self, header: Record, lines: list[Record]) -> Record:
+        with self.transaction() as db:
+            return SalesOrders(db).create(header, lines)
+
+    def set_order_status(self, sales_order_no: str, status: str) -> Record:
+        with self.transaction() as db:
+            return SalesOrders(db).set_status(sales_order_no, status)
+
+    def post_cash_receipt(self, values: Record) -> Record:
+        with self.transaction() as db:
+            return SalesOrders(db).post_cash_receipt(values)
+
+    def set_stock(self, item_code: str, warehouse_code: str, quantity_on_hand: Any) -> Record:
+        with self.transaction() as db:
+            return SalesOrders(db).set_stock(item_code, warehouse_code, quantity_on_hand)
+
+
+def check_division(db: sqlite3.Connection, division: str) -> None:
+    if not fetch(db, "SELECT 1 FROM AR_Division WHERE ARDivisionNo = ?", division):
+        raise BOIError(f"The AR division {division or '(blank)'} is not on file.")
+
+
+def check_customer_codes(db: sqlite3.Connection, customer: Record) -> None:
+    """The coded fields must name something on file (terms, tax schedule) or a valid flag."""
+    if not fetch(db, "SELECT 1 FROM AR_TermsCode WHERE TermsCode = ?", customer["TermsCode"]):
+        raise BOIError(f"The terms code {customer['TermsCode']} is not on file.")
+    if customer["TaxSchedule"] not in TAX_RATES:
+        raise BOIError(f"The tax schedule {customer['TaxSchedule']} is not on file.")
+    for column, allowed in FLAG_VALUES.items():
+        if customer[column] not in allowed:
+            raise BOIError(f"Invalid value for {column}: use one of {', '.join(allowed)}.")
