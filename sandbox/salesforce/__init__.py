@@ -1,0 +1,1 @@
+"""A local stand-in of Salesforce: OAuth, REST (sObjects, SOQL, composite), Outbound Messages."""

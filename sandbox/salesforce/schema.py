@@ -1,0 +1,375 @@
+"""The sObjects the sandbox knows, their fields, and the describe shapes built from them.
+
+One `SObject` per object type; its `Field`s drive describe, DML validation and SOQL
+(which fields exist, their types, lookups and child relationships).
+"""
+
+from dataclasses import dataclass, field
+
+ORG_ID = "00DDn00000SbXc1MAF"
+USER_ID = "005Dn00000IntgUMAR"
+CURRENCIES = ("USD", "EUR")
+
+STAGES = [  # (value, probability, is_closed, is_won)
+    ("Prospecting", 10, False, False),
+    ("Qualification", 10, False, False),
+    ("Needs Analysis", 20, False, False),
+    ("Value Proposition", 50, False, False),
+    ("Id. Decision Makers", 60, False, False),
+    ("Perception Analysis", 70, False, False),
+    ("Proposal/Price Quote", 75, False, False),
+    ("Negotiation/Review", 90, False, False),
+    ("Closed Won", 100, True, True),
+    ("Closed Lost", 0, True, False),
+]
+STAGE_INFO = {name: (probability, closed, won) for name, probability, closed, won in STAGES}
+
+SOAP_TYPES = {
+    "id": "tns:ID", "reference": "tns:ID", "string": "xsd:string", "textarea": "xsd:string",
+    "picklist": "xsd:string", "email": "xsd:string", "phone": "xsd:string", "url": "xsd:string",
+    "boolean": "xsd:boolean", "int": "xsd:int", "double": "xsd:double", "currency": "xsd:double",
+    "percent": "xsd:double", "date": "xsd:date", "datetime": "xsd:dateTime",
+}  # fmt: skip
+
+
+@dataclass(frozen=True)
+class Field:
+    name: str
+    type: str
+    label: str = ""
+    length: int = 0
+    required: bool = False  # not nillable and no default: must be given on create
+    createable: bool = True
+    updateable: bool = True
+    nillable: bool = True
+    external_id: bool = False
+    unique: bool = False
+    picklist: tuple[str, ...] = ()
+    restricted: bool = False
+    reference_to: str | None = None
+    relationship_name: str | None = None
+    precision: int = 0
+    scale: int = 0
+    default: object = None
+
+    @property
+    def custom(self) -> bool:
+        return self.name.endswith("__c")
+
+    def describe(self) -> dict:
+        numeric = self.type in ("double", "currency", "percent")
+        return {
+            "name": self.name,
+            "label": self.label or self.name.removesuffix("__c").replace("_", " "),
+            "type": self.type,
+            "soapType": SOAP_TYPES[self.type],
+            "length": self.length,
+            "byteLength": self.length * 3,
+            "precision": self.precision if numeric else 0,
+            "scale": self.scale if numeric else 0,
+            "digits": 9 if self.type == "int" else 0,
+            "custom": self.custom,
+            "nillable": self.nillable and not self.required,
+            "createable": self.createable,
+            "updateable": self.updateable,
+            "unique": self.unique,
+            "externalId": self.external_id,
+            "idLookup": self.name == "Id" or self.external_id,
+            "calculated": False,
+            "autoNumber": False,
+            "caseSensitive": False,
+            "filterable": self.type != "textarea",
+            "sortable": self.type != "textarea",
+            "nameField": self.name == "Name",
+            "defaultValue": self.default,
+            "defaultedOnCreate": self.default is not None or not self.createable,
+            "restrictedPicklist": self.restricted,
+            "picklistValues": [
+                {
+                    "active": True,
+                    "defaultValue": False,
+                    "label": value,
+                    "validFor": None,
+                    "value": value,
+                }
+                for value in self.picklist
+            ],
+            "referenceTo": [self.reference_to] if self.reference_to else [],
+            "relationshipName": self.relationship_name,
+        }
+
+
+def text(name: str, length: int = 255, **kw) -> Field:
+    return Field(name, "string", length=length, **kw)
+
+
+def pick(name: str, values: list[str] | tuple[str, ...], **kw) -> Field:
+    return Field(name, "picklist", length=255, picklist=tuple(values), **kw)
+
+
+def ref(name: str, target: str, **kw) -> Field:
+    return Field(name, "reference", length=18, reference_to=target,
+                 relationship_name=name.removesuffix("Id"), **kw)  # fmt: skip
+
+
+def money(name: str, **kw) -> Field:
+    return Field(name, "currency", precision=18, scale=2, **kw)
+
+
+def readonly(name: str, kind: str, **kw) -> Field:
+    return Field(name, kind, createable=False, updateable=False, **kw)
+
+
+def system_fields() -> list[Field]:
+    return [
+        readonly("Id", "id", length=18, nillable=False),
+        readonly("IsDeleted", "boolean", nillable=False),
+        readonly("CreatedDate", "datetime", nillable=False),
+        readonly("CreatedById", "reference", length=18, reference_to="User"),
+        readonly("LastModifiedDate", "datetime", nillable=False),
+        readonly("LastModifiedById", "reference", length=18, reference_to="User"),
+        readonly("SystemModstamp", "datetime", nillable=False),
+        pick("CurrencyIsoCode", CURRENCIES, restricted=True, default="USD", label="Currency"),
+    ]
+
+
+def address(prefix: str) -> list[Field]:
+    return [
+        Field(f"{prefix}Street", "textarea", length=255),
+        text(f"{prefix}City", 40),
+        text(f"{prefix}State", 80),
+        text(f"{prefix}PostalCode", 20),
+        text(f"{prefix}Country", 80),
+    ]
+
+
+@dataclass(frozen=True)
+class Child:
+    """A child relationship, e.g. Opportunity.OpportunityLineItems (OpportunityLineItem's
+    OpportunityId); cascade-deleted with its parent."""
+
+    relationship_name: str
+    child: str
+    field: str
+    cascade_delete: bool = True
+
+
+@dataclass
+class SObject:
+    name: str
+    label: str
+    key_prefix: str
+    fields: list[Field]
+    children: list[Child] = field(default_factory=list)
+    plural: str = ""
+
+    def __post_init__(self) -> None:
+        self.fields = system_fields() + self.fields
+        self.by_name = {f.name.lower(): f for f in self.fields}
+        self.by_relationship = {
+            f.relationship_name.lower(): f
+            for f in self.fields
+            if f.relationship_name and f.reference_to in OBJECT_NAMES
+        }
+
+    def field(self, name: str) -> Field | None:
+        return self.by_name.get(name.lower())
+
+    def child(self, relationship_name: str) -> Child | None:
+        return next(
+            (c for c in self.children if c.relationship_name.lower() == relationship_name.lower()),
+            None,
+        )
+
+    def urls(self, version: str) -> dict:
+        base = f"/services/data/v{version}/sobjects/{self.name}"
+        return {"sobject": base, "describe": f"{base}/describe", "rowTemplate": f"{base}/{{ID}}"}
+
+    def summary(self, version: str) -> dict:
+        return {
+            "name": self.name,
+            "label": self.label,
+            "labelPlural": self.plural or f"{self.label}s",
+            "custom": False,
+            "keyPrefix": self.key_prefix,
+            "createable": True,
+            "updateable": True,
+            "deletable": True,
+            "queryable": True,
+            "retrieveable": True,
+            "searchable": True,
+            "triggerable": True,
+            "layoutable": True,
+            "activateable": False,
+            "urls": self.urls(version),
+        }
+
+    def describe(self, version: str) -> dict:
+        return {
+            **self.summary(version),
+            "fields": [f.describe() for f in self.fields],
+            "childRelationships": [
+                {
+                    "childSObject": c.child,
+                    "field": c.field,
+                    "relationshipName": c.relationship_name,
+                    "cascadeDelete": c.cascade_delete,
+                    "deprecatedAndHidden": False,
+                }
+                for c in self.children
+            ],
+            "recordTypeInfos": [
+                {
+                    "available": True,
+                    "defaultRecordTypeMapping": True,
+                    "master": True,
+                    "name": "Master",
+                    "recordTypeId": "012000000000000AAA",
+                }
+            ],
+        }
+
+
+OBJECT_NAMES = {
+    "Account", "Contact", "Opportunity", "OpportunityLineItem", "Product2", "Pricebook2",
+    "PricebookEntry", "Order", "OrderItem",
+}  # fmt: skip
+
+ACCOUNT = SObject("Account", "Account", "001", [
+    text("Name", required=True, label="Account Name"),
+    text("AccountNumber", 40),
+    pick("Type", ["Prospect", "Customer - Direct", "Customer - Channel",
+                  "Channel Partner / Reseller", "Installation Partner", "Other"]),
+    pick("Industry", ["Agriculture", "Construction", "Education", "Electronics", "Energy",
+                      "Engineering", "Healthcare", "Hospitality", "Manufacturing", "Retail",
+                      "Technology", "Transportation", "Utilities", "Other"]),
+    *address("Billing"),
+    *address("Shipping"),
+    Field("Phone", "phone", length=40),
+    Field("Website", "url", length=255),
+    ref("ParentId", "Account"),
+    text("ExternalID__c", 40, external_id=True, unique=True, label="External ID"),
+], children=[
+    Child("Contacts", "Contact", "AccountId"),
+    Child("Opportunities", "Opportunity", "AccountId"),
+    Child("Orders", "Order", "AccountId"),
+])  # fmt: skip
+
+CONTACT = SObject("Contact", "Contact", "003", [
+    text("FirstName", 40),
+    text("LastName", 80, required=True),
+    readonly("Name", "string", length=121, label="Full Name"),
+    Field("Email", "email", length=80),
+    Field("Phone", "phone", length=40),
+    text("Title", 128),
+    ref("AccountId", "Account"),
+    *address("Mailing"),
+    text("ExternalID__c", 40, external_id=True, label="External ID"),
+])  # fmt: skip
+
+OPPORTUNITY = SObject("Opportunity", "Opportunity", "006", [
+    text("Name", 120, required=True),
+    pick("StageName", [s[0] for s in STAGES], required=True, restricted=True, label="Stage"),
+    Field("CloseDate", "date", required=True),
+    ref("AccountId", "Account"),
+    money("Amount"),
+    Field("Probability", "percent", precision=3, scale=0),
+    ref("Pricebook2Id", "Pricebook2"),
+    pick("Type", ["Existing Customer - Upgrade", "Existing Customer - Replacement",
+                  "Existing Customer - Downgrade", "New Customer"]),
+    pick("LeadSource", ["Web", "Phone Inquiry", "Partner Referral", "Trade Show", "Other"]),
+    Field("Description", "textarea", length=32000),
+    readonly("IsClosed", "boolean", nillable=False),
+    readonly("IsWon", "boolean", nillable=False),
+    readonly("HasOpportunityLineItem", "boolean", nillable=False),
+    text("Sage_Order_No__c", 30, label="Sage Order No"),
+    text("ExternalID__c", 40, external_id=True, unique=True, label="External ID"),
+], children=[Child("OpportunityLineItems", "OpportunityLineItem", "OpportunityId")])  # fmt: skip
+
+PRODUCT = SObject("Product2", "Product", "01t", [
+    text("Name", required=True, label="Product Name"),
+    text("ProductCode", 255),
+    Field("Description", "textarea", length=4000),
+    Field("IsActive", "boolean", nillable=False, default=False, label="Active"),
+    pick("Family", ["Widgets", "Gadgets", "Services", "Kits"]),
+    Field("Quantity_On_Hand__c", "double", precision=18, scale=0, label="Quantity On Hand"),
+], children=[Child("PricebookEntries", "PricebookEntry", "Product2Id")])  # fmt: skip
+
+PRICEBOOK = SObject("Pricebook2", "Price Book", "01s", [
+    text("Name", required=True, label="Price Book Name"),
+    Field("IsActive", "boolean", nillable=False, default=False, label="Active"),
+    readonly("IsStandard", "boolean", nillable=False),
+    Field("Description", "textarea", length=255),
+], children=[Child("PricebookEntries", "PricebookEntry", "Pricebook2Id")])  # fmt: skip
+
+PRICEBOOK_ENTRY = SObject("PricebookEntry", "Price Book Entry", "01u", [
+    ref("Pricebook2Id", "Pricebook2", required=True, updateable=False),
+    ref("Product2Id", "Product2", required=True, updateable=False),
+    money("UnitPrice", required=True, label="List Price"),
+    Field("IsActive", "boolean", nillable=False, default=False, label="Active"),
+    Field("UseStandardPrice", "boolean", nillable=False, default=False),
+    readonly("Name", "string", length=255),
+    readonly("ProductCode", "string", length=255),
+], plural="Price Book Entries")  # fmt: skip
+
+OPPORTUNITY_LINE_ITEM = SObject("OpportunityLineItem", "Opportunity Product", "00k", [
+    ref("OpportunityId", "Opportunity", required=True, updateable=False),
+    ref("PricebookEntryId", "PricebookEntry", required=True, updateable=False),
+    Field("Quantity", "double", required=True, precision=12, scale=2),
+    money("UnitPrice", label="Sales Price"),
+    money("TotalPrice"),
+    Field("Discount", "percent", precision=18, scale=2),
+    Field("ServiceDate", "date"),
+    Field("Description", "string", length=255, label="Line Description"),
+    readonly("ListPrice", "currency", precision=18, scale=2),
+    readonly("Product2Id", "reference", length=18, reference_to="Product2",
+             relationship_name="Product2"),
+    readonly("ProductCode", "string", length=255),
+    readonly("Name", "string", length=376),
+])  # fmt: skip
+
+ORDER = SObject("Order", "Order", "801", [
+    ref("AccountId", "Account", required=True),
+    Field("EffectiveDate", "date", required=True, label="Order Start Date"),
+    pick("Status", ["Draft", "Activated"], required=True, restricted=True),
+    ref("Pricebook2Id", "Pricebook2"),
+    ref("OpportunityId", "Opportunity"),
+    Field("Description", "textarea", length=32000),
+    text("PoNumber", 80, label="PO Number"),
+    readonly("OrderNumber", "string", length=30),
+    readonly("StatusCode", "picklist", length=40, picklist=("Draft", "Activated")),
+    readonly("TotalAmount", "currency", precision=18, scale=2),
+    readonly("ActivatedDate", "datetime"),
+    text("Sage_Order_No__c", 30, label="Sage Order No"),
+], children=[Child("OrderItems", "OrderItem", "OrderId")])  # fmt: skip
+
+ORDER_ITEM = SObject("OrderItem", "Order Product", "802", [
+    ref("OrderId", "Order", required=True, updateable=False),
+    ref("PricebookEntryId", "PricebookEntry", required=True, updateable=False),
+    Field("Quantity", "double", required=True, precision=18, scale=2),
+    money("UnitPrice", required=True),
+    Field("Description", "string", length=255, label="Line Description"),
+    readonly("TotalPrice", "currency", precision=18, scale=2),
+    readonly("ListPrice", "currency", precision=18, scale=2),
+    readonly("Product2Id", "reference", length=18, reference_to="Product2",
+             relationship_name="Product2"),
+], plural="Order Products")  # fmt: skip
+
+OBJECTS: dict[str, SObject] = {
+    o.name.lower(): o
+    for o in [ACCOUNT, CONTACT, OPPORTUNITY, OPPORTUNITY_LINE_ITEM, PRODUCT, PRICEBOOK,
+              PRICEBOOK_ENTRY, ORDER, ORDER_ITEM]
+}  # fmt: skip
+BY_PREFIX: dict[str, SObject] = {o.key_prefix: o for o in OBJECTS.values()}
+
+
+def sobject(name: str) -> SObject | None:
+    return OBJECTS.get(name.lower())
+
+
+def global_describe(version: str) -> dict:
+    return {
+        "encoding": "UTF-8",
+        "maxBatchSize": 200,
+        "sobjects": [o.summary(version) for o in OBJECTS.values()],
+    }
