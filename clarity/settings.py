@@ -3,6 +3,7 @@
 `make run` writes `.env` with a random SECRET_KEY and CLARITY_ENCRYPTION_KEYS on first start.
 """
 
+import os
 from pathlib import Path
 
 import environ
@@ -95,8 +96,9 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
         "transaction_mode": "IMMEDIATE",
         "timeout": 20,
     }
-    # A file, not memory, so a qcluster started by a test sees the test database.
-    DATABASES["default"]["TEST"] = {"NAME": str(VAR_DIR / "test.sqlite3")}
+    # A file, not memory, so a qcluster started by a test sees the test database; one per
+    # process, so test runs side by side do not share it.
+    DATABASES["default"]["TEST"] = {"NAME": str(VAR_DIR / f"test-{os.getpid()}.sqlite3")}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTHENTICATION_BACKENDS = [

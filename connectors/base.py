@@ -83,6 +83,22 @@ class Connector(ABC):
     def update(self, entity: str, key: str, data: Record, idempotency_key: str) -> Record:
         raise NotImplementedError(f"{self.label} cannot update {entity}")
 
+    # ---- OAuth authorization-code connect ("Connect to Sage", "Reconnect")
+
+    supports_oauth_connect: bool = False
+
+    def authorization_url(self, redirect_uri: str, state: str) -> str:
+        """Where to send the admin's browser to grant us access."""
+        raise NotImplementedError(f"{self.label} has no OAuth connect")
+
+    def authorization_origin(self) -> str:
+        """scheme://host of the consent page: the connect form's CSP must allow it."""
+        raise NotImplementedError(f"{self.label} has no OAuth connect")
+
+    def complete_authorization(self, code: str, redirect_uri: str) -> None:
+        """Exchange the code for tokens and store them on the connection."""
+        raise NotImplementedError(f"{self.label} has no OAuth connect")
+
     def sample(self, entity: str, n: int = 5) -> list[Record]:
         """A few real records, for the mapping designer's live preview."""
         raise NotImplementedError(f"{self.label} cannot sample {entity}")

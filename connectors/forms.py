@@ -50,11 +50,15 @@ class ConnectionForm(forms.Form):
     def save(self) -> Connection:
         connection = self.instance
         connection.name = self.cleaned_data["name"]
-        connection.settings = {
-            key: self.cleaned_data[key]
-            for key in self.settings_fields
-            if self.cleaned_data.get(key) not in (None, "")
-        }
+        # Keys no form field owns (e.g. API usage a connector records) are kept.
+        settings = dict(connection.settings or {})
+        for key in self.settings_fields:
+            value = self.cleaned_data.get(key)
+            if value in (None, ""):
+                settings.pop(key, None)
+            else:
+                settings[key] = value
+        connection.settings = settings
         connection.set_secrets({key: self.cleaned_data.get(key) for key in self.secret_fields})
         connection.save()
         return connection

@@ -117,6 +117,8 @@ class HttpClient:
         self.session = requests.Session()
         self.session.mount("https://", HTTPAdapter(pool_connections=4, pool_maxsize=8))
         self.session.mount("http://", HTTPAdapter(pool_connections=4, pool_maxsize=8))
+        # REQUESTS_CA_BUNDLE and friends would override `verify`; settings decide here.
+        self.session.trust_env = False
         self.session.verify = verify
         self.session.auth = auth
         self.session.headers.update(headers or {})

@@ -43,7 +43,7 @@ class Connection(models.Model):
         return f"{self.name} ({self.system_label})"
 
     def get_absolute_url(self) -> str:
-        return reverse("connection-edit", args=[self.pk])
+        return reverse("connection-detail", args=[self.pk])
 
     @property
     def system_label(self) -> str:
@@ -59,6 +59,23 @@ class Connection(models.Model):
         if changes:
             self.secrets = {**(self.secrets or {}), **changes}
             self.secrets_changed_at = timezone.now()
+
+
+class SchemaCache(models.Model):
+    """An entity's fields as last discovered from the system; refreshed on demand."""
+
+    connection = models.ForeignKey(Connection, on_delete=models.CASCADE, related_name="schemas")
+    entity = models.CharField(max_length=100)
+    fields = models.JSONField(default=list)
+    fetched_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["connection", "entity"], name="one_schema_per_entity")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.connection.name}: {self.entity}"
 
 
 def hash_token(token: str) -> str:

@@ -1,12 +1,13 @@
 """Operations on connections that pages, the API and the worker share."""
 
 import logging
+from dataclasses import asdict
 
 from django.utils import timezone
 
-from connectors.base import Connector, Health
+from connectors.base import Connector, FieldInfo, Health
 from connectors.errors import AuthError, ConnectorError
-from connectors.models import Connection
+from connectors.models import Connection, SchemaCache
 from connectors.registry import SYSTEMS
 
 logger = logging.getLogger(__name__)
@@ -38,3 +39,19 @@ def check_connection(connection: Connection) -> Health:
     connection.last_error = "" if health.ok else health.message
     connection.save(update_fields=["status", "last_checked_at", "last_error", "updated_at"])
     return health
+
+
+def cached_schema(
+    connection: Connection, entity: str, refresh: bool = False
+) -> tuple[list[FieldInfo], SchemaCache]:
+    """The entity's fields from the cache, or discovered live when absent or asked to."""
+    cache = SchemaCache.objects.filter(connection=connection, entity=entity).first()
+    if cache is None or refresh:
+        fields = connector_for(connection).schema(entity)
+        cache, _ = SchemaCache.objects.update_or_create(
+            connection=connection,
+            entity=entity,
+            defaults={"fields": [asdict(f) for f in fields], "fetched_at": timezone.now()},
+        )
+    fields = [FieldInfo(**{**f, "choices": tuple(f["choices"])}) for f in cache.fields]
+    return fields, cache

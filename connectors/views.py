@@ -1,20 +1,24 @@
 """Pages for connections and integration pairs."""
 
+import secrets
 from typing import Any
 
 from django.contrib import messages
 from django.contrib.auth.mixins import LoginRequiredMixin, PermissionRequiredMixin
+from django.core.exceptions import PermissionDenied
 from django.db import transaction
 from django.db.models import Q, QuerySet
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.views import View
 from django.views.generic import CreateView, DetailView, ListView, UpdateView
 
+from connectors.errors import ConnectorError
 from connectors.forms import ConnectionForm, IntegrationPairForm, connection_form_class
 from connectors.models import Connection, IntegrationPair
 from connectors.registry import SYSTEMS
-from connectors.services import check_connection
+from connectors.services import cached_schema, check_connection, connector_for
 
 
 class RoleRequiredMixin(LoginRequiredMixin, PermissionRequiredMixin):
@@ -76,7 +80,66 @@ class ConnectionFormView(RoleRequiredMixin, View):
         connection = form.save()
         verb = "created" if created else "saved"
         messages.success(request, f"Connection “{connection.name}” {verb}.")
-        return redirect("connection-list")
+        return redirect(connection)
+
+
+class ConnectionDetailView(RoleRequiredMixin, DetailView):
+    permission_required = "connectors.view_connection"
+    model = Connection
+    template_name = "connectors/connection_detail.html"
+
+    def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
+        context = super().get_context_data(**kwargs)
+        connection = self.object
+        form = connection_form_class(connection.system)(instance=connection)
+        context["settings_rows"] = [
+            (form.fields[key].label or key, connection.settings.get(key, ""))
+            for key in form.settings_fields
+        ]
+        context["secret_rows"] = [
+            (form.fields[key].label or key, key in (connection.secrets or {}))
+            for key in form.secret_fields
+        ]
+        context["pairs"] = IntegrationPair.objects.filter(Q(crm=connection) | Q(erp=connection))
+        self.connector = connector_for(connection)
+        context["entities"] = self.connector.entities()
+        context["supports_oauth_connect"] = self.connector.supports_oauth_connect
+        return context
+
+    def render_to_response(self, context: dict[str, Any], **kwargs: Any) -> HttpResponse:
+        response = super().render_to_response(context, **kwargs)
+        if context["supports_oauth_connect"]:
+            # The connect form is answered by a redirect to the consent page, which
+            # `form-action 'self'` would block.
+            response._csp_update = {"form-action": [self.connector.authorization_origin()]}
+        return response
+
+
+class ConnectionSchemaView(RoleRequiredMixin, View):
+    """The fields of one entity: GET shows the cached schema, POST discovers it again."""
+
+    permission_required = "connectors.view_connection"
+
+    def get(self, request: HttpRequest, pk: int, entity: str) -> HttpResponse:
+        return self.render_schema(request, pk, entity, refresh=False)
+
+    def post(self, request: HttpRequest, pk: int, entity: str) -> HttpResponse:
+        if not request.user.has_perm("connectors.test_connection"):
+            raise PermissionDenied
+        return self.render_schema(request, pk, entity, refresh=True)
+
+    def render_schema(
+        self, request: HttpRequest, pk: int, entity: str, refresh: bool
+    ) -> HttpResponse:
+        connection = get_object_or_404(Connection, pk=pk)
+        if entity not in connector_for(connection).entities():
+            raise Http404("Unknown entity")
+        context: dict[str, Any] = {"connection": connection, "entity": entity}
+        try:
+            context["fields"], context["cache"] = cached_schema(connection, entity, refresh)
+        except ConnectorError as exc:
+            context["error"] = exc.message
+        return render(request, "connectors/_schema.html", context)
 
 
 class ConnectionTestView(RoleRequiredMixin, View):
@@ -95,7 +158,56 @@ class ConnectionTestView(RoleRequiredMixin, View):
             )
         level = messages.SUCCESS if health.ok else messages.ERROR
         messages.add_message(request, level, f"{connection.name}: {health.message}")
-        return redirect("connection-list")
+        return redirect(connection)
+
+
+OAUTH_STATE_KEY = "oauth-connect-state"
+
+
+class OAuthConnectView(RoleRequiredMixin, View):
+    """Send the admin to the system's consent page; the callback comes back to us."""
+
+    permission_required = "connectors.change_connection"
+
+    def post(self, request: HttpRequest, pk: int) -> HttpResponse:
+        connection = get_object_or_404(Connection, pk=pk)
+        connector = connector_for(connection)
+        if not connector.supports_oauth_connect:
+            raise Http404("This system has no OAuth connect")
+        state = secrets.token_urlsafe(24)
+        request.session[OAUTH_STATE_KEY] = {"state": state, "connection": connection.pk}
+        redirect_uri = request.build_absolute_uri(reverse("oauth-callback"))
+        return HttpResponseRedirect(connector.authorization_url(redirect_uri, state))
+
+
+class OAuthCallbackView(RoleRequiredMixin, View):
+    """The system's consent page sends the browser back here with a code (or an error)."""
+
+    permission_required = "connectors.change_connection"
+
+    def get(self, request: HttpRequest) -> HttpResponse:
+        expected = request.session.pop(OAUTH_STATE_KEY, None)
+        if not expected or not secrets.compare_digest(
+            expected["state"], request.GET.get("state", "")
+        ):
+            messages.error(request, "The authorisation could not be matched to a request "
+                           "from this browser (state mismatch). Press Connect again.")  # fmt: skip
+            return redirect("connection-list")
+        connection = get_object_or_404(Connection, pk=expected["connection"])
+        if "code" not in request.GET:
+            reason = request.GET.get("error_description") or request.GET.get("error", "refused")
+            messages.error(request, f"{connection.system_label} did not grant access: {reason}.")
+            return redirect(connection)
+        redirect_uri = request.build_absolute_uri(reverse("oauth-callback"))
+        try:
+            connector_for(connection).complete_authorization(request.GET["code"], redirect_uri)
+        except ConnectorError as exc:
+            messages.error(request, exc.message)
+            return redirect(connection)
+        health = check_connection(connection)
+        level = messages.SUCCESS if health.ok else messages.WARNING
+        messages.add_message(request, level, f"Connected. {health.message}")
+        return redirect(connection)
 
 
 # ---------------------------------------------------------------- pairs

@@ -1,3 +1,5 @@
+import zoneinfo
+
 from django import forms
 
 from connectors.forms import ConnectionForm
@@ -31,5 +33,17 @@ class ConnectionSettingsForm(ConnectionForm):
         help_text="The Clarity bridge on the Sage 100 server. Sandbox: http://127.0.0.1:8104.",
     )
     default_warehouse = forms.CharField(max_length=3, initial="000")
+    time_zone = forms.CharField(
+        required=False,
+        max_length=60,
+        help_text="The Sage 100 server's time zone (e.g. America/Chicago), for the times "
+        "Sage stamps on changes. Blank: this server's.",
+    )
     odbc_password = forms.CharField(required=False, label="ODBC password")
     bridge_key = forms.CharField(help_text="The shared key the bridge was started with.")
+
+    def clean_time_zone(self) -> str:
+        zone = self.cleaned_data["time_zone"].strip()
+        if zone and zone not in zoneinfo.available_timezones():
+            raise forms.ValidationError("Not a time zone name; use one like America/Chicago.")
+        return zone

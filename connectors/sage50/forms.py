@@ -31,6 +31,12 @@ class ConnectionSettingsForm(ConnectionForm):
     business_id = forms.CharField(
         required=False, max_length=100, help_text="Blank: the user's lead business."
     )
+    scope = forms.ChoiceField(
+        required=False,
+        choices=[("full_access", "Full access"), ("readonly", "Read only")],
+        initial="full_access",
+        help_text="What Connect to Sage asks for; read only cannot post invoices.",
+    )
     client_secret = forms.CharField()
     refresh_token = forms.CharField(
         required=False, help_text="Set by Reconnect (OAuth); paste one only to migrate."

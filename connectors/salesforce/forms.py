@@ -41,6 +41,15 @@ class ConnectionSettingsForm(ConnectionForm):
         initial="59.0",
         help_text="REST API version, e.g. 59.0.",
     )
+    session_seconds = forms.IntegerField(
+        required=False,
+        label="Session lifetime (seconds)",
+        initial=7200,
+        min_value=600,
+        max_value=86400,
+        help_text="The org's session timeout (Setup → Session Settings; 2 hours by default). "
+        "Tokens are renewed five minutes before it ends.",
+    )
     ca_bundle = forms.CharField(
         required=False,
         max_length=500,

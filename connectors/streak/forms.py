@@ -20,6 +20,15 @@ class ConnectionSettingsForm(ConnectionForm):
         max_length=200,
         help_text="The pipeline whose boxes are deals. Blank: choose after the first test.",
     )
+    requests_per_second = forms.FloatField(
+        required=False,
+        min_value=0.5,
+        max_value=20,
+        initial=10,
+        label="Requests per second",
+        help_text="Throttle for this connection. Streak asks to be told about more than 10; "
+        "Google caps a project at 20.",
+    )
     api_key = forms.CharField(
         label="API key", help_text="From Streak: Integrations → Streak API → Create key."
     )

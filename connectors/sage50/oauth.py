@@ -1,0 +1,215 @@
+"""Sage's OAuth 2.0 authorization-code flow and the tokens it gives us.
+
+Access tokens live about five minutes and refresh tokens rotate: each refresh returns a new
+one and kills the old. So a refresh happens under a row lock on the connection, re-reads the
+stored tokens inside the lock (another worker may have refreshed already) and saves the new
+pair in the same transaction. A dead refresh token (`invalid_grant`) marks the connection
+`needs_reauth`: only a person pressing Connect to Sage can fix that.
+"""
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+from urllib.parse import urlencode
+
+import requests
+from django.db import transaction
+from django.utils import timezone
+
+from connectors.errors import AuthError, ConnectorError, ValidationError
+from connectors.http import HttpClient
+from connectors.models import Connection
+
+SYSTEM = "Sage Accounting"
+REFRESH_AHEAD = timedelta(seconds=60)
+NOT_CONNECTED = "Not connected to Sage yet: press Connect to Sage."
+DEFAULT_SCOPE = "full_access"
+
+
+def token_error_message(response: requests.Response) -> str:
+    """The token endpoint's own words: `error: error_description`."""
+    try:
+        body = response.json()
+    except ValueError:
+        return response.text[:500]
+    if not isinstance(body, dict):
+        return response.text[:500]
+    return ": ".join(str(body[key]) for key in ("error", "error_description") if body.get(key))
+
+
+def token_error_for(response: requests.Response, message: str) -> ConnectorError | None:
+    """Plain sentences for the token errors a person can act on."""
+    code = message.partition(":")[0]
+    kwargs: dict[str, Any] = {"system": SYSTEM, "status": response.status_code, "detail": message}
+    if code == "invalid_client":
+        return AuthError(
+            "Sage refused the client ID or secret (invalid_client): check them on the connection.",
+            **kwargs,
+        )
+    if code == "invalid_grant":
+        return AuthError(
+            "Sage no longer accepts this connection's authorisation (invalid_grant): press "
+            "Connect to Sage to authorise again.",
+            **kwargs,
+        )
+    if response.status_code == 400:
+        return ValidationError(f"Sage's token endpoint refused the request ({message}).", **kwargs)
+    return None
+
+
+def _token_client(connection: Connection) -> HttpClient:
+    return HttpClient(
+        SYSTEM,
+        connection.settings["token_url"],
+        headers={"Accept": "application/json"},
+        error_message=token_error_message,
+        error_for=token_error_for,
+    )
+
+
+def _token_request(connection: Connection, secrets: dict[str, Any], form: dict[str, str]) -> dict:
+    """POST a grant to the token endpoint with the client credentials in the form."""
+    body = {
+        **form,
+        "client_id": connection.settings.get("client_id", ""),
+        "client_secret": secrets.get("client_secret", ""),
+    }
+    response = _token_client(connection).post("", data=body)
+    try:
+        tokens = response.json()
+    except ValueError:
+        tokens = None
+    if not isinstance(tokens, dict) or not tokens.get("access_token"):
+        raise ConnectorError(
+            "Sage's token endpoint answered without an access token.",
+            system=SYSTEM,
+            detail=response.text[:500],
+        )
+    return tokens
+
+
+def _stored(secrets: dict[str, Any], tokens: dict[str, Any]) -> dict[str, Any]:
+    """The secrets with a token response merged in; expiries as ISO 8601 UTC."""
+    now = datetime.now(UTC)
+    stored = {
+        **secrets,
+        "access_token": tokens["access_token"],
+        "access_token_expires_at": (
+            now + timedelta(seconds=int(tokens.get("expires_in", 300)))
+        ).isoformat(),
+    }
+    if tokens.get("refresh_token"):
+        stored["refresh_token"] = tokens["refresh_token"]
+    if tokens.get("refresh_token_expires_in"):
+        lifetime = timedelta(seconds=int(tokens["refresh_token_expires_in"]))
+        stored["refresh_token_expires_at"] = (now + lifetime).isoformat()
+    return stored
+
+
+def authorization_url(connection: Connection, redirect_uri: str, state: str) -> str:
+    """Where the Connect to Sage button sends the browser; Sage redirects back with a code."""
+    settings = connection.settings
+    query = {
+        "filter": "apiv3.1",
+        "response_type": "code",
+        "client_id": settings.get("client_id", ""),
+        "redirect_uri": redirect_uri,
+        "scope": settings.get("scope") or DEFAULT_SCOPE,
+        "state": state,
+    }
+    separator = "&" if "?" in settings["auth_url"] else "?"
+    return f"{settings['auth_url']}{separator}{urlencode(query)}"
+
+
+def complete_authorization(connection: Connection, code: str, redirect_uri: str) -> None:
+    """Exchange the callback's code for tokens and store them encrypted on the connection.
+
+    Raises AuthError with a plain sentence when Sage refuses the code or the client.
+    """
+    tokens = _token_request(
+        connection,
+        connection.secrets or {},
+        {"grant_type": "authorization_code", "code": code, "redirect_uri": redirect_uri},
+    )
+    with transaction.atomic():
+        locked = Connection.objects.select_for_update().get(pk=connection.pk)
+        locked.secrets = _stored(locked.secrets or {}, tokens)
+        locked.secrets_changed_at = timezone.now()
+        if locked.status == Connection.Status.NEEDS_REAUTH:
+            locked.status, locked.last_error = Connection.Status.UNKNOWN, ""
+        locked.save(
+            update_fields=["secrets", "secrets_changed_at", "status", "last_error", "updated_at"]
+        )
+    connection.secrets, connection.status = locked.secrets, locked.status
+    connection.secrets_changed_at, connection.last_error = locked.secrets_changed_at, ""
+
+
+def is_connected(connection: Connection) -> bool:
+    secrets = connection.secrets or {}
+    return bool(secrets.get("access_token") or secrets.get("refresh_token"))
+
+
+def _fresh(secrets: dict[str, Any]) -> bool:
+    """True when the stored access token outlives the next REFRESH_AHEAD seconds."""
+    expires_at = secrets.get("access_token_expires_at")
+    if not secrets.get("access_token") or not expires_at:
+        return False
+    return datetime.fromisoformat(expires_at) > datetime.now(UTC) + REFRESH_AHEAD
+
+
+class TokenKeeper:
+    """Hands out a valid access token for one connection, refreshing it when needed."""
+
+    def __init__(self, connection: Connection) -> None:
+        self.connection = connection
+
+    def access_token(self) -> str:
+        secrets = self.connection.secrets or {}
+        if _fresh(secrets):
+            return secrets["access_token"]
+        return self.refresh(stale=secrets.get("access_token", ""))
+
+    def refresh(self, stale: str) -> str:
+        """A new access token to replace `stale` (the one that expired or got a 401).
+
+        Under the row lock: if another worker already replaced `stale`, use its token;
+        otherwise spend the refresh token and save the rotated pair before returning.
+        """
+        if not is_connected(self.connection):
+            raise AuthError(NOT_CONNECTED, system=SYSTEM)
+        refused: AuthError | None = None
+        with transaction.atomic():
+            locked = Connection.objects.select_for_update().get(pk=self.connection.pk)
+            secrets = locked.secrets or {}
+            if secrets.get("access_token") != stale and _fresh(secrets):
+                self.connection.secrets = secrets
+                return secrets["access_token"]
+            if not secrets.get("refresh_token"):
+                refused = AuthError(
+                    "Sage's access token has expired and there is no refresh token: press "
+                    "Connect to Sage.",
+                    system=SYSTEM,
+                )
+            else:
+                try:
+                    tokens = _token_request(
+                        locked,
+                        secrets,
+                        {"grant_type": "refresh_token", "refresh_token": secrets["refresh_token"]},
+                    )
+                except AuthError as exc:
+                    refused = exc
+                else:
+                    locked.secrets = _stored(secrets, tokens)
+                    locked.save(update_fields=["secrets", "updated_at"])
+                    self.connection.secrets = locked.secrets
+                    return locked.secrets["access_token"]
+        self.mark_needs_reauth(refused)
+        raise refused
+
+    def mark_needs_reauth(self, error: AuthError) -> None:
+        """Outside the refresh transaction, so the mark survives the error being raised."""
+        Connection.objects.filter(pk=self.connection.pk).update(
+            status=Connection.Status.NEEDS_REAUTH, last_error=error.message
+        )
+        self.connection.status = Connection.Status.NEEDS_REAUTH
+        self.connection.last_error = error.message
