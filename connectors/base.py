@@ -83,6 +83,21 @@ class Connector(ABC):
     def update(self, entity: str, key: str, data: Record, idempotency_key: str) -> Record:
         raise NotImplementedError(f"{self.label} cannot update {entity}")
 
+    # ---- webhooks the system can be told to send ("Register webhook")
+
+    supports_webhook_registration: bool = False
+
+    def register_webhook(self, target_url: str) -> list[Record]:
+        """Ask the system to post the events flows need to `target_url`."""
+        raise NotImplementedError(f"{self.label} cannot register webhooks")
+
+    def webhooks(self) -> list[Record]:
+        """Webhooks registered with the system, each with at least `key` and `targetUrl`."""
+        raise NotImplementedError(f"{self.label} cannot list webhooks")
+
+    def delete_webhook(self, key: str) -> bool:
+        raise NotImplementedError(f"{self.label} cannot delete webhooks")
+
     # ---- OAuth authorization-code connect ("Connect to Sage", "Reconnect")
 
     supports_oauth_connect: bool = False

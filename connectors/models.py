@@ -154,6 +154,11 @@ class IntegrationPair(models.Model):
     def webhook_token_matches(self, token: str) -> bool:
         return secrets.compare_digest(self.webhook_token_hash, hash_token(token))
 
+    @property
+    def webhook_base_url(self) -> str:
+        """Every webhook URL this pair ever issued starts with this."""
+        return f"{settings.CLARITY_PUBLIC_URL.rstrip('/')}/hooks/{self.slug}/"
+
     def webhook_url(self, token: str) -> str:
         """Where the CRM posts events; the token is known only right after it is issued."""
-        return f"{settings.CLARITY_PUBLIC_URL.rstrip('/')}/hooks/{self.slug}/{token}/"
+        return f"{self.webhook_base_url}{token}/"

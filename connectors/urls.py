@@ -25,6 +25,11 @@ urlpatterns = [
     path("pairs/<slug:slug>/", views.PairDetailView.as_view(), name="pair-detail"),
     path("pairs/<slug:slug>/edit/", views.PairUpdateView.as_view(), name="pair-edit"),
     path(
+        "pairs/<slug:slug>/register-webhook/",
+        views.PairRegisterWebhookView.as_view(),
+        name="pair-register-webhook",
+    ),
+    path(
         "pairs/<slug:slug>/rotate-token/",
         views.PairRotateTokenView.as_view(),
         name="pair-rotate-token",

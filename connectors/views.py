@@ -276,6 +276,7 @@ class PairDetailView(RoleRequiredMixin, DetailView):
         token = self.request.session.pop(TOKEN_SESSION_KEY.format(pk=pair.pk), None)
         context["new_webhook_url"] = pair.webhook_url(token) if token else None
         context["masked_webhook_url"] = pair.webhook_url("•" * 12)
+        context["can_register_webhook"] = connector_for(pair.crm).supports_webhook_registration
         return context
 
 
@@ -289,5 +290,41 @@ class PairRotateTokenView(RoleRequiredMixin, View):
         remember_new_token(request, pair, token)
         messages.warning(
             request, "New webhook URL issued. The old URL no longer works: update the CRM."
+        )
+        return redirect(pair)
+
+
+class PairRegisterWebhookView(RoleRequiredMixin, View):
+    """Issue a fresh webhook URL and register it with the CRM, replacing older ones."""
+
+    permission_required = "connectors.change_integrationpair"
+
+    def post(self, request: HttpRequest, slug: str) -> HttpResponse:
+        pair = get_object_or_404(IntegrationPair.objects.select_related("crm"), slug=slug)
+        connector = connector_for(pair.crm)
+        if not connector.supports_webhook_registration:
+            raise Http404("This CRM cannot register webhooks through its API")
+        try:
+            stale = [
+                hook["key"]
+                for hook in connector.webhooks()
+                if hook.get("targetUrl", "").startswith(pair.webhook_base_url)
+            ]
+            with transaction.atomic():
+                token = pair.rotate_webhook_token()
+                pair.save(
+                    update_fields=["webhook_token_hash", "webhook_token_changed_at", "updated_at"]
+                )
+                registered = connector.register_webhook(pair.webhook_url(token))
+            for key in stale:
+                connector.delete_webhook(key)
+        except ConnectorError as exc:
+            messages.error(request, f"Could not register the webhook: {exc.message}")
+            return redirect(pair)
+        events = ", ".join(sorted({hook.get("event", "?") for hook in registered}))
+        messages.success(
+            request,
+            f"{pair.crm.system_label} now posts {events} to this pair's new webhook URL"
+            + (f"; {len(stale)} older registration(s) removed." if stale else "."),
         )
         return redirect(pair)

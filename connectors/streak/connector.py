@@ -44,6 +44,7 @@ def unknown_entity(entity: str) -> ValidationError:
 class SystemConnector(WebhookAdmin, Connector):
     system = "streak"
     label = "Streak"
+    supports_webhook_registration = True
 
     def __init__(self, connection: Any) -> None:
         super().__init__(connection)

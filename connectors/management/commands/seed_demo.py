@@ -16,7 +16,10 @@ DEMO_CONNECTIONS = [
     {
         "name": "Demo Streak",
         "system": "streak",
-        "settings": {"base_url": "http://127.0.0.1:8101"},
+        "settings": {
+            "base_url": "http://127.0.0.1:8101",
+            "pipeline_key": "agxzfm1haWxmb29nYWVyUGlwZWxpbmU6MDAwMDAwMDE6c2FuZGJveA",  # Sales
+        },
         "secrets": {"api_key": "sandbox-streak-key"},
     },
     {
