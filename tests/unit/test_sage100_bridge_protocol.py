@@ -27,34 +27,45 @@ from connectors.sage100.bridge.server import BridgeApp
 KEY = "unit-test-key"
 BODY = b'{"ARDivisionNo": "00", "CustomerName": "Acme"}'
 NOW = 1_750_000_000
+METHOD, PATH = "PATCH", "/v1/customers/00/ACME"
 
 
 def test_signature_round_trip():
-    headers = signed_headers(KEY, BODY, now=NOW)
+    headers = signed_headers(KEY, METHOD, PATH, BODY, now=NOW)
     assert headers[protocol.TIMESTAMP_HEADER] == str(NOW)
     verify_signature(
-        KEY, BODY, headers[protocol.TIMESTAMP_HEADER], headers[protocol.SIGNATURE_HEADER], NOW
+        KEY,
+        METHOD,
+        PATH,
+        BODY,
+        headers[protocol.TIMESTAMP_HEADER],
+        headers[protocol.SIGNATURE_HEADER],
+        NOW,
     )
 
 
-def test_signature_is_hmac_sha256_of_timestamp_dot_body():
-    expected = hmac.new(KEY.encode(), b"1750000000." + BODY, hashlib.sha256).hexdigest()
-    assert sign_request(KEY, BODY, NOW) == expected
+def test_signature_is_hmac_sha256_of_timestamp_method_path_and_body():
+    signed = b"1750000000\nPATCH\n/v1/customers/00/ACME\n" + BODY
+    expected = hmac.new(KEY.encode(), signed, hashlib.sha256).hexdigest()
+    assert sign_request(KEY, METHOD, PATH, BODY, NOW) == expected
 
 
 @pytest.mark.parametrize(
-    "key, body, timestamp",
+    "key, method, path, body, timestamp",
     [
-        ("other-key", BODY, str(NOW)),  # wrong key
-        (KEY, BODY.replace(b"Acme", b"Acne"), str(NOW)),  # body altered
-        (KEY, BODY + b" ", str(NOW)),  # even by a byte
-        (KEY, BODY, str(NOW - 1)),  # timestamp altered (still inside the window)
+        ("other-key", METHOD, PATH, BODY, str(NOW)),  # wrong key
+        (KEY, METHOD, PATH, BODY.replace(b"Acme", b"Acne"), str(NOW)),  # body altered
+        (KEY, METHOD, PATH, BODY + b" ", str(NOW)),  # even by a byte
+        (KEY, METHOD, PATH, BODY, str(NOW - 1)),  # timestamp altered (inside the window)
+        (KEY, METHOD, "/v1/customers/00/OTHER", BODY, str(NOW)),  # replayed to another record
+        (KEY, METHOD, PATH + "?force=1", BODY, str(NOW)),  # query added
+        (KEY, "POST", PATH, BODY, str(NOW)),  # another method
     ],
 )
-def test_tampering_is_detected(key, body, timestamp):
-    signature = sign_request(KEY, BODY, NOW)
+def test_tampering_is_detected(key, method, path, body, timestamp):
+    signature = sign_request(KEY, METHOD, PATH, BODY, NOW)
     with pytest.raises(SignatureError) as caught:
-        verify_signature(key, body, timestamp, signature, now=NOW)
+        verify_signature(key, method, path, body, timestamp, signature, now=NOW)
     assert caught.value.code == "bad_signature"
 
 
@@ -65,12 +76,12 @@ def test_tampering_is_detected(key, body, timestamp):
 )  # fmt: skip
 def test_window_edges(skew, accepted):
     sent_at = NOW - skew
-    signature = sign_request(KEY, BODY, sent_at)
+    signature = sign_request(KEY, METHOD, PATH, BODY, sent_at)
     if accepted:
-        verify_signature(KEY, BODY, str(sent_at), signature, now=NOW)
+        verify_signature(KEY, METHOD, PATH, BODY, str(sent_at), signature, now=NOW)
         return
     with pytest.raises(SignatureError) as caught:
-        verify_signature(KEY, BODY, str(sent_at), signature, now=NOW)
+        verify_signature(KEY, METHOD, PATH, BODY, str(sent_at), signature, now=NOW)
     assert caught.value.code == "stale_timestamp"
     assert ("old" if skew > 0 else "in the future") in caught.value.message
 
@@ -78,13 +89,14 @@ def test_window_edges(skew, accepted):
 @pytest.mark.parametrize("timestamp, signature", [(None, "ab"), (str(NOW), None), ("", "")])
 def test_missing_headers(timestamp, signature):
     with pytest.raises(SignatureError) as caught:
-        verify_signature(KEY, BODY, timestamp, signature, now=NOW)
+        verify_signature(KEY, METHOD, PATH, BODY, timestamp, signature, now=NOW)
     assert caught.value.code == "missing_signature"
 
 
 def test_a_non_numeric_timestamp_is_refused():
     with pytest.raises(SignatureError) as caught:
-        verify_signature(KEY, BODY, "yesterday", sign_request(KEY, BODY, "yesterday"), now=NOW)
+        signature = sign_request(KEY, METHOD, PATH, BODY, "yesterday")
+        verify_signature(KEY, METHOD, PATH, BODY, "yesterday", signature, now=NOW)
     assert caught.value.code == "stale_timestamp"
 
 
@@ -148,7 +160,7 @@ def client(backend, tmp_path):
 
 def post(client, path, payload, key="key-1", sign_with=KEY):
     body = json.dumps(payload).encode()
-    headers = {**signed_headers(sign_with, body), "Content-Type": "application/json"}
+    headers = {**signed_headers(sign_with, "POST", path, body), "Content-Type": "application/json"}
     if key:
         headers[IDEMPOTENCY_HEADER] = key
     return client.post(path, data=body, headers=headers)
@@ -213,15 +225,35 @@ def test_writes_need_an_idempotency_key_and_a_signature(client, backend):
 
 
 def test_bad_bodies_and_paths_are_json_errors(client):
-    headers = {**signed_headers(KEY, b"{oops"), IDEMPOTENCY_HEADER: "k"}
+    headers = {**signed_headers(KEY, "POST", "/v1/customers", b"{oops"), IDEMPOTENCY_HEADER: "k"}
     not_json = client.post("/v1/customers", data=b"{oops", headers=headers)
     assert not_json.status_code == 400 and not_json.json["error"]["code"] == "bad_request"
     no_lines = post(client, "/v1/sales-orders", {"CustomerNo": "X"}, key="k2")
     assert no_lines.status_code == 400 and '"lines"' in no_lines.json["error"]["message"]
-    missing = client.get("/v1/nothing", headers=signed_headers(KEY, b""))
+    missing = client.get("/v1/nothing", headers=signed_headers(KEY, "GET", "/v1/nothing", b""))
     assert missing.status_code == 404 and missing.json["error"]["code"] == "not_found"
 
 
 def test_amounts_reach_the_backend_as_decimals(client, backend):
     post(client, "/v1/sales-orders", {"lines": [{"ItemCode": "A", "UnitPrice": 19.99}]})
     assert backend.calls[0][2][0]["UnitPrice"] == Decimal("19.99")
+
+
+def test_a_signed_request_replayed_to_another_path_is_refused(client, backend):
+    body = json.dumps({"OrderStatus": "X"}).encode()
+    headers = {
+        **signed_headers(KEY, "POST", "/v1/sales-orders/0000001/status", body),
+        IDEMPOTENCY_HEADER: "k-status",
+    }
+    replayed = client.post("/v1/sales-orders/0000002/status", data=body, headers=headers)
+    assert replayed.status_code == 401 and replayed.json["error"]["code"] == "bad_signature"
+    sent = client.post("/v1/sales-orders/0000001/status", data=body, headers=headers)
+    assert sent.status_code == 200
+
+
+def test_the_query_string_is_signed(client):
+    path = "/v1/health?verbose=1"
+    signed = client.get(path, headers=signed_headers(KEY, "GET", path, b""))
+    assert signed.status_code == 200
+    unsigned_query = client.get(path, headers=signed_headers(KEY, "GET", "/v1/health", b""))
+    assert unsigned_query.status_code == 401

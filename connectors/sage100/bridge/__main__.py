@@ -5,7 +5,9 @@
         [--cert cert.pem --keyfile key.pem] [--idempotency-db bridge-idempotency.db]
 
 The backend class is built with the remaining string arguments, e.g. the sandbox backend
-with the SQLite file: `--backend sandbox.sage100.backend:SandboxBackend var/sandbox/sage100.db`.
+with the SQLite file: `--backend sandbox.sage100.backend:SandboxBackend var/sandbox/sage100.db`;
+on Windows beside Sage 100, BOI: `--backend connectors.sage100.bridge.boi_backend:BOIBackend
+C:\\Sage\\MAS90\\Home ABC <sage user>` with CLARITY_BOI_PASSWORD set.
 The key comes from the environment, never the command line (other users can read that).
 """
 

@@ -3,10 +3,12 @@
 JSON over HTTP. Every request is signed with the key both sides share:
 
     X-Bridge-Timestamp: <unix seconds>
-    X-Bridge-Signature: <hex HMAC-SHA256 of  timestamp + "." + raw body>
+    X-Bridge-Signature: <hex HMAC-SHA256 of  timestamp \n METHOD \n path?query \n raw body>
 
-The bridge refuses (401) a request without these headers, with a signature that does not
-match, or with a timestamp more than `WINDOW_SECONDS` away from its clock. Writes (POST,
+The method and the path (as sent on the wire, query included) are signed with the body, so
+a captured request cannot be replayed to another endpoint or record inside the window. The
+bridge refuses (401) a request without these headers, with a signature that does not match,
+or with a timestamp more than `WINDOW_SECONDS` away from its clock. Writes (POST,
 PATCH) also carry an `Idempotency-Key`: the bridge answers a repeat with the first reply.
 
 Errors always look like `{"error": {"code": "<one of ERROR_CODES>", "message": "..."}}`.
@@ -50,20 +52,27 @@ class SignatureError(Exception):
         self.message = message
 
 
-def sign_request(key: str, body: bytes, timestamp: int | str) -> str:
-    """The hex signature of one request body at one timestamp."""
-    message = str(timestamp).encode() + b"." + body
-    return hmac.new(key.encode(), message, hashlib.sha256).hexdigest()
+def sign_request(key: str, method: str, path: str, body: bytes, timestamp: int | str) -> str:
+    """The hex signature of one request (method, path with query, body) at one timestamp."""
+    head = f"{timestamp}\n{method.upper()}\n{path}\n".encode()
+    return hmac.new(key.encode(), head + body, hashlib.sha256).hexdigest()
 
 
-def signed_headers(key: str, body: bytes, now: float | None = None) -> dict[str, str]:
+def signed_headers(
+    key: str, method: str, path: str, body: bytes, now: float | None = None
+) -> dict[str, str]:
     """The timestamp and signature headers for a request sent now."""
     timestamp = str(int(time.time() if now is None else now))
-    return {TIMESTAMP_HEADER: timestamp, SIGNATURE_HEADER: sign_request(key, body, timestamp)}
+    return {
+        TIMESTAMP_HEADER: timestamp,
+        SIGNATURE_HEADER: sign_request(key, method, path, body, timestamp),
+    }
 
 
 def verify_signature(
     key: str,
+    method: str,
+    path: str,
     body: bytes,
     timestamp: str | None,
     signature: str | None,
@@ -88,10 +97,11 @@ def verify_signature(
             f"Timestamp is {abs(int(skew))} s {'old' if skew > 0 else 'in the future'}; "
             f"the bridge accepts {WINDOW_SECONDS} s either way. Check both clocks.",
         )
-    expected = sign_request(key, body, timestamp)
+    expected = sign_request(key, method, path, body, timestamp)
     if not hmac.compare_digest(expected, signature.strip().lower()):
         raise SignatureError(
-            "bad_signature", "Signature does not match: wrong key, or the body was altered."
+            "bad_signature",
+            "Signature does not match: wrong key, or the method, path or body was altered.",
         )
 
 

@@ -24,6 +24,7 @@ from collections.abc import Callable
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 from werkzeug.exceptions import MethodNotAllowed, NotFound
 from werkzeug.routing import Map, Rule
@@ -69,6 +70,15 @@ def error_response(code: str, message: str, status: int | None = None) -> Respon
     )
 
 
+def signed_path(request: Request) -> str:
+    """The path and query exactly as the client sent them (what it signed)."""
+    raw = request.environ.get("RAW_URI") or request.environ.get("REQUEST_URI")
+    if raw:
+        return raw
+    query = request.query_string.decode()
+    return quote(request.path) + (f"?{query}" if query else "")
+
+
 class BridgeApp:
     def __init__(self, backend: Sage100Backend, key: str, idempotency_db_path: Path) -> None:
         if not key:
@@ -85,6 +95,8 @@ class BridgeApp:
         try:
             protocol.verify_signature(
                 self.key,
+                request.method,
+                signed_path(request),
                 body,
                 request.headers.get(protocol.TIMESTAMP_HEADER),
                 request.headers.get(protocol.SIGNATURE_HEADER),

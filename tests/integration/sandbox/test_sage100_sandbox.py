@@ -39,7 +39,7 @@ def odbc(sage100):
 
 def bridge(sandbox, method: str, path: str, body=None, key: str = KEY, idempotency_key=None):
     raw = json.dumps(body).encode() if body is not None else b""
-    headers = {"Content-Type": "application/json", **signed_headers(key, raw)}
+    headers = {"Content-Type": "application/json", **signed_headers(key, method, path, raw)}
     if method in ("POST", "PATCH"):
         headers[IDEMPOTENCY_HEADER] = idempotency_key or str(uuid.uuid4())
     return requests.request(method, f"{sandbox.url}{path}", data=raw, headers=headers, timeout=10)
@@ -155,7 +155,9 @@ def test_bridge_refuses_unsigned_badly_signed_and_stale_requests(
     body = json.dumps({"ARDivisionNo": "00", "CustomerName": "Sneaky Corp"}).encode()
     now, old = str(int(time.time())), str(int(time.time()) - 301)
     filled = {
-        name: value.format(now=now, old=old, old_signature=sign_request(KEY, body, old))
+        name: value.format(
+            now=now, old=old, old_signature=sign_request(KEY, "POST", "/v1/customers", body, old)
+        )
         for name, value in headers.items()
     }
     filled[IDEMPOTENCY_HEADER] = "k1"

@@ -1,0 +1,324 @@
+"""The bridge's production backend: Sage 100's Business Object Interface (BOI) over COM.
+
+Windows only: needs pywin32 and a Sage 100 workstation install on the bridge's machine.
+`win32com`/`pythoncom` are imported lazily inside `com_script_factory`, so this module
+imports anywhere; it has NOT been run against a real Sage 100 here. It is tested against a
+recording stand-in of the COM objects (tests/unit/test_sage100_boi_backend.py) that checks
+the call sequence the reference describes:
+
+    oScript.Init(home); oSS = oScript.NewObject("SY_Session")
+    oSS.nSetUser(user, pw); oSS.nSetCompany(co)                 (once per session)
+    oSS.nSetDate(module, YYYYMMDD); oSS.nSetModule(module)
+    oSS.nSetProgram(oSS.nLookupTask("<Task>_ui"))               (per write: task security)
+    oBus = oScript.NewObject("<Object>_bus", oSS) ... nSetKeyValue/nSetKey/nSetValue/nWrite
+    oBus.DropObject()                                           (always)
+
+A call returning 0 raises `BOIError` with the object's `sLastErrorMsg` after discarding the
+record (`nClear`) and releasing the object; -1 (a warning) goes on, its message kept in the
+reply's `_warnings`. Any COM exception drops the session; the next request opens a new
+one. All COM calls run on one worker thread (COM apartment rules); one write at a time.
+Run it with: `CLARITY_BRIDGE_KEY=... CLARITY_BOI_PASSWORD=... python -m connectors.sage100.bridge
+--backend connectors.sage100.bridge.boi_backend:BOIBackend "C:\\Sage\\MAS90\\Home" ABC user`.
+Out-parameters (`nGetNextSalesOrderNo`, `nGetValue`) come back from pywin32 as a tuple
+(result, value) when the object publishes type information (unconfirmed for ProvideX).
+"""
+
+import os
+import re
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import suppress
+from datetime import date
+from decimal import Decimal
+from typing import Any
+
+from connectors.sage100.bridge.backend import BackendUnavailable, BOIError, Record, Sage100Backend
+
+ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+ORDER_TOTALS = ("TaxableAmt", "NonTaxableAmt", "SalesTaxAmt", "FreightAmt", "DiscountAmt")
+CUSTOMER_NO_TRIES = 100
+PASSWORD_ENV = "CLARITY_BOI_PASSWORD"  # the Sage user's password: never on the command line
+
+
+def com_script_factory() -> Any:
+    """The real `ProvideX.Script` COM object (Windows + pywin32 only)."""
+    import win32com.client  # Windows only: imported when used
+
+    return win32com.client.Dispatch("ProvideX.Script")
+
+
+def com_thread_setup() -> None:
+    import pythoncom  # Windows only: imported when used
+
+    pythoncom.CoInitialize()
+
+
+def column_and_value(column: str, value: Any) -> tuple[str, Any]:
+    """BOI's naming: text columns end in "$"; dates are "YYYYMMDD" text; numbers as float."""
+    if isinstance(value, bool):
+        return f"{column}$", "Y" if value else "N"
+    if isinstance(value, int | float | Decimal):
+        return column, float(value)
+    if isinstance(value, date):
+        return f"{column}$", value.strftime("%Y%m%d")
+    text = str(value)
+    if "Date" in column and ISO_DATE.match(text):
+        text = text.replace("-", "")
+    return f"{column}$", text
+
+
+def out_value(result: Any) -> tuple[int, Any]:
+    """(result, value) of a call with one out-parameter, however pywin32 returns it."""
+    if isinstance(result, tuple):
+        return int(result[0]), result[1] if len(result) > 1 else None
+    return int(result), None
+
+
+def customer_no_from_name(name: str, attempt: int) -> str:
+    """ACME, ACME01, ACME02…: the clerks' convention for new customer numbers."""
+    base = re.sub(r"[^A-Z0-9]", "", name.upper())[:8] or "CUST"
+    return base if attempt == 0 else f"{base[:6]}{attempt:02d}"
+
+
+class BOIBackend(Sage100Backend):
+    def __init__(
+        self,
+        home_path: str,
+        company: str,
+        user: str,
+        password: str | None = None,
+        script_factory: Callable[[], Any] | None = None,
+        today: Callable[[], date] = date.today,
+    ) -> None:
+        self.home_path = home_path
+        self.company = company.upper()
+        self.user = user
+        self.password = os.environ.get(PASSWORD_ENV, "") if password is None else password
+        self.script_factory = script_factory or com_script_factory
+        self.today = today
+        setup = com_thread_setup if script_factory is None else None
+        self._worker = ThreadPoolExecutor(1, thread_name_prefix="boi", initializer=setup)
+        self._script: Any = None
+        self._session: Any = None
+        self.warnings: list[str] = []
+
+    # ------------------------------------------------------------ session
+
+    def _open_session(self) -> Any:
+        if self._session is None:
+            script = self.script_factory()
+            script.Init(self.home_path)
+            session = script.NewObject("SY_Session")
+            self._script, self._session = script, session
+            for call, args in (("nSetUser", (self.user, self.password)),
+                               ("nSetCompany", (self.company,))):  # fmt: skip
+                if getattr(session, call)(*args) == 0:
+                    message = session.sLastErrorMsg
+                    self._drop_session()
+                    raise BackendUnavailable(f"Sage 100 refused the bridge's session: {message}")
+        return self._session
+
+    def _drop_session(self) -> None:
+        """Release the session after a COM error (or at close): the next call opens anew."""
+        session, self._session, self._script = self._session, None, None
+        if session is not None:
+            with suppress(Exception):
+                session.nCleanup()
+            with suppress(Exception):
+                session.DropObject()
+
+    def close(self) -> None:
+        self._worker.submit(self._drop_session).result()
+        self._worker.shutdown()
+
+    def _run(self, work: Callable[[], Any]) -> Any:
+        """Run COM work on the worker thread; a COM failure drops the session."""
+
+        def guarded() -> Any:
+            self.warnings = []
+            try:
+                return work()
+            except (BOIError, BackendUnavailable):
+                raise
+            except Exception as exc:
+                self._drop_session()
+                raise BackendUnavailable(
+                    f"Sage 100 BOI failed ({type(exc).__name__}: {exc}); the session will be "
+                    "opened again on the next request."
+                ) from exc
+
+        return self._worker.submit(guarded).result()
+
+    def _bus(self, module: str, task: str, name: str) -> Any:
+        """A business object in its module date and task context (security needs both)."""
+        session = self._open_session()
+        self._check(session, session.nSetDate(module, self.today().strftime("%Y%m%d")))
+        self._check(session, session.nSetModule(module))
+        self._check(session, session.nSetProgram(session.nLookupTask(task)))
+        return self._script.NewObject(name, session)
+
+    def _check(self, obj: Any, result: Any, discard: Any = None) -> int:
+        """1 goes on; -1 goes on with the warning kept; 0 raises Sage's message."""
+        result = out_value(result)[0]
+        if result == 0:
+            message = obj.sLastErrorMsg or "Sage 100 refused the request."
+            if discard is not None:
+                with suppress(Exception):
+                    discard.nClear()
+            raise BOIError(message)
+        if result < 0:
+            self.warnings.append(obj.sLastErrorMsg)
+        return result
+
+    def _set_values(self, obj: Any, values: Record, owner: Any) -> None:
+        for column, value in values.items():
+            if value is not None:
+                self._check(obj, obj.nSetValue(*column_and_value(column, value)), owner)
+
+    def _get_value(self, obj: Any, column: str) -> Any:
+        result, value = out_value(obj.nGetValue(column, 0 if "$" not in column else ""))
+        return value if result else None
+
+    def _reply(self, record: Record) -> Record:
+        return {**record, "_warnings": list(self.warnings)} if self.warnings else record
+
+    # ------------------------------------------------------------ Sage100Backend
+
+    def health(self) -> Record:
+        def work() -> Record:
+            self._open_session()
+            return {"status": "ok", "backend": "boi", "company": self.company}
+
+        return self._run(work)
+
+    def create_customer(self, values: Record) -> Record:
+        def work() -> Record:
+            values_left = dict(values)
+            division = str(values_left.pop("ARDivisionNo", ""))
+            wanted = str(values_left.pop("CustomerNo", "") or "").upper()
+            bus = self._bus("A/R", "AR_Customer_ui", "AR_Customer_bus")
+            try:
+                tries = [wanted] if wanted else [
+                    customer_no_from_name(str(values.get("CustomerName", "")), attempt)
+                    for attempt in range(CUSTOMER_NO_TRIES)
+                ]  # fmt: skip
+                for customer_no in tries:
+                    self._check(bus, bus.nSetKeyValue("ARDivisionNo$", division), bus)
+                    self._check(bus, bus.nSetKeyValue("CustomerNo$", customer_no), bus)
+                    if self._check(bus, bus.nSetKey(), bus) == 2:  # 2: a new record
+                        break
+                    bus.nClear()
+                else:
+                    raise BOIError(f"Customer {division}-{tries[-1]} already exists.")
+                self._set_values(bus, values_left, bus)
+                self._check(bus, bus.nWrite(), bus)
+                key = {"ARDivisionNo": division, "CustomerNo": customer_no}
+                return self._reply({**key, **values_left})
+            finally:
+                bus.DropObject()
+
+        return self._run(work)
+
+    def update_customer(self, division: str, customer_no: str, values: Record) -> Record:
+        def work() -> Record:
+            bus = self._bus("A/R", "AR_Customer_ui", "AR_Customer_bus")
+            try:
+                self._check(bus, bus.nSetKeyValue("ARDivisionNo$", division), bus)
+                self._check(bus, bus.nSetKeyValue("CustomerNo$", customer_no), bus)
+                if self._check(bus, bus.nSetKey(), bus) != 1:  # not an existing record
+                    bus.nClear()
+                    raise BOIError(f"Customer {division}-{customer_no} is not on file.")
+                self._set_values(bus, values, bus)
+                self._check(bus, bus.nWrite(), bus)
+                key = {"ARDivisionNo": division, "CustomerNo": customer_no}
+                return self._reply({**key, **values})
+            finally:
+                bus.DropObject()
+
+        return self._run(work)
+
+    def _next_number(self, bus: Any) -> str:
+        result, number = out_value(bus.nGetNextSalesOrderNo(""))
+        self._check(bus, result, bus)
+        if not number:
+            raise BackendUnavailable("nGetNextSalesOrderNo gave no number back over COM.")
+        return str(number)
+
+    def next_sales_order_number(self) -> str:
+        def work() -> str:
+            bus = self._bus("S/O", "SO_SalesOrder_ui", "SO_SalesOrder_bus")
+            try:
+                return self._next_number(bus)
+            finally:
+                bus.DropObject()
+
+        return self._run(work)
+
+    def create_sales_order(self, header: Record, lines: list[Record]) -> Record:
+        def work() -> Record:
+            values = dict(header)
+            bus = self._bus("S/O", "SO_SalesOrder_ui", "SO_SalesOrder_bus")
+            try:
+                number = str(values.pop("SalesOrderNo", "") or self._next_number(bus))
+                self._check(bus, bus.nSetKeyValue("SalesOrderNo$", number), bus)
+                if self._check(bus, bus.nSetKey(), bus) != 2:
+                    bus.nClear()
+                    raise BOIError(f"Sales order {number} already exists.")
+                customer_first = {k: values.pop(k) for k in ("ARDivisionNo", "CustomerNo")
+                                  if k in values}  # fmt: skip
+                self._set_values(bus, customer_first, bus)  # fills the customer's defaults
+                self._set_values(bus, values, bus)
+                written_lines = []
+                for line in lines:
+                    line_values = dict(line)
+                    item = {"ItemCode": line_values.pop("ItemCode", "")}
+                    self._check(bus.oLines, bus.oLines.nAddLine(), bus)
+                    self._set_values(bus.oLines, item, bus)
+                    self._set_values(bus.oLines, line_values, bus)
+                    self._check(bus.oLines, bus.oLines.nWrite(), bus)
+                    written_lines.append({**item, **line_values})
+                totals = {name: self._get_value(bus, name) for name in ORDER_TOTALS}
+                self._check(bus, bus.nWrite(), bus)
+                order = {"SalesOrderNo": number, **customer_first, **values, **totals}
+                return self._reply({**order, "lines": written_lines})
+            finally:
+                bus.DropObject()
+
+        return self._run(work)
+
+    def set_order_status(self, sales_order_no: str, status: str) -> Record:
+        def work() -> Record:
+            bus = self._bus("S/O", "SO_SalesOrder_ui", "SO_SalesOrder_bus")
+            try:
+                self._check(bus, bus.nSetKeyValue("SalesOrderNo$", sales_order_no), bus)
+                if self._check(bus, bus.nSetKey(), bus) != 1:
+                    bus.nClear()
+                    raise BOIError(f"Sales order {sales_order_no} is not on file.")
+                if status == "X":
+                    self._check(bus, bus.nDelete(), bus)
+                elif status in ("N", "O", "H"):
+                    self._check(bus, bus.nSetValue("OrderStatus$", status), bus)
+                    self._check(bus, bus.nWrite(), bus)
+                else:
+                    bus.nClear()
+                    raise BOIError(
+                        f"OrderStatus {status}: the BOI bridge sets N, O or H, or deletes (X); "
+                        "completing an order is shipping and invoicing it in Sage."
+                    )
+                return self._reply({"SalesOrderNo": sales_order_no, "OrderStatus": status})
+            finally:
+                bus.DropObject()
+
+        return self._run(work)
+
+    def post_cash_receipt(self, values: Record) -> Record:
+        raise BOIError(
+            "Cash receipts are not written through BOI by this bridge yet: enter them in "
+            "A/R Cash Receipts Entry."
+        )
+
+    def set_stock(self, item_code: str, warehouse_code: str, quantity_on_hand: Any) -> Record:
+        raise BOIError(
+            "Stock is not set through BOI by this bridge yet: post an adjustment in "
+            "I/M Transaction Entry."
+        )
