@@ -1,5 +1,5 @@
 # The two commands: `make run` and `make test`. Both install what is missing first.
-.PHONY: run test pytest lint format
+.PHONY: run test pytest bench lint format
 
 PYTEST_ARGS ?=
 
@@ -25,6 +25,19 @@ test:
 
 pytest:
 	@$(PY) -m pytest -n 2 --dist loadgroup $(PYTEST_ARGS)
+
+# Each benchmark prints one JSON object as its last line; the lines are collected in
+# var/bench/results.jsonl.
+bench:
+	@scripts/setup.sh
+	@mkdir -p var/bench
+	@: > var/bench/results.jsonl
+	@for script in bench/*.py; do \
+		echo "==> $$script"; \
+		$(PY) $$script > var/bench/last.out || { cat var/bench/last.out; exit 1; }; \
+		cat var/bench/last.out; tail -n 1 var/bench/last.out >> var/bench/results.jsonl; \
+	done
+	@echo "Results: var/bench/results.jsonl"
 
 lint:
 	@.venv/bin/ruff check .

@@ -1,0 +1,72 @@
+"""The default mappings and lookup tables a new pair starts with, so it works without edits.
+
+See `base` for the source record shapes the flows hand over.
+"""
+
+from typing import TYPE_CHECKING
+
+from mappings.defaults.base import DEFAULT_LOOKUP_TABLES, IN, DefaultMapping
+from mappings.defaults.sage50 import sage50_mappings
+from mappings.defaults.sage100 import sage100_mappings
+from mappings.defaults.salesforce import (
+    salesforce_customer,
+    salesforce_document,
+    salesforce_out,
+)
+from mappings.defaults.streak import streak_customer, streak_document, streak_out
+
+if TYPE_CHECKING:
+    from connectors.models import IntegrationPair
+    from mappings.models import Mapping
+
+
+def crm_in(crm: str, erp: str) -> list[DefaultMapping]:
+    """CRM → canonical: the customer, and the document the ERP takes (order or invoice)."""
+    document = "SalesOrder" if erp == "sage100" else "Invoice"
+    entity = "Box" if crm == "streak" else "Opportunity"
+    label = "Streak deal" if crm == "streak" else "Salesforce opportunity"
+    customer = streak_customer() if crm == "streak" else salesforce_customer()
+    builder = streak_document if crm == "streak" else salesforce_document
+    noun = "sales order" if document == "SalesOrder" else "invoice"
+    return [
+        DefaultMapping(f"{label} → customer", IN, crm, entity, "Customer", customer),
+        DefaultMapping(f"{label} → {noun}", IN, crm, entity, document, builder(document)),
+    ]
+
+
+def defaults_for(crm: str, erp: str) -> list[DefaultMapping]:
+    """Every default mapping of a CRM + ERP pair: in from the CRM, out to and in from the
+    ERP, and back out to the CRM."""
+    erp_side = sage100_mappings(crm) if erp == "sage100" else sage50_mappings()
+    crm_out = streak_out(erp) if crm == "streak" else salesforce_out(erp)
+    return [*crm_in(crm, erp), *erp_side, *crm_out]
+
+
+def create_default_mappings(pair: "IntegrationPair", author=None) -> list["Mapping"]:
+    """The pair's default lookup tables and mappings (version 1 each); ones that already
+    exist by name are left as they are, so calling it twice is harmless."""
+    from mappings.models import LookupTable, Mapping
+    from mappings.versions import import_table, save_version
+
+    for table in DEFAULT_LOOKUP_TABLES.get(pair.erp.system, []):
+        if not LookupTable.objects.filter(pair=pair, name=table["name"]).exists():
+            import_table(pair, table)
+    created = []
+    for default in defaults_for(pair.crm.system, pair.erp.system):
+        mapping, made = Mapping.objects.get_or_create(
+            pair=pair,
+            name=default.name,
+            defaults={
+                "direction": default.direction,
+                "system": default.system,
+                "source_entity": default.source_entity,
+                "target_entity": default.target_entity,
+            },
+        )
+        if made:
+            save_version(mapping, default.spec, author, note="Shipped default")
+            created.append(mapping)
+    return created
+
+
+__all__ = ["IN", "create_default_mappings", "defaults_for"]

@@ -1,0 +1,166 @@
+"""The mapping engine: a version's spec compiled once into closures, then applied to records.
+
+A spec is JSON:
+
+    {"rules": [
+        {"target": "currency", "source": "fieldsByName.Currency",
+         "transforms": [{"name": "upper"}], "default": "USD", "required": true},
+        {"target": "status", "constant": "open"},
+        {"target": "notes", "template": "Streak deal {fieldsByName.Deal ID}"},
+        {"target": "lines", "source": "fieldsByName.Products",
+         "transforms": [{"name": "parse_lines"}],
+         "rules": [{"target": "sku", "source": "sku"},
+                   {"target": "gl_account", "source": "$.fieldsByName.GL Account Code"}]}]}
+
+A rule takes its value from a source path, a constant or a template (`{path}` placeholders:
+the "expression" of a rule, without eval), runs its transforms in order, falls back to its
+default when empty, and is checked against the target field (required, type, length,
+choices). A rule with `rules` is a line group: its value is a list (a dict counts as a list
+of one) and each item is mapped by the sub-rules, whose paths are relative to the item (`$.`
+reaches the whole record); issues on lines are named like `lines[2].sku`.
+
+Problems never raise out of `apply`: they come back as `Issue`s. A broken spec (unknown
+transform, bad path) raises `MappingSpecError` when compiled, which is design time.
+"""
+
+from collections.abc import Callable, Iterable
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from connectors.base import FieldInfo
+from mappings import canonical
+from mappings.lookups import Environment, StaticEnvironment
+
+REVIEW_CODES = frozenset({"no_rate", "no_currency"})
+BLANKABLE = frozenset({str, list, dict})  # empty ones count as no value; 0 does not
+
+
+def is_blank(value: Any) -> bool:
+    """None, "", [] or {} (checked by class: `Decimal == ""` is surprisingly slow)."""
+    return value is None or (value.__class__ in BLANKABLE and not value)
+
+
+@dataclass(frozen=True, slots=True)
+class Issue:
+    level: str  # "error" or "warning"
+    field: str
+    message: str
+    code: str = ""
+
+    def to_dict(self) -> dict[str, str]:
+        return asdict(self)
+
+
+@dataclass
+class MappingResult:
+    output: dict[str, Any]
+    issues: list[Issue] = field(default_factory=list)
+
+    @property
+    def errors(self) -> list[Issue]:
+        return [issue for issue in self.issues if issue.level == "error"]
+
+    @property
+    def ok(self) -> bool:
+        return not self.errors
+
+    @property
+    def needs_review(self) -> bool:
+        """A currency could not be converted: a person must look before anything is written."""
+        return any(issue.code in REVIEW_CODES for issue in self.issues)
+
+
+class MappingSpecError(ValueError):
+    def __init__(self, problems: list[str]) -> None:
+        super().__init__("; ".join(problems))
+        self.problems = problems
+
+
+# A compiled rule: (pull, target, required, check, general). `pull(record)` is the fast path
+# for one-key rules with plain transforms; `general(record, root, env, out, issues, where)`
+# handles everything, and the fast path falls back to it on any exception.
+CompiledRule = tuple[Any, str, bool, Any, Callable[..., None]]
+
+
+def run_rules(rules, record, root, env, out, issues, where) -> None:
+    """The hot loop: inlined so a typical rule costs one call plus its transforms."""
+    for pull, target, required, check, general in rules:
+        if pull is None:
+            general(record, root, env, out, issues, where)
+            continue
+        try:
+            value = pull(record)
+        except Exception:
+            general(record, root, env, out, issues, where)
+            continue
+        if value is None or (value.__class__ in BLANKABLE and not value):
+            if required:
+                issues.append(Issue("error", where + target, required_message(target), "required"))
+            continue
+        if check is not None:
+            problem = check(value)
+            if problem is not None:
+                issues.append(Issue(problem[0], where + target, problem[1], problem[2]))
+        out[target] = value
+
+
+def required_message(target: str) -> str:
+    return f"{target} is required but empty: map a source field that has a value, or set a default."
+
+
+class CompiledMapping:
+    def __init__(
+        self, rules: list[CompiledRule], spec_issues: list[Issue], env: Environment
+    ) -> None:
+        self.rules = rules
+        self.spec_issues = spec_issues  # e.g. targets the schema does not know: design time
+        self.default_env = env
+
+    def apply(self, record: dict[str, Any], env: Environment | None = None) -> MappingResult:
+        out: dict[str, Any] = {}
+        issues: list[Issue] = []
+        run_rules(self.rules, record, record, env or self.default_env, out, issues, "")
+        return MappingResult(out, issues)
+
+
+def compile_spec(
+    spec: dict[str, Any],
+    schema: Iterable[FieldInfo] | None = None,
+    system: str = "the target",
+    env: Environment | None = None,
+) -> CompiledMapping:
+    """Compile a spec against the target's fields (canonical ones when the target is)."""
+    from mappings.compiler import Compiler
+
+    if schema is None and canonical.is_canonical(spec.get("target_entity", "")):
+        schema = canonical.schema(spec["target_entity"])
+    fields = {info.name: info for info in schema or ()}
+    compiler = Compiler(fields, system, has_schema=schema is not None)
+    rules = compiler.rules(spec.get("rules") or [], prefix="")
+    if compiler.problems:
+        raise MappingSpecError(compiler.problems)
+    return CompiledMapping(rules, compiler.spec_issues, env or StaticEnvironment())
+
+
+# ---------------------------------------------------------------- cache
+
+_compiled: dict[tuple[int, int, int], CompiledMapping] = {}
+
+
+def compiled_version(
+    version: Any, schema: Iterable[FieldInfo] | None = None, system: str = "the target"
+) -> CompiledMapping:
+    """A saved version, compiled once per process (and per target schema). Versions never
+    change, so a cached one is never stale; `forget` only frees the memory."""
+    fields = tuple(schema) if schema is not None else None
+    key = (version.mapping_id, version.pk, hash(fields))
+    if key not in _compiled:
+        spec = {"target_entity": version.mapping.target_entity, **version.spec}
+        _compiled[key] = compile_spec(spec, fields, system)
+    return _compiled[key]
+
+
+def forget(mapping_id: int) -> None:
+    """Drop a mapping's compiled versions (called when a new version is saved)."""
+    for key in [key for key in _compiled if key[0] == mapping_id]:
+        del _compiled[key]
