@@ -1,4 +1,7 @@
+from typing import Any
+
 from django.apps import AppConfig
+from django.db.models.signals import post_save
 
 
 class MappingsConfig(AppConfig):
@@ -7,9 +10,11 @@ class MappingsConfig(AppConfig):
     name = "mappings"
 
     def ready(self) -> None:
-        """Every change to a mapping, a lookup table or a rate is in the audit log."""
+        """Every change to a mapping, a lookup table or a rate is in the audit log, and a
+        new pair gets the shipped default mappings, so it works before anyone edits one."""
         from auditlog.registry import auditlog
 
+        from connectors.models import IntegrationPair
         from mappings import models
 
         auditlog.register(models.Mapping)
@@ -17,3 +22,17 @@ class MappingsConfig(AppConfig):
         auditlog.register(models.LookupTable)
         auditlog.register(models.LookupEntry)
         auditlog.register(models.CurrencyRate)
+        post_save.connect(
+            _give_new_pair_default_mappings,
+            sender=IntegrationPair,
+            dispatch_uid="mappings.default_mappings",
+        )
+
+
+def _give_new_pair_default_mappings(
+    sender: type, instance: Any, created: bool, raw: bool = False, **kwargs: Any
+) -> None:
+    if created and not raw:
+        from mappings.defaults import create_default_mappings
+
+        create_default_mappings(instance)
