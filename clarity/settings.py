@@ -27,6 +27,14 @@ CLARITY_DEMO_PASSWORD = env.str("CLARITY_DEMO_PASSWORD", default="clarity-demo")
 CLARITY_PUBLIC_URL = env.str("CLARITY_PUBLIC_URL", default="http://127.0.0.1:8000")
 # A worker heartbeat older than this makes /readyz answer 503 (see clarity/health.py).
 CLARITY_WORKER_STALE_SECONDS = env.int("CLARITY_WORKER_STALE_SECONDS", default=120)
+# Runs (flows/runner.py): full-jitter backoff between attempts, a lease per attempt.
+CLARITY_RETRY_BASE_SECONDS = env.float("CLARITY_RETRY_BASE_SECONDS", default=30.0)
+CLARITY_RETRY_CAP_SECONDS = env.float("CLARITY_RETRY_CAP_SECONDS", default=3600.0)
+CLARITY_MAX_ATTEMPTS = env.int("CLARITY_MAX_ATTEMPTS", default=8)
+CLARITY_RUN_LEASE_SECONDS = env.int("CLARITY_RUN_LEASE_SECONDS", default=300)
+CLARITY_MAX_CRASHES = env.int("CLARITY_MAX_CRASHES", default=3)
+CLARITY_SWEEP_SECONDS = env.int("CLARITY_SWEEP_SECONDS", default=60)
+CLARITY_WEBHOOK_MAX_BYTES = 1024 * 1024
 
 INSTALLED_APPS = [
     "django.contrib.admin",

@@ -7,6 +7,7 @@ from rest_framework.routers import DefaultRouter
 
 from clarity import health, views
 from connectors.api import ConnectionViewSet, IntegrationPairViewSet
+from flows.views_hooks import receive_webhook
 
 router = DefaultRouter()
 router.register("connections", ConnectionViewSet, basename="api-connection")
@@ -20,6 +21,8 @@ urlpatterns = [
     path("login/", auth_views.LoginView.as_view(redirect_authenticated_user=True), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("", include("connectors.urls")),
+    path("", include("mappings.urls")),
+    path("hooks/<slug:slug>/<str:token>/", receive_webhook, name="webhook"),
     path("admin/", admin.site.urls),
     path("api/v1/", include(router.urls)),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),

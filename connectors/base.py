@@ -41,6 +41,25 @@ class Health:
     details: dict[str, Any] = field(default_factory=dict)
 
 
+@dataclass(frozen=True)
+class WebhookEvent:
+    """One event out of a webhook delivery, in a shape flows understand."""
+
+    kind: str  # the system's event name, e.g. BOX_CHANGE_STAGE
+    entity_key: str  # the record it is about, e.g. the box key
+    dedupe_key: str  # the same for a redelivery of the same event, different otherwise
+    payload: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class WebhookBatch:
+    """What a delivery held, and the body the system expects back (e.g. a SOAP Ack)."""
+
+    events: list[WebhookEvent]
+    reply_body: str = ""
+    reply_content_type: str = "text/plain"
+
+
 class Connector(ABC):
     system: str = ""
     label: str = ""
@@ -82,6 +101,12 @@ class Connector(ABC):
 
     def update(self, entity: str, key: str, data: Record, idempotency_key: str) -> Record:
         raise NotImplementedError(f"{self.label} cannot update {entity}")
+
+    # ---- webhooks received
+
+    def parse_webhook(self, body: bytes, params: dict[str, str]) -> WebhookBatch:
+        """Turn a delivery into events; raise errors.MalformedWebhook saying what is wrong."""
+        raise NotImplementedError(f"{self.label} does not send webhooks")
 
     # ---- webhooks the system can be told to send ("Register webhook")
 

@@ -56,3 +56,12 @@ class NotFound(ConnectorError):
 
 class Conflict(ConnectorError):
     """A duplicate, or a record changed by someone else meanwhile."""
+
+
+class MalformedWebhook(ValueError):
+    """A webhook body we cannot read; `field` and `reason` say what is wrong with it."""
+
+    def __init__(self, field: str, reason: str) -> None:
+        super().__init__(f"{field}: {reason}" if field else reason)
+        self.field = field
+        self.reason = reason

@@ -6,6 +6,7 @@ from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from connectors.base import Connector
+    from connectors.errors import ConnectorError
     from connectors.forms import ConnectionForm
 
 CRM = "crm"
@@ -18,6 +19,11 @@ class System:
     label: str
     side: str  # CRM or ERP
     description: str
+    aliases: tuple[str, ...] = ()  # other names its errors use (`ConnectorError.system`)
+
+    def raised(self, error: "ConnectorError") -> bool:
+        """Whether this system's connector raised the error."""
+        return error.system in (self.label, *self.aliases)
 
     @property
     def form_class(self) -> "type[ConnectionForm]":
@@ -35,8 +41,20 @@ SYSTEMS: dict[str, System] = {
     for system in (
         System("streak", "Streak", CRM, "CRM in Gmail: pipelines of boxes, webhooks."),
         System("salesforce", "Salesforce", CRM, "Opportunities, accounts and products."),
-        System("sage100", "Sage 100", ERP, "ERP: reads over ODBC, writes through the bridge."),
-        System("sage50", "Sage 50", ERP, "Sage Accounting API v3.1 (Sage 50 cloud)."),
+        System(
+            "sage100",
+            "Sage 100",
+            ERP,
+            "ERP: reads over ODBC, writes through the bridge.",
+            aliases=("Sage 100 bridge",),
+        ),
+        System(
+            "sage50",
+            "Sage 50",
+            ERP,
+            "Sage Accounting API v3.1 (Sage 50 cloud).",
+            aliases=("Sage Accounting",),
+        ),
     )
 }
 SYSTEM_CHOICES = [(s.key, s.label) for s in SYSTEMS.values()]

@@ -1,7 +1,43 @@
+from typing import Any
+
 from django.apps import AppConfig
+from django.db.models.signals import post_migrate, post_save
 
 
 class FlowsConfig(AppConfig):
     """Flow templates, the webhook inbox, runs, retries, bindings and approvals."""
 
     name = "flows"
+
+    def ready(self) -> None:
+        from auditlog.registry import auditlog
+
+        from connectors.models import IntegrationPair
+        from flows.models import Approval, FlowConfig
+
+        auditlog.register(FlowConfig)
+        auditlog.register(Approval)
+        post_save.connect(_offer_flows_to_new_pair, sender=IntegrationPair,
+                          dispatch_uid="flows.offer_flows")  # fmt: skip
+        post_migrate.connect(_ensure_sweeper, dispatch_uid="flows.sweeper")
+
+
+def _offer_flows_to_new_pair(
+    sender: type, instance: Any, created: bool, raw: bool = False, **kwargs: Any
+) -> None:
+    """A new pair gets every flow that fits it, switched off until an admin turns it on."""
+    if created and not raw:
+        from flows.models import FlowConfig
+        from flows.registry import flows_for
+
+        for flow in flows_for(instance.crm.system, instance.erp.system):
+            FlowConfig.objects.get_or_create(
+                pair=instance, flow=flow.name, defaults={"enabled": False, "trigger": flow.trigger}
+            )
+
+
+def _ensure_sweeper(sender: AppConfig, **kwargs: Any) -> None:
+    if sender.name == "flows":
+        from flows.sweeper import ensure_sweeper_schedule
+
+        ensure_sweeper_schedule()

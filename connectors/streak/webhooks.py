@@ -12,8 +12,8 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qsl, quote, urlencode, urlsplit, urlunsplit
 
-from connectors.base import Record
-from connectors.errors import NotFound, ValidationError
+from connectors.base import Record, WebhookBatch, WebhookEvent
+from connectors.errors import MalformedWebhook, NotFound, ValidationError
 
 PIPELINE_EVENTS = (
     "BOX_CREATE", "BOX_DELETE", "BOX_EDIT", "BOX_CHANGE_STAGE", "BOX_CHANGE_PIPELINE",
@@ -26,15 +26,6 @@ EVENTS = PIPELINE_EVENTS + TEAM_EVENTS
 # Where an object says when it last changed, by preference.
 TIMESTAMP_FIELDS = ("lastUpdatedTimestamp", "lastSavedTimestamp", "timestamp",
                     "lastStatusChangeDate", "creationTimestamp", "creationDate")  # fmt: skip
-
-
-class MalformedWebhook(ValueError):
-    """The body is not what Streak sends; `field` says where and `reason` why."""
-
-    def __init__(self, field: str, reason: str) -> None:
-        super().__init__(f"Malformed Streak webhook body: {field}: {reason}")
-        self.field = field
-        self.reason = reason
 
 
 @dataclass(frozen=True)
@@ -129,6 +120,28 @@ def parse_webhook(body: bytes | str, event: str) -> list[StreakEvent]:
     return [parse_item(item, event, f"[{index}]") for index, item in enumerate(items)]
 
 
+def webhook_batch(body: bytes, params: dict[str, str]) -> WebhookBatch:
+    """A delivery as flows see it: the event name comes from our own URL's `?event=`."""
+    events = parse_webhook(body, params.get("event", ""))
+    return WebhookBatch(
+        events=[
+            WebhookEvent(
+                kind=event.event,
+                entity_key=event.box_key or event.object_key,
+                dedupe_key=event.dedupe_key,
+                payload={
+                    "pipelineKey": event.pipeline_key,
+                    "stageKey": event.stage_key,
+                    "lastUpdatedTimestamp": event.last_updated,
+                    "object": event.payload,
+                },
+            )
+            for event in events
+        ],
+        reply_body="ok",
+    )
+
+
 class WebhookAdmin:
     """Webhook management, mixed into the connector (which gives `client`, `pipeline_key`,
     `team_key()`): the pair page's Register webhook button calls these."""
@@ -138,6 +151,9 @@ class WebhookAdmin:
 
     def team_key(self) -> str:
         raise NotImplementedError
+
+    def parse_webhook(self, body: bytes, params: dict[str, str]) -> WebhookBatch:
+        return webhook_batch(body, params)
 
     def register_webhook(
         self, target_url: str, events: tuple[str, ...] = ("BOX_CHANGE_STAGE",), token: str = ""

@@ -1,0 +1,89 @@
+"""What a flow template is: a named list of steps, and what each step is given.
+
+A step is a plain function `step(ctx) -> dict`. Its output is stored on its `RunStep` and
+handed to later steps (and to later attempts: a retry skips the steps already done and
+reuses their outputs). Steps that write carry `ctx.idempotency_key(step)`, the same on every
+attempt of the run, so a retried write is recognised by the system or by our own lookup.
+"""
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from functools import cached_property
+from typing import TYPE_CHECKING, Any
+
+from connectors.base import Connector, WebhookEvent
+from connectors.services import connector_for
+
+if TYPE_CHECKING:
+    from flows.models import FlowConfig, SyncRun
+
+
+class AwaitApproval(Exception):
+    """Raised by a step to stop the run until an approver decides."""
+
+    def __init__(self, amount: Any, currency: str, base_amount: Any, reason: str) -> None:
+        super().__init__(reason)
+        self.amount = amount
+        self.currency = currency
+        self.base_amount = base_amount
+        self.reason = reason
+
+
+class Rejected(Exception):
+    """Raised by a step when an approver rejected the run; the run ends as `rejected`."""
+
+
+@dataclass(frozen=True)
+class Step:
+    name: str
+    run: Callable[["StepContext"], dict[str, Any]]
+    label: str = ""
+
+
+@dataclass
+class StepContext:
+    run: "SyncRun"
+    outputs: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+    @property
+    def config(self) -> "FlowConfig":
+        return self.run.flow_config
+
+    @property
+    def pair(self) -> Any:
+        return self.run.pair
+
+    def option(self, name: str) -> Any:
+        return self.config.option(name)
+
+    @cached_property
+    def crm(self) -> Connector:
+        return connector_for(self.pair.crm)
+
+    @cached_property
+    def erp(self) -> Connector:
+        return connector_for(self.pair.erp)
+
+    def idempotency_key(self, step: str) -> str:
+        """Stable for this run and step across attempts and workers."""
+        return f"clarity-run-{self.run.pk}-{step}"
+
+
+@dataclass(frozen=True)
+class Flow:
+    """A use case. `accepts` decides which received events start a run of it."""
+
+    name: str
+    label: str
+    description: str
+    steps: tuple[Step, ...]
+    combinations: frozenset[tuple[str, str]]  # (crm system, erp system) it works for
+    trigger: str = "webhook"
+    default_options: dict[str, Any] = field(default_factory=dict)
+    accepts: Callable[["FlowConfig", WebhookEvent], bool] = lambda config, event: False
+
+    def works_for(self, crm_system: str, erp_system: str) -> bool:
+        return (crm_system, erp_system) in self.combinations
+
+    def step_names(self) -> list[str]:
+        return [step.name for step in self.steps]

@@ -1,0 +1,241 @@
+"""Flow settings, the inbox, runs and their steps, bindings, approvals and watermarks.
+
+The run state lives here, not in the queue: django-q2 only rings the doorbell, and the
+sweeper rings it again for anything due or abandoned (shared/DESIGN.md §2, §6).
+"""
+
+from typing import Any
+
+from django.conf import settings
+from django.db import models
+from django.urls import reverse
+
+from connectors.models import IntegrationPair
+
+
+class FlowConfig(models.Model):
+    """One flow template switched on for one pair, with its options."""
+
+    class Trigger(models.TextChoices):
+        WEBHOOK = "webhook", "Webhook"
+        POLL = "poll", "Polling"
+        MANUAL = "manual", "Button"
+
+    pair = models.ForeignKey(IntegrationPair, on_delete=models.CASCADE, related_name="flows")
+    flow = models.CharField(max_length=50, help_text="The flow template's name.")
+    enabled = models.BooleanField(default=True)
+    trigger = models.CharField(max_length=10, choices=Trigger.choices, default=Trigger.WEBHOOK)
+    options = models.JSONField(default=dict, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["pair", "flow"], name="one_config_per_pair_and_flow")
+        ]
+        ordering = ["pair", "flow"]
+
+    def __str__(self) -> str:
+        return f"{self.pair.name}: {self.flow}"
+
+    def option(self, name: str) -> Any:
+        """The option's value, or the flow template's default for it."""
+        from flows.registry import FLOWS
+
+        return self.options.get(name, FLOWS[self.flow].default_options.get(name))
+
+
+class InboundEvent(models.Model):
+    """A delivery received (or a change polled), stored before it is acknowledged."""
+
+    class Status(models.TextChoices):
+        ACCEPTED = "accepted", "Accepted"
+        IGNORED = "ignored", "Ignored (no flow wants it)"
+        INVALID = "invalid", "Invalid (kept for inspection)"
+
+    pair = models.ForeignKey(IntegrationPair, on_delete=models.CASCADE, related_name="events")
+    source = models.CharField(max_length=20, help_text="webhook or poll")
+    kind = models.CharField(max_length=100, blank=True)
+    dedupe_key = models.CharField(max_length=255, blank=True)
+    entity_key = models.CharField(max_length=255, blank=True)
+    payload = models.JSONField(default=dict, blank=True)
+    raw_body = models.TextField(blank=True, help_text="Only when the body could not be parsed.")
+    headers = models.JSONField(default=dict, blank=True)
+    status = models.CharField(max_length=10, choices=Status.choices)
+    error = models.TextField(blank=True)
+    received_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["pair", "dedupe_key"], name="one_event_per_dedupe_key")
+        ]
+        ordering = ["-received_at"]
+
+    def __str__(self) -> str:
+        return f"{self.kind or self.source} {self.entity_key}"
+
+
+class SyncRun(models.Model):
+    """One execution of a flow for one record, across all its attempts."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Pending"
+        RUNNING = "running", "Running"
+        RETRY_SCHEDULED = "retry_scheduled", "Retry scheduled"
+        AWAITING_APPROVAL = "awaiting_approval", "Awaiting approval"
+        SUCCEEDED = "succeeded", "Succeeded"
+        FAILED = "failed", "Failed"
+        DEAD = "dead", "Dead"
+        REJECTED = "rejected", "Rejected"
+        CANCELLED = "cancelled", "Cancelled"
+
+    # Runs in these states hold their entity key: later runs of the same key wait.
+    ACTIVE = (Status.PENDING, Status.RUNNING, Status.RETRY_SCHEDULED, Status.AWAITING_APPROVAL)
+    CLAIMABLE = (Status.PENDING, Status.RETRY_SCHEDULED)
+    RETRYABLE = (Status.FAILED, Status.DEAD, Status.CANCELLED)
+
+    flow_config = models.ForeignKey(FlowConfig, on_delete=models.CASCADE, related_name="runs")
+    pair = models.ForeignKey(IntegrationPair, on_delete=models.CASCADE, related_name="runs")
+    event = models.ForeignKey(
+        InboundEvent, on_delete=models.SET_NULL, null=True, blank=True, related_name="runs"
+    )
+    entity_key = models.CharField(max_length=255, help_text="The CRM or Sage record it is about.")
+    status = models.CharField(max_length=20, choices=Status.choices, default=Status.PENDING)
+    attempt = models.PositiveIntegerField(default=0)
+    crashes = models.PositiveIntegerField(default=0, help_text="Attempts whose lease expired.")
+    attempts_before_retry = models.PositiveIntegerField(
+        default=0, help_text="Attempts made before the last manual retry (not counted again)."
+    )
+    fresh_from_attempt = models.PositiveIntegerField(
+        default=1, help_text="Steps of earlier attempts are not reused (retry from the start)."
+    )
+    next_attempt_at = models.DateTimeField(null=True, blank=True)
+    lease_until = models.DateTimeField(null=True, blank=True)
+    lease_owner = models.CharField(max_length=100, blank=True)
+    error_class = models.CharField(max_length=50, blank=True)
+    error_message = models.TextField(blank=True)
+    error_detail = models.TextField(blank=True, help_text="The system's own words.")
+    error_fields = models.JSONField(default=dict, blank=True)
+    references = models.JSONField(
+        default=dict, blank=True, help_text="What the run created: Sage order number, ids."
+    )
+    summary = models.CharField(max_length=255, blank=True, help_text="e.g. the customer name.")
+    created_at = models.DateTimeField(auto_now_add=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["status", "next_attempt_at"], name="run_due"),
+            models.Index(fields=["pair", "entity_key", "status"], name="run_key"),
+        ]
+        ordering = ["-created_at"]
+        permissions = [
+            ("retry_syncrun", "Can retry a run"),
+            ("cancel_syncrun", "Can cancel a run"),
+        ]
+
+    def __str__(self) -> str:
+        return f"Run {self.pk} {self.flow_config.flow} {self.entity_key} ({self.status})"
+
+    def get_absolute_url(self) -> str:
+        return reverse("run-detail", args=[self.pk])
+
+
+class RunStep(models.Model):
+    """What one step of one attempt did: its input, output, time and error."""
+
+    class Status(models.TextChoices):
+        SUCCEEDED = "succeeded", "Succeeded"
+        FAILED = "failed", "Failed"
+        SKIPPED = "skipped", "Skipped (done in an earlier attempt)"
+
+    run = models.ForeignKey(SyncRun, on_delete=models.CASCADE, related_name="steps")
+    attempt = models.PositiveIntegerField()
+    order = models.PositiveIntegerField()
+    name = models.CharField(max_length=100)
+    status = models.CharField(max_length=10, choices=Status.choices)
+    input = models.JSONField(default=dict, blank=True)
+    output = models.JSONField(default=dict, blank=True)
+    error = models.TextField(blank=True)
+    duration_ms = models.PositiveIntegerField(default=0)
+    started_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["run", "attempt", "order"]
+
+    def __str__(self) -> str:
+        return f"{self.run_id}#{self.attempt}.{self.order} {self.name} {self.status}"
+
+
+class ExternalLink(models.Model):
+    """A CRM record bound to its Sage record, per pair: the memory that prevents duplicates."""
+
+    pair = models.ForeignKey(IntegrationPair, on_delete=models.CASCADE, related_name="links")
+    entity = models.CharField(max_length=50, help_text="customer, sales_order, invoice, …")
+    crm_id = models.CharField(max_length=255)
+    sage_id = models.CharField(max_length=255)
+    last_synced_version = models.CharField(max_length=100, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["pair", "entity", "crm_id"], name="one_link_per_crm_record"
+            ),
+            models.UniqueConstraint(
+                fields=["pair", "entity", "sage_id"], name="one_link_per_sage_record"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.entity} {self.crm_id} ↔ {self.sage_id}"
+
+
+class Approval(models.Model):
+    """A run stopped because its amount is over the flow's threshold."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Pending"
+        APPROVED = "approved", "Approved"
+        REJECTED = "rejected", "Rejected"
+
+    run = models.OneToOneField(SyncRun, on_delete=models.CASCADE, related_name="approval")
+    amount = models.DecimalField(max_digits=14, decimal_places=2)
+    currency = models.CharField(max_length=3)
+    base_amount = models.DecimalField(max_digits=14, decimal_places=2)
+    base_currency = models.CharField(max_length=3)
+    reason = models.CharField(max_length=255)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True
+    )
+    decided_at = models.DateTimeField(null=True, blank=True)
+    comment = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        permissions = [("decide_approval", "Can approve or reject an order")]
+
+    def __str__(self) -> str:
+        return f"Approval for run {self.run_id}: {self.amount} {self.currency} ({self.status})"
+
+
+class Watermark(models.Model):
+    """How far a polling flow has read, moved only after the events it covers are stored."""
+
+    pair = models.ForeignKey(IntegrationPair, on_delete=models.CASCADE, related_name="+")
+    flow = models.CharField(max_length=50)
+    value = models.JSONField(default=dict)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["pair", "flow"], name="one_watermark_per_flow")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.pair_id}/{self.flow}: {self.value}"

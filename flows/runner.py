@@ -1,0 +1,251 @@
+"""Claim a run, execute its steps, and decide what happens after an error.
+
+`execute_run` is the django-q2 task. It first claims the run with one conditional UPDATE:
+pending (or a retry that is due) → running, with a lease. Only the oldest active run of a
+pair and entity key can be claimed, so events of one record are handled one at a time, in
+order. A worker that dies leaves the lease to expire; the sweeper then takes the run back.
+"""
+
+import logging
+import os
+import random
+import socket
+import time
+from datetime import timedelta
+from typing import Any
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import Exists, F, OuterRef, Q
+from django.utils import timezone
+from django_q.tasks import async_task
+
+from connectors.errors import (
+    AuthError,
+    ConnectorError,
+    RateLimited,
+    TransientError,
+)
+from connectors.models import Connection
+from connectors.registry import SYSTEMS
+from flows.base import AwaitApproval, Rejected, StepContext
+from flows.models import Approval, RunStep, SyncRun
+from flows.redaction import redact
+from flows.registry import FLOWS
+
+logger = logging.getLogger(__name__)
+Status = SyncRun.Status
+
+
+def worker_name() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+def enqueue(run: SyncRun) -> None:
+    """Ring the doorbell for a run. Inside a transaction the queue row commits with it."""
+    async_task("flows.runner.execute_run", run.pk, task_name=f"run-{run.pk}", group="runs")
+
+
+def backoff_seconds(attempt: int) -> float:
+    """Full jitter: uniform(0, min(cap, base * 2^(attempt-1)))."""
+    ceiling = min(settings.CLARITY_RETRY_CAP_SECONDS,
+                  settings.CLARITY_RETRY_BASE_SECONDS * 2 ** max(0, attempt - 1))  # fmt: skip
+    return random.uniform(0, ceiling)
+
+
+def claim(run_id: int) -> bool:
+    """Take the run if it is due, unclaimed, and the oldest active run of its key."""
+    now = timezone.now()
+    older_active = SyncRun.objects.filter(
+        pair=OuterRef("pair"),
+        entity_key=OuterRef("entity_key"),
+        pk__lt=OuterRef("pk"),
+        status__in=SyncRun.ACTIVE,
+    )
+    claimed = (
+        SyncRun.objects.filter(pk=run_id, status__in=SyncRun.CLAIMABLE)
+        .filter(pair__enabled=True, flow_config__enabled=True)
+        .filter(Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now))
+        .filter(~Exists(older_active))
+        .update(
+            status=Status.RUNNING,
+            attempt=F("attempt") + 1,
+            lease_until=now + timedelta(seconds=settings.CLARITY_RUN_LEASE_SECONDS),
+            lease_owner=worker_name(),
+            started_at=now,
+            updated_at=now,
+        )
+    )
+    return claimed == 1
+
+
+def execute_run(run_id: int) -> str:
+    """The task: claim, run the steps not yet done, record the outcome."""
+    if not claim(run_id):
+        return "not claimed"
+    run = SyncRun.objects.select_related("flow_config", "pair__crm", "pair__erp").get(pk=run_id)
+    flow = FLOWS[run.flow_config.flow]
+    ctx = StepContext(run=run, outputs=done_outputs(run))
+    for order, step in enumerate(flow.steps, start=1):
+        if step.name in ctx.outputs:
+            record_step(run, order, step.name, RunStep.Status.SKIPPED, {}, ctx.outputs[step.name])
+            continue
+        started = time.monotonic()
+        try:
+            output = step.run(ctx) or {}
+        except Exception as exc:
+            duration = time.monotonic() - started
+            record_step(run, order, step.name, RunStep.Status.FAILED, {}, {}, exc, duration)
+            return settle_failure(run, exc)
+        record_step(
+            run, order, step.name, RunStep.Status.SUCCEEDED, {}, output,
+            duration=time.monotonic() - started,
+        )  # fmt: skip
+        ctx.outputs[step.name] = output
+    finish(run, Status.SUCCEEDED)
+    return "succeeded"
+
+
+def done_outputs(run: SyncRun) -> dict[str, dict[str, Any]]:
+    """Outputs of steps that succeeded since the run last started afresh."""
+    steps = run.steps.filter(
+        status__in=[RunStep.Status.SUCCEEDED, RunStep.Status.SKIPPED],
+        attempt__gte=run.fresh_from_attempt,
+    ).order_by("attempt")
+    return {step.name: step.output for step in steps}
+
+
+def record_step(
+    run: SyncRun,
+    order: int,
+    name: str,
+    status: str,
+    step_input: dict[str, Any],
+    output: dict[str, Any],
+    error: Exception | None = None,
+    duration: float = 0.0,
+) -> None:
+    RunStep.objects.create(
+        run=run,
+        attempt=run.attempt,
+        order=order,
+        name=name,
+        status=status,
+        input=redact(step_input),
+        output=redact(output),
+        error=describe(error) if error else "",
+        duration_ms=int(duration * 1000),
+        started_at=timezone.now() - timedelta(seconds=duration),
+    )
+    if status == RunStep.Status.SUCCEEDED and output.get("references"):
+        run.references = {**run.references, **output["references"]}
+        SyncRun.objects.filter(pk=run.pk).update(references=run.references)
+
+
+def describe(error: Exception) -> str:
+    return f"{type(error).__name__}: {error}"
+
+
+def finish(run: SyncRun, status: str, **fields: Any) -> None:
+    now = timezone.now()
+    SyncRun.objects.filter(pk=run.pk).update(
+        status=status, finished_at=now, lease_until=None, lease_owner="", updated_at=now,
+        **fields,
+    )  # fmt: skip
+    wake_next_of_key(run)
+
+
+def wake_next_of_key(run: SyncRun) -> None:
+    """The next run of the same record may have been waiting on this one."""
+    waiting = (
+        SyncRun.objects.filter(
+            pair_id=run.pair_id, entity_key=run.entity_key, status__in=SyncRun.CLAIMABLE
+        )
+        .exclude(pk=run.pk)
+        .order_by("pk")
+        .first()
+    )
+    if waiting:
+        enqueue(waiting)
+
+
+def error_fields(error: Exception) -> dict[str, Any]:
+    fields: dict[str, Any] = {
+        "error_class": type(error).__name__,
+        "error_message": str(error)[:2000],
+        "error_detail": getattr(error, "detail", "")[:2000],
+        "error_fields": getattr(error, "fields", {}) or {},
+    }
+    return fields
+
+
+def settle_failure(run: SyncRun, error: Exception) -> str:
+    """Decide by the error's class (shared/DESIGN.md §4) what happens to the run."""
+    if isinstance(error, AwaitApproval):
+        Approval.objects.get_or_create(
+            run=run,
+            defaults={
+                "amount": error.amount,
+                "currency": error.currency,
+                "base_amount": error.base_amount,
+                "base_currency": run.pair.base_currency,
+                "reason": error.reason,
+            },
+        )
+        park(run, Status.AWAITING_APPROVAL, error_message=error.reason)
+        return "awaiting approval"
+    if isinstance(error, Rejected):
+        finish(run, Status.REJECTED, error_class="Rejected", error_message=str(error))
+        return "rejected"
+    if isinstance(error, RateLimited):
+        # Waiting as told does not use up an attempt.
+        SyncRun.objects.filter(pk=run.pk).update(attempt=F("attempt") - 1)
+        retry_later(run, error, error.retry_after)
+        return "rate limited"
+    if isinstance(error, AuthError):
+        pause_for_reauth(run, error)
+        return "paused: needs re-authorisation"
+    if isinstance(error, TransientError):
+        if run.attempt - run.attempts_before_retry >= settings.CLARITY_MAX_ATTEMPTS:
+            finish(run, Status.DEAD, **error_fields(error))
+            return "dead"
+        retry_later(run, error, backoff_seconds(run.attempt))
+        return "retry scheduled"
+    if isinstance(error, ConnectorError):
+        finish(run, Status.FAILED, **error_fields(error))
+        return "failed"
+    logger.exception("Run %s failed with an unexpected error", run.pk, exc_info=error)
+    finish(run, Status.FAILED, **error_fields(error))
+    return "failed"
+
+
+def park(run: SyncRun, status: str, **fields: Any) -> None:
+    """Stop without finishing: the run keeps its key until someone acts on it."""
+    SyncRun.objects.filter(pk=run.pk).update(
+        status=status, lease_until=None, lease_owner="", updated_at=timezone.now(), **fields
+    )
+
+
+def retry_later(run: SyncRun, error: Exception, delay: float) -> None:
+    park(
+        run,
+        Status.RETRY_SCHEDULED,
+        next_attempt_at=timezone.now() + timedelta(seconds=delay),
+        **error_fields(error),
+    )
+
+
+def pause_for_reauth(run: SyncRun, error: AuthError) -> None:
+    """Credentials refused: no retries are burnt; the pair waits for a reconnect."""
+    with transaction.atomic():
+        refused = [
+            connection.pk
+            for connection in (run.pair.crm, run.pair.erp)
+            if SYSTEMS[connection.system].raised(error)
+        ]
+        Connection.objects.filter(pk__in=refused).update(
+            status=Connection.Status.NEEDS_REAUTH, last_error=str(error)[:2000]
+        )
+        type(run.pair).objects.filter(pk=run.pair_id).update(enabled=False)
+        SyncRun.objects.filter(pk=run.pk).update(attempt=F("attempt") - 1)
+        park(run, Status.RETRY_SCHEDULED, next_attempt_at=timezone.now(), **error_fields(error))

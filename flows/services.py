@@ -1,0 +1,81 @@
+"""What people do to runs: retry (from the failed step or from the start) and cancel."""
+
+from collections.abc import Iterable
+
+from django.db import transaction
+from django.utils import timezone
+
+from flows.models import SyncRun
+from flows.runner import enqueue
+
+Status = SyncRun.Status
+FROM_FAILED_STEP = "failed_step"
+FROM_START = "start"
+
+
+class RunActionRefused(Exception):
+    """The run is in a state where this action makes no sense; the message says why."""
+
+
+def retry_run(run: SyncRun, start_from: str = FROM_FAILED_STEP) -> SyncRun:
+    """Run it again now, with a fresh budget of attempts.
+
+    From the failed step, steps already done are skipped and their outputs reused; from the
+    start, every step runs again (writes still carry the run's idempotency keys, so Sage
+    recognises what it already has).
+    """
+    if start_from not in (FROM_FAILED_STEP, FROM_START):
+        raise RunActionRefused(f"Retry from {start_from!r}? Use 'failed_step' or 'start'.")
+    retryable = (*SyncRun.RETRYABLE, Status.RETRY_SCHEDULED)
+    with transaction.atomic():
+        fields = {
+            "status": Status.PENDING,
+            "next_attempt_at": None,
+            "attempts_before_retry": run.attempt,
+            "crashes": 0,
+            "finished_at": None,
+            "error_class": "",
+            "error_message": "",
+            "error_detail": "",
+            "error_fields": {},
+            "updated_at": timezone.now(),
+        }
+        if start_from == FROM_START:
+            fields["fresh_from_attempt"] = run.attempt + 1
+        updated = SyncRun.objects.filter(pk=run.pk, status__in=retryable).update(**fields)
+        if not updated:
+            raise RunActionRefused(
+                f"Run {run.pk} is {run.get_status_display().lower()}: only failed, dead, "
+                "cancelled or waiting runs can be retried."
+            )
+        run.refresh_from_db()
+        enqueue(run)
+    return run
+
+
+def retry_runs(runs: Iterable[SyncRun], start_from: str = FROM_FAILED_STEP) -> tuple[int, int]:
+    """Retry many; returns (retried, refused)."""
+    retried = refused = 0
+    for run in runs:
+        try:
+            retry_run(run, start_from)
+            retried += 1
+        except RunActionRefused:
+            refused += 1
+    return retried, refused
+
+
+def cancel_run(run: SyncRun) -> SyncRun:
+    """Stop a run that has not finished; a running attempt cannot be cut off."""
+    cancellable = (Status.PENDING, Status.RETRY_SCHEDULED, Status.AWAITING_APPROVAL,
+                   Status.FAILED)  # fmt: skip
+    now = timezone.now()
+    updated = SyncRun.objects.filter(pk=run.pk, status__in=cancellable).update(
+        status=Status.CANCELLED, finished_at=now, next_attempt_at=None, updated_at=now
+    )
+    if not updated:
+        raise RunActionRefused(
+            f"Run {run.pk} is {run.get_status_display().lower()}: it cannot be cancelled now."
+        )
+    run.refresh_from_db()
+    return run

@@ -1,0 +1,109 @@
+"""`POST /hooks/<pair>/<token>/`: stored before acknowledged, never twice, never lost."""
+
+from pathlib import Path
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from flows.base import Flow, Step
+from flows.models import FlowConfig, InboundEvent, SyncRun
+from flows.registry import FLOWS
+from tests.factories import IntegrationPairFactory
+
+pytestmark = pytest.mark.django_db
+
+FIXTURES = Path(__file__).parents[2] / "integration/connectors/fixtures/streak"
+STAGE_CHANGE = (FIXTURES / "box_change_stage.json").read_bytes()
+
+
+@pytest.fixture
+def pair(monkeypatch):
+    flow = Flow(
+        name="test_won",
+        label="Test",
+        description="Wants every stage change.",
+        steps=(Step("noop", lambda ctx: {}),),
+        combinations=frozenset({("streak", "sage100")}),
+        accepts=lambda config, event: event.kind == "BOX_CHANGE_STAGE",
+    )
+    monkeypatch.setitem(FLOWS, flow.name, flow)
+    queued = []
+    monkeypatch.setattr("flows.intake.enqueue", queued.append)
+    pair = IntegrationPairFactory()
+    pair.token = pair.rotate_webhook_token()
+    pair.save()
+    pair.queued = queued
+    FlowConfig.objects.create(pair=pair, flow="test_won", enabled=True)
+    return pair
+
+
+def hook(pair, token=None, event="BOX_CHANGE_STAGE") -> str:
+    return f"/hooks/{pair.slug}/{token or pair.token}/?event={event}"
+
+
+def test_a_delivery_is_stored_and_starts_a_run(client, pair):
+    response = client.post(hook(pair), STAGE_CHANGE, content_type="application/json")
+    assert response.status_code == 200
+    event = InboundEvent.objects.get()
+    assert event.status == "accepted" and event.kind == "BOX_CHANGE_STAGE"
+    run = SyncRun.objects.get()
+    assert run.event == event and run.status == "pending"
+    assert run.entity_key == event.entity_key
+    assert pair.queued == [run]
+
+
+def test_a_redelivery_answers_200_and_creates_nothing(client, pair):
+    for _ in range(5):
+        response = client.post(hook(pair), STAGE_CHANGE, content_type="application/json")
+        assert response.status_code == 200
+    assert InboundEvent.objects.count() == 1 and SyncRun.objects.count() == 1
+
+
+def test_event_and_run_commit_together(client, pair):
+    with CaptureQueriesContext(connection) as queries:
+        client.post(hook(pair), STAGE_CHANGE, content_type="application/json")
+    statements = [q["sql"] for q in queries.captured_queries]
+    insert_event = next(
+        i for i, s in enumerate(statements) if 'INSERT INTO "flows_inboundevent"' in s
+    )
+    insert_run = next(i for i, s in enumerate(statements) if 'INSERT INTO "flows_syncrun"' in s)
+    between = statements[insert_event:insert_run]
+    assert not any(s.startswith("COMMIT") or s == "RELEASE" for s in between)
+
+
+@pytest.mark.parametrize("wrong", ["token", "pair"])
+def test_wrong_token_or_unknown_pair_is_404_without_detail(client, pair, wrong):
+    url = hook(pair, token="nope") if wrong == "token" else f"/hooks/other/{pair.token}/"
+    response = client.post(url, STAGE_CHANGE, content_type="application/json")
+    assert response.status_code == 404
+    assert response.content == b"Not found"
+    assert not InboundEvent.objects.exists()
+
+
+def test_a_body_over_one_mebibyte_is_413(client, pair):
+    body = b"[" + b" " * (1024 * 1024) + b"]"
+    response = client.post(hook(pair), body, content_type="application/json")
+    assert response.status_code == 413
+    assert not InboundEvent.objects.exists()
+
+
+def test_an_unreadable_body_is_400_with_the_reason_and_kept_without_a_run(client, pair):
+    response = client.post(hook(pair), b'{"not": "a list"}', content_type="application/json")
+    assert response.status_code == 400
+    assert "expected a JSON array" in response.content.decode()
+    kept = InboundEvent.objects.get()
+    assert kept.status == "invalid" and kept.raw_body == '{"not": "a list"}'
+    assert not SyncRun.objects.exists()
+
+
+def test_an_event_no_flow_wants_is_kept_as_ignored(client, pair):
+    FlowConfig.objects.update(enabled=False)
+    response = client.post(hook(pair), STAGE_CHANGE, content_type="application/json")
+    assert response.status_code == 200
+    assert InboundEvent.objects.get().status == "ignored"
+    assert not SyncRun.objects.exists()
+
+
+def test_get_is_not_allowed(client, pair):
+    assert client.get(hook(pair)).status_code == 405
