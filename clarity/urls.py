@@ -7,11 +7,15 @@ from rest_framework.routers import DefaultRouter
 
 from clarity import health, views
 from connectors.api import ConnectionViewSet, IntegrationPairViewSet
+from flows.api import register as register_flows_api
 from flows.views_hooks import receive_webhook
+from mappings.api import register as register_mappings_api
 
 router = DefaultRouter()
 router.register("connections", ConnectionViewSet, basename="api-connection")
 router.register("pairs", IntegrationPairViewSet, basename="api-pair")
+register_flows_api(router)
+register_mappings_api(router)
 
 urlpatterns = [
     path("", RedirectView.as_view(pattern_name="dashboard"), name="home"),
@@ -22,6 +26,7 @@ urlpatterns = [
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("", include("connectors.urls")),
     path("", include("mappings.urls")),
+    path("", include("mappings.urls_config")),
     path("hooks/<slug:slug>/<str:token>/", receive_webhook, name="webhook"),
     path("admin/", admin.site.urls),
     path("api/v1/", include(router.urls)),

@@ -1,0 +1,1 @@
+"""The mapping designer's pages: mappings, preview, history, lineage and lookup tables."""

@@ -1,0 +1,95 @@
+"""Settings → Configuration: export chosen pairs as JSON; import one, see the diff, apply.
+
+The uploaded file travels back with the Apply button (a hidden field), and is planned again
+there, so what gets applied is always measured against the database as it is then.
+"""
+
+from django.contrib import messages
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils import timezone
+from django.views import View
+
+from connectors.models import IntegrationPair
+from connectors.views import RoleRequiredMixin
+from mappings.config_transfer import (
+    ConfigError,
+    apply_plan,
+    dumps,
+    export_config,
+    load,
+    origin_of,
+    pairs_by_slug,
+    plan_import,
+)
+
+IMPORT_PERMISSIONS = ("mappings.add_mappingversion", "mappings.change_lookuptable",
+                      "mappings.change_currencyrate")  # fmt: skip
+MAX_UPLOAD_BYTES = 5 * 1024 * 1024
+TEMPLATE = "mappings/config_transfer.html"
+
+
+class ConfigTransferView(RoleRequiredMixin, View):
+    """The page: pairs to export, and a file to import."""
+
+    permission_required = "mappings.view_mapping"
+
+    def get(self, request: HttpRequest) -> HttpResponse:
+        pairs = IntegrationPair.objects.select_related("crm", "erp").order_by("name")
+        return render(request, TEMPLATE, {"pairs": pairs})
+
+
+class ConfigExportView(RoleRequiredMixin, View):
+    permission_required = "mappings.view_mapping"
+
+    def get(self, request: HttpRequest) -> HttpResponse:
+        try:
+            pairs = pairs_by_slug(request.GET.getlist("pair"))
+        except ConfigError as exc:
+            messages.error(request, str(exc))
+            return redirect("config-transfer")
+        stamp = timezone.localtime().strftime("%Y%m%d-%H%M")
+        response = HttpResponse(dumps(export_config(pairs)), content_type="application/json")
+        response["Content-Disposition"] = f'attachment; filename="clarity-config-{stamp}.json"'
+        return response
+
+
+class ConfigImportView(RoleRequiredMixin, View):
+    """POST a file: the diff. POST the diff's Apply: the new versions, tables and rates."""
+
+    permission_required = IMPORT_PERMISSIONS
+
+    def post(self, request: HttpRequest) -> HttpResponse:
+        upload = request.FILES.get("file")
+        if upload is not None:
+            if upload.size > MAX_UPLOAD_BYTES:
+                return self.fail(request, "The file is larger than 5 MB: is it an export?")
+            text, filename = upload.read(), upload.name
+        else:
+            text, filename = request.POST.get("document", ""), request.POST.get("filename", "")
+        if not text:
+            return self.fail(request, "Choose a file exported from Clarity Connect.")
+        try:
+            document = load(text)
+            plan = plan_import(document, origin_of(document, filename or "an upload"))
+        except ConfigError as exc:
+            return self.fail(request, str(exc))
+        if "apply" not in request.POST:
+            context = {"plan": plan, "document": dumps(document), "filename": filename}
+            return render(request, TEMPLATE, context)
+        try:
+            apply_plan(plan, request.user)
+        except ConfigError as exc:
+            return self.fail(request, str(exc))
+        changed = [m for m in plan.mappings if m.status in ("new", "changed")]
+        messages.success(
+            request,
+            f"Imported: {len(changed)} mapping(s) saved as new versions, "
+            f"{sum(t.status != 'unchanged' for t in plan.tables)} lookup table(s) and "
+            f"{len(plan.rates)} rate(s) updated.",
+        )
+        return redirect("config-transfer")
+
+    def fail(self, request: HttpRequest, message: str) -> HttpResponse:
+        messages.error(request, message)
+        return redirect("config-transfer")

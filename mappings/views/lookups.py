@@ -1,0 +1,206 @@
+"""Lookup tables: list (per pair and global), settings, rows edited inline, CSV in and out."""
+
+import csv
+from typing import Any
+
+from django.contrib import messages
+from django.db import transaction
+from django.db.models import Count
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.text import slugify
+from django.views import View
+from django_htmx.http import retarget
+
+from connectors.models import IntegrationPair
+from mappings.forms import LookupEntryForm, LookupImportForm, LookupTableForm
+from mappings.models import LookupEntry, LookupTable, Mapping
+from mappings.versions import lookup_tables_used
+from mappings.views.common import ReadWriteMixin
+
+
+class LookupMixin(ReadWriteMixin):
+    read_permission = "mappings.view_lookuptable"
+    write_permission = "mappings.change_lookuptable"
+
+
+class LookupListView(LookupMixin, View):
+    write_permission = "mappings.add_lookuptable"
+
+    def get(self, request: HttpRequest) -> HttpResponse:
+        tables = LookupTable.objects.annotate(rows=Count("entries")).select_related("pair")
+        pairs = IntegrationPair.objects.order_by("name")
+        groups = [("Global: every pair", None, [t for t in tables if t.pair_id is None])]
+        groups += [(pair.name, pair, [t for t in tables if t.pair_id == pair.pk]) for pair in pairs]
+        return render(request, "mappings/lookup_list.html", {"groups": groups})
+
+
+class LookupCreateView(LookupMixin, View):
+    read_permission = write_permission = "mappings.add_lookuptable"
+
+    def get(self, request: HttpRequest) -> HttpResponse:
+        initial = {"pair": request.GET.get("pair")}
+        return render(
+            request, "mappings/lookup_form.html", {"form": LookupTableForm(initial=initial)}
+        )
+
+    def post(self, request: HttpRequest) -> HttpResponse:
+        form = LookupTableForm(request.POST)
+        if not form.is_valid():
+            return render(request, "mappings/lookup_form.html", {"form": form})
+        table = form.save()
+        messages.success(request, f"Lookup table “{table.name}” created: add its rows.")
+        return redirect("lookup-detail", pk=table.pk)
+
+
+def mappings_using(table: LookupTable) -> list[Mapping]:
+    """Mappings whose active version looks values up in this table."""
+    mappings = Mapping.objects.filter(active_version__isnull=False).select_related(
+        "active_version", "pair"
+    )
+    if table.pair_id:
+        mappings = mappings.filter(pair=table.pair)
+    return [m for m in mappings if table.name in lookup_tables_used(m.active_version.spec)]
+
+
+class LookupDetailView(LookupMixin, View):
+    """The table's rows (edited in place) and its settings (on-miss behaviour, default)."""
+
+    def render_page(
+        self, request: HttpRequest, table: LookupTable, form: Any = None
+    ) -> HttpResponse:
+        context = {
+            "table": table,
+            "entries": table.entries.all(),
+            "form": form or LookupTableForm(instance=table),
+            "entry_form": LookupEntryForm(table=table),
+            "import_form": LookupImportForm(),
+            "used_by": mappings_using(table),
+            "can_edit": request.user.has_perm("mappings.change_lookuptable"),
+        }
+        return render(request, "mappings/lookup_detail.html", context)
+
+    def get(self, request: HttpRequest, pk: int) -> HttpResponse:
+        return self.render_page(request, get_object_or_404(LookupTable, pk=pk))
+
+    def post(self, request: HttpRequest, pk: int) -> HttpResponse:
+        table = get_object_or_404(LookupTable, pk=pk)
+        form = LookupTableForm(request.POST, instance=table)
+        if not form.is_valid():
+            return self.render_page(request, table, form)
+        form.save()
+        messages.success(request, f"Settings of “{table.name}” saved.")
+        return redirect("lookup-detail", pk=table.pk)
+
+
+class LookupRowAddView(LookupMixin, View):
+    """htmx: the new row goes on top of the table; a problem shows beside the add form."""
+
+    def post(self, request: HttpRequest, pk: int) -> HttpResponse:
+        table = get_object_or_404(LookupTable, pk=pk)
+        form = LookupEntryForm(request.POST, table=table)
+        if not form.is_valid():
+            errors = [error for errors in form.errors.values() for error in errors]
+            response = render(request, "mappings/_form_errors.html", {"errors": errors})
+            return retarget(response, "#add-row-errors")
+        entry = form.save()
+        touch(table)
+        return render(
+            request, "mappings/_lookup_row.html", {"entry": entry, "table": table, "can_edit": True}
+        )
+
+
+def touch(table: LookupTable) -> None:
+    table.save(update_fields=["updated_at"])
+
+
+class LookupRowView(LookupMixin, View):
+    """GET: the row as text (Cancel); POST: save the inline edit."""
+
+    def get(self, request: HttpRequest, pk: int, entry: int) -> HttpResponse:
+        row = get_object_or_404(LookupEntry.objects.select_related("table"), pk=entry, table_id=pk)
+        can_edit = request.user.has_perm("mappings.change_lookuptable")
+        return render(
+            request,
+            "mappings/_lookup_row.html",
+            {"entry": row, "table": row.table, "can_edit": can_edit},
+        )
+
+    def post(self, request: HttpRequest, pk: int, entry: int) -> HttpResponse:
+        row = get_object_or_404(LookupEntry.objects.select_related("table"), pk=entry, table_id=pk)
+        form = LookupEntryForm(request.POST, instance=row, table=row.table, auto_id=False)
+        if not form.is_valid():
+            return render(request, "mappings/_lookup_row_form.html", {"entry": row, "form": form})
+        form.save()
+        touch(row.table)
+        return render(
+            request,
+            "mappings/_lookup_row.html",
+            {"entry": row, "table": row.table, "can_edit": True},
+        )
+
+
+class LookupRowEditView(LookupMixin, View):
+    read_permission = "mappings.change_lookuptable"
+
+    def get(self, request: HttpRequest, pk: int, entry: int) -> HttpResponse:
+        row = get_object_or_404(LookupEntry.objects.select_related("table"), pk=entry, table_id=pk)
+        form = LookupEntryForm(instance=row, table=row.table, auto_id=False)
+        return render(request, "mappings/_lookup_row_form.html", {"entry": row, "form": form})
+
+
+class LookupRowDeleteView(LookupMixin, View):
+    def post(self, request: HttpRequest, pk: int, entry: int) -> HttpResponse:
+        row = get_object_or_404(LookupEntry.objects.select_related("table"), pk=entry, table_id=pk)
+        row.delete()
+        touch(row.table)
+        if request.htmx:
+            return HttpResponse("")
+        return redirect("lookup-detail", pk=pk)
+
+
+class LookupImportView(LookupMixin, View):
+    def post(self, request: HttpRequest, pk: int) -> HttpResponse:
+        table = get_object_or_404(LookupTable, pk=pk)
+        form = LookupImportForm(request.POST, request.FILES)
+        if not form.is_valid():
+            for errors in form.errors.values():
+                for error in errors:
+                    messages.error(request, error)
+            return redirect("lookup-detail", pk=pk)
+        rows = form.cleaned_data["file"]
+        with transaction.atomic():
+            existing = {entry.key.casefold(): entry for entry in table.entries.all()}
+            added = changed = 0
+            for key, value in rows:
+                entry = existing.pop(key.casefold(), None)
+                if entry is None:
+                    LookupEntry.objects.create(table=table, key=key, value=value)
+                    added += 1
+                elif entry.value != value or entry.key != key:
+                    entry.key, entry.value = key, value
+                    entry.save(update_fields=["key", "value"])
+                    changed += 1
+            removed = 0
+            if form.cleaned_data["replace"] and existing:
+                removed, _ = LookupEntry.objects.filter(
+                    pk__in=[e.pk for e in existing.values()]
+                ).delete()
+            touch(table)
+        messages.success(
+            request,
+            f"Imported {len(rows)} rows: {added} added, {changed} changed, {removed} removed.",
+        )
+        return redirect("lookup-detail", pk=pk)
+
+
+class LookupExportView(LookupMixin, View):
+    def get(self, request: HttpRequest, pk: int) -> HttpResponse:
+        table = get_object_or_404(LookupTable, pk=pk)
+        response = HttpResponse(content_type="text/csv; charset=utf-8")
+        filename = slugify(table.name) or "lookup-table"
+        response["Content-Disposition"] = f'attachment; filename="{filename}.csv"'
+        writer = csv.writer(response)
+        writer.writerow(["key", "value"])
+        writer.writerows(table.entries.values_list("key", "value"))
+        return response
