@@ -131,3 +131,18 @@ def test_secret_does_not_reach_the_audit_log(admin_client):
     assert entries.exists()
     assert all(SECRET not in str(entry.changes) for entry in entries)
     assert any("secrets_changed_at" in str(entry.changes) for entry in entries)
+
+
+def test_editing_a_connection_keeps_what_the_connector_recorded(admin_client):
+    connection = Connection.objects.create(
+        name="Acme SF",
+        system="streak",
+        settings={"base_url": "https://api.streak.com", "api_usage": {"used": 3, "limit": 10}},
+        secrets={"api_key": SECRET},
+    )
+    admin_client.post(
+        reverse("connection-edit", args=[connection.pk]),
+        {"name": "Acme CRM", "base_url": "https://api.streak.com"},
+    )
+    connection.refresh_from_db()
+    assert connection.settings["api_usage"] == {"used": 3, "limit": 10}
