@@ -38,6 +38,8 @@ def _offer_flows_to_new_pair(
 
 def _ensure_sweeper(sender: AppConfig, **kwargs: Any) -> None:
     if sender.name == "flows":
+        from flows.polling import ensure_polling_schedule
         from flows.sweeper import ensure_sweeper_schedule
 
         ensure_sweeper_schedule()
+        ensure_polling_schedule()

@@ -1,5 +1,16 @@
 """The flow templates, one module each; a flow is listed here to exist."""
 
 from flows.base import Flow
+from flows.usecases.deal_won_to_invoice import deal_won_to_invoice
+from flows.usecases.deal_won_to_sales_order import deal_won_to_sales_order
+from flows.usecases.inventory_to_crm import inventory_to_crm
+from flows.usecases.order_status_to_crm import order_status_to_crm
+from flows.usecases.payments_to_crm import payments_to_crm
 
-ALL_FLOWS: list[Flow] = []
+ALL_FLOWS: list[Flow] = [
+    deal_won_to_sales_order,
+    deal_won_to_invoice,
+    order_status_to_crm,
+    inventory_to_crm,
+    payments_to_crm,
+]

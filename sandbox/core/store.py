@@ -91,6 +91,16 @@ class DocumentStore:
         )
         return [json.loads(row[0]) for row in rows]
 
+    def find(self, collection: str, field: str, value: Any) -> list[dict[str, Any]]:
+        """Documents whose top-level `field` equals `value`, ignoring case; SQLite reads the
+        JSON, so large collections are not parsed in Python."""
+        rows = self._connection().execute(
+            "SELECT data FROM docs WHERE collection = ? "
+            "AND lower(CAST(json_extract(data, ?) AS TEXT)) = ? ORDER BY seq",
+            (collection, f'$."{field}"', str(value).lower()),
+        )
+        return [json.loads(row[0]) for row in rows]
+
     def count(self, collection: str) -> int:
         return (
             self._connection()

@@ -33,8 +33,8 @@ class Records:
         return records if include_deleted else [r for r in records if not r["IsDeleted"]]
 
     def find_by(self, obj: SObject, field: Field, value: Any) -> list[Record]:
-        wanted = str(value).lower()
-        return [r for r in self.all(obj) if str(r.get(field.name) or "").lower() == wanted]
+        found = self.store.find(obj.name, field.name, value)
+        return [r for r in found if not r["IsDeleted"]]
 
     def existing(self, obj: SObject, raw_id: str) -> Record:
         """The live record with this id (from a URL), or the error Salesforce answers."""

@@ -1,0 +1,45 @@
+"""Steps the won-deal flows share: read the deal, map it, the approval rule, the customer,
+item matching and the write-back to the CRM.
+
+Every step after `read_deal` is wrapped by `after_won_deal`: when the re-read deal is no
+longer in the trigger stage, the run goes on to its end writing nothing, so it succeeds with
+the summary `read_deal` gave it.
+"""
+
+import hashlib
+import json
+from collections.abc import Callable
+from typing import Any
+
+from flows.base import Step, StepContext
+
+READ_DEAL, MAP_DEAL, CUSTOMER = "read_deal", "map_deal", "customer"
+TRIGGER_STAGES = {"streak": "Closed-Won", "salesforce": "Closed Won"}
+
+
+def trigger_stage(config: Any, crm_system: str) -> str:
+    """The `trigger_stage` option, or the CRM's own won stage when it is left empty."""
+    return config.options.get("trigger_stage") or TRIGGER_STAGES[crm_system]
+
+
+def write_key(ctx: StepContext, step: str, payload: Any) -> str:
+    """The run's idempotency key for `step`, plus a digest of what is sent: a retry sending
+    the same is recognised by Sage; one sending different data (after a mapping was fixed)
+    is not refused as a reused key, and our lookup by external reference guards it."""
+    digest = hashlib.sha256(json.dumps(payload, sort_keys=True, default=str).encode())
+    return f"{ctx.idempotency_key(step)}-{digest.hexdigest()[:12]}"
+
+
+def deal_is_won(ctx: StepContext) -> bool:
+    return bool(ctx.outputs[READ_DEAL].get("won"))
+
+
+def after_won_deal(name: str, run: Callable[[StepContext], dict[str, Any]], label: str) -> Step:
+    """A step that does nothing when the deal left the trigger stage before the run."""
+
+    def guarded(ctx: StepContext) -> dict[str, Any]:
+        if not deal_is_won(ctx):
+            return {"skipped": "the deal is not in the trigger stage"}
+        return run(ctx)
+
+    return Step(name, guarded, label)

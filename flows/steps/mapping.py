@@ -1,0 +1,154 @@
+"""Mapping the deal with the pair's own mappings, and saying plainly what stops a record.
+
+Problems come back from the engine as issues; here they become errors a person can act on:
+a missing value names the CRM field to fill, a missing exchange rate holds the run for
+review (`NeedsReview`: failed, visible in the error queue, retried once the rate is added).
+"""
+
+from dataclasses import replace
+from decimal import Decimal
+from typing import Any
+
+from connectors.base import FieldInfo
+from connectors.errors import ValidationError
+from connectors.services import cached_schema
+from flows.base import StepContext
+from flows.steps import READ_DEAL
+from flows.steps.deal import set_summary
+from mappings.canonical import to_json
+from mappings.engine import Issue, MappingResult, compiled_version
+from mappings.lookups import PairEnvironment
+from mappings.models import Mapping
+from mappings.versions import rules_by_target
+
+CRM_LABELS = {"streak": "Streak", "salesforce": "Salesforce"}
+DEAL_ENTITIES = {"streak": "Box", "salesforce": "Opportunity"}
+
+
+class NeedsReview(ValidationError):
+    """An amount could not be converted to the base currency: add the rate, then retry."""
+
+
+def active_mapping(ctx: StepContext, direction: str, system: str, source: str, target: str):
+    """The pair's active mapping version from `source` to `target`."""
+    mapping = (
+        Mapping.objects.filter(
+            pair=ctx.pair,
+            direction=direction,
+            system=system,
+            source_entity=source,
+            target_entity=target,
+            active_version__isnull=False,
+        )
+        .select_related("active_version__mapping")
+        .first()
+    )
+    if mapping is None:
+        raise ValidationError(
+            f"The pair has no active mapping from {source} to {target}: add one under "
+            "Mappings (or restore the shipped default), then retry.",
+            fields={"mapping": f"{source} → {target}"},
+        )
+    return mapping.active_version
+
+
+def apply(
+    ctx: StepContext,
+    direction: str,
+    system: str,
+    source: str,
+    target: str,
+    record: dict[str, Any],
+    schema: list[FieldInfo] | None = None,
+) -> tuple[MappingResult, dict[str, Any]]:
+    """The mapping's result for `record`, and the spec it ran (to name source fields)."""
+    version = active_mapping(ctx, direction, system, source, target)
+    compiled = compiled_version(version, schema, system)
+    return compiled.apply(record, PairEnvironment(ctx.pair)), version.spec
+
+
+def erp_schema(ctx: StepContext, entity: str, lines: str = "", lines_field: str = "") -> list:
+    """The ERP entity's fields (cached), with its lines' fields as `lines[].Field`. None is
+    required here: Sage assigns the keys (CustomerNo, SalesOrderNo, LineKey) on create, and
+    the mappings mark the fields they must fill."""
+    fields, _ = cached_schema(ctx.pair.erp, entity)
+    fields = [replace(f, required=False) for f in fields]
+    if not lines:
+        return fields
+    line_fields, _ = cached_schema(ctx.pair.erp, lines)
+    return [
+        *fields,
+        FieldInfo(lines_field, "Lines", "list", required=True),
+        *(replace(f, name=f"{lines_field}[].{f.name}", required=False) for f in line_fields),
+    ]
+
+
+def crm_field(crm: str, spec: dict[str, Any], issue: Issue) -> str:
+    """Where in the CRM the value for the issue's target comes from, in words."""
+    target = issue.field.split("[", 1)[0].split(".", 1)[0]
+    source = str(rules_by_target(spec).get(target, {}).get("source") or "")
+    if not source:
+        return ""
+    if source.startswith("fieldsByName."):
+        return f"the box field “{source.removeprefix('fieldsByName.')}”"
+    head, _, rest = source.partition(".")
+    if crm == "streak" and head in ("organization", "contact") and rest:
+        return f"the {head}'s {rest.split('[')[0]}"
+    return source
+
+
+def check(
+    ctx: StepContext, result: MappingResult, spec: dict[str, Any], what: str, in_crm: bool = True
+) -> None:
+    """Raise NeedsReview or a ValidationError naming each field when the result has errors;
+    `in_crm`: the mapping read the CRM's record, so the fix is a CRM field to fill."""
+    crm = ctx.pair.crm.system
+    review = [issue for issue in result.issues if issue.code in ("no_rate", "no_currency")]
+    if review:
+        raise NeedsReview(
+            review[0].message, fields={issue.field: issue.message for issue in review}
+        )
+    if not result.errors:
+        return
+    problems, fields = [], {}
+    for issue in result.errors:
+        where = crm_field(crm, spec, issue) if in_crm else ""
+        fix = f" Fill {where} in {CRM_LABELS[crm]}, then retry." if where else ""
+        problems.append(f"{issue.field}: {issue.message}{fix}")
+        fields[where or issue.field] = issue.message
+    raise ValidationError(
+        f"The {what} cannot be made from this deal. " + " ".join(problems), fields=fields
+    )
+
+
+def map_deal(document: str):
+    """Step factory: the deal → canonical Customer and `document` (SalesOrder or Invoice)."""
+
+    def step(ctx: StepContext) -> dict[str, Any]:
+        record = ctx.outputs[READ_DEAL]["record"]
+        crm = ctx.pair.crm.system
+        entity = DEAL_ENTITIES[crm]
+        customer, customer_spec = apply(ctx, "in", crm, entity, "Customer", record)
+        check(ctx, customer, customer_spec, "customer")
+        made, spec = apply(ctx, "in", crm, entity, document, record)
+        check(ctx, made, spec, "sales order" if document == "SalesOrder" else "invoice")
+        if not made.output.get("crm_deal_id"):
+            raise ValidationError(
+                "The deal has no ID to mark the Sage record with, so a retry could not find "
+                f"it again. Fill {crm_field(crm, spec, Issue('error', 'crm_deal_id', ''))} "
+                f"in {CRM_LABELS[crm]}, then retry.",
+                fields={"crm_deal_id": "required"},
+            )
+        total = made.output.get("total")
+        set_summary(ctx.run, f"{customer.output['name']} — {total} {made.output['currency']}")
+        return {
+            "customer": to_json(customer.output),
+            "document": to_json(made.output),
+            "warnings": [issue.to_dict() for issue in [*customer.issues, *made.issues]],
+        }
+
+    return step
+
+
+def decimal(value: Any) -> Decimal:
+    return Decimal(str(value)) if value not in (None, "") else Decimal(0)

@@ -1,0 +1,112 @@
+"""Won deal → Sage 100 customer + sales order (Streak or Salesforce → Sage 100).
+
+Steps: re-read the deal; map it with the pair's mappings and validate; the approval rule;
+find or create the customer; match the items; create the order; write its number back.
+
+Never two orders for one deal: before creating, the order is looked up by the deal's
+binding and by `UDF_DEAL_ID` (open orders and history), so an order Sage committed before
+a crash or a lost reply is found on the retry; the create itself carries the run's
+idempotency key, which the bridge answers with its first reply.
+"""
+
+from typing import Any
+
+from connectors.errors import ValidationError
+from flows.base import Flow, Step, StepContext
+from flows.models import ExternalLink
+from flows.steps import CUSTOMER, MAP_DEAL, after_won_deal, write_key
+from flows.steps.approval import approval_rule
+from flows.steps.crm import write_back
+from flows.steps.customer import find_or_create_customer
+from flows.steps.deal import accepts_won_deal, read_deal
+from flows.steps.items import match_items
+from flows.steps.mapping import apply, check, erp_schema, map_deal
+
+ENTITY = "sales_order"
+
+
+def create_sales_order(ctx: StepContext) -> dict[str, Any]:
+    document = ctx.outputs[MAP_DEAL]["document"]
+    existing = existing_order(ctx, document["crm_deal_id"])
+    if existing:
+        number, how = existing["SalesOrderNo"], "found (made by an earlier attempt)"
+    else:
+        canonical = document | {
+            "customer_ref": ctx.outputs[CUSTOMER]["customer_ref"],
+            "lines": ctx.outputs["items"]["lines"],
+        }
+        schema = erp_schema(ctx, "sales_order", "sales_order_line", "lines")
+        made, spec = apply(
+            ctx, "out", "sage100", "SalesOrder", "SO_SalesOrderHeader", canonical, schema
+        )
+        check(ctx, made, spec, "Sage 100 sales order", in_crm=False)
+        order = ctx.erp.create(ENTITY, made.output, write_key(ctx, ENTITY, made.output))
+        number, how = order["SalesOrderNo"], "created"
+    ExternalLink.objects.get_or_create(
+        pair=ctx.pair, entity=ENTITY, crm_id=ctx.run.entity_key, defaults={"sage_id": number}
+    )
+    return {"sales_order_no": number, "how": how, "references": {"sage_order_no": number}}
+
+
+def existing_order(ctx: StepContext, deal_id: str) -> dict[str, Any] | None:
+    """The order an earlier attempt made for this deal, open or already in history."""
+    link = ExternalLink.objects.filter(
+        pair=ctx.pair, entity=ENTITY, crm_id=ctx.run.entity_key
+    ).first()
+    if link:
+        return {"SalesOrderNo": link.sage_id}
+    for entity in ("sales_order", "sales_order_history"):
+        found = ctx.erp.search(entity, limit=2, UDF_DEAL_ID=deal_id)
+        if len(found) > 1:
+            raise ValidationError(
+                f"Sage 100 has several orders with UDF_DEAL_ID {deal_id}; keep one, then retry.",
+                fields={"UDF_DEAL_ID": deal_id},
+            )
+        if found:
+            return found[0]
+    return None
+
+
+def order_note(ctx: StepContext) -> tuple[str, str]:
+    number = ctx.outputs["sales_order"]["sales_order_no"]
+    document = ctx.outputs[MAP_DEAL]["document"]
+    customer = ctx.outputs[CUSTOMER]
+    note = (
+        f"Sage 100 sales order {number} created for {customer['name']} "
+        f"({customer['customer_ref']}): {document.get('total')} {document.get('currency')}."
+    )
+    skipped = ctx.outputs["items"]["skipped"]
+    if skipped:
+        note += f" Left out, not in Sage 100: {', '.join(skipped)}."
+    return number, note
+
+
+deal_won_to_sales_order = Flow(
+    name="deal_won_to_sales_order",
+    label="Won deal → Sage 100 customer and sales order",
+    description=(
+        "When a deal reaches the trigger stage, find or create the customer in Sage 100, "
+        "create the sales order with its lines, and write the order number back to the deal."
+    ),
+    steps=(
+        Step("read_deal", read_deal, "Re-read the deal from the CRM"),
+        after_won_deal(MAP_DEAL, map_deal("SalesOrder"), "Map and validate"),
+        after_won_deal("approval", approval_rule, "Approval rule"),
+        after_won_deal(CUSTOMER, find_or_create_customer, "Find or create the customer"),
+        after_won_deal("items", match_items, "Match items"),
+        after_won_deal("sales_order", create_sales_order, "Create the sales order"),
+        after_won_deal(
+            "write_back",
+            write_back("Sage Order No", "Sage_Order_No__c", order_note),
+            "Write the order number back",
+        ),
+    ),
+    combinations=frozenset({("streak", "sage100"), ("salesforce", "sage100")}),
+    trigger="webhook",
+    default_options={
+        "trigger_stage": "",  # empty: Streak "Closed-Won", Salesforce "Closed Won"
+        "approval_threshold": 10000,
+        "unknown_item_policy": "flag",  # flag, skip_line or create
+    },
+    accepts=accepts_won_deal,
+)

@@ -1,0 +1,102 @@
+"""Won Streak deals → Sage Accounting customer and sales invoice, end to end against the
+Streak and Sage Accounting sandboxes, with ledger accounts, tax and currency."""
+
+from decimal import Decimal
+
+import pytest
+import requests
+
+from connectors.models import Connection
+from connectors.services import connector_for
+from flows.models import SyncRun
+from flows.services import retry_run
+from mappings.defaults.base import GL_TO_LEDGER
+from mappings.models import CurrencyRate, LookupEntry
+from sandbox.sage_accounting.data import ledger_account_id
+from sandbox.streak import data as streak_data
+from tests.integration.flows import test_deal_won_to_sales_order as shared
+
+pytestmark = pytest.mark.django_db
+runs_inline = shared.runs_inline  # fixture shared with the main module
+
+
+def sage_connection(sandbox) -> Connection:
+    tokens = requests.post(f"{sandbox.url}/_control/oauth/tokens", timeout=5).json()
+    return Connection.objects.create(
+        name="Sage Accounting",
+        system="sage50",
+        settings={"api_url": f"{sandbox.url}/v3.1", "auth_url": f"{sandbox.url}/oauth/authorize",
+                  "token_url": f"{sandbox.url}/oauth/token", "client_id": "sandbox-client"},
+        secrets={"client_secret": "sandbox-secret", "access_token": tokens["access_token"],
+                 "refresh_token": tokens["refresh_token"]},
+    )  # fmt: skip
+
+
+@pytest.fixture
+def sage50_pair(streak_sandbox, sage_accounting_sandbox):
+    crm = shared.streak_connection(streak_sandbox, streak_data.SERVICES)
+    erp = sage_connection(sage_accounting_sandbox)
+    return shared.make_pair("Streak Sage 50", crm, erp, "deal_won_to_invoice")
+
+
+@pytest.fixture
+def streak(sage50_pair):
+    return connector_for(sage50_pair[0].crm)
+
+
+@pytest.fixture
+def sage(sage50_pair):
+    return connector_for(sage50_pair[0].erp)
+
+
+def test_a_won_services_deal_becomes_an_invoice_with_ledger_accounts_and_its_number_on_the_box(
+    client, streak_sandbox, sage50_pair, streak, sage
+):
+    pair, token = sage50_pair
+    key, run = shared.win_box(client, streak_sandbox, pair, token, "SRV-2001")
+    run.refresh_from_db()
+    assert run.status == SyncRun.Status.SUCCEEDED, run.error_message
+    invoice = sage.get("sales_invoices", run.references["sage_invoice_id"])
+    box = streak.get("Box", key)
+    assert box["fieldsByName"]["Sage Invoice ID"] == invoice["invoice_number"]
+    assert invoice["reference"] == "SRV-2001"
+    assert Decimal(invoice["net_amount"]) == Decimal("3373.90")
+    # GL 4100 is not in Sage's chart: each line takes its product category's sales account.
+    assert [(line["description"], line["ledger_account"]["id"])
+            for line in invoice["invoice_lines"]] == [
+        ("SERV-HOUR", ledger_account_id(4010)), ("KIT-301", ledger_account_id(4020))
+    ]  # fmt: skip
+    assert not LookupEntry.objects.filter(table__pair=pair, table__name=GL_TO_LEDGER).exists()
+    organization = streak.get("Organization", box["organizations"][0]["key"])
+    assert invoice["contact"]["displayed_as"].startswith(organization["name"])
+    comments = [c["message"] for c in streak.search("Comment", box_key=key)]
+    assert any(f"Sage sales invoice {invoice['invoice_number']} created" in c for c in comments)
+    shared.deliver_streak(client, pair, token, shared.raw_box(streak_sandbox, key), "BOX_EDIT")
+    assert len(sage.search("sales_invoices", reference="SRV-2001")) == 1
+
+
+def test_a_eur_deal_without_a_rate_is_held_for_review_then_invoiced_once_the_rate_is_added(
+    client, streak_sandbox, sage50_pair, streak, sage
+):
+    pair, token = sage50_pair
+    key, run = shared.win_box(client, streak_sandbox, pair, token, "SAL-1001")  # EUR, GL 4000
+    run.refresh_from_db()
+    assert (run.status, run.error_class) == (SyncRun.Status.FAILED, "NeedsReview")
+    assert "No EUR → USD exchange rate" in run.error_message
+    assert not sage.search("sales_invoices", reference="SAL-1001")
+    CurrencyRate.objects.create(
+        pair=pair, from_currency="EUR", to_currency="USD", rate="1.08", as_of="2024-01-01"
+    )
+    retry_run(run)
+    run.refresh_from_db()
+    assert run.status == SyncRun.Status.SUCCEEDED, run.error_message
+    [invoice] = sage.search("sales_invoices", reference="SAL-1001")
+    assert invoice["currency"]["id"] == "EUR"
+    assert Decimal(invoice["net_amount"]) == Decimal("442.93")
+    assert Decimal(invoice["base_currency_net_amount"]) == Decimal("478.36")  # at 1.08
+    # GL 4000 is in Sage's chart: the lookup table was filled from it.
+    assert {line["ledger_account"]["id"] for line in invoice["invoice_lines"]} == {
+        ledger_account_id(4000)
+    }
+    assert LookupEntry.objects.get(table__pair=pair, key="4000").value == ledger_account_id(4000)
+    assert streak.get("Box", key)["fieldsByName"]["Sage Invoice ID"] == invoice["invoice_number"]
