@@ -5,7 +5,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 packages=(unixodbc libsqliteodbc)
-[[ "${1:-}" == "--browser" ]] && packages+=(chromium)
+# The tests also drive Chromium and check the PostgreSQL path against a throwaway server.
+[[ "${1:-}" == "--browser" ]] && packages+=(chromium postgresql)
 
 missing=()
 for pkg in "${packages[@]}"; do
