@@ -120,6 +120,9 @@ class SyncRun(models.Model):
         default=dict, blank=True, help_text="What the run created: Sage order number, ids."
     )
     summary = models.CharField(max_length=255, blank=True, help_text="e.g. the customer name.")
+    progress = models.JSONField(
+        default=dict, blank=True, help_text="Long runs (initial load): done, total, started."
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
