@@ -3,11 +3,12 @@
 import logging
 from dataclasses import asdict
 
+from django.db import transaction
 from django.utils import timezone
 
 from connectors.base import Connector, FieldInfo, Health
 from connectors.errors import AuthError, ConnectorError
-from connectors.models import Connection, SchemaCache
+from connectors.models import Connection, IntegrationPair, SchemaCache
 from connectors.registry import SYSTEMS
 
 logger = logging.getLogger(__name__)
@@ -55,3 +56,31 @@ def cached_schema(
         )
     fields = [FieldInfo(**{**f, "choices": tuple(f["choices"])}) for f in cache.fields]
     return fields, cache
+
+
+def register_pair_webhook(pair: IntegrationPair) -> tuple[list[dict], int]:
+    """Issue a fresh webhook URL and register it with the pair's CRM, replacing older ones.
+
+    Returns the registrations made and how many older ones were removed. The new token is
+    saved only if the CRM accepted the registration.
+    """
+    connector = connector_for(pair.crm)
+    stale = [
+        hook["key"]
+        for hook in connector.webhooks()
+        if hook.get("targetUrl", "").startswith(pair.webhook_base_url)
+    ]
+    with transaction.atomic():
+        token = pair.rotate_webhook_token()
+        pair.save(update_fields=["webhook_token_hash", "webhook_token_changed_at", "updated_at"])
+        registered = connector.register_webhook(pair.webhook_url(token))
+    for key in stale:
+        connector.delete_webhook(key)
+    return registered, len(stale)
+
+
+def has_webhook_registered(pair: IntegrationPair) -> bool:
+    connector = connector_for(pair.crm)
+    return any(
+        hook.get("targetUrl", "").startswith(pair.webhook_base_url) for hook in connector.webhooks()
+    )

@@ -18,7 +18,12 @@ from connectors.errors import ConnectorError
 from connectors.forms import ConnectionForm, IntegrationPairForm, connection_form_class
 from connectors.models import Connection, IntegrationPair
 from connectors.registry import SYSTEMS
-from connectors.services import cached_schema, check_connection, connector_for
+from connectors.services import (
+    cached_schema,
+    check_connection,
+    connector_for,
+    register_pair_webhook,
+)
 
 
 class RoleRequiredMixin(LoginRequiredMixin, PermissionRequiredMixin):
@@ -305,19 +310,7 @@ class PairRegisterWebhookView(RoleRequiredMixin, View):
         if not connector.supports_webhook_registration:
             raise Http404("This CRM cannot register webhooks through its API")
         try:
-            stale = [
-                hook["key"]
-                for hook in connector.webhooks()
-                if hook.get("targetUrl", "").startswith(pair.webhook_base_url)
-            ]
-            with transaction.atomic():
-                token = pair.rotate_webhook_token()
-                pair.save(
-                    update_fields=["webhook_token_hash", "webhook_token_changed_at", "updated_at"]
-                )
-                registered = connector.register_webhook(pair.webhook_url(token))
-            for key in stale:
-                connector.delete_webhook(key)
+            registered, removed = register_pair_webhook(pair)
         except ConnectorError as exc:
             messages.error(request, f"Could not register the webhook: {exc.message}")
             return redirect(pair)
@@ -325,6 +318,6 @@ class PairRegisterWebhookView(RoleRequiredMixin, View):
         messages.success(
             request,
             f"{pair.crm.system_label} now posts {events} to this pair's new webhook URL"
-            + (f"; {len(stale)} older registration(s) removed." if stale else "."),
+            + (f"; {removed} older registration(s) removed." if removed else "."),
         )
         return redirect(pair)

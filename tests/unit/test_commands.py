@@ -11,6 +11,7 @@ from rest_framework.test import APIClient
 
 from clarity.roles import role_of
 from connectors.models import Connection, IntegrationPair
+from flows.models import FlowConfig
 
 pytestmark = pytest.mark.django_db
 
@@ -29,10 +30,18 @@ def test_seed_demo_creates_role_users_connections_and_pairs_and_can_run_again(se
     assert roles == {"admin": "Integration admin", "operator": "Operator",
                      "approver": "Approver", "viewer": "Viewer"}  # fmt: skip
     assert get_user_model().objects.get(username="admin").check_password("demo-pass-42")
-    assert Connection.objects.count() == 4 and IntegrationPair.objects.count() == 3
+    assert Connection.objects.count() == 5
+    assert set(IntegrationPair.objects.values_list("slug", flat=True)) == {
+        "streak-sage100",
+        "streak-sage50",
+        "salesforce-sage100",
+    }
+    on = FlowConfig.objects.filter(enabled=True).values_list("pair__slug", "flow")
+    assert ("streak-sage100", "deal_won_to_sales_order") in on
+    assert ("streak-sage50", "deal_won_to_invoice") in on
 
     run("seed_demo")
-    assert Connection.objects.count() == 4 and IntegrationPair.objects.count() == 3
+    assert Connection.objects.count() == 5 and IntegrationPair.objects.count() == 3
 
 
 def test_create_api_token_prints_a_working_token(users):

@@ -29,6 +29,10 @@ class Command(BaseCommand):
             "--fault", action="append", default=[], metavar="SANDBOX:KNOB=VALUE",
             help="Set a fault knob at start, e.g. streak:error_rate=0.2 (repeatable).",
         )  # fmt: skip
+        parser.add_argument(
+            "--connect-demo", action="store_true",
+            help="Join the demo pairs (seed_demo) to these sandboxes: webhooks, tokens.",
+        )  # fmt: skip
         for spec in SANDBOXES:
             parser.add_argument(
                 f"--{spec.name.replace('_', '-')}-port", type=int, dest=f"port_{spec.name}",
@@ -56,6 +60,12 @@ class Command(BaseCommand):
                 self.stdout.write(f"  {spec.title:<40} {sandbox.url}   {spec.credentials}")
                 for line in sandbox.app.describe():
                     self.stdout.write(f"  {'':<40} {line}")
+        if options["connect_demo"]:
+            from sandbox.demo import connect_demo
+
+            self.stdout.write("Demo pairs:")
+            for line in connect_demo(running):
+                self.stdout.write(f"  {line}")
         stop = threading.Event()
         signal.signal(signal.SIGTERM, lambda *_: stop.set())
         try:

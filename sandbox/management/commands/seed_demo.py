@@ -1,3 +1,6 @@
+from datetime import date
+from decimal import Decimal
+
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
@@ -6,6 +9,8 @@ from django.db import transaction
 
 from clarity.roles import APPROVER, INTEGRATION_ADMIN, OPERATOR, VIEWER
 from connectors.models import Connection, IntegrationPair
+from flows.models import FlowConfig
+from mappings.models import CurrencyRate
 
 DEMO_USERS = {"admin": INTEGRATION_ADMIN, "operator": OPERATOR, "approver": APPROVER,
               "viewer": VIEWER}  # fmt: skip
@@ -19,6 +24,15 @@ DEMO_CONNECTIONS = [
         "settings": {
             "base_url": "http://127.0.0.1:8101",
             "pipeline_key": "agxzfm1haWxmb29nYWVyUGlwZWxpbmU6MDAwMDAwMDE6c2FuZGJveA",  # Sales
+        },
+        "secrets": {"api_key": "sandbox-streak-key"},
+    },
+    {
+        "name": "Demo Streak Services",
+        "system": "streak",
+        "settings": {
+            "base_url": "http://127.0.0.1:8101",
+            "pipeline_key": "agxzfm1haWxmb29nYWVyUGlwZWxpbmU6MDAwMDAwMDI6c2FuZGJveA",  # Services
         },
         "secrets": {"api_key": "sandbox-streak-key"},
     },
@@ -58,15 +72,26 @@ DEMO_CONNECTIONS = [
         "secrets": {"client_secret": "sandbox-secret"},
     },
 ]
+# (slug, name, CRM, ERP): deals won in Streak's Sales pipeline become Sage 100 orders, in its
+# Services pipeline Sage 50 invoices; Salesforce opportunities become Sage 100 orders.
 DEMO_PAIRS = [
-    ("Streak to Sage 100", "Demo Streak", "Demo Sage 100"),
-    ("Salesforce to Sage 100", "Demo Salesforce", "Demo Sage 100"),
-    ("Streak to Sage 50", "Demo Streak", "Demo Sage 50"),
+    ("streak-sage100", "Streak → Sage 100", "Demo Streak", "Demo Sage 100"),
+    ("streak-sage50", "Streak → Sage 50", "Demo Streak Services", "Demo Sage 50"),
+    ("salesforce-sage100", "Salesforce → Sage 100", "Demo Salesforce", "Demo Sage 100"),
 ]
+# Rates to the base currency (USD), so the demo's EUR and GBP deals convert.
+DEMO_RATES = {"EUR": Decimal("1.08"), "GBP": Decimal("1.27")}
+RATES_AS_OF = date(2025, 1, 1)
+# Flows switched on for the demo pairs (others stay off until an admin turns them on).
+DEMO_FLOWS = ("deal_won_to_sales_order", "deal_won_to_invoice", "order_status_to_crm",
+              "payments_to_crm", "inventory_to_crm")  # fmt: skip
 
 
 class Command(BaseCommand):
-    help = "Create the demo users and the sandbox connections and pairs; safe to run again."
+    help = (
+        "Create the demo users, the sandbox connections and three pairs with their flows on; "
+        "safe to run again. `run_sandboxes --connect-demo` then registers their webhooks."
+    )
 
     @transaction.atomic
     def handle(self, **options) -> None:
@@ -88,14 +113,21 @@ class Command(BaseCommand):
                 connection.set_secrets(spec["secrets"])
                 connection.save()
             connections[spec["name"]] = connection
-        for name, crm, erp in DEMO_PAIRS:
-            if IntegrationPair.objects.filter(name=name).exists():
+        for slug, name, crm, erp in DEMO_PAIRS:
+            if IntegrationPair.objects.filter(slug=slug).exists():
                 continue
-            # The token is never printed: the pair page's Rotate button shows a fresh URL.
-            pair = IntegrationPair(name=name, crm=connections[crm], erp=connections[erp])
+            # The token is never printed: `run_sandboxes --connect-demo` registers a fresh
+            # URL with the sandbox CRMs, and the pair page's buttons issue new ones.
+            pair = IntegrationPair(slug=slug, name=name, crm=connections[crm], erp=connections[erp])
             pair.rotate_webhook_token()
             pair.full_clean()
             pair.save()
+            FlowConfig.objects.filter(pair=pair, flow__in=DEMO_FLOWS).update(enabled=True)
+        for currency, rate in DEMO_RATES.items():
+            CurrencyRate.objects.get_or_create(
+                pair=None, from_currency=currency, to_currency="USD", as_of=RATES_AS_OF,
+                defaults={"rate": rate},
+            )  # fmt: skip
         self.stdout.write(
             f"Demo users: {', '.join(DEMO_USERS)} with password {password!r} "
             "(set CLARITY_DEMO_PASSWORD to change it for new users)."

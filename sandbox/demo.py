@@ -1,0 +1,69 @@
+"""Join the demo pairs to the running sandboxes, so a deal won on a sandbox page flows.
+
+Run by `run_sandboxes --connect-demo` once the sandboxes listen: Streak posts to the Streak
+pairs' webhook URLs, Salesforce sends its Outbound Messages to the Salesforce pair's URL,
+and the Sage 50 connection gets tokens as if an admin had pressed Connect to Sage. Each step
+is skipped when already done, so restarting changes nothing.
+"""
+
+import requests
+
+from connectors.errors import ConnectorError
+from connectors.models import Connection, IntegrationPair
+from connectors.services import check_connection, has_webhook_registered, register_pair_webhook
+from sandbox.core.server import RunningSandbox
+
+STREAK_PAIRS = ("streak-sage100", "streak-sage50")
+SALESFORCE_PAIR = "salesforce-sage100"
+SAGE50_CONNECTION = "Demo Sage 50"
+
+
+def connect_demo(sandboxes: dict[str, RunningSandbox]) -> list[str]:
+    """What was done, one line each; a missing demo (no seed_demo yet) is said, not raised."""
+    if not IntegrationPair.objects.filter(slug__in=STREAK_PAIRS).exists():
+        return ["Demo pairs not found: run `manage.py seed_demo` first."]
+    lines = []
+    for slug in STREAK_PAIRS:
+        pair = IntegrationPair.objects.select_related("crm").get(slug=slug)
+        try:
+            if has_webhook_registered(pair):
+                lines.append(f"{pair.name}: Streak webhook already registered.")
+                continue
+            registered, _ = register_pair_webhook(pair)
+        except ConnectorError as exc:
+            lines.append(f"{pair.name}: could not register the Streak webhook: {exc}")
+            continue
+        lines.append(f"{pair.name}: Streak posts {registered[0]['event']} to the pair.")
+    if "salesforce" in sandboxes:
+        lines.append(point_outbound_messages(sandboxes["salesforce"]))
+    if "sage_accounting" in sandboxes:
+        lines.append(connect_sage50(sandboxes["sage_accounting"]))
+    return lines
+
+
+def point_outbound_messages(salesforce: RunningSandbox) -> str:
+    pair = IntegrationPair.objects.get(slug=SALESFORCE_PAIR)
+    current = salesforce.app.outbound.endpoint_url or ""
+    if current.startswith(pair.webhook_base_url):
+        return f"{pair.name}: Outbound Messages already go to the pair."
+    token = pair.rotate_webhook_token()
+    pair.save(update_fields=["webhook_token_hash", "webhook_token_changed_at", "updated_at"])
+    requests.post(
+        f"{salesforce.url}/_control/settings",
+        json={"outbound_url": pair.webhook_url(token)},
+        verify=str(salesforce.app.data_dir / "salesforce-cert.pem"),
+        timeout=10,
+    ).raise_for_status()
+    return f"{pair.name}: Salesforce sends Outbound Messages on Closed Won to the pair."
+
+
+def connect_sage50(sage: RunningSandbox) -> str:
+    """Tokens from the sandbox's control API stand in for the consent page."""
+    connection = Connection.objects.get(name=SAGE50_CONNECTION)
+    if connection.secrets.get("refresh_token"):
+        return f"{connection.name}: already connected."
+    tokens = requests.post(f"{sage.url}/_control/oauth/tokens", json={}, timeout=10).json()
+    connection.set_secrets({"refresh_token": tokens["refresh_token"]})
+    connection.save()
+    health = check_connection(connection)
+    return f"{connection.name}: {health.message}"

@@ -1,0 +1,84 @@
+"""The demo as a person sees it: a box moved to Closed-Won on the Streak sandbox page becomes
+a Sage 100 order, and its number appears on the box."""
+
+import time
+
+import pytest
+import requests
+from django.core.management import call_command
+from playwright.sync_api import Page
+
+from connectors.models import Connection
+from flows.models import SyncRun
+from sandbox.demo import connect_demo
+
+pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
+
+STREAK_AUTH = ("sandbox-streak-key", "")
+SALES_PIPELINE = "agxzfm1haWxmb29nYWVyUGlwZWxpbmU6MDAwMDAwMDE6c2FuZGJveA"
+
+
+@pytest.fixture
+def demo(settings, live_server, monkeypatch, streak_sandbox, sage100_sandbox,
+         salesforce_sandbox, sage_accounting_sandbox):  # fmt: skip
+    """seed_demo, with the demo connections pointed at this test's sandboxes and server."""
+    settings.CLARITY_PUBLIC_URL = live_server.url
+    monkeypatch.setattr("django_q.conf.Conf.SYNC", True)  # runs execute in the request
+    call_command("seed_demo", stdout=open("/dev/null", "w"))  # noqa: SIM115
+    moves = {
+        "http://127.0.0.1:8101": streak_sandbox.url,
+        "http://127.0.0.1:8104": sage100_sandbox.url,
+        "https://127.0.0.1:8443": salesforce_sandbox.url,
+        "http://127.0.0.1:8102": sage_accounting_sandbox.url,
+    }
+    for connection in Connection.objects.all():
+        settings_ = dict(connection.settings)
+        for key, value in settings_.items():
+            for old, new in moves.items():
+                if isinstance(value, str) and value.startswith(old):
+                    settings_[key] = value.replace(old, new)
+        if connection.system == "sage100":
+            db = sage100_sandbox.app.data_dir / "sage100.db"
+            settings_["odbc_connection_string"] = f"DRIVER={{SQLite3}};Database={db}"
+        if connection.system == "salesforce":
+            settings_["ca_bundle"] = str(salesforce_sandbox.app.data_dir / "salesforce-cert.pem")
+        connection.settings = settings_
+        connection.save()
+    sandboxes = {"streak": streak_sandbox, "salesforce": salesforce_sandbox,
+                 "sage_accounting": sage_accounting_sandbox}  # fmt: skip
+    return connect_demo(sandboxes)
+
+
+def test_connect_demo_joins_every_pair_and_is_idempotent(demo, streak_sandbox):
+    assert "Streak → Sage 100: Streak posts BOX_CHANGE_STAGE to the pair." in demo
+    assert any("Salesforce sends Outbound Messages" in line for line in demo)
+    assert any(line.startswith("Demo Sage 50: Connected to Brightline") for line in demo)
+    again = connect_demo({"streak": streak_sandbox})
+    assert "Streak → Sage 100: Streak webhook already registered." in again
+
+
+def test_a_box_won_on_the_streak_page_gets_its_sage_order_number(demo, page: Page, streak_sandbox):
+    api = f"{streak_sandbox.url}/api/v1"
+    boxes = requests.get(f"{api}/pipelines/{SALES_PIPELINE}/boxes", auth=STREAK_AUTH,
+                         timeout=10).json()  # fmt: skip
+    box = next(b for b in boxes if "Closed" not in b.get("stageName", "")
+               and not {"WIDGET-999", "GADGET-998"} & set(str(b["fields"]).split()))  # fmt: skip
+
+    page.goto(f"{streak_sandbox.url}/pipelines/{SALES_PIPELINE}")
+    stage = page.get_by_label(f"Stage of {box['name']}")
+    stage.select_option(label="Closed-Won")
+    stage.locator("xpath=..").get_by_role("button", name="Move").click()
+
+    deadline = time.monotonic() + 60
+    order_no = ""
+    while time.monotonic() < deadline and not order_no:
+        fields = requests.get(f"{api}/boxes/{box['key']}", auth=STREAK_AUTH, timeout=10).json()
+        order_no = next(
+            (v for k, v in fields["fields"].items() if isinstance(v, str) and v.isdigit()
+             and len(v) == 7), ""
+        )  # fmt: skip
+        time.sleep(1)
+    runs = list(SyncRun.objects.values_list("status", "error_message", "summary"))
+    assert order_no, f"the box never got its Sage order number: {runs}"
+    page.goto(f"{streak_sandbox.url}/boxes/{box['key']}")
+    assert order_no in page.content()
