@@ -20,6 +20,7 @@ class FlowsConfig(AppConfig):
         post_save.connect(_offer_flows_to_new_pair, sender=IntegrationPair,
                           dispatch_uid="flows.offer_flows")  # fmt: skip
         post_migrate.connect(_ensure_sweeper, dispatch_uid="flows.sweeper")
+        _register_config_section()
 
 
 def _offer_flows_to_new_pair(
@@ -43,3 +44,18 @@ def _ensure_sweeper(sender: AppConfig, **kwargs: Any) -> None:
 
         ensure_sweeper_schedule()
         ensure_polling_schedule()
+
+
+def _register_config_section() -> None:
+    """Flow settings travel in configuration exports beside the mappings."""
+    from flows import config_section as section
+    from mappings.config_transfer import PairSection, register_pair_section
+
+    register_pair_section(
+        section.SECTION,
+        PairSection(
+            section.export_flow_settings,
+            section.flow_settings_changes,
+            section.apply_flow_settings,
+        ),
+    )

@@ -11,6 +11,7 @@ so history is never overwritten, and brings tables and rates to the file's rows.
 """
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal, InvalidOperation
@@ -26,14 +27,28 @@ from mappings.models import CurrencyRate, LookupEntry, LookupTable, Mapping
 from mappings.versions import check_spec, diff_specs, save_version
 
 FORMAT = "clarity-config/1"
-# Filled by the flows issue (per-pair FlowConfig options); exported empty until then, and
-# reported rather than applied when a file carries some.
-FLOW_SETTINGS = "flow_settings"
 MAPPING_KEYS = ("direction", "system", "source_entity", "target_entity")
 
 
 class ConfigError(ValueError):
     """The file is not a configuration export this installation can read."""
+
+
+@dataclass(frozen=True)
+class PairSection:
+    """A part of each pair's configuration that an app above this one owns (flows register
+    their settings here), so the file carries it without mappings importing that app."""
+
+    export: Callable[[IntegrationPair], list[dict[str, Any]]]
+    changes: Callable[[IntegrationPair, list[dict[str, Any]]], list[str]]  # as sentences
+    apply: Callable[[IntegrationPair, list[dict[str, Any]]], None]
+
+
+PAIR_SECTIONS: dict[str, PairSection] = {}
+
+
+def register_pair_section(name: str, section: PairSection) -> None:
+    PAIR_SECTIONS[name] = section
 
 
 # ---------------------------------------------------------------- export
@@ -80,7 +95,7 @@ def export_pair(pair: IntegrationPair) -> dict[str, Any]:
         ],
         "lookup_tables": export_tables(pair.lookup_tables.all()),
         "currency_rates": export_rates(pair.currency_rates.all()),
-        FLOW_SETTINGS: [],
+        **{name: section.export(pair) for name, section in PAIR_SECTIONS.items()},
     }
 
 
@@ -152,6 +167,18 @@ class RatePlan:
 
 
 @dataclass
+class SectionPlan:
+    pair: str
+    name: str
+    changes: list[str]
+    data: list[dict[str, Any]] = field(default_factory=list, repr=False)
+
+    @property
+    def title(self) -> str:
+        return self.name.replace("_", " ").capitalize()
+
+
+@dataclass
 class ImportPlan:
     origin: str
     pairs: list[str] = field(default_factory=list)
@@ -159,6 +186,7 @@ class ImportPlan:
     mappings: list[MappingPlan] = field(default_factory=list)
     tables: list[TablePlan] = field(default_factory=list)
     rates: list[RatePlan] = field(default_factory=list)
+    sections: list[SectionPlan] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)  # worth knowing, not blocking
 
     @property
@@ -171,6 +199,7 @@ class ImportPlan:
             [m for m in self.mappings if m.status in ("new", "changed")]
             or [t for t in self.tables if t.status != "unchanged"]
             or self.rates
+            or [s for s in self.sections if s.changes]
         )
 
 
@@ -280,10 +309,9 @@ def plan_import(document: dict[str, Any], origin: str) -> ImportPlan:
                 f"Pair {slug} converts to {pair.base_currency} here and to "
                 f"{pair_data['base_currency']} in the file; the base currency is not imported."
             )
-        if pair_data.get(FLOW_SETTINGS):
-            plan.notes.append(
-                f"Pair {slug}: flow settings are in the file but not imported yet (flows issue)."
-            )
+        for name, section in PAIR_SECTIONS.items():
+            data = pair_data.get(name) or []
+            plan.sections.append(SectionPlan(slug, name, section.changes(pair, data), data))
         plan.mappings += [plan_mapping(pair, data) for data in pair_data.get("mappings") or []]
         plan.tables += [plan_table(pair, data) for data in pair_data.get("lookup_tables") or []]
         plan.rates += plan_rates(pair, pair_data.get("currency_rates") or [])
@@ -323,6 +351,9 @@ def apply_plan(plan: ImportPlan, author=None) -> ImportPlan:
             pair=pairs.get(rate.pair or ""), from_currency=data["from"], to_currency=data["to"],
             as_of=data["as_of"], defaults={"rate": data["rate"]},
         )  # fmt: skip
+    for section_plan in plan.sections:
+        if section_plan.changes:
+            PAIR_SECTIONS[section_plan.name].apply(pairs[section_plan.pair], section_plan.data)
     note = import_note(plan)
     for mapping_plan in plan.mappings:
         if mapping_plan.status in ("new", "changed"):
@@ -388,6 +419,7 @@ def summary(plan: ImportPlan) -> list[str]:
                 f"{len(t.added)} row(s) added, {len(t.removed)} removed, {len(t.changed)} changed"
             )
     lines += [f"  {r.pair or 'global'}: rate {r.label} {r.status}" for r in plan.rates]
+    lines += [f"  {s.pair}: {change}" for s in plan.sections for change in s.changes]
     lines += [f"Note: {note}" for note in plan.notes]
     if not plan.has_changes:
         lines.append("Nothing to change: this installation already matches the file.")

@@ -98,7 +98,8 @@ def test_the_export_holds_rules_tables_rates_and_no_secret(pair, tmp_path):
     assert exported["currency_rates"] == [
         {"from": "GBP", "to": "USD", "rate": "1.27000000", "as_of": "2025-01-01"}]  # fmt: skip
     assert document["global"]["currency_rates"][0]["from"] == "EUR"
-    assert exported["flow_settings"] == []
+    flows = {f["flow"]: f for f in exported["flow_settings"]}
+    assert flows["deal_won_to_sales_order"]["enabled"] is False
     for secret in ("streak-key-for-tests", "bridge-key-for-tests", "SOTAMAS90", "127.0.0.1:81"):
         assert secret not in text
 
