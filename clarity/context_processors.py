@@ -15,7 +15,10 @@ NAVIGATION = [
     ("Connections", "connection-list", "/connections"),
     ("Mappings", "mapping-list", "/mappings"),
     ("Runs", "run-list", "/runs"),
+    ("Errors", "error-queue", "/errors"),
     ("Approvals", "approval-list", "/approvals"),
+    ("Alerts", "alert-list", "/alerts"),
+    ("Audit log", "audit-log", "/audit"),
     ("Settings", "settings", "/settings"),
 ]
 

@@ -35,6 +35,10 @@ CLARITY_RUN_LEASE_SECONDS = env.int("CLARITY_RUN_LEASE_SECONDS", default=300)
 CLARITY_MAX_CRASHES = env.int("CLARITY_MAX_CRASHES", default=3)
 CLARITY_SWEEP_SECONDS = env.int("CLARITY_SWEEP_SECONDS", default=60)
 CLARITY_WEBHOOK_MAX_BYTES = 1024 * 1024
+# Live questions to Sage (credit limit and balance) answer within this or say Sage is slow.
+CLARITY_CREDIT_BUDGET_SECONDS = env.float("CLARITY_CREDIT_BUDGET_SECONDS", default=5.0)
+# When set, /metrics asks for `Authorization: Bearer <token>`.
+CLARITY_METRICS_TOKEN = env.str("CLARITY_METRICS_TOKEN", default="")
 
 INSTALLED_APPS = [
     "django.contrib.admin",
@@ -204,11 +208,23 @@ if not DEBUG:
 SESSION_COOKIE_HTTPONLY = True
 X_FRAME_OPTIONS = "DENY"
 
+# LOG_FORMAT=json: one JSON object a line, with run_id and pair in a run (clarity/logs.py).
+LOG_FORMAT = env.str("LOG_FORMAT", default="plain")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "formatters": {
+        "plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"},
+        "json": {"()": "clarity.logs.JSONFormatter"},
+    },
+    "filters": {"run_context": {"()": "clarity.logs.RunContextFilter"}},
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "formatter": "json" if LOG_FORMAT == "json" else "plain",
+            "filters": ["run_context"],
+        }
+    },
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
     "loggers": {
         "django.db.backends": {"level": "WARNING"},

@@ -1,6 +1,4 @@
-"""Pages of the project itself: the dashboard and the user's settings."""
-
-from typing import Any
+"""Pages of the project itself: the user's settings."""
 
 from django.contrib import messages
 from django.contrib.auth import get_user_model
@@ -11,26 +9,6 @@ from django.views.decorators.http import require_POST
 from rest_framework.authtoken.models import Token
 
 from clarity.roles import INTEGRATION_ADMIN, role_of
-from connectors.models import Connection, IntegrationPair
-
-
-@login_required
-def dashboard(request: HttpRequest) -> HttpResponse:
-    pairs = IntegrationPair.objects.select_related("crm", "erp").defer(
-        "crm__secrets", "erp__secrets"
-    )
-    connections = Connection.objects.defer("secrets")
-    counts: dict[str, int] = {}
-    for connection in connections:
-        counts[connection.status] = counts.get(connection.status, 0) + 1
-    context: dict[str, Any] = {
-        "pairs": pairs,
-        "connection_total": len(connections),
-        "connection_counts": [
-            (status, label, counts.get(status, 0)) for status, label in Connection.Status.choices
-        ],
-    }
-    return render(request, "clarity/dashboard.html", context)
 
 
 @login_required

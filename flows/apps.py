@@ -13,10 +13,11 @@ class FlowsConfig(AppConfig):
         from auditlog.registry import auditlog
 
         from connectors.models import IntegrationPair
-        from flows.models import Approval, FlowConfig
+        from flows.models import Approval, FlowConfig, Subscription
 
         auditlog.register(FlowConfig)
         auditlog.register(Approval)
+        auditlog.register(Subscription, exclude_fields=["secrets"])
         post_save.connect(_offer_flows_to_new_pair, sender=IntegrationPair,
                           dispatch_uid="flows.offer_flows")  # fmt: skip
         post_migrate.connect(_ensure_sweeper, dispatch_uid="flows.sweeper")
@@ -39,11 +40,13 @@ def _offer_flows_to_new_pair(
 
 def _ensure_sweeper(sender: AppConfig, **kwargs: Any) -> None:
     if sender.name == "flows":
+        from flows.events import ensure_delivery_schedule
         from flows.polling import ensure_polling_schedule
         from flows.sweeper import ensure_sweeper_schedule
 
         ensure_sweeper_schedule()
         ensure_polling_schedule()
+        ensure_delivery_schedule()
 
 
 def _register_config_section() -> None:

@@ -7,9 +7,11 @@ sweeper rings it again for anything due or abandoned (shared/DESIGN.md §2, §6)
 from typing import Any
 
 from django.conf import settings
+from django.core.serializers.json import DjangoJSONEncoder
 from django.db import models
 from django.urls import reverse
 
+from clarity.fields import EncryptedJSONField
 from connectors.models import IntegrationPair
 
 
@@ -242,3 +244,95 @@ class Watermark(models.Model):
 
     def __str__(self) -> str:
         return f"{self.pair_id}/{self.flow}: {self.value}"
+
+
+class Subscription(models.Model):
+    """Who wants which published events: an outside URL (signed POST) or another flow."""
+
+    class Target(models.TextChoices):
+        URL = "url", "Outside URL"
+        FLOW = "flow", "Another flow"
+
+    name = models.CharField(max_length=100)
+    pair = models.ForeignKey(
+        IntegrationPair, on_delete=models.CASCADE, null=True, blank=True,
+        related_name="subscriptions", help_text="Empty: events of every pair.",
+    )  # fmt: skip
+    events = models.JSONField(
+        default=list, blank=True, help_text="Event names, e.g. order.created; empty: all."
+    )
+    target = models.CharField(max_length=10, choices=Target.choices)
+    url = models.URLField(max_length=500, blank=True)
+    secrets = EncryptedJSONField(default=dict, blank=True, help_text="The HMAC secret.")
+    flow = models.CharField(max_length=50, blank=True, help_text="The flow to start.")
+    enabled = models.BooleanField(default=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def wants(self, pair: IntegrationPair, event: str) -> bool:
+        return (
+            self.enabled
+            and self.pair_id in (None, pair.pk)
+            and (not self.events or event in self.events)
+        )
+
+
+class Delivery(models.Model):
+    """One published event on its way to one subscriber, across all its attempts."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Pending"
+        DELIVERED = "delivered", "Delivered"
+        FAILED = "failed", "Failed (gave up)"
+
+    subscription = models.ForeignKey(
+        Subscription, on_delete=models.CASCADE, related_name="deliveries"
+    )
+    pair = models.ForeignKey(IntegrationPair, on_delete=models.CASCADE, related_name="+")
+    event = models.CharField(max_length=50)
+    key = models.CharField(max_length=255, help_text="The same when a retried run publishes.")
+    payload = models.JSONField(default=dict, encoder=DjangoJSONEncoder)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
+    attempts = models.PositiveIntegerField(default=0)
+    next_attempt_at = models.DateTimeField(
+        null=True, blank=True, help_text="Due then; while a worker sends, its lease."
+    )
+    last_error = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    delivered_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["subscription", "pair", "event", "key"], name="one_delivery_per_event"
+            )
+        ]
+        indexes = [models.Index(fields=["status", "next_attempt_at"], name="delivery_due")]
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"{self.event} {self.key} → {self.subscription} ({self.status})"
+
+
+class DeliveryAttempt(models.Model):
+    """One try at a delivery: what the subscriber answered, or what went wrong."""
+
+    delivery = models.ForeignKey(Delivery, on_delete=models.CASCADE, related_name="tries")
+    number = models.PositiveIntegerField()
+    ok = models.BooleanField(default=False)
+    status_code = models.PositiveIntegerField(null=True, blank=True)
+    duration_ms = models.PositiveIntegerField(default=0)
+    response_excerpt = models.TextField(blank=True)
+    error = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["delivery", "number"]
+
+    def __str__(self) -> str:
+        return f"{self.delivery_id}#{self.number} {'ok' if self.ok else 'failed'}"

@@ -51,6 +51,7 @@ class Watch:
     entity: str  # the connector's entity name
     kind: str  # the event kind, e.g. "sage100.sales_order"
     record: str = ""  # entity key prefix; feeds about one record (open/history) share it
+    bare_key: bool = False  # entity key without prefix, as the CRM's webhooks key the record
 
 
 @dataclass(frozen=True)
@@ -164,7 +165,7 @@ def poll(config: FlowConfig) -> PollResult:
 def event_of(feed: Watch, change: Change, record: Record) -> WebhookEvent:
     return WebhookEvent(
         kind=feed.kind,
-        entity_key=f"{feed.record or feed.entity}:{change.key}",
+        entity_key=change.key if feed.bare_key else f"{feed.record or feed.entity}:{change.key}",
         dedupe_key=f"poll:{feed.entity}:{change.key}:{change.stamp}"[:255],
         payload=to_json(record),
     )

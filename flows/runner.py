@@ -20,6 +20,7 @@ from django.db.models import Exists, F, OuterRef, Q
 from django.utils import timezone
 from django_q.tasks import async_task
 
+from clarity.logs import bind_log_context, logs_for_run
 from connectors.errors import (
     AuthError,
     ConnectorError,
@@ -79,11 +80,13 @@ def claim(run_id: int) -> bool:
     return claimed == 1
 
 
+@logs_for_run
 def execute_run(run_id: int) -> str:
     """The task: claim, run the steps not yet done, record the outcome."""
     if not claim(run_id):
         return "not claimed"
     run = SyncRun.objects.select_related("flow_config", "pair__crm", "pair__erp").get(pk=run_id)
+    bind_log_context(pair=run.pair.slug)
     flow = FLOWS[run.flow_config.flow]
     ctx = StepContext(run=run, outputs=done_outputs(run))
     for order, step in enumerate(flow.steps, start=1):

@@ -5,6 +5,7 @@ from collections.abc import Iterable
 from django.db import transaction
 from django.utils import timezone
 
+from clarity.audit import record_action
 from flows.models import SyncRun
 from flows.runner import enqueue
 
@@ -49,6 +50,7 @@ def retry_run(run: SyncRun, start_from: str = FROM_FAILED_STEP) -> SyncRun:
                 "cancelled or waiting runs can be retried."
             )
         run.refresh_from_db()
+        record_action(None, run, "retried", f"Retry from {start_from.replace('_', ' ')}")
         enqueue(run)
     return run
 
@@ -78,4 +80,5 @@ def cancel_run(run: SyncRun) -> SyncRun:
             f"Run {run.pk} is {run.get_status_display().lower()}: it cannot be cancelled now."
         )
     run.refresh_from_db()
+    record_action(None, run, "cancelled")
     return run

@@ -6,6 +6,8 @@ for inspection without running anything. Otherwise the events are stored and ans
 (with the body the CRM expects, e.g. Salesforce's SOAP Ack).
 """
 
+import uuid
+
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 from django.views.decorators.csrf import csrf_exempt
@@ -45,6 +47,7 @@ def receive_webhook(request: HttpRequest, slug: str, token: str) -> HttpResponse
             pair=pair,
             source="webhook",
             kind=params.get("event", ""),
+            dedupe_key=f"invalid:{uuid.uuid4().hex}",  # unreadable deliveries never collide
             raw_body=body.decode("utf-8", errors="replace"),
             headers=headers,
             status=InboundEvent.Status.INVALID,

@@ -1,7 +1,26 @@
+from typing import Any
+
 from django.apps import AppConfig
+from django.db.models.signals import post_migrate
 
 
 class MonitoringConfig(AppConfig):
     """Dashboard, run history, error queue, approval queue, alerts and audit views."""
 
     name = "monitoring"
+
+    def ready(self) -> None:
+        from auditlog.registry import auditlog
+
+        from monitoring.models import AlertChannel, AlertRule
+
+        auditlog.register(AlertChannel, exclude_fields=["secrets"])
+        auditlog.register(AlertRule)
+        post_migrate.connect(_ensure_alert_schedule, dispatch_uid="monitoring.alerts")
+
+
+def _ensure_alert_schedule(sender: AppConfig, **kwargs: Any) -> None:
+    if sender.name == "monitoring":
+        from monitoring.alerts.evaluation import ensure_alert_schedule
+
+        ensure_alert_schedule()

@@ -8,6 +8,7 @@ of the same organization finds it at once and never makes a second customer.
 from typing import Any
 
 from flows.base import StepContext
+from flows.events import publish
 from flows.models import ExternalLink
 from flows.steps import MAP_DEAL, write_key
 from flows.steps.mapping import apply, check, erp_schema
@@ -29,6 +30,13 @@ def find_or_create_customer(ctx: StepContext) -> dict[str, Any]:
     ref, name = customer_ref(ctx, found), customer_name(ctx, found)
     if crm_id and not link:
         bind(ctx, crm_id, ref)
+    if how == "created":
+        publish(
+            ctx.pair,
+            "customer.created",
+            {"crm_id": crm_id, "sage_id": ref, "name": name, "customer": customer},
+            ref,
+        )
     return {
         "customer_ref": ref,
         "name": name,

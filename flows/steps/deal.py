@@ -9,6 +9,11 @@ option changed) is started for any stage change, its `read_deal` resolves the na
 the Streak connector and stores the key in the config's options (`trigger_stage_key`, with
 the name it came from), and from then on other stages start no run at all. Salesforce
 Outbound Messages carry `StageName` itself, so they are compared by name.
+
+Salesforce can also be polled instead (the config's trigger "poll"): Opportunity changes by
+SystemModstamp, keyed by the bare Id like Outbound Messages, the record as the payload. A
+polled opportunity still in Closed Won changes again when we write the order number back,
+so a polled event of a deal already bound to its order starts no run.
 """
 
 from typing import Any
@@ -19,7 +24,8 @@ from connectors.base import WebhookEvent
 from connectors.errors import ValidationError
 from connectors.salesforce.connector import soql_literal
 from flows.base import StepContext
-from flows.models import FlowConfig, SyncRun
+from flows.models import ExternalLink, FlowConfig, SyncRun
+from flows.polling import Watch, watch
 from flows.steps import trigger_stage
 from mappings.canonical import to_json
 
@@ -37,6 +43,8 @@ ACCOUNT_FIELDS = (
     "BillingState", "BillingPostalCode", "BillingCountry", "ShippingStreet", "ShippingCity",
     "ShippingState", "ShippingPostalCode", "ShippingCountry",
 )  # fmt: skip
+POLLED_OPPORTUNITY = "salesforce.opportunity"
+DEAL_DOCUMENTS = ("sales_order", "invoice")  # ExternalLink entities of the won-deal flows
 LINE_FIELDS = ("ProductCode", "Name", "Quantity", "UnitPrice", "TotalPrice", "Product2.Family")
 CONTACT_FIELDS = ("FirstName", "LastName", "Email", "Phone", "Title")
 
@@ -51,7 +59,14 @@ def accepts_won_deal(config: FlowConfig, event: WebhookEvent) -> bool:
             "pipelineKey"
         ) == options.get(PIPELINE_KEY)
     fields = event.payload.get("fields") or event.payload
-    return fields.get("StageName") == trigger_stage(config, "salesforce")
+    if fields.get("StageName") != trigger_stage(config, "salesforce"):
+        return False
+    return (
+        event.kind != POLLED_OPPORTUNITY
+        or not ExternalLink.objects.filter(
+            pair=config.pair_id, entity__in=DEAL_DOCUMENTS, crm_id=event.entity_key
+        ).exists()
+    )
 
 
 def read_deal(ctx: StepContext) -> dict[str, Any]:
@@ -129,3 +144,9 @@ def read_salesforce_opportunity(ctx: StepContext) -> tuple[dict[str, Any], str, 
 def set_summary(run: SyncRun, summary: str) -> None:
     run.summary = summary[:255]
     SyncRun.objects.filter(pk=run.pk).update(summary=run.summary)
+
+
+watch(
+    "deal_won_to_sales_order",
+    Watch("crm", "salesforce", "Opportunity", POLLED_OPPORTUNITY, bare_key=True),
+)

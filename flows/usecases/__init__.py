@@ -1,8 +1,10 @@
 """The flow templates, one module each; a flow is listed here to exist."""
 
 from flows.base import Flow
+from flows.usecases.customer_sync import customer_sync
 from flows.usecases.deal_won_to_invoice import deal_won_to_invoice
 from flows.usecases.deal_won_to_sales_order import deal_won_to_sales_order
+from flows.usecases.initial_load import initial_load
 from flows.usecases.inventory_to_crm import inventory_to_crm
 from flows.usecases.order_status_to_crm import order_status_to_crm
 from flows.usecases.payments_to_crm import payments_to_crm
@@ -13,4 +15,6 @@ ALL_FLOWS: list[Flow] = [
     order_status_to_crm,
     inventory_to_crm,
     payments_to_crm,
+    initial_load,
+    customer_sync,
 ]

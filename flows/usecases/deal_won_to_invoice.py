@@ -14,6 +14,7 @@ from decimal import Decimal
 from typing import Any
 
 from flows.base import Flow, Step, StepContext
+from flows.events import publish
 from flows.models import ExternalLink
 from flows.steps import CUSTOMER, MAP_DEAL, after_won_deal, write_key
 from flows.steps.approval import approval_rule
@@ -52,6 +53,19 @@ def create_invoice(ctx: StepContext) -> dict[str, Any]:
     number = invoice.get("invoice_number") or invoice["id"]
     ExternalLink.objects.get_or_create(
         pair=ctx.pair, entity=ENTITY, crm_id=ctx.run.entity_key, defaults={"sage_id": invoice["id"]}
+    )
+    publish(
+        ctx.pair,
+        "invoice.created",
+        {
+            "crm_id": ctx.run.entity_key,
+            "invoice_id": invoice["id"],
+            "invoice_number": number,
+            "customer_ref": customer_ref,
+            "total": invoice.get("total_amount"),
+            "currency": document.get("currency"),
+        },
+        invoice["id"],
     )
     return {
         "invoice_id": invoice["id"],

@@ -13,6 +13,7 @@ from typing import Any
 
 from connectors.errors import ValidationError
 from flows.base import Flow, Step, StepContext
+from flows.events import publish
 from flows.models import ExternalLink
 from flows.steps import CUSTOMER, MAP_DEAL, after_won_deal, write_key
 from flows.steps.approval import approval_rule
@@ -44,6 +45,18 @@ def create_sales_order(ctx: StepContext) -> dict[str, Any]:
         number, how = order["SalesOrderNo"], "created"
     ExternalLink.objects.get_or_create(
         pair=ctx.pair, entity=ENTITY, crm_id=ctx.run.entity_key, defaults={"sage_id": number}
+    )
+    publish(
+        ctx.pair,
+        "order.created",
+        {
+            "crm_id": ctx.run.entity_key,
+            "sales_order_no": number,
+            "customer_ref": ctx.outputs[CUSTOMER]["customer_ref"],
+            "total": document.get("total"),
+            "currency": document.get("currency"),
+        },
+        number,
     )
     return {"sales_order_no": number, "how": how, "references": {"sage_order_no": number}}
 

@@ -18,6 +18,7 @@ from typing import Any
 
 from connectors.base import WebhookEvent
 from flows.base import Flow, Step, StepContext
+from flows.events import publish
 from flows.models import FlowConfig
 from flows.polling import Watch, watch
 from flows.usecases.order_status_to_crm import map_record, set_summary
@@ -43,11 +44,13 @@ def read_stock(ctx: StepContext) -> dict[str, Any]:
         if not counted or row["WarehouseCode"] in counted
     ]
     on_hand = sum((Decimal(level["on_hand"]) for level in levels), Decimal(0))
-    return {
+    stock = {
         "sku": item_code,
         "on_hand": plain(on_hand),
         "warehouses": {level["warehouse"]: plain(level["on_hand"]) for level in levels},
     }
+    publish(ctx.pair, "inventory.changed", stock, f"run-{ctx.run.pk}")
+    return stock
 
 
 def plain(quantity: Decimal) -> str:

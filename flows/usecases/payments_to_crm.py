@@ -18,6 +18,7 @@ from typing import Any
 
 from connectors.base import WebhookEvent
 from flows.base import Flow, Step, StepContext
+from flows.events import publish
 from flows.models import ExternalLink, FlowConfig
 from flows.polling import Watch, watch
 from flows.usecases.order_status_to_crm import (
@@ -61,6 +62,9 @@ def read_payment(ctx: StepContext) -> dict[str, Any]:
         invoices = [record["InvoiceNo"]]
     else:
         invoices = [item["artefact"]["id"] for item in record.get("allocated_artefacts") or []]
+    publish(
+        ctx.pair, "payment.received", to_json(payment) | {"invoices": invoices}, ctx.run.entity_key
+    )
     return {"payment": to_json(payment), "invoices": invoices}
 
 

@@ -1,0 +1,1 @@
+"""Alerts: channels that deliver, rules that notice, throttling that keeps them readable."""

@@ -1,0 +1,87 @@
+"""Alert pages: channels, rules, what was noticed and what was sent; a Send test button."""
+
+from typing import Any
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required, permission_required
+from django.core.paginator import Paginator
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.views import View
+from django.views.decorators.http import require_POST
+from django.views.generic import TemplateView
+
+from connectors.views import RoleRequiredMixin
+from monitoring.alerts.channels import send_test
+from monitoring.alerts.forms import ChannelForm, RuleForm
+from monitoring.models import AlertChannel, AlertDelivery, AlertIncident, AlertRule
+
+
+class AlertListView(RoleRequiredMixin, TemplateView):
+    permission_required = "monitoring.view_alertdelivery"
+    template_name = "monitoring/alerts/alert_list.html"
+
+    def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
+        deliveries = AlertDelivery.objects.select_related("channel", "rule", "pair")
+        page = Paginator(deliveries, 25).get_page(self.request.GET.get("page"))
+        return {
+            **super().get_context_data(**kwargs),
+            "channels": AlertChannel.objects.all(),
+            "rules": AlertRule.objects.select_related("pair").prefetch_related("channels"),
+            "held": AlertIncident.objects.filter(notified_at__isnull=True).count(),
+            "page": page,
+        }
+
+
+class ModelFormView(RoleRequiredMixin, View):
+    """Create (no pk) or edit (pk) one object through a form, then back to the list."""
+
+    model: type
+    form_class: type
+    noun: str
+
+    def get_permission_required(self) -> tuple[str, ...]:
+        verb = "change" if "pk" in self.kwargs else "add"
+        return (f"monitoring.{verb}_{self.model._meta.model_name}",)
+
+    def form(self, data: Any = None) -> Any:
+        instance = (
+            get_object_or_404(self.model, pk=self.kwargs["pk"]) if "pk" in self.kwargs else None
+        )
+        return self.form_class(data, instance=instance)
+
+    def show(self, form: Any) -> HttpResponse:
+        context = {"form": form, "object": form.instance, "noun": self.noun}
+        return render(self.request, "monitoring/alerts/form.html", context)
+
+    def get(self, request: HttpRequest, **kwargs: Any) -> HttpResponse:
+        return self.show(self.form())
+
+    def post(self, request: HttpRequest, **kwargs: Any) -> HttpResponse:
+        form = self.form(request.POST)
+        if not form.is_valid():
+            return self.show(form)
+        saved = form.save()
+        messages.success(request, f"{self.noun.capitalize()} “{saved.name}” saved.")
+        return redirect("alert-list")
+
+
+class ChannelFormView(ModelFormView):
+    model, form_class, noun = AlertChannel, ChannelForm, "channel"
+
+
+class RuleFormView(ModelFormView):
+    model, form_class, noun = AlertRule, RuleForm, "rule"
+
+
+@require_POST
+@login_required
+@permission_required("monitoring.change_alertchannel", raise_exception=True)
+def send_test_view(request: HttpRequest, pk: int) -> HttpResponse:
+    delivery = send_test(get_object_or_404(AlertChannel, pk=pk))
+    if delivery.status == AlertDelivery.Status.SENT:
+        messages.success(request, f"Test alert sent to “{delivery.channel.name}”.")
+    else:
+        messages.error(request, f"The test to “{delivery.channel.name}” failed: {delivery.error}")
+    return redirect(reverse("alert-list"))

@@ -1,0 +1,126 @@
+"""/metrics in the Prometheus text format, from a handful of aggregate queries.
+
+Open, or guarded by a bearer token when CLARITY_METRICS_TOKEN is set. Counts are gauges of
+the database's present state (runs by status move as runs move); step durations are a
+histogram over the last CLARITY_METRICS_WINDOW_MINUTES (default 60). Connectors keep no
+API-call counter yet, so calls per system are not exported.
+"""
+
+import hmac
+from collections.abc import Iterable
+from datetime import timedelta
+
+from django.conf import settings
+from django.db.models import Count, Min, Q, Sum
+from django.http import HttpRequest, HttpResponse
+from django.utils import timezone
+from django.views.decorators.cache import never_cache
+from django_q.models import OrmQ
+
+from flows.models import Approval, RunStep, SyncRun
+
+CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
+BUCKETS_SECONDS = (0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60)
+
+
+def escape(value: object) -> str:
+    return str(value).replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
+
+
+def sample(name: str, value: float, **labels: object) -> str:
+    if not labels:
+        return f"{name} {value:g}"
+    text = ",".join(f'{key}="{escape(label)}"' for key, label in labels.items())
+    return f"{name}{{{text}}} {value:g}"
+
+
+def family(name: str, kind: str, help_text: str, samples: Iterable[str]) -> list[str]:
+    return [f"# HELP {name} {help_text}", f"# TYPE {name} {kind}", *samples]
+
+
+def runs_by_status() -> list[str]:
+    rows = SyncRun.objects.values("pair__slug", "flow_config__flow", "status").annotate(
+        count=Count("pk")
+    )
+    return family(
+        "clarity_runs", "gauge", "Runs in the database by pair, flow and status.",
+        (sample("clarity_runs", row["count"], pair=row["pair__slug"],
+                flow=row["flow_config__flow"], status=row["status"])
+         for row in rows.order_by("pair__slug", "flow_config__flow", "status")),
+    )  # fmt: skip
+
+
+def step_durations(window: timedelta) -> list[str]:
+    """A histogram per step name, with cumulative buckets, from one grouped query."""
+    buckets = {
+        f"le_{index}": Count("pk", filter=Q(duration_ms__lte=int(bound * 1000)))
+        for index, bound in enumerate(BUCKETS_SECONDS)
+    }
+    rows = (
+        RunStep.objects.filter(started_at__gte=timezone.now() - window)
+        .exclude(status=RunStep.Status.SKIPPED)
+        .values("name")
+        .annotate(count=Count("pk"), total_ms=Sum("duration_ms"), **buckets)
+        .order_by("name")
+    )
+    name = "clarity_step_duration_seconds"
+    samples = []
+    for row in rows:
+        for index, bound in enumerate(BUCKETS_SECONDS):
+            samples.append(sample(f"{name}_bucket", row[f"le_{index}"], step=row["name"],
+                                  le=f"{bound:g}"))  # fmt: skip
+        samples.append(sample(f"{name}_bucket", row["count"], step=row["name"], le="+Inf"))
+        samples.append(sample(f"{name}_sum", (row["total_ms"] or 0) / 1000, step=row["name"]))
+        samples.append(sample(f"{name}_count", row["count"], step=row["name"]))
+    minutes = int(window.total_seconds() // 60)
+    return family(name, "histogram", f"Step durations over the last {minutes} minutes.", samples)
+
+
+def queue_and_lag() -> list[str]:
+    oldest = SyncRun.objects.filter(status=SyncRun.Status.PENDING).aggregate(
+        oldest=Min("created_at")
+    )["oldest"]
+    lag = (timezone.now() - oldest).total_seconds() if oldest else 0
+    return [
+        *family("clarity_queue_depth", "gauge", "Tasks waiting in the django-q2 queue.",
+                [sample("clarity_queue_depth", OrmQ.objects.count())]),
+        *family("clarity_inbox_lag_seconds", "gauge", "Age of the oldest pending run.",
+                [sample("clarity_inbox_lag_seconds", round(lag, 3))]),
+    ]  # fmt: skip
+
+
+def approvals_pending() -> list[str]:
+    rows = (
+        Approval.objects.filter(status=Approval.Status.PENDING)
+        .values("run__pair__slug")
+        .annotate(count=Count("pk"))
+        .order_by("run__pair__slug")
+    )
+    return family(
+        "clarity_approvals_pending", "gauge", "Approvals waiting for a decision, by pair.",
+        (sample("clarity_approvals_pending", row["count"], pair=row["run__pair__slug"])
+         for row in rows),
+    )  # fmt: skip
+
+
+def render_metrics() -> str:
+    window = timedelta(minutes=getattr(settings, "CLARITY_METRICS_WINDOW_MINUTES", 60))
+    lines = [*runs_by_status(), *step_durations(window), *queue_and_lag(), *approvals_pending()]
+    return "\n".join(lines) + "\n"
+
+
+def authorised(request: HttpRequest) -> bool:
+    token = settings.CLARITY_METRICS_TOKEN
+    if not token:
+        return True
+    given = request.headers.get("Authorization", "").removeprefix("Bearer ").strip()
+    return hmac.compare_digest(given.encode(), token.encode())
+
+
+@never_cache
+def metrics(request: HttpRequest) -> HttpResponse:
+    if not authorised(request):
+        response = HttpResponse("A bearer token is required.\n", status=401)
+        response["WWW-Authenticate"] = 'Bearer realm="metrics"'
+        return response
+    return HttpResponse(render_metrics(), content_type=CONTENT_TYPE)

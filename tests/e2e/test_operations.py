@@ -1,0 +1,176 @@
+"""The operations pages in Chromium, as each role, against the live sandboxes: approving a
+large deal, fixing and retrying a failed run, retrying a group after an outage, a viewer's
+read-only view, and a dashboard that agrees with the database.
+
+Runs execute inline (django-q2 sync mode); the live server is a thread of this process, so
+the patch reaches the buttons' requests too."""
+
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+from django.utils import timezone
+from playwright.sync_api import Page, expect
+
+from flows.models import Approval, SyncRun
+from flows.steps.items import PRODUCT_TO_ITEM
+from mappings.models import CurrencyRate
+from mappings.versions import import_table
+from tests.factories import IntegrationPairFactory
+from tests.integration.flows import test_deal_won_to_sales_order as shared
+
+pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
+runs_inline, sage100_pair, sage = shared.runs_inline, shared.sage100_pair, shared.sage
+SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
+
+
+def screenshot(page: Page, name: str) -> None:
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SCREENSHOTS / name), full_page=True)
+
+
+def test_an_approver_approves_a_large_deal_and_the_order_reaches_sage_100(
+    page: Page, live_server, users, login, client, streak_sandbox, sage100_pair, sage
+):
+    pair, token = sage100_pair
+    _, run = shared.win_box(client, streak_sandbox, pair, token, "SAL-1006")
+    run.refresh_from_db()
+    assert run.status == SyncRun.Status.AWAITING_APPROVAL
+    assert not shared.orders_for(sage, "SAL-1006")
+
+    login("approver")
+    page.goto(f"{live_server.url}/approvals/")
+    card = page.locator(f"[data-approval='{run.approval.pk}']")
+    expect(card).to_contain_text("12155.70 USD")
+    expect(card.locator("table.lines tbody tr").first).to_be_visible()
+    screenshot(page, "approval_queue.png")
+    card.get_by_label("Comment").fill("Known customer, go ahead.")
+    card.get_by_role("button", name="Approve").click()
+    expect(page.get_by_role("status")).to_contain_text("The run is now succeeded")
+
+    [order] = shared.orders_for(sage, "SAL-1006")
+    page.goto(f"{live_server.url}/approvals/?tab=decided")
+    expect(page.locator("tbody")).to_contain_text("approver")
+    expect(page.locator("tbody")).to_contain_text("Known customer, go ahead.")
+    page.goto(f"{live_server.url}{run.get_absolute_url()}")
+    expect(
+        page.get_by_role("link", name=f"Sage 100 order {order['SalesOrderNo']}")
+    ).to_have_attribute(
+        "href", f"{sage100_pair[0].erp.settings['bridge_url']}/orders/{order['SalesOrderNo']}"
+    )
+
+
+def test_an_operator_sees_an_unknown_item_fixes_the_lookup_and_retries_from_the_failed_step(
+    page: Page, live_server, users, login, client, streak_sandbox, sage100_pair, sage
+):
+    pair, token = sage100_pair
+    CurrencyRate.objects.create(
+        pair=pair, from_currency="EUR", to_currency="USD", rate="1.08", as_of="2024-01-01"
+    )
+    _, run = shared.win_box(client, streak_sandbox, pair, token, "SAL-1008")  # sells WIDGET-999
+
+    login("operator")
+    page.goto(f"{live_server.url}/runs/?status=failed")
+    page.get_by_role("link", name=f"#{run.pk}").click()
+    error = page.locator("#run-error")
+    expect(error).to_contain_text(
+        "Item WIDGET-999 is not in Sage 100: add it to the product lookup table or create the "
+        "item, then retry."
+    )
+    expect(error).to_contain_text("ValidationError")
+    screenshot(page, "run_detail.png")
+
+    # The admin adds the row on the lookup table's page; the operator then retries.
+    import_table(pair, {"name": PRODUCT_TO_ITEM, "entries": {"WIDGET-999": "WIDGET-100"}})
+    page.get_by_role("button", name="Retry from failed step").click()
+    expect(page.get_by_role("status")).to_contain_text(
+        "retried from the failed step: now succeeded"
+    )
+    expect(page.locator("h1 .badge")).to_have_text("Succeeded")
+    expect(page.locator(".timeline").first).to_contain_text("Skipped")  # earlier steps reused
+    [order] = shared.orders_for(sage, "SAL-1008")
+    assert "WIDGET-100" in [line["ItemCode"] for line in order["lines"]]
+
+
+def test_after_a_sage_outage_one_click_retries_the_whole_group_and_the_dashboard_agrees(
+    page: Page,
+    live_server,
+    users,
+    login,
+    client,
+    settings,
+    streak_sandbox,
+    sage100_sandbox,
+    sage100_pair,
+    sage,
+):
+    settings.CLARITY_MAX_ATTEMPTS = 1  # an outage kills a run at once, for the queue to fill
+    pair, token = sage100_pair
+    shared.set_faults(sage100_sandbox, outage=True)
+    deals = ["SAL-1005", "SAL-1029"]
+    runs = [shared.win_box(client, streak_sandbox, pair, token, deal)[1] for deal in deals]
+    assert {SyncRun.objects.get(pk=run.pk).status for run in runs} == {SyncRun.Status.DEAD}
+    shared.set_faults(sage100_sandbox)
+
+    login("operator")
+    page.on("dialog", lambda dialog: dialog.accept())
+    page.goto(f"{live_server.url}/errors/")
+    group = page.locator(".error-group")
+    expect(group).to_have_count(1)
+    expect(group.locator(".count")).to_have_text("2 \N{MULTIPLICATION SIGN}")
+    expect(group).to_contain_text("Check that it is up")
+    group.get_by_role("button", name="Retry all 2").click()
+    expect(page.get_by_role("status").first).to_contain_text("2 runs queued again.")
+    expect(page.locator(".card.empty")).to_contain_text("No failed or dead runs")
+    for deal in deals:
+        assert len(shared.orders_for(sage, deal)) == 1
+
+    page.goto(f"{live_server.url}/dashboard/")
+    card = page.locator(f"[data-pair='{pair.slug}']")
+    recent = SyncRun.objects.filter(pair=pair, created_at__gte=timezone.now() - timedelta(hours=24))
+    succeeded = recent.filter(status=SyncRun.Status.SUCCEEDED).count()
+    expect(card.locator("[data-metric=runs]")).to_have_text(str(recent.count()))
+    expect(card.locator("[data-status=succeeded]")).to_have_text(f"Succeeded {succeeded}")
+    expect(card.locator("[data-metric=success-rate]")).to_have_text("100 %")
+    expect(card.locator("[data-metric=errors]")).to_have_text("0")
+    page.wait_for_function("document.getElementById('runs-chart').width > 0")
+    page.wait_for_timeout(300)  # the chart's first data
+    screenshot(page, "dashboard.png")
+
+
+def test_a_viewer_sees_everything_and_no_buttons(page: Page, live_server, users, login):
+    pair = IntegrationPairFactory(name="Acme deals")
+    config = pair.flows.get(flow="deal_won_to_sales_order")
+    failed = SyncRun.objects.create(
+        flow_config=config,
+        pair=pair,
+        entity_key="box-1",
+        status=SyncRun.Status.FAILED,
+        error_class="TransientError",
+        error_message="Sage 100 did not answer",
+    )
+    waiting = SyncRun.objects.create(
+        flow_config=config, pair=pair, entity_key="box-2", status=SyncRun.Status.AWAITING_APPROVAL
+    )
+    Approval.objects.create(
+        run=waiting,
+        amount=20000,
+        currency="USD",
+        base_amount=20000,
+        base_currency="USD",
+        reason="Over the threshold",
+    )
+
+    login("viewer")
+    for path in (
+        failed.get_absolute_url(),
+        "/errors/",
+        "/approvals/",
+        "/runs/",
+        f"/pairs/{pair.slug}/flows/",
+    ):
+        page.goto(f"{live_server.url}{path}")
+        expect(page.locator("main h1")).to_be_visible()
+        expect(page.locator("main form[method=post]")).to_have_count(0)
+    page.goto(f"{live_server.url}/errors/")
+    expect(page.locator(".error-group")).to_contain_text("Sage 100 did not answer")

@@ -1,0 +1,116 @@
+"""The reliability harness: real `manage.py qcluster` processes on the test database, a
+sweeper the test ticks itself (django-q2's schedule only ticks every ~30 s), won deals
+cloned in the Streak sandbox, and a wait for every run to settle.
+
+Pairs are set up as in tests/integration/flows, whose helpers are reused."""
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+
+import pytest
+from django.conf import settings
+from django.db import connection
+
+from connectors.services import connector_for
+from flows.models import SyncRun
+from flows.sweeper import sweep
+from sandbox.streak import data as streak_data
+from tests.integration.flows import test_deal_won_to_sales_order as shared
+
+# Seeded Sales deals in USD, under the approval threshold, selling items Sage 100 has.
+GOOD_DEALS = ("SAL-1005", "SAL-1013", "SAL-1029", "SAL-1003", "SAL-1014", "SAL-1024")
+FAST_RETRIES = {"CLARITY_RETRY_BASE_SECONDS": "0.2", "CLARITY_RETRY_CAP_SECONDS": "1"}
+TERMINAL = {
+    SyncRun.Status.SUCCEEDED, SyncRun.Status.FAILED, SyncRun.Status.DEAD,
+    SyncRun.Status.REJECTED, SyncRun.Status.CANCELLED,
+}  # fmt: skip
+
+
+def wait_for(predicate: Callable[[], bool], timeout: float, every: float = 0.2,
+             sweeping: bool = False) -> bool:  # fmt: skip
+    """Poll the predicate; with `sweeping`, tick the sweeper between polls."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        if sweeping:
+            sweep()
+        time.sleep(every)
+    return predicate()
+
+
+@pytest.fixture
+def start_cluster(transactional_db) -> Iterator[Callable[..., subprocess.Popen]]:
+    """Start `manage.py qcluster` (2 workers) on the test database; env overrides the
+    retry and lease settings. Every cluster started is killed at the end of the test."""
+    started: list[subprocess.Popen] = []
+
+    def start(**env_overrides: str) -> subprocess.Popen:
+        env = {
+            **os.environ,
+            "DATABASE_URL": f"sqlite:///{connection.settings_dict['NAME']}",
+            "CLARITY_WORKERS": "2",
+            **FAST_RETRIES,
+            **env_overrides,
+        }
+        cluster = subprocess.Popen(
+            [sys.executable, "manage.py", "qcluster"],
+            cwd=settings.BASE_DIR,
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            start_new_session=True,
+        )
+        started.append(cluster)
+        return cluster
+
+    yield start
+    for cluster in started:
+        os.killpg(cluster.pid, signal.SIGKILL)  # a graceful stop waits for the task timeout
+        cluster.wait(timeout=30)
+
+
+def settle(runs: Callable[[], list[SyncRun]], timeout: float, tick: float = 0.5) -> list[SyncRun]:
+    """Tick the sweeper until every run is terminal (or the time is up); returns the runs."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        current = runs()
+        if current and all(run.status in TERMINAL for run in current):
+            return current
+        sweep()
+        time.sleep(tick)
+    return runs()
+
+
+def won_clone(streak_sandbox, template_deal_id: str, deal_id: str) -> dict:
+    """A new box in Closed-Won copied from a seeded deal, with its own key and Deal ID;
+    returns the box as Streak's webhook carries it."""
+    app = streak_sandbox.app
+    box = dict(app.store.get("boxes", shared.seeded_box_key(template_deal_id)))
+    key = app.records.next_key("Box")
+    moment = int(time.time() * 1000)
+    box.update(
+        key=key, boxKey=key, stageKey=streak_data.CLOSED_WON, lastUpdatedTimestamp=moment,
+        lastStageChangeTimestamp=moment,
+        fields={**box["fields"], streak_data.FIELD_DEAL_ID: deal_id},
+    )  # fmt: skip
+    app.store.put("boxes", key, box)
+    return shared.raw_box(streak_sandbox, key)
+
+
+@pytest.fixture
+def sage100_pair(transactional_db, streak_sandbox, sage100_sandbox) -> tuple:
+    """Streak (Sales pipeline) + Sage 100 with deal_won_to_sales_order on: (pair, token)."""
+    crm = shared.streak_connection(streak_sandbox)
+    erp = shared.sage100_connection(sage100_sandbox)
+    return shared.make_pair("Streak Sage 100", crm, erp, "deal_won_to_sales_order")
+
+
+@pytest.fixture
+def sage(sage100_pair):
+    """The Sage 100 connector, to read orders and customers back over ODBC."""
+    return connector_for(sage100_pair[0].erp)
