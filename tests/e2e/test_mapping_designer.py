@@ -2,6 +2,7 @@
 
 import json
 import re
+from pathlib import Path
 
 import pytest
 from playwright.sync_api import Page, expect
@@ -14,6 +15,7 @@ pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
 SALES_PIPELINE = "agxzfm1haWxmb29nYWVyUGlwZWxpbmU6MDAwMDAwMDE6c2FuZGJveA"
 OUR_TERMS = "Streak terms → Sage 100 (ours)"
+SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
 
 
 @pytest.fixture
@@ -87,6 +89,7 @@ def test_map_payment_terms_to_terms_code_by_dragging_then_save_and_restore(
     expect(output).to_contain_text('"TermsCode": "0')
     expect(terms_code.locator(".out-value")).to_have_text(re.compile(r"^0[1245]$"))
     expect(page.locator("#dirty-note")).to_have_text("Unsaved changes")
+    page.screenshot(path=str(SCREENSHOTS / "mapping_designer.png"), full_page=True)
 
     page.get_by_label("Version note").fill("Terms through our own table")
     page.get_by_role("button", name="Save version").click()
