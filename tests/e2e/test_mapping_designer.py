@@ -89,7 +89,8 @@ def test_map_payment_terms_to_terms_code_by_dragging_then_save_and_restore(
     expect(output).to_contain_text('"TermsCode": "0')
     expect(terms_code.locator(".out-value")).to_have_text(re.compile(r"^0[1245]$"))
     expect(page.locator("#dirty-note")).to_have_text("Unsaved changes")
-    page.screenshot(path=str(SCREENSHOTS / "mapping_designer.png"), full_page=True)
+    page.set_viewport_size({"width": 1440, "height": 900})
+    page.screenshot(path=str(SCREENSHOTS / "mapping_designer.png"))
 
     page.get_by_label("Version note").fill("Terms through our own table")
     page.get_by_role("button", name="Save version").click()
