@@ -1,8 +1,9 @@
 """The one HTTP helper every REST connector uses.
 
 A pooled session, connect/read timeouts, a token-bucket throttle per connection, and
-replies turned into the error classes with the system's own message kept. It never
-retries: the runner owns retries, so a write is never silently sent twice.
+replies turned into the error classes with the system's own message kept. Only reads are
+tried again here (twice, quickly); the runner owns retries of writes, so a write is never
+silently sent twice.
 """
 
 import threading
@@ -24,6 +25,8 @@ from connectors.errors import (
 )
 
 DEFAULT_TIMEOUT = (5.0, 30.0)  # connect, read (seconds)
+SAFE_METHODS = ("GET", "HEAD")
+READ_RETRY_DELAYS = (0.2, 1.0)  # pauses before a failed read is tried again
 
 
 class TokenBucket:
@@ -130,6 +133,18 @@ class HttpClient:
         return path if path.startswith(("http://", "https://")) else f"{self.base_url}{path}"
 
     def request(self, method: str, path: str, **kwargs: Any) -> requests.Response:
+        """Send; a read that fails transiently is tried again after a short pause, since reading
+        twice changes nothing. A write is sent once: whether to repeat it is the runner's call."""
+        for delay in READ_RETRY_DELAYS if method in SAFE_METHODS else ():
+            try:
+                return self.send_once(method, path, **kwargs)
+            except RateLimited:
+                raise
+            except TransientError:
+                time.sleep(delay)
+        return self.send_once(method, path, **kwargs)
+
+    def send_once(self, method: str, path: str, **kwargs: Any) -> requests.Response:
         """Send once; raise a classified ConnectorError for anything but 2xx/3xx."""
         if self.bucket:
             self.bucket.acquire()

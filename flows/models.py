@@ -106,7 +106,7 @@ class SyncRun(models.Model):
     attempt = models.PositiveIntegerField(default=0)
     crashes = models.PositiveIntegerField(default=0, help_text="Attempts whose lease expired.")
     attempts_before_retry = models.PositiveIntegerField(
-        default=0, help_text="Attempts made before the last manual retry (not counted again)."
+        default=0, help_text="Attempts not counted against the budget (before a retry or progress)."
     )
     fresh_from_attempt = models.PositiveIntegerField(
         default=1, help_text="Steps of earlier attempts are not reused (retry from the start)."

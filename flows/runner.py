@@ -89,6 +89,7 @@ def execute_run(run_id: int) -> str:
     bind_log_context(pair=run.pair.slug)
     flow = FLOWS[run.flow_config.flow]
     ctx = StepContext(run=run, outputs=done_outputs(run))
+    progressed = False  # did this attempt get any step done?
     for order, step in enumerate(flow.steps, start=1):
         if step.name in ctx.outputs:
             record_step(run, order, step.name, RunStep.Status.SKIPPED, {}, ctx.outputs[step.name])
@@ -99,14 +100,24 @@ def execute_run(run_id: int) -> str:
         except Exception as exc:
             duration = time.monotonic() - started
             record_step(run, order, step.name, RunStep.Status.FAILED, {}, {}, exc, duration)
+            if progressed:
+                restart_attempt_budget(run)
             return settle_failure(run, exc)
         record_step(
             run, order, step.name, RunStep.Status.SUCCEEDED, {}, output,
             duration=time.monotonic() - started,
         )  # fmt: skip
         ctx.outputs[step.name] = output
+        progressed = True
     finish(run, Status.SUCCEEDED)
     return "succeeded"
+
+
+def restart_attempt_budget(run: SyncRun) -> None:
+    """The attempt budget counts attempts in a row that got no step done: a long run on a
+    flaky system keeps going while it progresses, and a step that never passes still ends."""
+    run.attempts_before_retry = run.attempt - 1
+    SyncRun.objects.filter(pk=run.pk).update(attempts_before_retry=run.attempts_before_retry)
 
 
 def done_outputs(run: SyncRun) -> dict[str, dict[str, Any]]:

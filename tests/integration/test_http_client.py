@@ -94,6 +94,13 @@ def test_outage_and_dropped_connections_are_transient(client, echo):
         client.post("/api/items")
 
 
+def test_a_failed_read_is_tried_twice_more_before_the_error_is_raised(client, echo):
+    set_faults(echo.url, error_rate=1.0)
+    with pytest.raises(TransientError):
+        client.get("/api/status/200")
+    assert client.calls == 3
+
+
 def test_a_write_is_never_retried_by_the_client(client, echo):
     set_faults(echo.url, commit_then_fail_rate=1.0)
     with pytest.raises(TransientError):

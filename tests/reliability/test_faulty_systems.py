@@ -1,9 +1,9 @@
 """Flaky and absent systems: with 5xx and 429 from every sandbox, or Sage down for a while,
 every won deal still ends as exactly one order, within the attempt budget.
 
-Under 20 % 5xx a run's budget of 8 transient failures (CLARITY_MAX_ATTEMPTS) runs out for
-some deals, since a run makes a dozen calls: those end `dead`, never duplicated, and the
-operator's retry finishes them. The test asserts exactly that."""
+The budget (CLARITY_MAX_ATTEMPTS) counts attempts in a row that got no step done, so a run
+of a dozen calls on a flaky system keeps going while it progresses and succeeds in the end,
+with no operator involved."""
 
 import time
 
@@ -11,7 +11,6 @@ import pytest
 from django.conf import settings
 
 from flows.models import SyncRun
-from flows.services import retry_runs
 from tests.integration.flows import test_deal_won_to_sales_order as shared
 from tests.reliability.conftest import GOOD_DEALS, settle, won_clone
 
@@ -54,21 +53,10 @@ def test_every_deal_ends_as_one_order_with_20_percent_5xx_and_10_percent_429_eve
 
     runs = settle(lambda: list(SyncRun.objects.filter(pair=pair)), timeout=120)
     assert any(run.attempt > 1 for run in runs), "the faults never reached a run"
-    for _ in range(8):  # the operator's Retry button, for runs whose attempts ran out
-        for run in runs:
-            assert run.status in (SyncRun.Status.SUCCEEDED, SyncRun.Status.DEAD), run.status
-            assert run.attempt - run.attempts_before_retry <= settings.CLARITY_MAX_ATTEMPTS
-            if run.status == SyncRun.Status.DEAD:
-                assert run.error_message.endswith("answered 500: Internal Server Error") or (
-                    "bridge answered 500" in run.error_message
-                ), run.error_message
-        counts = orders_by_deal(sage, "CHAOS")
-        assert set(counts.values()) <= {1}, f"duplicate orders: {counts}"
-        dead = [run for run in runs if run.status == SyncRun.Status.DEAD]
-        if not dead:
-            break
-        retry_runs(dead)
-        runs = settle(lambda: list(SyncRun.objects.filter(pair=pair)), timeout=60)
+    for run in runs:
+        assert run.attempt - run.attempts_before_retry <= settings.CLARITY_MAX_ATTEMPTS
+    counts = orders_by_deal(sage, "CHAOS")
+    assert set(counts.values()) <= {1}, f"duplicate orders: {counts}"
     for sandbox in (streak_sandbox, sage100_sandbox):
         shared.set_faults(sandbox)
     assert {run.entity_key: run.status for run in runs} == {

@@ -164,3 +164,40 @@ def test_run_snapshots_redact_secrets(config, script, new_run, monkeypatch):
     execute_run(run.pk)
     output = RunStep.objects.get(run=run, name="second").output
     assert output == {"token": "[redacted]", "nested": {"api_key": "[redacted]", "name": "Acme"}}
+
+
+def test_the_attempt_budget_counts_attempts_in_a_row_without_progress(
+    script, new_run, settings, monkeypatch
+):
+    """Three steps that each fail once on a flaky system still finish with a budget of 2;
+    a step that fails twice in a row ends the run."""
+    settings.CLARITY_MAX_ATTEMPTS = 2
+    failures = {"first": 1, "second": 1, "third": 1}
+
+    def flaky(name):
+        def step(ctx):
+            if failures[name]:
+                failures[name] -= 1
+                raise TransientError(f"{name} timed out")
+            return {"customer": "C-1"} if name == "first" else {}
+
+        return step
+
+    flow = Flow(
+        name="test_flow", label="Flaky", description="",
+        steps=tuple(Step(name, flaky(name)) for name in failures),
+        combinations=frozenset(),
+    )  # fmt: skip
+    monkeypatch.setitem(FLOWS, "test_flow", flow)
+    run = new_run()
+    outcomes = []
+    for _ in range(4):
+        SyncRun.objects.filter(pk=run.pk).update(next_attempt_at=timezone.now())
+        outcomes.append(execute_run(run.pk))
+    assert outcomes == ["retry scheduled"] * 3 + ["succeeded"]
+
+    failures["first"] = 2
+    stuck = new_run("box-2")
+    for expected in ["retry scheduled", "dead"]:
+        SyncRun.objects.filter(pk=stuck.pk).update(next_attempt_at=timezone.now())
+        assert execute_run(stuck.pk) == expected
