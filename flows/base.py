@@ -84,6 +84,3 @@ class Flow:
 
     def works_for(self, crm_system: str, erp_system: str) -> bool:
         return (crm_system, erp_system) in self.combinations
-
-    def step_names(self) -> list[str]:
-        return [step.name for step in self.steps]
