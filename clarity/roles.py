@@ -27,6 +27,10 @@ ROLE_EXTRA_PERMISSIONS: dict[str, tuple[str, ...]] = {
         "flows.cancel_syncrun",
         "connectors.pause_integrationpair",
         "connectors.test_connection",
+        # Fixing a lookup row (an unknown item code) is part of clearing the error queue.
+        "mappings.add_lookupentry",
+        "mappings.change_lookupentry",
+        "mappings.delete_lookupentry",
     ),
     APPROVER: ("flows.decide_approval",),
     VIEWER: (),

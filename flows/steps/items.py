@@ -18,15 +18,13 @@ from typing import Any
 from connectors.errors import ValidationError
 from flows.base import StepContext
 from flows.steps import MAP_DEAL
-from mappings.defaults.base import GL_TO_LEDGER
+from mappings.defaults.base import GL_TO_LEDGER, PRODUCT_TO_SAGE100_ITEM
 from mappings.lookups import load_table
 from mappings.models import LookupEntry, LookupTable
 
-PRODUCT_TO_ITEM = "Product code → Sage 100 item"
-
 
 def match_items(ctx: StepContext) -> dict[str, Any]:
-    table = load_table(ctx.pair, PRODUCT_TO_ITEM)
+    table = load_table(ctx.pair, PRODUCT_TO_SAGE100_ITEM)
     policy = ctx.option("unknown_item_policy")
     lines, skipped = [], []
     for index, line in enumerate(ctx.outputs[MAP_DEAL]["document"]["lines"], start=1):
@@ -42,7 +40,8 @@ def match_items(ctx: StepContext) -> dict[str, Any]:
     if not lines:
         raise ValidationError(
             f"No line of this deal sells an item Sage 100 has (skipped {', '.join(skipped)}): "
-            f"add them to the lookup table “{PRODUCT_TO_ITEM}” or create the items, then retry.",
+            f"add them to the lookup table “{PRODUCT_TO_SAGE100_ITEM}” or create the items, "
+            "then retry.",
             fields={"lines": "no known item"},
         )
     return {"lines": lines, "skipped": skipped}
@@ -52,7 +51,7 @@ def unknown_item(sku: str, index: int, policy: str) -> ValidationError:
     if policy == "create":
         message = (
             f"Item {sku} is not in Sage 100, and the bridge cannot create items: create it in "
-            f"Sage 100 or add it to the lookup table “{PRODUCT_TO_ITEM}”, then retry"
+            f"Sage 100 or add it to the lookup table “{PRODUCT_TO_SAGE100_ITEM}”, then retry"
         )
     else:
         message = (

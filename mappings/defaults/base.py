@@ -56,6 +56,7 @@ class DefaultMapping:
 TERMS_TO_SAGE100 = "Payment terms → Sage 100 terms code"
 TERMS_TO_DAYS = "Payment terms → credit days"
 GL_TO_LEDGER = "GL account → Sage ledger account"
+PRODUCT_TO_SAGE100_ITEM = "Product code → Sage 100 item"
 ISO_TO_SAGE100_COUNTRY = {"US": "USA", "CA": "CAN", "MX": "MEX", "GB": "GBR", "IE": "IRL",
                           "DE": "DEU", "FR": "FRA", "NL": "NLD", "BE": "BEL", "AT": "AUT",
                           "CH": "CHE", "ES": "ESP", "IT": "ITA", "SE": "SWE",
@@ -69,6 +70,10 @@ DEFAULT_LOOKUP_TABLES: dict[str, list[dict[str, Any]]] = {
          "description": "CRM payment terms to AR_TermsCode (01 = Net 30 Days).",
          "entries": {"Due on receipt": "05", "Net 15": "02", "Net 30": "01", "Net 60": "04",
                      "Cash on delivery": "00", "2% 10 Net 30": "03"}},
+        {"name": PRODUCT_TO_SAGE100_ITEM, "on_miss": "pass_through", "default_value": "",
+         "description": "CRM product codes Sage 100 knows by another item code; codes not "
+                        "listed are used as they are.",
+         "entries": {}},
     ],
     "sage50": [
         {"name": TERMS_TO_DAYS, "on_miss": "default", "default_value": "30",

@@ -18,10 +18,18 @@ from mappings.models import LookupEntry, LookupTable, Mapping
 from mappings.versions import lookup_tables_used
 from mappings.views.common import ReadWriteMixin
 
+# Rows are data an operator fixes while clearing the error queue (an item code Sage does not
+# know); a table's settings are configuration, for admins.
+ROW_PERMISSION = "mappings.change_lookupentry"
+
 
 class LookupMixin(ReadWriteMixin):
     read_permission = "mappings.view_lookuptable"
     write_permission = "mappings.change_lookuptable"
+
+
+class LookupRowMixin(LookupMixin):
+    write_permission = ROW_PERMISSION
 
 
 class LookupListView(LookupMixin, View):
@@ -77,6 +85,7 @@ class LookupDetailView(LookupMixin, View):
             "import_form": LookupImportForm(),
             "used_by": mappings_using(table),
             "can_edit": request.user.has_perm("mappings.change_lookuptable"),
+            "can_edit_rows": request.user.has_perm(ROW_PERMISSION),
         }
         return render(request, "mappings/lookup_detail.html", context)
 
@@ -93,7 +102,7 @@ class LookupDetailView(LookupMixin, View):
         return redirect("lookup-detail", pk=table.pk)
 
 
-class LookupRowAddView(LookupMixin, View):
+class LookupRowAddView(LookupRowMixin, View):
     """htmx: the new row goes on top of the table; a problem shows beside the add form."""
 
     def post(self, request: HttpRequest, pk: int) -> HttpResponse:
@@ -114,12 +123,12 @@ def touch(table: LookupTable) -> None:
     table.save(update_fields=["updated_at"])
 
 
-class LookupRowView(LookupMixin, View):
+class LookupRowView(LookupRowMixin, View):
     """GET: the row as text (Cancel); POST: save the inline edit."""
 
     def get(self, request: HttpRequest, pk: int, entry: int) -> HttpResponse:
         row = get_object_or_404(LookupEntry.objects.select_related("table"), pk=entry, table_id=pk)
-        can_edit = request.user.has_perm("mappings.change_lookuptable")
+        can_edit = request.user.has_perm(ROW_PERMISSION)
         return render(
             request,
             "mappings/_lookup_row.html",
@@ -140,8 +149,8 @@ class LookupRowView(LookupMixin, View):
         )
 
 
-class LookupRowEditView(LookupMixin, View):
-    read_permission = "mappings.change_lookuptable"
+class LookupRowEditView(LookupRowMixin, View):
+    read_permission = ROW_PERMISSION
 
     def get(self, request: HttpRequest, pk: int, entry: int) -> HttpResponse:
         row = get_object_or_404(LookupEntry.objects.select_related("table"), pk=entry, table_id=pk)
@@ -149,7 +158,7 @@ class LookupRowEditView(LookupMixin, View):
         return render(request, "mappings/_lookup_row_form.html", {"entry": row, "form": form})
 
 
-class LookupRowDeleteView(LookupMixin, View):
+class LookupRowDeleteView(LookupRowMixin, View):
     def post(self, request: HttpRequest, pk: int, entry: int) -> HttpResponse:
         row = get_object_or_404(LookupEntry.objects.select_related("table"), pk=entry, table_id=pk)
         row.delete()
@@ -159,7 +168,7 @@ class LookupRowDeleteView(LookupMixin, View):
         return redirect("lookup-detail", pk=pk)
 
 
-class LookupImportView(LookupMixin, View):
+class LookupImportView(LookupRowMixin, View):
     def post(self, request: HttpRequest, pk: int) -> HttpResponse:
         table = get_object_or_404(LookupTable, pk=pk)
         form = LookupImportForm(request.POST, request.FILES)

@@ -13,9 +13,8 @@ from django.utils import timezone
 from playwright.sync_api import Page, expect
 
 from flows.models import Approval, SyncRun
-from flows.steps.items import PRODUCT_TO_ITEM
-from mappings.models import CurrencyRate
-from mappings.versions import import_table
+from flows.steps.items import PRODUCT_TO_SAGE100_ITEM
+from mappings.models import CurrencyRate, LookupTable
 from tests.factories import IntegrationPairFactory
 from tests.integration.flows import test_deal_won_to_sales_order as shared
 
@@ -80,8 +79,16 @@ def test_an_operator_sees_an_unknown_item_fixes_the_lookup_and_retries_from_the_
     expect(error).to_contain_text("ValidationError")
     screenshot(page, "run_detail.png")
 
-    # The admin adds the row on the lookup table's page; the operator then retries.
-    import_table(pair, {"name": PRODUCT_TO_ITEM, "entries": {"WIDGET-999": "WIDGET-100"}})
+    # The operator adds the row on the lookup table's page, then retries.
+    table = LookupTable.objects.get(pair=pair, name=PRODUCT_TO_SAGE100_ITEM)
+    run_page = page.url
+    page.goto(f"{live_server.url}/lookups/{table.pk}/")
+    page.get_by_placeholder("Key").first.fill("WIDGET-999")
+    page.get_by_placeholder("Value").first.fill("WIDGET-100")
+    page.get_by_role("button", name="Add row").click()
+    expect(page.locator('#entries tr[data-key="WIDGET-999"]')).to_contain_text("WIDGET-100")
+    expect(page.get_by_role("button", name="Save settings")).to_have_count(0)  # admins' part
+    page.goto(run_page)
     page.get_by_role("button", name="Retry from failed step").click()
     expect(page.get_by_role("status")).to_contain_text(
         "retried from the failed step: now succeeded"

@@ -14,7 +14,7 @@ from connectors.models import Connection, IntegrationPair
 from connectors.services import connector_for
 from flows.models import ExternalLink, FlowConfig, InboundEvent, SyncRun
 from flows.services import retry_run
-from flows.steps.items import PRODUCT_TO_ITEM
+from flows.steps.items import PRODUCT_TO_SAGE100_ITEM
 from mappings.models import CurrencyRate
 from mappings.versions import import_table
 from sandbox.sage100.app import BRIDGE_KEY
@@ -242,7 +242,7 @@ def test_an_unknown_item_fails_with_the_fix_and_a_retry_after_fixing_the_lookup_
         "the item, then retry"
     )
     assert not orders_for(sage, "SAL-1008")
-    import_table(pair, {"name": PRODUCT_TO_ITEM, "entries": {"WIDGET-999": "WIDGET-100"}})
+    import_table(pair, {"name": PRODUCT_TO_SAGE100_ITEM, "entries": {"WIDGET-999": "WIDGET-100"}})
     retry_run(run)
     run.refresh_from_db()
     assert run.status == SyncRun.Status.SUCCEEDED, run.error_message

@@ -243,6 +243,8 @@ def test_permissions_admins_write_every_role_reads_anonymous_is_asked_to_log_in(
     for method, template in WRITES:
         status = call(client, method, template, mapping, table.pk).status_code
         expected = {"admin": 201, None: 401}.get(role, 403)
+        if role == "operator" and template == "/api/v1/lookup-entries/":
+            expected = 201  # operators fix lookup rows while clearing the error queue
         assert status == expected, (method, template)
 
 

@@ -85,7 +85,23 @@ def test_every_role_can_read_the_pages(users, pair, role):
         assert client.get(url).status_code == 200, url
 
 
-@pytest.mark.parametrize("role", ["operator", "approver", "viewer"])
+def test_operators_fix_lookup_rows_but_not_tables_or_mappings(users, pair):
+    client = client_for(users["operator"])
+    table = LookupTable.objects.get(pair=pair, name=TERMS_TO_SAGE100)
+    added = client.post(
+        reverse("lookup-row-add", args=[table.pk]), {"key": "Net 90", "value": "06"}
+    )
+    assert added.status_code == 200 and table.entries.filter(key="Net 90", value="06").exists()
+    renamed = {"name": "Renamed", "on_miss": "error"}
+    assert client.post(reverse("lookup-detail", args=[table.pk]), renamed).status_code == 403
+    assert client.post(reverse("lookup-create"), {"name": "New"}).status_code == 403
+    customer = mapping(pair, CUSTOMER_OUT)
+    spec = json.dumps(rules_without(customer.active_version.spec, "TermsCode"))
+    saved = client.post(reverse("mapping-save", args=[customer.pk]), {"spec": spec})
+    assert saved.status_code == 403 and customer.versions.count() == 1
+
+
+@pytest.mark.parametrize("role", ["approver", "viewer"])
 def test_only_integration_admins_change_anything(users, pair, role):
     client = client_for(users[role])
     customer = mapping(pair, CUSTOMER_OUT)
