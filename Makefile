@@ -1,5 +1,5 @@
 # The two commands: `make run` and `make test`. Both install what is missing first.
-.PHONY: run test pytest bench lint format
+.PHONY: run test pytest bench screenshots lint format
 
 PYTEST_ARGS ?=
 
@@ -38,6 +38,13 @@ bench:
 		cat var/bench/last.out; tail -n 1 var/bench/last.out >> var/bench/results.jsonl; \
 	done
 	@echo "Results: var/bench/results.jsonl"
+
+# The README's pictures: the browser tests take them into var/screenshots/.
+screenshots:
+	@scripts/setup.sh --browser
+	@$(PY) manage.py collectstatic --no-input -v 0
+	@$(PY) -m pytest -q tests/e2e/test_operations.py tests/e2e/test_mapping_designer.py
+	@mkdir -p docs/screenshots && cp var/screenshots/*.png docs/screenshots/
 
 lint:
 	@.venv/bin/ruff check .

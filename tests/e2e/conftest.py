@@ -1,8 +1,10 @@
 """Chromium from Debian, driven by pytest-playwright against Django's live server."""
 
 import os
+from collections.abc import Callable
 
 import pytest
+from django.conf import settings
 
 from tests.conftest import PASSWORD
 
@@ -42,3 +44,16 @@ def login(page, live_server):
         page.wait_for_url(f"{live_server.url}/dashboard/")
 
     return sign_in
+
+
+@pytest.fixture
+def screenshot(page) -> Callable[..., None]:
+    """Save what the page shows under var/screenshots/ (`make screenshots` copies them into
+    docs/screenshots/ for the README)."""
+
+    def take(name: str, full_page: bool = True) -> None:
+        folder = settings.VAR_DIR / "screenshots"
+        folder.mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(folder / name), full_page=full_page)
+
+    return take

@@ -2,7 +2,6 @@
 
 import json
 import re
-from pathlib import Path
 
 import pytest
 from playwright.sync_api import Page, expect
@@ -15,7 +14,6 @@ pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
 SALES_PIPELINE = "agxzfm1haWxmb29nYWVyUGlwZWxpbmU6MDAwMDAwMDE6c2FuZGJveA"
 OUR_TERMS = "Streak terms → Sage 100 (ours)"
-SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
 
 
 @pytest.fixture
@@ -54,7 +52,7 @@ def rule(page: Page, target: str):
 
 
 def test_map_payment_terms_to_terms_code_by_dragging_then_save_and_restore(
-    page: Page, live_server, users, login, pair
+    screenshot, page: Page, live_server, users, login, pair
 ):
     LookupTable.objects.create(pair=pair, name=OUR_TERMS, on_miss="error").entries.create(
         key="Net 30", value="01"
@@ -90,7 +88,7 @@ def test_map_payment_terms_to_terms_code_by_dragging_then_save_and_restore(
     expect(terms_code.locator(".out-value")).to_have_text(re.compile(r"^0[1245]$"))
     expect(page.locator("#dirty-note")).to_have_text("Unsaved changes")
     page.set_viewport_size({"width": 1440, "height": 900})
-    page.screenshot(path=str(SCREENSHOTS / "mapping_designer.png"))
+    screenshot("mapping_designer.png", full_page=False)
 
     page.get_by_label("Version note").fill("Terms through our own table")
     page.get_by_role("button", name="Save version").click()

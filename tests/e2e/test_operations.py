@@ -6,7 +6,6 @@ Runs execute inline (django-q2 sync mode); the live server is a thread of this p
 the patch reaches the buttons' requests too."""
 
 from datetime import timedelta
-from pathlib import Path
 
 import pytest
 from django.utils import timezone
@@ -20,16 +19,10 @@ from tests.integration.flows import test_deal_won_to_sales_order as shared
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 runs_inline, sage100_pair, sage = shared.runs_inline, shared.sage100_pair, shared.sage
-SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
-
-
-def screenshot(page: Page, name: str) -> None:
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(SCREENSHOTS / name), full_page=True)
 
 
 def test_an_approver_approves_a_large_deal_and_the_order_reaches_sage_100(
-    page: Page, live_server, users, login, client, streak_sandbox, sage100_pair, sage
+    screenshot, page: Page, live_server, users, login, client, streak_sandbox, sage100_pair, sage
 ):
     pair, token = sage100_pair
     _, run = shared.win_box(client, streak_sandbox, pair, token, "SAL-1006")
@@ -42,7 +35,7 @@ def test_an_approver_approves_a_large_deal_and_the_order_reaches_sage_100(
     card = page.locator(f"[data-approval='{run.approval.pk}']")
     expect(card).to_contain_text("12155.70 USD")
     expect(card.locator("table.lines tbody tr").first).to_be_visible()
-    screenshot(page, "approval_queue.png")
+    screenshot("approval_queue.png")
     card.get_by_label("Comment").fill("Known customer, go ahead.")
     card.get_by_role("button", name="Approve").click()
     expect(page.get_by_role("status")).to_contain_text("The run is now succeeded")
@@ -60,7 +53,7 @@ def test_an_approver_approves_a_large_deal_and_the_order_reaches_sage_100(
 
 
 def test_an_operator_sees_an_unknown_item_fixes_the_lookup_and_retries_from_the_failed_step(
-    page: Page, live_server, users, login, client, streak_sandbox, sage100_pair, sage
+    screenshot, page: Page, live_server, users, login, client, streak_sandbox, sage100_pair, sage
 ):
     pair, token = sage100_pair
     CurrencyRate.objects.create(
@@ -77,7 +70,7 @@ def test_an_operator_sees_an_unknown_item_fixes_the_lookup_and_retries_from_the_
         "item, then retry."
     )
     expect(error).to_contain_text("ValidationError")
-    screenshot(page, "run_detail.png")
+    screenshot("run_detail.png")
 
     # The operator adds the row on the lookup table's page, then retries.
     table = LookupTable.objects.get(pair=pair, name=PRODUCT_TO_SAGE100_ITEM)
@@ -100,6 +93,7 @@ def test_an_operator_sees_an_unknown_item_fixes_the_lookup_and_retries_from_the_
 
 
 def test_after_a_sage_outage_one_click_retries_the_whole_group_and_the_dashboard_agrees(
+    screenshot,
     page: Page,
     live_server,
     users,
@@ -142,7 +136,7 @@ def test_after_a_sage_outage_one_click_retries_the_whole_group_and_the_dashboard
     expect(card.locator("[data-metric=errors]")).to_have_text("0")
     page.wait_for_function("document.getElementById('runs-chart').width > 0")
     page.wait_for_timeout(300)  # the chart's first data
-    screenshot(page, "dashboard.png")
+    screenshot("dashboard.png")
 
 
 def test_a_viewer_sees_everything_and_no_buttons(page: Page, live_server, users, login):
