@@ -8,11 +8,11 @@ from connectors.models import Connection
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
 
-def test_connect_to_sage_through_the_consent_page(
-    page: Page, live_server, users, login, sage_accounting_sandbox
-):
+@pytest.fixture
+def connection(sage_accounting_sandbox) -> Connection:
+    """A Sage 50 connection to the sandbox with its client credentials, not yet connected."""
     sage = sage_accounting_sandbox.url
-    connection = Connection.objects.create(
+    return Connection.objects.create(
         name="Brightline Sage",
         system="sage50",
         settings={
@@ -23,6 +23,11 @@ def test_connect_to_sage_through_the_consent_page(
         },
         secrets={"client_secret": "sandbox-secret"},
     )
+
+
+def test_connect_to_sage_through_the_consent_page(
+    page: Page, live_server, users, login, connection
+):
     login("admin")
     page.goto(f"{live_server.url}/connections/{connection.pk}/")
     page.get_by_role("button", name="Connect to Sage 50").click()
@@ -38,19 +43,7 @@ def test_connect_to_sage_through_the_consent_page(
     assert connection.status == "ok" and connection.secrets["refresh_token"]
 
 
-def test_denied_consent_is_reported(page: Page, live_server, users, login, sage_accounting_sandbox):
-    sage = sage_accounting_sandbox.url
-    connection = Connection.objects.create(
-        name="Brightline Sage",
-        system="sage50",
-        settings={
-            "api_url": f"{sage}/v3.1",
-            "auth_url": f"{sage}/oauth/authorize",
-            "token_url": f"{sage}/oauth/token",
-            "client_id": "sandbox-client",
-        },
-        secrets={"client_secret": "sandbox-secret"},
-    )
+def test_denied_consent_is_reported(page: Page, live_server, users, login, connection):
     login("admin")
     page.goto(f"{live_server.url}/connections/{connection.pk}/")
     page.get_by_role("button", name="Connect to Sage 50").click()

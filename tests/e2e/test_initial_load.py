@@ -10,7 +10,7 @@ from playwright.sync_api import Page, expect
 from connectors.models import IntegrationPair
 from flows.models import SyncRun
 from flows.runner import execute_run
-from tests.integration.flows.test_polling import sage100, salesforce  # noqa: F401 (fixtures)
+from tests.integration.flows.polling_setup import sage100, salesforce  # noqa: F401 (fixtures)
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 

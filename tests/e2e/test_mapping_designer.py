@@ -6,9 +6,9 @@ import re
 import pytest
 from playwright.sync_api import Page, expect
 
-from connectors.models import Connection, IntegrationPair
+from connectors.models import IntegrationPair
 from mappings.models import LookupTable, Mapping
-from sandbox.sage100.app import BRIDGE_KEY
+from tests.integration.flows.won_deals import sage100_connection, streak_connection
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
@@ -18,25 +18,8 @@ OUR_TERMS = "Streak terms → Sage 100 (ours)"
 
 @pytest.fixture
 def pair(streak_sandbox, sage100_sandbox) -> IntegrationPair:
-    streak = Connection.objects.create(
-        name="Acme Streak",
-        system="streak",
-        settings={"base_url": streak_sandbox.url, "pipeline_key": SALES_PIPELINE},
-        secrets={"api_key": "sandbox-streak-key"},
-    )
-    sage = Connection.objects.create(
-        name="Acme Sage 100",
-        system="sage100",
-        settings={
-            "odbc_connection_string": sage100_sandbox.app.odbc_connection_string,
-            "odbc_dialect": "sqlite",
-            "company_code": "ABC",
-            "bridge_url": sage100_sandbox.url,
-            "default_warehouse": "000",
-        },
-        secrets={"bridge_key": BRIDGE_KEY},
-    )
-    made = IntegrationPair(name="Acme deals", crm=streak, erp=sage)
+    crm, erp = streak_connection(streak_sandbox), sage100_connection(sage100_sandbox)
+    made = IntegrationPair(name="Acme deals", crm=crm, erp=erp)
     made.rotate_webhook_token()
     made.save()  # the pair's default mappings come with it
     return made

@@ -15,7 +15,7 @@ from flows.models import Approval, SyncRun
 from flows.steps.items import PRODUCT_TO_SAGE100_ITEM
 from mappings.models import CurrencyRate, LookupTable
 from tests.factories import IntegrationPairFactory
-from tests.integration.flows import test_deal_won_to_sales_order as shared
+from tests.integration.flows import won_deals as shared
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 runs_inline, sage100_pair, sage = shared.runs_inline, shared.sage100_pair, shared.sage

@@ -19,7 +19,7 @@ from connectors.services import connector_for
 from flows.models import SyncRun
 from flows.sweeper import sweep
 from sandbox.streak import data as streak_data
-from tests.integration.flows import test_deal_won_to_sales_order as shared
+from tests.integration.flows import won_deals as shared
 
 # Seeded Sales deals in USD, under the approval threshold, selling items Sage 100 has.
 GOOD_DEALS = ("SAL-1005", "SAL-1013", "SAL-1029", "SAL-1003", "SAL-1014", "SAL-1024")

@@ -14,7 +14,7 @@ from flows.models import SyncRun
 from flows.sweeper import sweep
 from sandbox.streak import data as streak_data
 from tests.integration.flows import test_deal_won_to_invoice as invoice_flow
-from tests.integration.flows import test_deal_won_to_sales_order as shared
+from tests.integration.flows import won_deals as shared
 
 pytestmark = pytest.mark.django_db
 runs_inline = shared.runs_inline  # execute runs at once, in this process

@@ -9,7 +9,7 @@ from django.core.exceptions import PermissionDenied
 
 from flows.approvals import DecisionRefused, approve, reject
 from flows.models import Approval, SyncRun
-from tests.integration.flows import test_deal_won_to_sales_order as shared
+from tests.integration.flows import won_deals as shared
 
 pytestmark = pytest.mark.django_db
 runs_inline, sage100_pair, streak, sage = (

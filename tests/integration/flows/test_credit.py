@@ -11,7 +11,7 @@ from connectors.models import Connection, IntegrationPair
 from connectors.services import connector_for
 from flows.models import ExternalLink
 from tests.integration.flows import test_deal_won_to_invoice as sage50_shared
-from tests.integration.flows import test_deal_won_to_sales_order as shared
+from tests.integration.flows import won_deals as shared
 
 pytestmark = pytest.mark.django_db
 ORG = "org-acme-in-the-crm"

@@ -11,8 +11,8 @@ from connectors.models import IntegrationPair
 from connectors.services import connector_for
 from flows.models import ExternalLink, SyncRun
 from flows.usecases.initial_load import account_of, external_id
-from tests.integration.flows import test_polling as shared
-from tests.integration.flows.test_polling import poll_now, sage100_rows
+from tests.integration.flows import polling_setup as shared
+from tests.integration.flows.polling_setup import poll_now, sage100_rows
 
 pytestmark = pytest.mark.django_db
 

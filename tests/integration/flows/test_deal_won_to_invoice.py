@@ -14,7 +14,7 @@ from mappings.defaults.base import GL_TO_LEDGER
 from mappings.models import CurrencyRate, LookupEntry
 from sandbox.sage_accounting.data import ledger_account_id
 from sandbox.streak import data as streak_data
-from tests.integration.flows import test_deal_won_to_sales_order as shared
+from tests.integration.flows import won_deals as shared
 
 pytestmark = pytest.mark.django_db
 runs_inline = shared.runs_inline  # fixture shared with the main module

@@ -19,7 +19,7 @@ from flows.models import Delivery, FlowConfig, Subscription, SyncRun
 from flows.registry import FLOWS
 from flows.services import FROM_START, retry_run
 from tests.factories import IntegrationPairFactory
-from tests.integration.flows import test_deal_won_to_sales_order as shared
+from tests.integration.flows import won_deals as shared
 
 pytestmark = pytest.mark.django_db
 runs_inline, sage100_pair, sage = shared.runs_inline, shared.sage100_pair, shared.sage

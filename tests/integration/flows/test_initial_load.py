@@ -13,7 +13,7 @@ from connectors.services import connector_for
 from flows.models import ExternalLink, SyncRun
 from flows.services import retry_run
 from flows.usecases.initial_load import start_initial_load
-from tests.integration.flows.test_polling import (  # noqa: F401 (fixtures)
+from tests.integration.flows.polling_setup import (  # noqa: F401 (fixtures)
     inline_runs,
     sage100,
     salesforce,

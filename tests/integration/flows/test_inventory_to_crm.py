@@ -9,8 +9,8 @@ import requests
 
 from connectors.services import connector_for
 from flows.models import SyncRun
-from tests.integration.flows import test_polling as shared
-from tests.integration.flows.test_polling import comments_on, poll_now, sage100_rows
+from tests.integration.flows import polling_setup as shared
+from tests.integration.flows.polling_setup import comments_on, poll_now, sage100_rows
 
 pytestmark = pytest.mark.django_db
 

@@ -7,8 +7,8 @@ import pytest
 
 from connectors.services import connector_for
 from flows.models import ExternalLink, InboundEvent, SyncRun
-from tests.integration.flows import test_polling as shared
-from tests.integration.flows.test_polling import (
+from tests.integration.flows import polling_setup as shared
+from tests.integration.flows.polling_setup import (
     comments_on,
     first_box,
     link_order,

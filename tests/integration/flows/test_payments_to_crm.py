@@ -10,8 +10,8 @@ from connectors.services import connector_for
 from flows.models import ExternalLink, SyncRun
 from sandbox.sage_accounting import data as sage_data
 from sandbox.sage_accounting.shapes import seed_id
-from tests.integration.flows import test_polling as shared
-from tests.integration.flows.test_polling import (
+from tests.integration.flows import polling_setup as shared
+from tests.integration.flows.polling_setup import (
     comments_on,
     first_box,
     link_order,

@@ -8,7 +8,7 @@ from django.utils import timezone
 from connectors.services import connector_for
 from flows.models import FlowConfig, InboundEvent, SyncRun, Watermark
 from flows.polling import poll
-from tests.integration.flows.test_deal_won_to_sales_order import (  # noqa: F401 (fixtures)
+from tests.integration.flows.won_deals import (  # noqa: F401 (fixtures)
     open_usd_opportunity,
     orders_for,
     runs_inline,

@@ -5,7 +5,7 @@ already taken is not taken again (409)."""
 import pytest
 
 from flows.models import Approval, SyncRun
-from tests.integration.flows import test_deal_won_to_sales_order as shared
+from tests.integration.flows import won_deals as shared
 
 pytestmark = pytest.mark.django_db
 runs_inline, sage100_pair, streak, sage = (

@@ -6,11 +6,10 @@ from django.urls import include, path
 from rest_framework.routers import DefaultRouter
 from rest_framework.test import APIClient
 
-from connectors.models import Connection, IntegrationPair
+from connectors.models import IntegrationPair
 from mappings.api import register
 from mappings.models import LookupEntry, LookupTable, Mapping
-from sandbox.sage100.app import BRIDGE_KEY
-from sandbox.streak import data
+from tests.integration.flows.won_deals import sage100_connection, streak_connection
 
 router = DefaultRouter()
 register(router)
@@ -26,23 +25,11 @@ DEAL = {"key": "box-1", "organization": {"name": "Harbor Point Logistics",
 
 @pytest.fixture
 def pair(streak_sandbox, sage100_sandbox) -> IntegrationPair:
-    streak = Connection.objects.create(
-        name="Streak", system="streak",
-        settings={"base_url": streak_sandbox.url, "pipeline_key": data.SALES["key"],
-                  "requests_per_second": 500},
-        secrets={"api_key": "sandbox-streak-key"},
-    )  # fmt: skip
-    sage = Connection.objects.create(
-        name="Sage 100", system="sage100",
-        settings={"odbc_connection_string": sage100_sandbox.app.odbc_connection_string,
-                  "odbc_dialect": "sqlite", "company_code": "ABC",
-                  "bridge_url": sage100_sandbox.url, "default_warehouse": "000"},
-        secrets={"bridge_key": BRIDGE_KEY},
-    )  # fmt: skip
-    pair = IntegrationPair(name="Acme deals", crm=streak, erp=sage)
-    pair.rotate_webhook_token()
-    pair.save()  # creates the default mappings
-    return pair
+    crm, erp = streak_connection(streak_sandbox), sage100_connection(sage100_sandbox)
+    made = IntegrationPair(name="Acme deals", crm=crm, erp=erp)
+    made.rotate_webhook_token()
+    made.save()  # the pair's default mappings come with it
+    return made
 
 
 @pytest.fixture

@@ -8,10 +8,10 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 from django.urls import reverse
 
-from connectors.models import Connection, IntegrationPair
+from connectors.models import IntegrationPair
 from mappings.defaults.base import TERMS_TO_SAGE100
 from mappings.models import LookupEntry, LookupTable, Mapping
-from sandbox.sage100.app import BRIDGE_KEY
+from tests.integration.flows.won_deals import sage100_connection, streak_connection
 
 pytestmark = pytest.mark.django_db
 
@@ -23,27 +23,10 @@ CUSTOMER = {"name": "Harbor Point Marine", "terms": "Net 60", "email": "ap@harbo
 
 @pytest.fixture
 def pair(streak_sandbox, sage100_sandbox) -> IntegrationPair:
-    streak = Connection.objects.create(
-        name="Acme Streak",
-        system="streak",
-        settings={"base_url": streak_sandbox.url, "pipeline_key": SALES_PIPELINE},
-        secrets={"api_key": "sandbox-streak-key"},
-    )
-    sage = Connection.objects.create(
-        name="Acme Sage 100",
-        system="sage100",
-        settings={
-            "odbc_connection_string": sage100_sandbox.app.odbc_connection_string,
-            "odbc_dialect": "sqlite",
-            "company_code": "ABC",
-            "bridge_url": sage100_sandbox.url,
-            "default_warehouse": "000",
-        },
-        secrets={"bridge_key": BRIDGE_KEY},
-    )
-    made = IntegrationPair(name="Acme deals", crm=streak, erp=sage)
+    crm, erp = streak_connection(streak_sandbox), sage100_connection(sage100_sandbox)
+    made = IntegrationPair(name="Acme deals", crm=crm, erp=erp)
     made.rotate_webhook_token()
-    made.save()
+    made.save()  # the pair's default mappings come with it
     return made
 
 

@@ -1,0 +1,169 @@
+"""Won-deal test setup shared by the flow, e2e and reliability tests: connections to the
+live sandboxes, a Streak → Sage 100 pair, and what a Streak user or webhook does."""
+
+import json
+from decimal import Decimal
+
+import pytest
+import requests
+
+from connectors.models import Connection, IntegrationPair
+from connectors.services import connector_for
+from flows.models import FlowConfig, SyncRun
+from sandbox.sage100.app import BRIDGE_KEY
+from sandbox.streak import data as streak_data
+from sandbox.streak.seed import seed_documents
+
+STREAK_KEY = "sandbox-streak-key"
+CLOSED_WON = streak_data.CLOSED_WON
+
+
+@pytest.fixture(autouse=True)
+def runs_inline(monkeypatch) -> None:
+    """async_task runs execute_run at once, in this process."""
+    monkeypatch.setattr("django_q.conf.Conf.SYNC", True)
+
+
+def seeded_box_key(deal_id: str) -> str:
+    """The key of the seeded box with this Deal ID (e.g. SAL-1005)."""
+    for box in seed_documents()["boxes"]:
+        if box["fields"][streak_data.FIELD_DEAL_ID] == deal_id:
+            return box["key"]
+    raise LookupError(deal_id)
+
+
+def streak_connection(sandbox, pipeline: dict = streak_data.SALES) -> Connection:
+    return Connection.objects.create(
+        name=f"Streak {pipeline['name']}",
+        system="streak",
+        settings={"base_url": sandbox.url, "pipeline_key": pipeline["key"],
+                  "requests_per_second": 500},
+        secrets={"api_key": STREAK_KEY},
+    )  # fmt: skip
+
+
+def sage100_connection(sandbox) -> Connection:
+    return Connection.objects.create(
+        name="Sage 100",
+        system="sage100",
+        settings={"odbc_connection_string": sandbox.app.odbc_connection_string,
+                  "odbc_dialect": "sqlite", "company_code": "ABC", "bridge_url": sandbox.url},
+        secrets={"bridge_key": BRIDGE_KEY},
+    )  # fmt: skip
+
+
+def make_pair(name: str, crm: Connection, erp: Connection, flow: str) -> tuple:
+    """A pair with `flow` switched on, and its webhook token."""
+    pair = IntegrationPair(name=name, crm=crm, erp=erp)
+    token = pair.rotate_webhook_token()
+    pair.save()
+    FlowConfig.objects.filter(pair=pair, flow=flow).update(enabled=True)
+    return pair, token
+
+
+def raw_box(sandbox, key: str) -> dict:
+    reply = requests.get(f"{sandbox.url}/api/v1/boxes/{key}", auth=(STREAK_KEY, ""), timeout=5)
+    reply.raise_for_status()
+    return reply.json()
+
+
+def move_box(sandbox, key: str, stage_key: str) -> dict:
+    """Move the box as a Streak user would; returns the box Streak's webhook carries."""
+    reply = requests.post(
+        f"{sandbox.url}/api/v1/boxes/{key}",
+        json={"stageKey": stage_key},
+        auth=(STREAK_KEY, ""),
+        timeout=5,
+    )
+    reply.raise_for_status()
+    return raw_box(sandbox, key)
+
+
+def deliver_streak(client, pair: IntegrationPair, token: str, box: dict,
+                   event: str = "BOX_CHANGE_STAGE"):  # fmt: skip
+    """POST what Streak's webhook sends: a JSON array of the box, event named in the URL."""
+    return client.post(
+        f"/hooks/{pair.slug}/{token}/?event={event}",
+        data=json.dumps([box]),
+        content_type="application/json",
+    )
+
+
+def win_box(client, streak_sandbox, pair, token, deal_id: str) -> tuple[str, SyncRun]:
+    """Move the seeded deal to Closed-Won and deliver the webhook; returns its key and run."""
+    key = seeded_box_key(deal_id)
+    move_box(streak_sandbox, key, "5001")
+    reply = deliver_streak(client, pair, token, move_box(streak_sandbox, key, CLOSED_WON))
+    assert reply.status_code == 200, reply.content
+    return key, SyncRun.objects.get(pair=pair, entity_key=key)
+
+
+def set_faults(sandbox, **knobs) -> None:
+    requests.post(f"{sandbox.url}/_control/faults", json=knobs, timeout=5).raise_for_status()
+
+
+def products(box: dict) -> list[tuple[str, Decimal, Decimal]]:
+    """The box's Products lines as (code, quantity, price)."""
+    lines = []
+    for text in box["fieldsByName"]["Products"].splitlines():
+        code, _, rest = text.partition(" x ")
+        quantity, _, price = rest.partition(" @ ")
+        lines.append((code.strip(), Decimal(quantity), Decimal(price)))
+    return lines
+
+
+def customers_named(sage, name: str) -> list[dict]:
+    """Every Sage 100 customer with this exact name (read in full: SQLite's UPPER, which the
+    connector's search uses, leaves letters such as è as they are)."""
+    return [row for row in sage.stream("customer") if row["CustomerName"] == name]
+
+
+def orders_for(sage, deal_id: str) -> list[dict]:
+    return sage.search("sales_order", UDF_DEAL_ID=deal_id)
+
+
+# ---------------------------------------------------------------- fixtures
+
+
+@pytest.fixture
+def sage100_pair(streak_sandbox, sage100_sandbox):
+    crm = streak_connection(streak_sandbox)
+    erp = sage100_connection(sage100_sandbox)
+    return make_pair("Streak Sage 100", crm, erp, "deal_won_to_sales_order")
+
+
+@pytest.fixture
+def streak(sage100_pair):
+    return connector_for(sage100_pair[0].crm)
+
+
+@pytest.fixture
+def sage(sage100_pair):
+    return connector_for(sage100_pair[0].erp)
+
+
+@pytest.fixture
+def salesforce_pair(salesforce_sandbox, sage100_sandbox):
+    crm = Connection.objects.create(
+        name="Salesforce",
+        system="salesforce",
+        settings={"login_url": salesforce_sandbox.url, "auth_flow": "client_credentials",
+                  "client_id": "sandbox-client", "api_version": "59.0",
+                  "ca_bundle": str(salesforce_sandbox.app.data_dir / "salesforce-cert.pem")},
+        secrets={"client_secret": "sandbox-secret"},
+    )  # fmt: skip
+    erp = sage100_connection(sage100_sandbox)
+    return make_pair("Salesforce Sage 100", crm, erp, "deal_won_to_sales_order")
+
+
+def open_usd_opportunity(salesforce) -> dict:
+    """An open USD opportunity under the approval threshold selling items Sage 100 has."""
+    soql = (
+        "SELECT Id, Amount, ExternalID__c, (SELECT ProductCode FROM OpportunityLineItems) "
+        "FROM Opportunity WHERE IsClosed = false AND CurrencyIsoCode = 'USD' AND Amount < 10000"
+    )
+    for opportunity in salesforce.query(soql):
+        codes = [line["ProductCode"] for line in opportunity["OpportunityLineItems"]["records"]]
+        if codes and not {"WIDGET-140", "GADGET-229", "WIDGET-999", "GADGET-998"} & set(codes):
+            return opportunity
+    raise LookupError("no suitable opportunity in the seed")
