@@ -98,7 +98,8 @@ class SystemConnector(Connector):
         return self._columns[table]
 
     def schema(self, entity: str) -> list[FieldInfo]:
-        """Fields from the ODBC catalog, read now: `UDF_*` columns appear by themselves."""
+        """Fields from the ODBC catalog, read now: `UDF_*` columns appear by themselves. Key
+        parts Sage assigns on create (a new customer's number) are not required."""
         spec = self.entity(entity)
         return [
             FieldInfo(
@@ -106,7 +107,7 @@ class SystemConnector(Connector):
                 label=label_of(column.name),
                 type=column.kind,
                 length=column.size if column.kind == "string" else None,
-                required=column.name in spec.key,
+                required=column.name in spec.key and column.name not in spec.assigned,
                 custom=column.name.startswith("UDF_"),
             )
             for column in self.columns(spec.table)

@@ -21,6 +21,7 @@ class Entity:
     history: str = ""  # entity to look in when the record has left the open table
     separator: str = "-"
     free_part: int = -1  # the one key part that may itself contain the separator
+    assigned: tuple[str, ...] = ()  # key parts Sage numbers on create: no mapping fills them
 
 
 CASH_RECEIPT_KEY = (
@@ -29,7 +30,7 @@ CASH_RECEIPT_KEY = (
 )  # fmt: skip
 
 ENTITIES: dict[str, Entity] = {
-    "customer": Entity("AR_Customer", ("ARDivisionNo", "CustomerNo")),
+    "customer": Entity("AR_Customer", ("ARDivisionNo", "CustomerNo"), assigned=("CustomerNo",)),
     "customer_contact": Entity("AR_CustomerContact", ("ARDivisionNo", "CustomerNo", "ContactCode")),
     "item": Entity("CI_Item", ("ItemCode",)),
     "warehouse": Entity("IM_Warehouse", ("WarehouseCode",)),
@@ -39,8 +40,14 @@ ENTITIES: dict[str, Entity] = {
         ("SalesOrderNo",),
         lines="SO_SalesOrderDetail",
         history="sales_order_history",
+        assigned=("SalesOrderNo",),
     ),
-    "sales_order_line": Entity("SO_SalesOrderDetail", ("SalesOrderNo", "LineKey"), False),
+    "sales_order_line": Entity(
+        "SO_SalesOrderDetail",
+        ("SalesOrderNo", "LineKey"),
+        False,
+        assigned=("SalesOrderNo", "LineKey"),
+    ),
     "sales_order_history": Entity(
         "SO_SalesOrderHistoryHeader", ("SalesOrderNo",), lines="SO_SalesOrderHistoryDetail"
     ),

@@ -126,7 +126,8 @@ def test_entities_and_schema_from_the_catalog_with_custom_fields(sage, sage100):
     )
     fields = {field.name: field for field in sage.schema("customer")}
     assert fields["CustomerName"].type == "string" and fields["CustomerName"].length == 50
-    assert fields["CustomerNo"].required and not fields["CustomerName"].required
+    assert fields["ARDivisionNo"].required and not fields["CustomerName"].required
+    assert not fields["CustomerNo"].required  # Sage numbers a new customer itself
     assert fields["CreditLimit"].type == "number" and fields["DateUpdated"].type == "date"
     assert fields["UDF_CRM_ID"].custom and fields["UDF_CRM_ID"].label == "Crm Id (custom)"
     assert "UDF_REGION" not in fields
