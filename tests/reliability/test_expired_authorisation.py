@@ -13,7 +13,6 @@ from connectors.services import connector_for
 from flows.models import SyncRun
 from flows.sweeper import sweep
 from sandbox.streak import data as streak_data
-from tests.integration.flows import test_deal_won_to_invoice as invoice_flow
 from tests.integration.flows import won_deals as shared
 
 pytestmark = pytest.mark.django_db
@@ -37,7 +36,7 @@ def test_a_dead_refresh_token_pauses_the_runs_and_reconnecting_finishes_them(
     client, streak_sandbox, sage_accounting_sandbox
 ):
     crm = shared.streak_connection(streak_sandbox, streak_data.SERVICES)
-    erp = invoice_flow.sage_connection(sage_accounting_sandbox)
+    erp = shared.sage50_connection(sage_accounting_sandbox)
     pair, token = shared.make_pair("Streak Sage 50", crm, erp, "deal_won_to_invoice")
     spend_refresh_token(sage_accounting_sandbox, erp.secrets["refresh_token"])
     erp.secrets = {**erp.secrets, "access_token": "expired-access-token"}

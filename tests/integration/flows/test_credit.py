@@ -10,7 +10,6 @@ import pytest
 from connectors.models import Connection, IntegrationPair
 from connectors.services import connector_for
 from flows.models import ExternalLink
-from tests.integration.flows import test_deal_won_to_invoice as sage50_shared
 from tests.integration.flows import won_deals as shared
 
 pytestmark = pytest.mark.django_db
@@ -99,7 +98,7 @@ def test_sage100_odbc_unreachable_is_a_503(viewer, sage100_pair):
 @pytest.fixture
 def sage50_pair(streak_sandbox, sage_accounting_sandbox) -> IntegrationPair:
     crm = shared.streak_connection(streak_sandbox)
-    erp = sage50_shared.sage_connection(sage_accounting_sandbox)
+    erp = shared.sage50_connection(sage_accounting_sandbox)
     expires = (datetime.now(UTC) + timedelta(hours=1)).isoformat()  # connected a moment ago
     erp.secrets = {**erp.secrets, "access_token_expires_at": expires}
     erp.save()

@@ -4,9 +4,7 @@ Streak and Sage Accounting sandboxes, with ledger accounts, tax and currency."""
 from decimal import Decimal
 
 import pytest
-import requests
 
-from connectors.models import Connection
 from connectors.services import connector_for
 from flows.models import SyncRun
 from flows.services import retry_run
@@ -20,22 +18,10 @@ pytestmark = pytest.mark.django_db
 runs_inline = shared.runs_inline  # fixture shared with the main module
 
 
-def sage_connection(sandbox) -> Connection:
-    tokens = requests.post(f"{sandbox.url}/_control/oauth/tokens", timeout=5).json()
-    return Connection.objects.create(
-        name="Sage Accounting",
-        system="sage50",
-        settings={"api_url": f"{sandbox.url}/v3.1", "auth_url": f"{sandbox.url}/oauth/authorize",
-                  "token_url": f"{sandbox.url}/oauth/token", "client_id": "sandbox-client"},
-        secrets={"client_secret": "sandbox-secret", "access_token": tokens["access_token"],
-                 "refresh_token": tokens["refresh_token"]},
-    )  # fmt: skip
-
-
 @pytest.fixture
 def sage50_pair(streak_sandbox, sage_accounting_sandbox):
     crm = shared.streak_connection(streak_sandbox, streak_data.SERVICES)
-    erp = sage_connection(sage_accounting_sandbox)
+    erp = shared.sage50_connection(sage_accounting_sandbox)
     return shared.make_pair("Streak Sage 50", crm, erp, "deal_won_to_invoice")
 
 

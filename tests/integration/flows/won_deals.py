@@ -52,6 +52,19 @@ def sage100_connection(sandbox) -> Connection:
     )  # fmt: skip
 
 
+def sage50_connection(sandbox) -> Connection:
+    """A Sage Accounting connection holding fresh tokens from the sandbox's control API."""
+    tokens = requests.post(f"{sandbox.url}/_control/oauth/tokens", timeout=5).json()
+    return Connection.objects.create(
+        name="Sage Accounting",
+        system="sage50",
+        settings={"api_url": f"{sandbox.url}/v3.1", "auth_url": f"{sandbox.url}/oauth/authorize",
+                  "token_url": f"{sandbox.url}/oauth/token", "client_id": "sandbox-client"},
+        secrets={"client_secret": "sandbox-secret", "access_token": tokens["access_token"],
+                 "refresh_token": tokens["refresh_token"]},
+    )  # fmt: skip
+
+
 def make_pair(name: str, crm: Connection, erp: Connection, flow: str) -> tuple:
     """A pair with `flow` switched on, and its webhook token."""
     pair = IntegrationPair(name=name, crm=crm, erp=erp)

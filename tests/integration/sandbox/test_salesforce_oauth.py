@@ -12,7 +12,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from simple_salesforce.exceptions import SalesforceExpiredSession
 
-from tests.integration.sandbox.test_salesforce_sandbox import (
+from tests.integration.sandbox.salesforce_client import (
     CLIENT,
     connect,
     control,

@@ -8,7 +8,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
-from tests.integration.sandbox.test_salesforce_sandbox import connect, control, https_session
+from tests.integration.sandbox.salesforce_client import connect, control, https_session
 
 ACK = (
     '<?xml version="1.0" encoding="UTF-8"?><soapenv:Envelope '

@@ -1,11 +1,9 @@
 """The Salesforce sandbox seen from real clients: simple-salesforce over verified TLS and plain
-requests. The helpers at the top are shared with the other test_salesforce_* modules."""
+requests."""
 
 import time
 
 import pytest
-import requests
-from simple_salesforce import Salesforce
 from simple_salesforce.exceptions import (
     SalesforceError,
     SalesforceGeneralError,
@@ -14,44 +12,11 @@ from simple_salesforce.exceptions import (
     SalesforceResourceNotFound,
 )
 
-from sandbox.core.server import RunningSandbox
-
-CLIENT = {"client_id": "sandbox-client", "client_secret": "sandbox-secret"}
-
-
-def https_session(sandbox: RunningSandbox) -> requests.Session:
-    """TLS verified against the sandbox's own certificate. trust_env is off because a
-    REQUESTS_CA_BUNDLE in the environment would otherwise replace `verify`."""
-    session = requests.Session()
-    session.verify = str(sandbox.app.cert_path)
-    session.trust_env = False
-    return session
-
-
-def client_credentials_token(sandbox: RunningSandbox) -> str:
-    reply = https_session(sandbox).post(
-        f"{sandbox.url}/services/oauth2/token",
-        data={"grant_type": "client_credentials", **CLIENT},
-        timeout=10,
-    )
-    assert reply.status_code == 200, reply.text
-    return reply.json()["access_token"]
-
-
-def connect(sandbox: RunningSandbox, session_id: str | None = None) -> Salesforce:
-    """simple-salesforce in direct mode, as the connector uses it."""
-    return Salesforce(
-        instance_url=sandbox.url,
-        session_id=session_id or client_credentials_token(sandbox),
-        session=https_session(sandbox),
-    )
-
-
-def control(sandbox: RunningSandbox, path: str, payload: dict | None = None) -> dict:
-    reply = https_session(sandbox).post(f"{sandbox.url}/_control/{path}", json=payload, timeout=10)
-    assert reply.status_code == 200, reply.text
-    return reply.json()
-
+from tests.integration.sandbox.salesforce_client import (
+    connect,
+    control,
+    https_session,
+)
 
 # ---------------------------------------------------------------- describe and query
 

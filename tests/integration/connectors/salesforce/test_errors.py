@@ -12,11 +12,8 @@ from connectors.errors import (
 )
 from connectors.models import Connection
 from connectors.salesforce.connector import SystemConnector
-from tests.integration.connectors import test_salesforce_connector as shared
-from tests.integration.connectors.test_salesforce_connector import control, count
-
-connector = shared.connector  # fixtures shared with the main module
-make_connection = shared.make_connection
+from tests.integration.connectors.salesforce.accounts import count
+from tests.integration.sandbox.salesforce_client import control
 
 pytestmark = pytest.mark.django_db
 

@@ -1,13 +1,10 @@
 """The Salesforce connector against the live sandbox over verified TLS, with real Connection
-rows: OAuth flows and token renewal, schema, reads, changes and writes. The helpers at the
-top are shared with the other test_salesforce_* modules here."""
+rows: OAuth flows and token renewal, schema, reads, changes and writes."""
 
 import time
-from collections.abc import Callable
 from datetime import datetime
 
 import pytest
-import requests
 from django.db import connection as db
 
 from connectors.errors import AuthError, ValidationError
@@ -15,53 +12,11 @@ from connectors.models import Connection
 from connectors.salesforce.client import TOKEN_SECRET
 from connectors.salesforce.connector import SystemConnector
 from connectors.services import cached_schema, check_connection
-from sandbox.core.server import RunningSandbox
 from sandbox.salesforce import schema as sandbox_schema
+from tests.integration.connectors.salesforce.accounts import count
+from tests.integration.sandbox.salesforce_client import control
 
 pytestmark = pytest.mark.django_db
-
-
-def control(sandbox: RunningSandbox, path: str, payload: dict | None = None) -> dict:
-    """POST to the sandbox's control API (faults, settings, tokens)."""
-    session = requests.Session()
-    session.trust_env = False
-    reply = session.post(
-        f"{sandbox.url}/_control/{path}",
-        json=payload,
-        verify=str(sandbox.app.data_dir / "salesforce-cert.pem"),
-        timeout=10,
-    )
-    assert reply.status_code == 200, reply.text
-    return reply.json()
-
-
-@pytest.fixture
-def make_connection(salesforce_sandbox) -> Callable[..., Connection]:
-    def make(flow: str = "client_credentials", secrets: dict | None = None, **settings):
-        base = {
-            "login_url": salesforce_sandbox.url,
-            "auth_flow": flow,
-            "client_id": "sandbox-client",
-            "api_version": "59.0",
-            "ca_bundle": str(salesforce_sandbox.app.data_dir / "salesforce-cert.pem"),
-        }
-        return Connection.objects.create(
-            name=f"Salesforce {flow} {time.monotonic_ns()}",
-            system="salesforce",
-            settings={**base, **settings},
-            secrets=secrets if secrets is not None else {"client_secret": "sandbox-secret"},
-        )
-
-    return make
-
-
-@pytest.fixture
-def connector(make_connection) -> SystemConnector:
-    return SystemConnector(make_connection())
-
-
-def count(connector: SystemConnector, soql_where: str) -> int:
-    return len(list(connector.query(f"SELECT Id FROM Account {soql_where}")))
 
 
 def stamp(value: str) -> datetime:

@@ -16,13 +16,9 @@ from connectors.salesforce.webhooks import (
     ack_response,
     parse_outbound_message,
 )
-from tests.integration.connectors import test_salesforce_connector as shared
-from tests.integration.connectors.test_salesforce_connector import control
+from tests.integration.sandbox.salesforce_client import control
 
-connector = shared.connector  # fixtures shared with the main module
-make_connection = shared.make_connection
-
-FIXTURES = Path(__file__).parent / "fixtures" / "salesforce"
+FIXTURES = Path(__file__).parent.parent / "fixtures" / "salesforce"
 
 
 def test_recorded_message_parses_into_one_notification():
