@@ -7,8 +7,12 @@ class ConnectorsConfig(AppConfig):
 
     def ready(self) -> None:
         from auditlog.registry import auditlog
+        from django.core.signals import request_finished
 
+        from connectors.metering import flush_after_request
         from connectors.models import Connection, IntegrationPair
+
+        request_finished.connect(flush_after_request, dispatch_uid="flush-api-call-counts")
 
         # Secret values never enter the audit log; the *_changed_at fields record that
         # a credential or token changed, and by whom.

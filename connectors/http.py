@@ -14,6 +14,7 @@ from typing import Any
 import requests
 from requests.adapters import HTTPAdapter
 
+from connectors import metering
 from connectors.errors import (
     AuthError,
     Conflict,
@@ -145,11 +146,21 @@ class HttpClient:
         return self.send_once(method, path, **kwargs)
 
     def send_once(self, method: str, path: str, **kwargs: Any) -> requests.Response:
-        """Send once; raise a classified ConnectorError for anything but 2xx/3xx."""
+        """Send once and count the call by its outcome (`connectors.metering`)."""
         if self.bucket:
             self.bucket.acquire()
-        kwargs.setdefault("timeout", self.timeout)
         self.calls += 1
+        try:
+            response = self.exchange(method, path, **kwargs)
+        except Exception as error:
+            metering.count(self.system, error)
+            raise
+        metering.count(self.system)
+        return response
+
+    def exchange(self, method: str, path: str, **kwargs: Any) -> requests.Response:
+        """One request; raise a classified ConnectorError for anything but 2xx/3xx."""
+        kwargs.setdefault("timeout", self.timeout)
         try:
             response = self.session.request(method, self.url(path), **kwargs)
         except requests.Timeout as exc:

@@ -162,3 +162,24 @@ class IntegrationPair(models.Model):
     def webhook_url(self, token: str) -> str:
         """Where the CRM posts events; the token is known only right after it is issued."""
         return f"{self.webhook_base_url}{token}/"
+
+
+class ApiCallCount(models.Model):
+    """Calls made to one system with one outcome, summed over every process since install.
+
+    Each process counts in memory and adds its counts here now and then
+    (`connectors.metering`), so `/metrics` in the web process sees the workers' calls."""
+
+    system = models.CharField(max_length=50, help_text="A system key, e.g. streak or sage100.")
+    outcome = models.CharField(max_length=20)
+    calls = models.PositiveBigIntegerField(default=0)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["system", "outcome"], name="one_count_per_outcome")
+        ]
+        ordering = ["system", "outcome"]
+
+    def __str__(self) -> str:
+        return f"{self.system} {self.outcome}: {self.calls}"

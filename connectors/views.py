@@ -34,11 +34,33 @@ class RoleRequiredMixin(LoginRequiredMixin, PermissionRequiredMixin):
 
 
 class ConnectionListView(RoleRequiredMixin, ListView):
+    """Every connection with its health and last error, Test, and Reconnect for those that
+    connect through an OAuth consent page (Sage 50)."""
+
     permission_required = "connectors.view_connection"
     template_name = "connectors/connection_list.html"
 
     def get_queryset(self) -> QuerySet[Connection]:
         return Connection.objects.defer("secrets")
+
+    def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
+        context = super().get_context_data(**kwargs)
+        for connection in context["object_list"]:
+            connector_class = SYSTEMS[connection.system].connector_class
+            connection.supports_oauth_connect = connector_class.supports_oauth_connect
+        return context
+
+    def render_to_response(self, context: dict[str, Any], **kwargs: Any) -> HttpResponse:
+        response = super().render_to_response(context, **kwargs)
+        if self.request.user.has_perm("connectors.change_connection"):
+            origins = {
+                connector_for(connection).authorization_origin()
+                for connection in context["object_list"]
+                if connection.supports_oauth_connect
+            }
+            if origins:  # the Reconnect forms are answered by a redirect to a consent page
+                response._csp_update = {"form-action": sorted(origins)}
+        return response
 
 
 class ConnectionSystemChoiceView(RoleRequiredMixin, View):

@@ -6,7 +6,7 @@ reuses their outputs). Steps that write carry `ctx.idempotency_key(step)`, the s
 attempt of the run, so a retried write is recognised by the system or by our own lookup.
 """
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator, MutableMapping
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
@@ -40,10 +40,47 @@ class Step:
     label: str = ""
 
 
+class StepOutputs(MutableMapping[str, dict[str, Any]]):
+    """The outputs of the steps done so far, by step name. It notes which ones the running
+    step reads: those are the step's input, shown on the run's page."""
+
+    def __init__(self, outputs: dict[str, dict[str, Any]] | None = None) -> None:
+        self.outputs = dict(outputs or {})
+        self.read: list[str] = []
+
+    def __getitem__(self, name: str) -> dict[str, Any]:
+        output = self.outputs[name]
+        if name not in self.read:
+            self.read.append(name)
+        return output
+
+    def __contains__(self, name: object) -> bool:
+        return name in self.outputs  # asking whether a step is done reads nothing
+
+    def __setitem__(self, name: str, output: dict[str, Any]) -> None:
+        self.outputs[name] = output
+
+    def __delitem__(self, name: str) -> None:
+        del self.outputs[name]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.outputs)
+
+    def __len__(self) -> int:
+        return len(self.outputs)
+
+    def start_step(self) -> None:
+        self.read = []
+
+    def read_by_step(self) -> dict[str, dict[str, Any]]:
+        """What the running step has read so far, by the name of the step that wrote it."""
+        return {name: self.outputs[name] for name in self.read}
+
+
 @dataclass
 class StepContext:
     run: "SyncRun"
-    outputs: dict[str, dict[str, Any]] = field(default_factory=dict)
+    outputs: StepOutputs = field(default_factory=StepOutputs)
 
     @property
     def config(self) -> "FlowConfig":

@@ -27,9 +27,10 @@ from connectors.errors import (
     RateLimited,
     TransientError,
 )
+from connectors.metering import flushes_api_calls
 from connectors.models import Connection
 from connectors.registry import SYSTEMS
-from flows.base import AwaitApproval, Rejected, StepContext
+from flows.base import AwaitApproval, Rejected, StepContext, StepOutputs
 from flows.models import Approval, RunStep, SyncRun
 from flows.redaction import redact
 from flows.registry import FLOWS
@@ -80,37 +81,57 @@ def claim(run_id: int) -> bool:
     return claimed == 1
 
 
+@flushes_api_calls
 @logs_for_run
 def execute_run(run_id: int) -> str:
     """The task: claim, run the steps not yet done, record the outcome."""
     if not claim(run_id):
         return "not claimed"
-    run = SyncRun.objects.select_related("flow_config", "pair__crm", "pair__erp").get(pk=run_id)
+    run = SyncRun.objects.select_related("flow_config", "pair__crm", "pair__erp", "event").get(
+        pk=run_id
+    )
     bind_log_context(pair=run.pair.slug)
     flow = FLOWS[run.flow_config.flow]
-    ctx = StepContext(run=run, outputs=done_outputs(run))
+    ctx = StepContext(run=run, outputs=StepOutputs(done_outputs(run)))
     progressed = False  # did this attempt get any step done?
     for order, step in enumerate(flow.steps, start=1):
         if step.name in ctx.outputs:
-            record_step(run, order, step.name, RunStep.Status.SKIPPED, {}, ctx.outputs[step.name])
+            output = ctx.outputs.outputs[step.name]
+            record_step(run, order, step.name, RunStep.Status.SKIPPED, {}, output)
             continue
+        ctx.outputs.start_step()
         started = time.monotonic()
         try:
             output = step.run(ctx) or {}
         except Exception as exc:
             duration = time.monotonic() - started
-            record_step(run, order, step.name, RunStep.Status.FAILED, {}, {}, exc, duration)
+            step_input = input_of(ctx, order)
+            record_step(run, order, step.name, RunStep.Status.FAILED, step_input, {}, exc, duration)
             if progressed:
                 restart_attempt_budget(run)
             return settle_failure(run, exc)
         record_step(
-            run, order, step.name, RunStep.Status.SUCCEEDED, {}, output,
+            run, order, step.name, RunStep.Status.SUCCEEDED, input_of(ctx, order), output,
             duration=time.monotonic() - started,
         )  # fmt: skip
         ctx.outputs[step.name] = output
         progressed = True
     finish(run, Status.SUCCEEDED)
     return "succeeded"
+
+
+def input_of(ctx: StepContext, order: int) -> dict[str, Any]:
+    """What a step worked from, for the run's page: the earlier outputs it read; the first
+    step also the record the run is about and the event that started it."""
+    step_input: dict[str, Any] = ctx.outputs.read_by_step()
+    if order == 1:
+        event = ctx.run.event
+        step_input = {
+            "record": ctx.run.entity_key,
+            **({"event": {"kind": event.kind, "payload": event.payload}} if event else {}),
+            **step_input,
+        }
+    return step_input
 
 
 def restart_attempt_budget(run: SyncRun) -> None:

@@ -2,8 +2,8 @@
 
 Open, or guarded by a bearer token when CLARITY_METRICS_TOKEN is set. Counts are gauges of
 the database's present state (runs by status move as runs move); step durations are a
-histogram over the last CLARITY_METRICS_WINDOW_MINUTES (default 60). Connectors keep no
-API-call counter yet, so calls per system are not exported.
+histogram over the last CLARITY_METRICS_WINDOW_MINUTES (default 60). API calls per system
+and outcome are counters summed over every process (`connectors.metering`).
 """
 
 import hmac
@@ -17,6 +17,8 @@ from django.utils import timezone
 from django.views.decorators.cache import never_cache
 from django_q.models import OrmQ
 
+from connectors import metering
+from connectors.models import ApiCallCount
 from flows.models import Approval, RunStep, SyncRun
 
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
@@ -28,10 +30,12 @@ def escape(value: object) -> str:
 
 
 def sample(name: str, value: float, **labels: object) -> str:
+    """One line; whole numbers in full, since `:g` would round a large counter."""
+    number = str(value) if isinstance(value, int) else f"{value:g}"
     if not labels:
-        return f"{name} {value:g}"
+        return f"{name} {number}"
     text = ",".join(f'{key}="{escape(label)}"' for key, label in labels.items())
-    return f"{name}{{{text}}} {value:g}"
+    return f"{name}{{{text}}} {number}"
 
 
 def family(name: str, kind: str, help_text: str, samples: Iterable[str]) -> list[str]:
@@ -103,9 +107,22 @@ def approvals_pending() -> list[str]:
     )  # fmt: skip
 
 
+def api_calls() -> list[str]:
+    """Calls to each system by outcome; this process's latest calls are saved first."""
+    metering.flush()
+    return family(
+        "clarity_api_calls_total", "counter",
+        "Calls made to each outside system, by outcome (ok, client_error, server_error, "
+        "rate_limited, network_error).",
+        (sample("clarity_api_calls_total", row.calls, system=row.system, outcome=row.outcome)
+         for row in ApiCallCount.objects.all()),
+    )  # fmt: skip
+
+
 def render_metrics() -> str:
     window = timedelta(minutes=getattr(settings, "CLARITY_METRICS_WINDOW_MINUTES", 60))
-    lines = [*runs_by_status(), *step_durations(window), *queue_and_lag(), *approvals_pending()]
+    lines = [*runs_by_status(), *step_durations(window), *queue_and_lag(), *approvals_pending(),
+             *api_calls()]  # fmt: skip
     return "\n".join(lines) + "\n"
 
 

@@ -16,6 +16,7 @@ from typing import Any
 
 import pyodbc
 
+from connectors import metering
 from connectors.errors import AuthError, ConnectorError, NotFound, TransientError
 from connectors.sage100.dialects import DIALECTS, Dialect, identifier
 
@@ -155,7 +156,9 @@ class OdbcReader:
                 )
                 connection.timeout = QUERY_TIMEOUT_SECONDS
             except pyodbc.Error as exc:
-                raise odbc_error(exc, self.safe_connection_string) from None
+                error = odbc_error(exc, self.safe_connection_string)
+                metering.count(SYSTEM, error)  # a logon that fails is a call that failed
+                raise error from None
             self._connection = connection
         return self._connection
 
@@ -179,11 +182,21 @@ class OdbcReader:
             self.close()
         return error
 
+    def _execute(self, cursor: pyodbc.Cursor, sql: str, params: tuple | list) -> pyodbc.Cursor:
+        """Run one query, counted by its outcome (`connectors.metering`)."""
+        try:
+            cursor.execute(sql, *params)
+        except pyodbc.Error as exc:
+            metering.count(SYSTEM, odbc_error(exc))
+            raise
+        metering.count(SYSTEM)
+        return cursor
+
     def rows(self, sql: str, params: tuple | list = ()) -> Iterator[dict[str, Any]]:
         """Stream the rows of one SELECT, `fetch_size` at a time."""
         cursor = self._cursor()
         try:
-            cursor.execute(sql, *params)
+            self._execute(cursor, sql, params)
             names = [column[0] for column in cursor.description]
             while True:
                 batch = cursor.fetchmany(self.fetch_size)
@@ -202,7 +215,7 @@ class OdbcReader:
     def scalar(self, sql: str, params: tuple | list = ()) -> Any:
         cursor = self._cursor()
         try:
-            found = cursor.execute(sql, *params).fetchone()
+            found = self._execute(cursor, sql, params).fetchone()
         except pyodbc.Error as exc:
             raise self._fail(exc) from None
         finally:

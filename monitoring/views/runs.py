@@ -31,6 +31,8 @@ PERIODS = {
     "7d": timedelta(days=7),
     "30d": timedelta(days=30),
 }
+# The browser's date-time picker; its value has no seconds and no zone (the site's zone).
+MOMENT_INPUT = forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M")
 VIEW_RUNS = "flows.view_syncrun"
 RETRY_RUNS = "flows.retry_syncrun"
 
@@ -63,10 +65,22 @@ class RunFilterForm(forms.Form):
         ],
         required=False,
     )
+    since = forms.DateTimeField(required=False, label="From", widget=MOMENT_INPUT)
+    until = forms.DateTimeField(required=False, label="To", widget=MOMENT_INPUT)
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean()
+        if data.get("since") and data.get("until") and data["since"] > data["until"]:
+            self.add_error("until", "“To” is before “From”: pick a later time, or swap them.")
+        return data
 
     def filter(self, runs: QuerySet[SyncRun]) -> QuerySet[SyncRun]:
-        if not self.is_valid():
+        """The runs that match; none while the form has an error, so that no list is shown
+        as if it were the one asked for."""
+        if not self.is_bound:
             return runs
+        if not self.is_valid():
+            return runs.none()
         data = self.cleaned_data
         if data["pair"]:
             runs = runs.filter(pair=data["pair"])
@@ -76,6 +90,11 @@ class RunFilterForm(forms.Form):
             runs = runs.filter(status=data["status"])
         if data["period"]:
             runs = runs.filter(created_at__gte=timezone.now() - PERIODS[data["period"]])
+        if data["since"]:
+            runs = runs.filter(created_at__gte=data["since"])
+        if data["until"]:  # to the end of the minute the picker shows
+            end = data["until"].replace(second=0, microsecond=0) + timedelta(minutes=1)
+            runs = runs.filter(created_at__lt=end)
         text = data["q"].strip()
         if text:
             matches = (

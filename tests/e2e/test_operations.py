@@ -70,6 +70,9 @@ def test_an_operator_sees_an_unknown_item_fixes_the_lookup_and_retries_from_the_
         "item, then retry."
     )
     expect(error).to_contain_text("ValidationError")
+    read_deal = page.locator(".timeline .step").first
+    read_deal.get_by_text("Input").click()  # what the step worked from: the webhook's event
+    expect(read_deal.locator("pre.json").first).to_contain_text('"kind": "BOX_CHANGE_STAGE"')
     screenshot("run_detail.png")
 
     # The operator adds the row on the lookup table's page, then retries.
@@ -175,3 +178,43 @@ def test_a_viewer_sees_everything_and_no_buttons(page: Page, live_server, users,
         expect(page.locator("main form[method=post]")).to_have_count(0)
     page.goto(f"{live_server.url}/errors/")
     expect(page.locator(".error-group")).to_contain_text("Sage 100 did not answer")
+
+
+def test_an_operator_narrows_the_runs_to_a_time_range_across_pages(
+    page: Page, live_server, users, login
+):
+    pair = IntegrationPairFactory(name="Acme deals")
+    config = pair.flows.get(flow="deal_won_to_sales_order")
+    now = timezone.localtime().replace(second=0, microsecond=0)
+    SyncRun.objects.bulk_create(
+        SyncRun(flow_config=config, pair=pair, entity_key=f"box-{hours}-{n}")
+        for hours in (1, 26, 50)
+        for n in range(30)
+    )
+    for hours in (1, 26, 50):
+        SyncRun.objects.filter(entity_key__startswith=f"box-{hours}-").update(
+            created_at=now - timedelta(hours=hours)
+        )
+
+    def picker(moment) -> str:
+        return moment.strftime("%Y-%m-%dT%H:%M")
+
+    login("operator")
+    page.goto(f"{live_server.url}/runs/")
+    page.get_by_label("From").fill(picker(now - timedelta(hours=60)))
+    page.get_by_label("To", exact=True).fill(picker(now - timedelta(hours=20)))
+    page.get_by_role("button", name="Filter").click()
+    expect(page.locator(".pager")).to_contain_text("60 runs")
+    expect(page.locator("tbody")).not_to_contain_text("box-1-")
+    page.get_by_role("link", name="Older →").click()
+    expect(page.locator(".pager")).to_contain_text("Page 2 of 2 · 60 runs")
+    expect(page.get_by_label("From")).to_have_value(picker(now - timedelta(hours=60)))
+    expect(page.locator("tbody")).to_contain_text("box-50-")
+    expect(page.locator("tbody")).not_to_contain_text("box-1-")
+
+    page.get_by_label("From").fill(picker(now))
+    page.get_by_role("button", name="Filter").click()
+    expect(page.get_by_role("alert")).to_have_text(
+        "“To” is before “From”: pick a later time, or swap them."
+    )
+    expect(page.locator("tbody")).to_contain_text("Correct the filter above to see runs.")
