@@ -60,6 +60,19 @@ class WebhookBatch:
     reply_content_type: str = "text/plain"
 
 
+@dataclass(frozen=True)
+class FeedCursor:
+    """Where one poll's change feed stands. It lives on the poll's Watermark, never on the
+    connection: two pairs or two flows reading one connection each keep their own place.
+
+    `since` is the newest change read. `seen` marks the changes already taken near it, for
+    a system whose change stamps are too coarse to tell apart changes made in the same
+    instant (Sage 100's); the other systems leave it empty."""
+
+    since: datetime
+    seen: frozenset[str] = frozenset()
+
+
 class Connector(ABC):
     system: str = ""
     label: str = ""

@@ -4,6 +4,7 @@ The run state lives here, not in the queue: django-q2 only rings the doorbell, a
 sweeper rings it again for anything due or abandoned (shared/DESIGN.md §2, §6).
 """
 
+from datetime import datetime
 from typing import Any
 
 from django.conf import settings
@@ -12,6 +13,7 @@ from django.db import models
 from django.urls import reverse
 
 from clarity.fields import EncryptedJSONField
+from connectors.base import FeedCursor
 from connectors.models import IntegrationPair
 
 
@@ -230,7 +232,10 @@ class Approval(models.Model):
 
 
 class Watermark(models.Model):
-    """How far a polling flow has read, moved only after the events it covers are stored."""
+    """How far a polling flow has read, moved only after the events it covers are stored.
+
+    `value` holds one cursor per feed (entity): `feeds` its `since` (ISO time) and `seen`
+    the marks of changes taken near it, with `polled_at` and the last `error`."""
 
     pair = models.ForeignKey(IntegrationPair, on_delete=models.CASCADE, related_name="+")
     flow = models.CharField(max_length=50)
@@ -244,6 +249,19 @@ class Watermark(models.Model):
 
     def __str__(self) -> str:
         return f"{self.pair_id}/{self.flow}: {self.value}"
+
+    def cursor(self, entity: str) -> FeedCursor | None:
+        """Where the entity's feed stands, or None before its first poll."""
+        since = (self.value.get("feeds") or {}).get(entity)
+        if not since:
+            return None
+        seen = (self.value.get("seen") or {}).get(entity) or ()
+        return FeedCursor(datetime.fromisoformat(since), frozenset(seen))
+
+    def set_cursor(self, entity: str, cursor: FeedCursor) -> None:
+        feeds = {**(self.value.get("feeds") or {}), entity: cursor.since.isoformat()}
+        seen = {**(self.value.get("seen") or {}), entity: sorted(cursor.seen)}
+        self.value = {**self.value, "feeds": feeds, "seen": {k: v for k, v in seen.items() if v}}
 
 
 class Subscription(models.Model):

@@ -1,12 +1,13 @@
 """Polling: the change feeds of poll-triggered flows, taken in like webhook deliveries.
 
-One poll of a flow config reads every feed the flow watches from its watermark, turns each
-change into an event whose dedupe key is the record's key plus its change stamp, stores the
-events (starting runs) and moves the watermark, all in one transaction: the watermark never
-passes a change that was not stored. The Sage 100 connector remembers the rows it already
-yielded on its connection, inside that same transaction, so a failed poll forgets them too
-and the next poll reads them again. A change read twice (overlapping windows, a poll retried
-after a failure) is a duplicate event and starts no second run.
+One poll of a flow config reads every feed the flow watches from its cursor on the
+watermark, turns each change into an event whose dedupe key is the record's key plus its
+change stamp, stores the events (starting runs) and moves the cursors, all in one
+transaction: the watermark never passes a change that was not stored, and a failed poll
+leaves every cursor where it was. The cursors belong to the (pair, flow) watermark, so pairs
+or flows sharing a connection never hide changes from each other. A change read twice
+(overlapping windows, a poll retried after a failure) is a duplicate event and starts no
+second run.
 
 Our own writes to a CRM do not come back as changes: a flow that writes to a CRM record
 stores the record's stamp after the write as `ExternalLink.last_synced_version`, and a CRM
@@ -21,14 +22,15 @@ import logging
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, Protocol, runtime_checkable
 
 from django.db import transaction
 from django.utils import timezone
 from django_q.tasks import async_task
 
-from connectors.base import Connector, Record, WebhookEvent
+from connectors.base import Connector, FeedCursor, Record, WebhookEvent
 from connectors.errors import AuthError
+from connectors.metering import flushes_api_calls
 from connectors.models import Connection
 from connectors.registry import SYSTEMS
 from connectors.services import connector_for
@@ -127,7 +129,7 @@ def parse_moment(text: str) -> datetime:
 
 
 def poll(config: FlowConfig) -> PollResult:
-    """Read the config's feeds from its watermark, store the changes, move the watermark."""
+    """Read the config's feeds from their cursors, store the changes, move the cursors."""
     from flows.intake import take_in  # intake → registry → flows, which import this module
 
     pair = config.pair
@@ -137,29 +139,49 @@ def poll(config: FlowConfig) -> PollResult:
     with transaction.atomic():
         mark = Watermark.objects.select_for_update().filter(pair=pair, flow=config.flow).first()
         mark = mark or Watermark(pair=pair, flow=config.flow, value={})
-        feeds: dict[str, str] = dict(mark.value.get("feeds") or {})
         events: list[WebhookEvent] = []
         for feed in watches_for(config):
-            if feed.side not in connectors:  # a fresh row: the feed's memory is written on it
-                connection = Connection.objects.get(pk=getattr(pair, feed.side).pk)
-                connectors[feed.side] = connector_for(connection)
+            if feed.side not in connectors:
+                connectors[feed.side] = connector_for(getattr(pair, feed.side))
             connector = connectors[feed.side]
-            since = parse_moment(feeds[feed.entity]) if feed.entity in feeds else None
-            newest = since
-            for record in connector.changes(feed.entity, since or now - FIRST_POLL_LOOKBACK):
-                change = CHANGE_OF[connector.system](connector, feed.entity, record)
+            cursor = mark.cursor(feed.entity) or FeedCursor(now - FIRST_POLL_LOOKBACK)
+            changes, after = read_feed(connector, feed.entity, cursor)
+            for record, change in changes:
                 result.read += 1
-                newest = max(newest or change.moment, change.moment)
                 if feed.side == "crm" and is_echo(pair, change):
                     result.echoes += 1
                     continue
                 events.append(event_of(feed, change, record))
-            feeds[feed.entity] = (newest or now - FIRST_POLL_LOOKBACK).isoformat()
+            mark.set_cursor(feed.entity, after)
         taken = take_in(pair, events, "poll")
-        mark.value = {"feeds": feeds, "polled_at": now.isoformat(), "error": ""}
+        mark.value = {**mark.value, "polled_at": now.isoformat(), "error": ""}
         mark.save()
     result.stored, result.duplicates, result.runs = taken.stored, taken.duplicates, taken.runs
     return result
+
+
+@runtime_checkable
+class CursorFeed(Protocol):
+    """A connector that moves the cursor itself (Sage 100: its stamps are too coarse)."""
+
+    def feed(self, entity: str, cursor: FeedCursor) -> tuple[list[Record], FeedCursor]: ...
+
+
+def read_feed(
+    connector: Connector, entity: str, cursor: FeedCursor
+) -> tuple[list[tuple[Record, Change]], FeedCursor]:
+    """The changes after the cursor, oldest first, and the cursor after them. A system with
+    precise stamps needs no marks: its next cursor is the newest stamp read."""
+    change_of = CHANGE_OF[connector.system]
+    if isinstance(connector, CursorFeed):
+        records, after = connector.feed(entity, cursor)
+        return [(record, change_of(connector, entity, record)) for record in records], after
+    changes = [
+        (record, change_of(connector, entity, record))
+        for record in connector.changes(entity, cursor.since)
+    ]
+    newest = max((change.moment for _, change in changes), default=cursor.since)
+    return changes, FeedCursor(newest)
 
 
 def event_of(feed: Watch, change: Change, record: Record) -> WebhookEvent:
@@ -199,6 +221,7 @@ def record_failure(config: FlowConfig, error: Exception) -> None:
 # ---------------------------------------------------------------- tasks and schedule
 
 
+@flushes_api_calls
 def poll_config(config_id: int) -> str:
     """The django-q2 task: poll one config; a failure is recorded, never raised."""
     config = (

@@ -4,7 +4,9 @@ per write, and the bridge's replies turned into results and error classes.
 A BOI refusal (422 `boi_error`) is a `ValidationError` carrying Sage's last-error message,
 or `NotFound` when Sage says the very record the request addresses is not on file. A write
 whose reply was lost can be sent again with the same key: the bridge answers with the first
-reply and writes nothing more.
+reply and writes nothing more. A create naming its external reference (`match`) comes back
+with whether Sage had the record already; several records holding it are a
+`ValidationError` naming the column.
 """
 
 import json
@@ -12,7 +14,7 @@ import re
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
-from urllib.parse import quote
+from urllib.parse import quote, urlencode
 
 import requests
 
@@ -63,6 +65,11 @@ def segment(value: str) -> str:
     return quote(str(value), safe="")
 
 
+def with_match(path: str, match: str) -> str:
+    """A create's path, naming the column of its external reference when there is one."""
+    return f"{path}?{urlencode({'match': match})}" if match else path
+
+
 def error_message(response: requests.Response) -> str:
     try:
         return str(response.json()["error"]["message"])
@@ -108,6 +115,13 @@ def error_for(response: requests.Response, message: str) -> ConnectorError | Non
         return TransientError(
             "The Sage 100 bridge is still running the first request with this key; "
             "try again shortly.",
+            **kwargs,
+        )
+    if code == "several_matches":
+        column = re.search(r"\bwith (\w+) ", message)  # "... 2 sales orders with UDF_DEAL_ID X"
+        return ValidationError(
+            f"{message} Keep one, then retry.",
+            fields={column.group(1) if column else "match": message},
             **kwargs,
         )
     if code == "idempotency_mismatch":
@@ -176,8 +190,13 @@ class BridgeClient:
     def health(self) -> dict[str, Any]:
         return self.call("GET", "/v1/health")["health"]
 
-    def create_customer(self, values: dict[str, Any], idempotency_key: str) -> dict[str, Any]:
-        return self.call("POST", "/v1/customers", values, idempotency_key)["customer"]
+    def create_customer(
+        self, values: dict[str, Any], idempotency_key: str, match: str = ""
+    ) -> tuple[dict[str, Any], bool]:
+        """The customer written, or (with `match`) the one already holding that column's
+        value; and whether it existed."""
+        reply = self.call("POST", with_match("/v1/customers", match), values, idempotency_key)
+        return reply["customer"], bool(reply.get("existed"))
 
     def update_customer(
         self, division: str, customer_no: str, values: dict[str, Any], idempotency_key: str
@@ -195,10 +214,18 @@ class BridgeClient:
         return reply["SalesOrderNo"]
 
     def create_sales_order(
-        self, header: dict[str, Any], lines: list[dict[str, Any]], idempotency_key: str
-    ) -> dict[str, Any]:
+        self,
+        header: dict[str, Any],
+        lines: list[dict[str, Any]],
+        idempotency_key: str,
+        match: str = "",
+    ) -> tuple[dict[str, Any], bool]:
+        """The order written, or (with `match`) the one, open or in history, already
+        holding that column's value; and whether it existed."""
         payload = {**header, "lines": lines}
-        return self.call("POST", "/v1/sales-orders", payload, idempotency_key)["sales_order"]
+        path = with_match("/v1/sales-orders", match)
+        reply = self.call("POST", path, payload, idempotency_key)
+        return reply["sales_order"], bool(reply.get("existed"))
 
     def set_order_status(
         self, sales_order_no: str, status: str, idempotency_key: str

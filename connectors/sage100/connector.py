@@ -4,29 +4,40 @@
 Records are Sage's own rows (column names as in Sage, money as Decimal). Keys of several
 columns are joined with "-" ("00-ACME" for division 00, customer ACME; "WID-100-000" for an
 item in warehouse 000), cash receipts with "|" since their key holds a date.
+
+A create naming the deal (`UDF_DEAL_ID`, orders) or the CRM record (`UDF_CRM_ID`,
+customers) is conditional: the bridge returns the record Sage already has for it, marked
+`existed`, instead of writing a second one. Table columns from the ODBC catalog are shared
+by this process's connectors for COLUMNS_TTL_SECONDS; `schema` always reads them live.
 """
 
+import time
 import zoneinfo
 from collections.abc import Iterator
 from datetime import date, datetime, tzinfo
 from decimal import Decimal, InvalidOperation
+from itertools import groupby
 from typing import Any
 
-from django.db import transaction
-
-from connectors.base import Connector, FieldInfo, Health, Record
+from connectors.base import Connector, FeedCursor, FieldInfo, Health, Record
 from connectors.errors import AuthError, ConnectorError, NotFound, ValidationError
 from connectors.sage100.bridge_client import BridgeClient
 from connectors.sage100.client import Column, OdbcReader
 from connectors.sage100.entities import (
     CHANGE_OVERLAP,
     ENTITIES,
-    SEEN_SETTING,
     Entity,
     decimal_hours,
     label_of,
     number,
 )
+
+COLUMNS_TTL_SECONDS = 300.0
+# (connection id, its creation time, ODBC connection string, table) -> (expires at, columns)
+COLUMNS: dict[tuple[Any, ...], tuple[float, list[Column]]] = {}
+# The external references that name one Sage record each: a create that carries one is
+# answered with the record Sage already has for it, if any.
+ORDER_REFERENCE, CUSTOMER_REFERENCE = "UDF_DEAL_ID", "UDF_CRM_ID"
 
 
 class SystemConnector(Connector):
@@ -49,7 +60,10 @@ class SystemConnector(Connector):
         self.time_zone: tzinfo = (
             zoneinfo.ZoneInfo(zone) if zone else datetime.now().astimezone().tzinfo
         )
-        self._columns: dict[str, list[Column]] = {}
+        # Saved connections share the process's catalog cache; an unsaved one keeps its own.
+        self._columns = COLUMNS if connection.pk else {}
+        odbc = self.settings.get("odbc_connection_string", "")
+        self._columns_scope = (connection.pk, str(connection.created_at), odbc)
 
     # ------------------------------------------------------------ health
 
@@ -93,9 +107,14 @@ class SystemConnector(Connector):
             raise NotFound(f"Sage 100 has no entity {name!r}.", system=self.label) from None
 
     def columns(self, table: str, refresh: bool = True) -> list[Column]:
-        if refresh or table not in self._columns:
-            self._columns[table] = self.reader.columns(table)
-        return self._columns[table]
+        """The table's columns from the ODBC catalog: read now, or (`refresh=False`) as read
+        by this process within COLUMNS_TTL_SECONDS."""
+        key = (*self._columns_scope, table)
+        cached = self._columns.get(key)
+        if refresh or cached is None or cached[0] < time.monotonic():
+            cached = (time.monotonic() + COLUMNS_TTL_SECONDS, self.reader.columns(table))
+            self._columns[key] = cached
+        return cached[1]
 
     def schema(self, entity: str) -> list[FieldInfo]:
         """Fields from the ODBC catalog, read now: `UDF_*` columns appear by themselves. Key
@@ -159,7 +178,9 @@ class SystemConnector(Connector):
         """Rows equal to every criterion; text compared without case or padding.
         `Column__contains="text"` matches part of a text column."""
         spec = self.entity(entity)
-        kinds = {column.name: column.kind for column in self.columns(spec.table)}
+        kinds = {column.name: column.kind for column in self.columns(spec.table, refresh=False)}
+        if any(name.partition("__")[0] not in kinds for name in criteria):  # added since read?
+            kinds = {column.name: column.kind for column in self.columns(spec.table)}
         where, params = [], []
         for name, value in criteria.items():
             column, _, operator = name.partition("__")
@@ -202,63 +223,64 @@ class SystemConnector(Connector):
         moment = datetime.combine(record["DateUpdated"], decimal_hours(record["TimeUpdated"]))
         return moment.replace(tzinfo=self.time_zone)
 
+    def change_mark(self, entity: str, record: Record) -> str:
+        """The record's key and change stamp: the same change read twice has the same mark."""
+        return f"{self.key_of(entity, record)}|{record['DateUpdated']}|{record['TimeUpdated']}"
+
+    def marked_at(self, mark: str) -> datetime:
+        """The moment a `change_mark` stands for."""
+        _, day, hours = mark.rsplit("|", 2)
+        moment = datetime.combine(date.fromisoformat(day), decimal_hours(hours))
+        return moment.replace(tzinfo=self.time_zone)
+
     def changes(self, entity: str, since: datetime) -> Iterator[Record]:
-        """Rows changed since `since`, oldest first. Reads `CHANGE_OVERLAP` further back and
-        yields each (key, DateUpdated, TimeUpdated) once, remembered on the connection."""
+        """Rows changed at or after `since`, oldest first. Remembers nothing: polling reads
+        through `feed`, whose cursor says what was taken already."""
+        spec = self._audited(entity)
+        for row in self._changed_rows(spec, self._aware(since)):
+            yield self._with_lines(spec, row)
+
+    def feed(self, entity: str, cursor: FeedCursor) -> tuple[list[Record], FeedCursor]:
+        """Rows changed since the cursor, oldest first, each change once, and the next cursor.
+
+        Stamps count in 1/10000 hour and come from the clock of whichever workstation wrote
+        the row, so the read starts `CHANGE_OVERLAP` before `cursor.since` (late writes,
+        skewed clocks) and skips the changes the cursor marks as taken. The next cursor
+        marks the changes within `CHANGE_OVERLAP` of the newest one: all the next read can
+        meet again, and no more."""
+        spec = self._audited(entity)
+        since = self._aware(cursor.since)
+        taken = {mark: self.marked_at(mark) for mark in cursor.seen}
+        fresh: list[Record] = []
+        for row in self._changed_rows(spec, since - CHANGE_OVERLAP):
+            mark = self.change_mark(entity, row)
+            if mark not in taken:
+                taken[mark] = self.updated_at(row)
+                fresh.append(self._with_lines(spec, row))
+        newest = max([since, *taken.values()])
+        seen = frozenset(mark for mark, at in taken.items() if at >= newest - CHANGE_OVERLAP)
+        return fresh, FeedCursor(newest, seen)
+
+    def _audited(self, entity: str) -> Entity:
         spec = self.entity(entity)
         if not spec.audited:
             raise NotImplementedError(f"Sage 100 {entity} has no DateUpdated to poll")
-        since = since.replace(tzinfo=self.time_zone) if since.tzinfo is None else since
-        start = since - CHANGE_OVERLAP
-        stored: dict[str, str] = self.settings.get(SEEN_SETTING, {}).get(entity, {})
-        seen = dict(stored)
+        return spec
+
+    def _aware(self, moment: datetime) -> datetime:
+        """A naive time is taken as Sage's own time zone."""
+        return moment.replace(tzinfo=self.time_zone) if moment.tzinfo is None else moment
+
+    def _changed_rows(self, spec: Entity, start: datetime) -> Iterator[Record]:
+        """Headers changed at or after `start`, oldest first, streamed a day at a time: ODBC
+        filters by DateUpdated, TimeUpdated is a decimal-hour string compared here."""
         local_start = start.astimezone(self.time_zone)
         where = [f"DateUpdated >= {self.reader.dialect.date_literal(local_start.date())}"]
         sql = self.reader.dialect.select(spec.table, where=where, order_by=["DateUpdated"])
-        try:
-            day: list[Record] = []
-            for row in self.reader.rows(sql):
-                if day and row["DateUpdated"] != day[0]["DateUpdated"]:
-                    yield from self._fresh(entity, spec, day, start, seen)
-                    day = []
-                day.append(row)
-            yield from self._fresh(entity, spec, day, start, seen)
-        finally:
-            if seen:  # the next poll re-reads from its `since` minus the overlap at most
-                newest = max(datetime.fromisoformat(moment) for moment in seen.values())
-                seen = {
-                    mark: moment
-                    for mark, moment in seen.items()
-                    if datetime.fromisoformat(moment) >= newest - CHANGE_OVERLAP
-                }
-            if seen != stored:
-                self._remember(entity, seen)
-
-    def _fresh(
-        self, entity: str, spec: Entity, day: list[Record], start: datetime, seen: dict[str, str]
-    ) -> Iterator[Record]:
-        """One day's rows in time order, without those older than `start` or seen before."""
-        for row in sorted(day, key=self.updated_at):
-            moment = self.updated_at(row)
-            mark = f"{self.key_of(entity, row)}|{row['DateUpdated']}|{row['TimeUpdated']}"
-            if moment < start or mark in seen:
-                continue
-            seen[mark] = moment.isoformat()
-            yield self._with_lines(spec, row)
-
-    def _remember(self, entity: str, seen: dict[str, str]) -> None:
-        """Store what was yielded on the connection (row-locked), for the next poll."""
-        connection = self.connection
-        if connection.pk is None:
-            return
-        with transaction.atomic():
-            fresh = type(connection).objects.select_for_update().get(pk=connection.pk)
-            settings = dict(fresh.settings or {})
-            settings[SEEN_SETTING] = {**settings.get(SEEN_SETTING, {}), entity: seen}
-            fresh.settings = settings
-            fresh.save(update_fields=["settings", "updated_at"])
-        connection.settings = settings
-        self.settings = settings
+        for _, day in groupby(self.reader.rows(sql), key=lambda row: row["DateUpdated"]):
+            for row in sorted(day, key=self.updated_at):
+                if self.updated_at(row) >= start:
+                    yield row
 
     # ------------------------------------------------------------ writes (through the bridge)
 
@@ -301,10 +323,12 @@ class SystemConnector(Connector):
 
     def create(self, entity: str, data: Record, idempotency_key: str) -> Record:
         if entity == "customer":
-            reply = self.bridge.create_customer(
-                self.typed("AR_Customer", data), f"{idempotency_key}:customer"
+            reply, existed = self.bridge.create_customer(
+                self.typed("AR_Customer", data),
+                f"{idempotency_key}:customer",
+                match=CUSTOMER_REFERENCE if data.get(CUSTOMER_REFERENCE) else "",
             )
-            return self.from_bridge("AR_Customer", reply)
+            return self.from_bridge("AR_Customer", reply) | {"existed": existed}
         if entity == "sales_order":
             return self.create_sales_order(data, idempotency_key)
         if entity == "cash_receipt":
@@ -337,18 +361,22 @@ class SystemConnector(Connector):
         return self.bridge.next_sales_order_number(f"{idempotency_key}:next-order-number")
 
     def create_sales_order(self, data: Record, idempotency_key: str) -> Record:
-        """Header and `lines` written together by BOI, or nothing (ValidationError)."""
+        """Header and `lines` written together by BOI, or nothing (ValidationError). With a
+        `UDF_DEAL_ID`, the order Sage already has for that deal (open or in history) comes
+        back instead, `existed` true; several such orders are a ValidationError."""
         header = dict(data)
         lines = header.pop("lines", None) or []
-        reply = self.bridge.create_sales_order(
+        reply, existed = self.bridge.create_sales_order(
             self.typed("SO_SalesOrderHeader", header),
             [self.typed("SO_SalesOrderDetail", line) for line in lines],
             f"{idempotency_key}:sales-order",
+            match=ORDER_REFERENCE if header.get(ORDER_REFERENCE) else "",
         )
         order = self.from_bridge("SO_SalesOrderHeader", reply)
         order["lines"] = [
             self.from_bridge("SO_SalesOrderDetail", line) for line in reply.get("lines", [])
         ]
+        order["existed"] = existed
         return order
 
     def set_order_status(self, sales_order_no: str, status: str, idempotency_key: str) -> Record:

@@ -9,7 +9,6 @@ from typing import Any
 from connectors.errors import ValidationError
 
 CHANGE_OVERLAP = timedelta(minutes=5)  # re-read this far back: late commits, clock skew
-SEEN_SETTING = "change_feed_seen"  # settings key: what the change feed already yielded
 
 
 @dataclass(frozen=True)

@@ -1,7 +1,9 @@
 """The bridge's sandbox backend: BOI's business rules applied to the SQLite tables.
 
 Each write is one SQLite transaction: a refused write raises `BOIError` with a message in
-the style of BOI's `sLastErrorMsg` and rolls back, so nothing is written. Every row written
+the style of BOI's `sLastErrorMsg` and rolls back, so nothing is written. A conditional
+create looks for its external reference inside that same transaction (BEGIN IMMEDIATE: no
+other write can come between the look and the write). Every row written
 gets DateUpdated/TimeUpdated (and Created on new rows) and the bridge's user key.
 """
 
@@ -13,7 +15,13 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-from connectors.sage100.bridge.backend import BOIError, Record, Sage100Backend
+from connectors.sage100.bridge.backend import (
+    EXISTED,
+    BOIError,
+    Record,
+    Sage100Backend,
+    SeveralMatches,
+)
 from sandbox.sage100.boi import fetch, find_customer, insert, set_values, stamp, update
 from sandbox.sage100.data import COMPANY_CODE
 from sandbox.sage100.rules import TAX_RATES, suggest_customer_no
@@ -62,11 +70,15 @@ class SandboxBackend(Sage100Backend):
             "customers": customers,
         }
 
-    def create_customer(self, values: Record) -> Record:
+    def create_customer(self, values: Record, match: str = "") -> Record:
         values = dict(values)
         division = str(values.pop("ARDivisionNo", ""))
         customer_no = str(values.pop("CustomerNo", "") or "").upper()
         with self.transaction() as db:
+            if match:
+                found = holding(db, ("AR_Customer",), match, values.get(match), "customers")
+                if found:
+                    return {**found[0][1], EXISTED: True}
             check_division(db, division)
             if not values.get("CustomerName"):
                 raise BOIError("The CustomerName is required.")
@@ -116,8 +128,23 @@ class SandboxBackend(Sage100Backend):
         with self.transaction() as db:
             return SalesOrders(db).next_number()
 
-    def create_sales_order(self, header: Record, lines: list[Record]) -> Record:
+    def create_sales_order(self, header: Record, lines: list[Record], match: str = "") -> Record:
         with self.transaction() as db:
+            if match:
+                tables = ("SO_SalesOrderHeader", "SO_SalesOrderHistoryHeader")
+                found = [
+                    (table, row)
+                    for table, row in holding(db, tables, match, header.get(match), "sales orders")
+                    if row["OrderStatus"] != "X"  # deleted, kept in history: not the deal's
+                ]
+                if len(found) > 1:
+                    numbers = ", ".join(row["SalesOrderNo"] for _, row in found)
+                    raise SeveralMatches(
+                        f"Sage 100 has {len(found)} sales orders with {match} "
+                        f"{header.get(match)}: {numbers}."
+                    )
+                if found:
+                    return {**SalesOrders(db).with_lines(*found[0]), EXISTED: True}
             return SalesOrders(db).create(header, lines)
 
     def set_order_status(self, sales_order_no: str, status: str) -> Record:
@@ -131,6 +158,19 @@ class SandboxBackend(Sage100Backend):
     def set_stock(self, item_code: str, warehouse_code: str, quantity_on_hand: Any) -> Record:
         with self.transaction() as db:
             return SalesOrders(db).set_stock(item_code, warehouse_code, quantity_on_hand)
+
+
+def holding(
+    db: sqlite3.Connection, tables: tuple[str, ...], column: str, value: Any, what: str
+) -> list[tuple[str, Record]]:
+    """(table, row) of every row of `tables` whose `column` holds `value`."""
+    found = []
+    for table in tables:
+        if column not in TABLES_BY_NAME[table].column_names:
+            raise BOIError(f"The column {column} is not in the IOList of {what}.")
+        rows = db.execute(f"SELECT * FROM {table} WHERE {column} = ?", (value,))
+        found.extend((table, dict(row)) for row in rows)
+    return found
 
 
 def check_division(db: sqlite3.Connection, division: str) -> None:

@@ -289,6 +289,11 @@ class SalesOrders:
 
     # ------------------------------------------------------------ bookkeeping
 
+    def with_lines(self, table: str, header: Record) -> Record:
+        """An order header read from `table` (open or history) with its lines."""
+        detail = table.replace("Header", "Detail")
+        return {**header, "lines": self._lines(detail, header["SalesOrderNo"])}
+
     def _lines(self, table: str, number: str) -> list[Record]:
         rows = self.db.execute(
             f"SELECT * FROM {table} WHERE SalesOrderNo = ? ORDER BY LineKey", (number,)

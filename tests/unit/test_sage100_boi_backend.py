@@ -5,7 +5,7 @@ from datetime import date
 
 import pytest
 
-from connectors.sage100.bridge.backend import BackendUnavailable, BOIError
+from connectors.sage100.bridge.backend import BackendUnavailable, BOIError, SeveralMatches
 from connectors.sage100.bridge.boi_backend import BOIBackend
 
 
@@ -223,3 +223,58 @@ def test_writes_it_cannot_do_yet_are_refused_plainly(backend, fake):
     with pytest.raises(BOIError, match="I/M Transaction Entry"):
         backend.set_stock("WIDGET-100", "000", 5)
     assert fake.log == []
+
+
+SEP = chr(138)
+DEAL_FILTER = 'UDF_DEAL_ID$="SAL-1005" AND OrderStatus$<>"X"'
+
+
+def result_sets(service: str) -> tuple:
+    return (service, "nGetResultSets", "SalesOrderNo$", "SalesOrderNo$", "", "", DEAL_FILTER,
+            "", "")  # fmt: skip
+
+
+def test_an_order_for_a_deal_sage_already_has_is_returned_and_nothing_is_written(backend, fake):
+    fake.script[result_sets("SO_SalesOrderHistoryInquiry_svc")] = (
+        1,
+        f"0000042{SEP}",
+        f"0000042{SEP}",
+    )
+    order = backend.create_sales_order({**HEADER, "UDF_DEAL_ID": "SAL-1005"}, LINES, "UDF_DEAL_ID")
+    assert order == {"SalesOrderNo": "0000042", "lines": [], "_existed": True}
+    assert result_sets("SO_SalesOrder_svc") in fake.log
+    assert not fake.calls("SO_SalesOrder_bus")
+    assert ("SO_SalesOrderHistoryInquiry_svc", "DropObject") in fake.log
+
+
+def test_an_order_for_a_new_deal_is_looked_for_then_written(backend, fake):
+    order = backend.create_sales_order({**HEADER, "UDF_DEAL_ID": "SAL-1005"}, LINES, "UDF_DEAL_ID")
+    assert order["SalesOrderNo"] == "0000123" and "_existed" not in order
+    looked = [entry for entry in fake.log if entry[1] == "nGetResultSets"]
+    services = ("SO_SalesOrder_svc", "SO_SalesOrderHistoryInquiry_svc")
+    assert looked == [result_sets(name) for name in services]
+    assert fake.log[-2:] == [("SO_SalesOrder_bus", "nWrite"), ("SO_SalesOrder_bus", "DropObject")]
+
+
+def test_several_orders_for_one_deal_are_refused_with_their_numbers(backend, fake):
+    fake.script[result_sets("SO_SalesOrder_svc")] = (1, "", f"0000042{SEP}0000043{SEP}")
+    with pytest.raises(
+        SeveralMatches, match="2 sales orders with UDF_DEAL_ID SAL-1005: 0000042, 0000043"
+    ):
+        backend.create_sales_order({**HEADER, "UDF_DEAL_ID": "SAL-1005"}, LINES, "UDF_DEAL_ID")
+    assert not fake.calls("SO_SalesOrder_bus")
+
+
+def test_a_customer_made_for_the_crm_record_is_returned_by_its_key(backend, fake):
+    fake.script[("AR_Customer_svc", "nGetResultSets")] = (
+        1,
+        f"Orbital Pumps{SEP}",
+        f"00ORBITALP{SEP}",
+    )
+    values = {"ARDivisionNo": "00", "CustomerName": "Orbital Pumps", "UDF_CRM_ID": 'org "7"'}
+    customer = backend.create_customer(values, "UDF_CRM_ID")
+    assert customer == {"ARDivisionNo": "00", "CustomerNo": "ORBITALP",
+                        "CustomerName": "Orbital Pumps", "_existed": True}  # fmt: skip
+    [lookup] = fake.calls("AR_Customer_svc")[:1]
+    assert lookup[6] == 'UDF_CRM_ID$="org ""7"""'
+    assert not fake.calls("AR_Customer_bus")

@@ -12,7 +12,7 @@ import pytest
 from werkzeug.test import Client
 
 from connectors.sage100.bridge import protocol
-from connectors.sage100.bridge.backend import BOIError, Sage100Backend
+from connectors.sage100.bridge.backend import EXISTED, BOIError, Sage100Backend, SeveralMatches
 from connectors.sage100.bridge.protocol import (
     IDEMPOTENCY_HEADER,
     REPLAYED_HEADER,
@@ -108,10 +108,12 @@ def test_every_error_code_has_an_http_status():
 
 
 class FakeBackend(Sage100Backend):
-    """Records calls; refuses customers named "Refused"; can be made to block or crash."""
+    """Records calls; refuses customers named "Refused"; can be made to block or crash;
+    keeps the orders it made, for conditional creates."""
 
     def __init__(self) -> None:
         self.calls: list[tuple] = []
+        self.orders: list[dict] = []
         self.release = threading.Event()
         self.release.set()
         self.crash = False
@@ -119,7 +121,7 @@ class FakeBackend(Sage100Backend):
     def health(self):
         return {"status": "ok"}
 
-    def create_customer(self, values):
+    def create_customer(self, values, match=""):
         self.calls.append(("create_customer", values))
         self.release.wait(5)
         if self.crash:
@@ -134,9 +136,15 @@ class FakeBackend(Sage100Backend):
     def next_sales_order_number(self):
         return "0000001"
 
-    def create_sales_order(self, header, lines):
+    def create_sales_order(self, header, lines, match=""):
         self.calls.append(("create_sales_order", header, lines))
-        return {"SalesOrderNo": "0000001", "lines": lines}
+        holding = [order for order in self.orders if match and order[match] == header[match]]
+        if len(holding) > 1:
+            raise SeveralMatches(f"Sage 100 has {len(holding)} sales orders with {match}.")
+        if holding:
+            return {**holding[0], EXISTED: True}
+        self.orders.append({**header, "SalesOrderNo": f"{len(self.orders) + 1:07d}"})
+        return {**self.orders[-1], "lines": lines}
 
     def set_order_status(self, sales_order_no, status):
         return {}
@@ -257,3 +265,33 @@ def test_the_query_string_is_signed(client):
     assert signed.status_code == 200
     unsigned_query = client.get(path, headers=signed_headers(KEY, "GET", "/v1/health", b""))
     assert unsigned_query.status_code == 401
+
+
+ORDER = {"CustomerNo": "ACME", "UDF_DEAL_ID": "D-1", "lines": [{"ItemCode": "A"}]}
+
+
+def test_a_create_naming_its_deal_returns_the_order_sage_has_instead_of_a_second(client, backend):
+    made = post(client, "/v1/sales-orders?match=UDF_DEAL_ID", ORDER, key="attempt-1")
+    again = post(client, "/v1/sales-orders?match=UDF_DEAL_ID", ORDER, key="attempt-2")
+    assert (made.status_code, made.json["existed"]) == (201, False)
+    assert (again.status_code, again.json["existed"]) == (200, True)
+    assert again.json["sales_order"]["SalesOrderNo"] == made.json["sales_order"]["SalesOrderNo"]
+    assert EXISTED not in again.json["sales_order"] and len(backend.orders) == 1
+
+
+def test_several_orders_for_the_deal_are_refused_and_a_retry_after_cleaning_up_runs_again(
+    client, backend
+):
+    backend.orders = [{**ORDER, "SalesOrderNo": "0000001"}, {**ORDER, "SalesOrderNo": "0000002"}]
+    refused = post(client, "/v1/sales-orders?match=UDF_DEAL_ID", ORDER, key="k-several")
+    assert refused.status_code == 409 and refused.json["error"]["code"] == "several_matches"
+    backend.orders.pop()  # someone deleted the duplicate in Sage
+    retried = post(client, "/v1/sales-orders?match=UDF_DEAL_ID", ORDER, key="k-several")
+    assert retried.status_code == 200 and REPLAYED_HEADER not in retried.headers
+    assert retried.json["sales_order"]["SalesOrderNo"] == "0000001"
+
+
+def test_match_must_name_a_column_the_body_fills(client, backend):
+    unfilled = post(client, "/v1/sales-orders?match=UDF_OTHER", ORDER, key="k-unfilled")
+    assert unfilled.status_code == 400 and "match" in unfilled.json["error"]["message"]
+    assert backend.calls == []

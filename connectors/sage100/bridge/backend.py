@@ -5,6 +5,11 @@ Values use Sage's column names (`CustomerName`, `ItemCode`, `UDF_CRM_ID`…), ex
 BOI backend passes to `nSetValue`. Amounts and quantities arrive as Decimal. A write Sage
 refuses (BOI result 0) raises `BOIError` with Sage's last-error message, and writes nothing.
 
+A create may name a column holding the record's external reference (`match`, e.g.
+`UDF_DEAL_ID`): then, as part of the same write (the same transaction, or the same turn of
+the one BOI worker), a record that already holds the value is returned instead, marked
+`EXISTED`, and nothing is written; several such records raise `SeveralMatches`.
+
 Two implementations: the production one drives BOI over COM (pywin32, Windows only), the
 sandbox one (`sandbox.sage100.backend`) applies the same rules to a SQLite copy of the tables.
 """
@@ -13,10 +18,20 @@ from abc import ABC, abstractmethod
 from typing import Any
 
 Record = dict[str, Any]
+EXISTED = "_existed"  # set on a record a conditional create found instead of writing
 
 
 class BOIError(Exception):
     """A BOI call returned 0; `message` is the object's `sLastErrorMsg`."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+class SeveralMatches(Exception):
+    """More than one record already holds the external reference a create names: a person
+    must keep one (the bridge answers 409 `several_matches`)."""
 
     def __init__(self, message: str) -> None:
         super().__init__(message)
@@ -29,9 +44,10 @@ class Sage100Backend(ABC):
         """Whether a session to Sage 100 can be opened; company, version and such."""
 
     @abstractmethod
-    def create_customer(self, values: Record) -> Record:
+    def create_customer(self, values: Record, match: str = "") -> Record:
         """AR_Customer_bus: a new customer. `ARDivisionNo` required; `CustomerNo` is
-        assigned when missing. Returns the written AR_Customer row."""
+        assigned when missing. Returns the written AR_Customer row, or with `match` the
+        customer already holding `values[match]` (marked EXISTED)."""
 
     @abstractmethod
     def update_customer(self, division: str, customer_no: str, values: Record) -> Record:
@@ -42,9 +58,10 @@ class Sage100Backend(ABC):
         """SO_SalesOrder_bus.nGetNextSalesOrderNo: reserves and returns a 7-char number."""
 
     @abstractmethod
-    def create_sales_order(self, header: Record, lines: list[Record]) -> Record:
+    def create_sales_order(self, header: Record, lines: list[Record], match: str = "") -> Record:
         """SO_SalesOrder_bus: header plus lines written together, or nothing at all.
-        Returns the header row with its `lines`."""
+        Returns the header row with its `lines`, or with `match` the order (open or in
+        history, deleted ones left out) already holding `header[match]` (marked EXISTED)."""
 
     @abstractmethod
     def set_order_status(self, sales_order_no: str, status: str) -> Record:

@@ -21,6 +21,14 @@ Run it with: `CLARITY_BRIDGE_KEY=... CLARITY_BOI_PASSWORD=... python -m connecto
 --backend connectors.sage100.bridge.boi_backend:BOIBackend "C:\\Sage\\MAS90\\Home" ABC user`.
 Out-parameters (`nGetNextSalesOrderNo`, `nGetValue`) come back from pywin32 as a tuple
 (result, value) when the object publishes type information (unconfirmed for ProvideX).
+
+A conditional create (`match`) first asks the read-only service objects for records whose
+column holds the value: `nGetResultSets(columns, key columns, byref values, byref keys,
+filter, begin, end)` with a ProvideX filter such as `UDF_DEAL_ID$="SAL-1005"`, the records
+coming back separated by SEP (chr 138). Open orders are `SO_SalesOrder_svc`; the history
+object's name (`SO_SalesOrderHistoryInquiry_svc`) is unconfirmed. Deleted orders kept in
+history (OrderStatus X) do not count. The look-up and the
+write run in one turn of the single BOI worker, so no other bridge write comes between.
 """
 
 import os
@@ -32,12 +40,27 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
-from connectors.sage100.bridge.backend import BackendUnavailable, BOIError, Record, Sage100Backend
+from connectors.sage100.bridge.backend import (
+    EXISTED,
+    BackendUnavailable,
+    BOIError,
+    Record,
+    Sage100Backend,
+    SeveralMatches,
+)
 
 ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 ORDER_TOTALS = ("TaxableAmt", "NonTaxableAmt", "SalesTaxAmt", "FreightAmt", "DiscountAmt")
 CUSTOMER_NO_TRIES = 100
 PASSWORD_ENV = "CLARITY_BOI_PASSWORD"  # the Sage user's password: never on the command line
+SEP = chr(138)  # ProvideX's separator between the records nGetResultSets returns
+ORDER_SERVICES = ("SO_SalesOrder_svc", "SO_SalesOrderHistoryInquiry_svc")  # open, history
+NOT_DELETED = 'OrderStatus$<>"X"'  # a deleted order kept in history is no longer the deal's
+SERVICE_CONTEXT = {  # service object -> (module, task) it is opened in
+    "AR_Customer_svc": ("A/R", "AR_Customer_ui"),
+    "SO_SalesOrder_svc": ("S/O", "SO_SalesOrder_ui"),
+    "SO_SalesOrderHistoryInquiry_svc": ("S/O", "SO_SalesOrderHistoryInquiry_ui"),
+}
 
 
 def com_script_factory() -> Any:
@@ -72,6 +95,22 @@ def out_value(result: Any) -> tuple[int, Any]:
     if isinstance(result, tuple):
         return int(result[0]), result[1] if len(result) > 1 else None
     return int(result), None
+
+
+def out_values(result: Any, count: int) -> tuple[int, list[Any]]:
+    """(result, values) of a call with `count` out-parameters, however pywin32 returns it."""
+    if isinstance(result, tuple):
+        values = list(result[1 : 1 + count])
+        return int(result[0]), values + [None] * (count - len(values))
+    return int(result), [None] * count
+
+
+def providex_filter(column: str, value: Any) -> str:
+    """`Column$="text"` (quotes doubled) or `Column=12.5`: a record holding the value."""
+    name, typed = column_and_value(column, value)
+    if name.endswith("$"):
+        return f'{name}="{str(typed).replace(chr(34), chr(34) * 2)}"'
+    return f"{name}={typed}"
 
 
 def customer_no_from_name(name: str, attempt: int) -> str:
@@ -138,7 +177,7 @@ class BOIBackend(Sage100Backend):
             self.warnings = []
             try:
                 return work()
-            except (BOIError, BackendUnavailable):
+            except (BOIError, BackendUnavailable, SeveralMatches):
                 raise
             except Exception as exc:
                 self._drop_session()
@@ -179,6 +218,24 @@ class BOIBackend(Sage100Backend):
         result, value = out_value(obj.nGetValue(column, 0 if "$" not in column else ""))
         return value if result else None
 
+    def _holding(
+        self, service: str, column: str, value: Any, columns: str, keys: str, also: str = ""
+    ) -> list[tuple[str, str]]:
+        """(key, values) of each record of the service object `service` (in the module and
+        task context `SERVICE_CONTEXT` gives) whose `column` holds `value` (and `also`)."""
+        svc = self._bus(*SERVICE_CONTEXT[service], service)
+        try:
+            where = providex_filter(column, value) + (f" AND {also}" if also else "")
+            reply = svc.nGetResultSets(columns, keys, "", "", where, "", "")
+            result, (found_values, found_keys) = out_values(reply, 2)
+            self._check(svc, result)
+            keys_found = str(found_keys or "").split(SEP)
+            values_found = str(found_values or "").split(SEP)
+            values_found += [""] * (len(keys_found) - len(values_found))
+            return [(key, values_found[n]) for n, key in enumerate(keys_found) if key]
+        finally:
+            svc.DropObject()
+
     def _reply(self, record: Record) -> Record:
         return {**record, "_warnings": list(self.warnings)} if self.warnings else record
 
@@ -191,8 +248,16 @@ class BOIBackend(Sage100Backend):
 
         return self._run(work)
 
-    def create_customer(self, values: Record) -> Record:
+    def create_customer(self, values: Record, match: str = "") -> Record:
         def work() -> Record:
+            if match:
+                keys = "ARDivisionNo$+CustomerNo$"  # the key: division (2) and number
+                found = self._holding("AR_Customer_svc", match, values.get(match),
+                                      "CustomerName$", keys)  # fmt: skip
+                if found:
+                    key, name = found[0]
+                    return {"ARDivisionNo": key[:2], "CustomerNo": key[2:],
+                            "CustomerName": name, EXISTED: True}  # fmt: skip
             values_left = dict(values)
             division = str(values_left.pop("ARDivisionNo", ""))
             wanted = str(values_left.pop("CustomerNo", "") or "").upper()
@@ -254,8 +319,22 @@ class BOIBackend(Sage100Backend):
 
         return self._run(work)
 
-    def create_sales_order(self, header: Record, lines: list[Record]) -> Record:
+    def create_sales_order(self, header: Record, lines: list[Record], match: str = "") -> Record:
         def work() -> Record:
+            if match:
+                value, number = header.get(match), "SalesOrderNo$"
+                found = [
+                    key
+                    for service in ORDER_SERVICES
+                    for key, _ in self._holding(service, match, value, number, number, NOT_DELETED)
+                ]
+                if len(found) > 1:
+                    raise SeveralMatches(
+                        f"Sage 100 has {len(found)} sales orders with {match} "
+                        f"{header.get(match)}: {', '.join(found)}."
+                    )
+                if found:
+                    return {"SalesOrderNo": found[0], "lines": [], EXISTED: True}
             values = dict(header)
             bus = self._bus("S/O", "SO_SalesOrder_ui", "SO_SalesOrder_bus")
             try:

@@ -11,6 +11,10 @@ bridge refuses (401) a request without these headers, with a signature that does
 or with a timestamp more than `WINDOW_SECONDS` away from its clock. Writes (POST,
 PATCH) also carry an `Idempotency-Key`: the bridge answers a repeat with the first reply.
 
+A create of a customer or a sales order may name the column holding its external reference
+(`?match=UDF_CRM_ID`, `?match=UDF_DEAL_ID`): when Sage already has the record, the reply is
+200 with that record and `"existed": true` instead of 201, and nothing is written.
+
 Errors always look like `{"error": {"code": "<one of ERROR_CODES>", "message": "..."}}`.
 """
 
@@ -36,6 +40,7 @@ ERROR_CODES = {
     "method_not_allowed": 405,
     "idempotency_in_progress": 409,  # the first request with this key is still running
     "idempotency_mismatch": 422,  # the key was used before with another request
+    "several_matches": 409,  # a create's external reference is held by several records
     "boi_error": 422,  # Sage refused the write (BOI result 0); message = its last error
     "rate_limited": 429,
     "internal_error": 500,

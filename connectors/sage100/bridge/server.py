@@ -4,11 +4,15 @@ writes (through a `Sage100Backend`). Reads do not go through it: the connector r
 Endpoints (bodies and replies use Sage column names; amounts are sent back as strings):
 
     GET   /v1/health                                  -> 200 {"health": {...}}
-    POST  /v1/customers                {AR_Customer}  -> 201 {"customer": {...}}
+    POST  /v1/customers[?match=UDF_CRM_ID]  {AR_Customer}
+                                 -> 201 {"customer": {...}, "existed": false}
+                                 or 200 {"customer": {...}, "existed": true}  (already there)
     PATCH /v1/customers/<div>/<no>     {AR_Customer}  -> 200 {"customer": {...}}
     POST  /v1/sales-orders/next-number                -> 200 {"SalesOrderNo": "0000123"}
-    POST  /v1/sales-orders   {header..., "lines": [{ItemCode, QuantityOrdered, ...}]}
-                                                      -> 201 {"sales_order": {..., "lines"}}
+    POST  /v1/sales-orders[?match=UDF_DEAL_ID]
+                             {header..., "lines": [{ItemCode, QuantityOrdered, ...}]}
+                                 -> 201 {"sales_order": {..., "lines"}, "existed": false}
+                                 or 200 {"sales_order": {...}, "existed": true}
     POST  /v1/sales-orders/<no>/status {"OrderStatus": "H"}   -> 200 {"sales_order": {...}}
     POST  /v1/cash-receipts  {ARDivisionNo, CustomerNo, InvoiceNo, Amount, CheckNo, ...}
                                                       -> 201 {"cash_receipt": {...}}
@@ -17,9 +21,13 @@ Endpoints (bodies and replies use Sage column names; amounts are sent back as st
 
 Every request is signed (see `protocol`); POST and PATCH need an Idempotency-Key. A write
 Sage refuses is 422 `boi_error` with Sage's last-error message, and nothing was written.
+`match` names the column of the record's external reference: the create returns the record
+already holding the body's value instead of writing (409 `several_matches` when several do;
+that answer is not kept for the key, so a retry after the duplicates are cleared runs again).
 """
 
 import json
+import re
 from collections.abc import Callable
 from decimal import Decimal
 from pathlib import Path
@@ -31,7 +39,13 @@ from werkzeug.routing import Map, Rule
 from werkzeug.wrappers import Request, Response
 
 from connectors.sage100.bridge import protocol
-from connectors.sage100.bridge.backend import BackendUnavailable, BOIError, Sage100Backend
+from connectors.sage100.bridge.backend import (
+    EXISTED,
+    BackendUnavailable,
+    BOIError,
+    Sage100Backend,
+    SeveralMatches,
+)
 from connectors.sage100.bridge.idempotency import (
     IdempotencyStore,
     KeyInProgress,
@@ -40,6 +54,9 @@ from connectors.sage100.bridge.idempotency import (
 )
 
 WRITE_METHODS = ("POST", "PATCH")
+SEVERAL_MATCHES_STATUS = protocol.ERROR_CODES["several_matches"]
+CONDITIONAL_CREATES = {"create_customer", "create_sales_order"}  # take `?match=<column>`
+COLUMN_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_]{0,63}$")
 
 URL_MAP = Map(
     [
@@ -109,6 +126,8 @@ class BridgeApp:
             return error_response("not_found", f"No such path: {request.path}")
         except MethodNotAllowed:
             return error_response("method_not_allowed", f"{request.method} not allowed here.")
+        if endpoint in CONDITIONAL_CREATES:
+            values = {**values, "match": request.args.get("match", "")}
         if request.method not in WRITE_METHODS:
             return self._run(endpoint, values, body)
         return self._run_once(request, endpoint, values, body)
@@ -141,8 +160,8 @@ class BridgeApp:
         except BaseException:
             self.idempotency.abandon(key)
             raise
-        if response.status_code >= 500:
-            self.idempotency.abandon(key)
+        if response.status_code >= 500 or response.status_code == SEVERAL_MATCHES_STATUS:
+            self.idempotency.abandon(key)  # nothing written; a retry must look again
         else:
             self.idempotency.finish(key, response.status_code, response.get_data())
         return response
@@ -157,6 +176,8 @@ class BridgeApp:
             return error_response("bad_request", str(exc))
         except BOIError as exc:
             return error_response("boi_error", exc.message)
+        except SeveralMatches as exc:
+            return error_response("several_matches", exc.message)
         except BackendUnavailable as exc:
             return error_response("unavailable", str(exc))
         except Exception as exc:  # the reply must stay JSON; the detail goes to the caller
@@ -168,8 +189,9 @@ class BridgeApp:
     def on_health(self, payload: dict) -> tuple[int, Any]:
         return 200, {"health": self.backend.health()}
 
-    def on_create_customer(self, payload: dict) -> tuple[int, Any]:
-        return 201, {"customer": self.backend.create_customer(payload)}
+    def on_create_customer(self, payload: dict, match: str) -> tuple[int, Any]:
+        check_match(payload, match)
+        return created("customer", self.backend.create_customer(payload, match))
 
     def on_update_customer(self, payload: dict, division: str, customer_no: str) -> tuple[int, Any]:
         return 200, {"customer": self.backend.update_customer(division, customer_no, payload)}
@@ -177,12 +199,13 @@ class BridgeApp:
     def on_next_order_number(self, payload: dict) -> tuple[int, Any]:
         return 200, {"SalesOrderNo": self.backend.next_sales_order_number()}
 
-    def on_create_sales_order(self, payload: dict) -> tuple[int, Any]:
+    def on_create_sales_order(self, payload: dict, match: str) -> tuple[int, Any]:
         header = dict(payload)
         lines = header.pop("lines", None)
         if not isinstance(lines, list) or not all(isinstance(line, dict) for line in lines):
             raise BadRequest('"lines" must be a list of objects.')
-        return 201, {"sales_order": self.backend.create_sales_order(header, lines)}
+        check_match(header, match)
+        return created("sales_order", self.backend.create_sales_order(header, lines, match))
 
     def on_set_order_status(self, payload: dict, order_no: str) -> tuple[int, Any]:
         status = payload.get("OrderStatus")
@@ -198,3 +221,17 @@ class BridgeApp:
             raise BadRequest('"WarehouseCode" and "QuantityOnHand" are required.')
         row = self.backend.set_stock(item_code, payload["WarehouseCode"], payload["QuantityOnHand"])
         return 200, {"item_warehouse": row}
+
+
+def check_match(values: dict, match: str) -> None:
+    """`match` must name a column the body gives a value for."""
+    if not match:
+        return
+    if not COLUMN_NAME.match(match) or values.get(match) in (None, ""):
+        raise BadRequest(f'"match" must name a column the body gives a value for, not {match!r}.')
+
+
+def created(name: str, record: dict) -> tuple[int, Any]:
+    """201 with the record written, or 200 with the one a conditional create found."""
+    existed = bool(record.pop(EXISTED, False))
+    return (200 if existed else 201), {name: record, "existed": existed}

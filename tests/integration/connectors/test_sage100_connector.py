@@ -10,6 +10,7 @@ import pyodbc
 import pytest
 import requests
 
+from connectors.base import FeedCursor
 from connectors.errors import (
     AuthError,
     ConnectorError,
@@ -23,6 +24,7 @@ from connectors.sage100.client import odbc_error
 from connectors.sage100.connector import SystemConnector
 from connectors.services import check_connection, connector_for
 from sandbox.sage100.app import BRIDGE_KEY
+from sandbox.sage100.rules import decimal_hours
 
 pytestmark = pytest.mark.django_db
 
@@ -283,25 +285,68 @@ def test_429_is_rate_limited_with_the_bridges_retry_after(sage, sage100):
 # ---------------------------------------------------------------- change feed
 
 
-def test_the_change_feed_picks_up_a_bridge_write_once(make_connection):
+def test_the_feed_takes_a_bridge_write_once_and_its_cursor_is_the_only_memory(
+    make_connection,
+):
     connection = make_connection()
     sage = connector_for(connection)
-    since = datetime.now().astimezone() - timedelta(seconds=30)
-    assert list(sage.changes("customer", since)) == []  # the seed is older
+    start = FeedCursor(datetime.now().astimezone() - timedelta(seconds=30))
+    rows, nothing_new = sage.feed("customer", start)
+    assert rows == [] and nothing_new == start  # the seed is older than the overlap
     created = sage.create(
         "customer", {"ARDivisionNo": "00", "CustomerName": "Changefeed Test Co"}, "cf-1"
     )
-    first = list(sage.changes("customer", since))
+    first, after_create = sage.feed("customer", start)
     assert [row["CustomerNo"] for row in first] == [created["CustomerNo"]]
-    assert sage.updated_at(first[0]) >= since - timedelta(seconds=1)
-    again = connector_for(Connection.objects.get(pk=connection.pk))  # the next run's connector
-    assert list(again.changes("customer", since)) == []
+    assert after_create.since == sage.updated_at(first[0]) >= start.since - timedelta(seconds=1)
+    again = connector_for(Connection.objects.get(pk=connection.pk))  # the next poll's connector
+    assert again.feed("customer", after_create)[0] == []
+    assert [r["CustomerNo"] for r in again.feed("customer", start)[0]] == [created["CustomerNo"]]
+    assert "change_feed_seen" not in Connection.objects.get(pk=connection.pk).settings
     time.sleep(1.5)  # TimeUpdated counts in 1/10000 hour (0.36 s, rounded): let it move on
     sage.update("customer", sage.key_of("customer", created), {"City": "Madison"}, "cf-2")
-    changed = list(again.changes("customer", since))
+    changed, _ = again.feed("customer", after_create)
     assert [(row["CustomerNo"], row["City"]) for row in changed] == [
         (created["CustomerNo"], "Madison")
     ]
+
+
+def stamp_customer(sage100, key: str, moment: datetime) -> None:
+    """A Sage workstation saves the customer at `moment` (by its own clock)."""
+    division, customer_no = key.split("-", 1)
+    with sqlite3.connect(sage100.app.db_path) as db:
+        db.execute(
+            "UPDATE AR_Customer SET DateUpdated = ?, TimeUpdated = ? "
+            "WHERE ARDivisionNo = ? AND CustomerNo = ?",
+            (moment.date().isoformat(), decimal_hours(moment), division, customer_no),
+        )
+
+
+def test_changes_in_the_cursors_own_instant_are_neither_lost_nor_taken_twice(sage, sage100):
+    first_saved, same_instant, late, later = [
+        sage.key_of("customer", row) for row in sage.sample("customer", 4)
+    ]
+    now = datetime.now().replace(microsecond=0)
+    start = FeedCursor(now.astimezone() - timedelta(minutes=1))
+
+    def keys(rows: list[dict]) -> list[str]:
+        return [sage.key_of("customer", row) for row in rows]
+
+    stamp_customer(sage100, first_saved, now)
+    taken, cursor = sage.feed("customer", start)
+    assert keys(taken) == [first_saved]
+    stamp_customer(sage100, same_instant, now)  # saved in the same instant, after that read
+    taken, cursor = sage.feed("customer", cursor)
+    assert keys(taken) == [same_instant]
+    stamp_customer(sage100, late, now - timedelta(minutes=2))  # a clock two minutes behind
+    taken, cursor = sage.feed("customer", cursor)
+    assert keys(taken) == [late]
+    assert sage.feed("customer", cursor)[0] == []
+
+    stamp_customer(sage100, later, now + timedelta(minutes=10))
+    taken, cursor = sage.feed("customer", cursor)
+    assert keys(taken) == [later]
+    assert cursor.seen == {sage.change_mark("customer", taken[0])}  # older marks let go
 
 
 def test_the_change_feed_reads_history_in_time_order(sage):

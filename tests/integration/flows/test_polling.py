@@ -34,7 +34,7 @@ def status_pair(make_pair, streak, sage100) -> IntegrationPair:
     return make_pair(streak, sage100, "order_status_to_crm")
 
 
-def test_a_change_polled_twice_starts_one_run(status_pair, streak, sage100, sage100_sandbox):
+def test_a_change_polled_twice_starts_one_run(status_pair, streak, sage100_sandbox):
     order_no = shared.open_orders(sage100_sandbox)[0]
     box = shared.first_box(streak)
     shared.link_order(status_pair, box["key"], order_no)
@@ -48,13 +48,13 @@ def test_a_change_polled_twice_starts_one_run(status_pair, streak, sage100, sage
     run = SyncRun.objects.get(pair=status_pair)
     assert run.status == SyncRun.Status.SUCCEEDED, run.error_message
     assert run.entity_key == f"sales_order:{order_no}"
+    assert shared.poll_now(status_pair, "order_status_to_crm").read == 0  # the cursor kept it
 
-    # The feed forgets what it read (e.g. the connection was edited) and the watermark is
-    # put back: the same change is read again, and recognised.
+    # The watermark is put back, its cursors with it: the same change is read again, and
+    # recognised.
     mark = Watermark.objects.get(pair=status_pair, flow="order_status_to_crm")
     mark.value = {"feeds": {}}
     mark.save()
-    Connection.objects.filter(pk=sage100.pk).update(settings=sage100.settings)  # as created
     again = shared.poll_now(status_pair, "order_status_to_crm")
     assert again.read >= 1 and again.duplicates >= 1 and again.runs == 0
     assert SyncRun.objects.filter(pair=status_pair).count() == 1
@@ -71,7 +71,7 @@ def test_a_failure_while_storing_leaves_the_watermark_and_the_next_poll_recovers
     box = shared.first_box(streak)
     shared.link_order(status_pair, box["key"], order_no)
     shared.poll_now(status_pair, "order_status_to_crm")
-    before = Watermark.objects.get(pair=status_pair, flow="order_status_to_crm").value["feeds"]
+    before = cursors_of(status_pair, "order_status_to_crm")
     shared.set_status_in_sage(sage100_sandbox, order_no, "H")
 
     with db.cursor() as cursor:  # the database refuses to store the run, once
@@ -82,17 +82,49 @@ def test_a_failure_while_storing_leaves_the_watermark_and_the_next_poll_recovers
     config = shared.config_of(status_pair, "order_status_to_crm")
     assert poll_config(config.pk).startswith("failed: disk quota exceeded")
     mark = Watermark.objects.get(pair=status_pair, flow="order_status_to_crm")
-    assert mark.value["feeds"] == before and "disk quota exceeded" in mark.value["error"]
+    assert cursors_of(status_pair, "order_status_to_crm") == before
+    assert "disk quota exceeded" in mark.value["error"]
     assert not InboundEvent.objects.filter(pair=status_pair).exists()
 
     with db.cursor() as cursor:
         cursor.execute("DROP TRIGGER refuse_runs")
     assert "1 new" in poll_config(config.pk)
     mark.refresh_from_db()
-    assert mark.value["feeds"] != before and mark.value["error"] == ""
+    assert cursors_of(status_pair, "order_status_to_crm") != before and mark.value["error"] == ""
     run = SyncRun.objects.get(pair=status_pair)
     assert run.status == SyncRun.Status.SUCCEEDED, run.error_message
     assert any(f"order {order_no} is on hold" in m for m in shared.comments_on(streak, box["key"]))
+
+
+def cursors_of(pair: IntegrationPair, flow: str) -> tuple[dict, dict]:
+    """Where each feed of the flow stands: its `since`, and the changes taken near it."""
+    value = Watermark.objects.get(pair=pair, flow=flow).value
+    return value.get("feeds", {}), value.get("seen", {})
+
+
+def test_pairs_sharing_a_sage100_connection_each_see_the_changed_order(
+    make_pair, streak, sage100, sage100_sandbox
+):
+    other_team = Connection.objects.create(
+        name="Second Streak team", system="streak", settings=streak.settings,
+        secrets=streak.secrets,
+    )  # fmt: skip
+    pairs = [make_pair(crm, sage100, "order_status_to_crm") for crm in (streak, other_team)]
+    order_no = shared.open_orders(sage100_sandbox)[3]
+    box = shared.first_box(streak)
+    for pair in pairs:
+        shared.link_order(pair, box["key"], order_no)
+        shared.poll_now(pair, "order_status_to_crm")
+    shared.set_status_in_sage(sage100_sandbox, order_no, "H")
+
+    for pair in pairs:  # the first pair's poll hides nothing from the second's
+        assert shared.poll_now(pair, "order_status_to_crm").runs == 1
+        run = SyncRun.objects.get(pair=pair)
+        assert run.status == SyncRun.Status.SUCCEEDED, run.error_message
+        assert run.entity_key == f"sales_order:{order_no}"
+    comments = shared.comments_on(streak, box["key"])
+    assert any(f"order {order_no} is on hold" in m for m in comments)
+    assert "change_feed_seen" not in Connection.objects.get(pk=sage100.pk).settings
 
 
 def test_an_outage_during_the_read_leaves_the_watermark_where_it_was(
