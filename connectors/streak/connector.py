@@ -7,10 +7,16 @@ attempt made instead of making a second one:
 - Box: by exact name in the pipeline (give boxes unique names, e.g. with the deal number);
   the fields and stage are then applied to the box found or made, so a retry converges.
 - Comment: by identical message on the same box (write-back messages carry their own
-  reference, such as the order number, so identical text is the same note).
+  reference, such as the order number, so identical text is the same note). A caller that
+  knows it never posted before (a first try) may skip that look-up.
 - Contact: by any of its email addresses. Organization: by exact name (any case).
+
+Pipeline definitions (field names and stage names to keys) are shared by this process's
+connectors of one connection for `PIPELINE_TTL_SECONDS`: a box with a field or stage the
+cached copy lacks, or a write naming one, reads the pipeline again before anything fails.
 """
 
+import time
 from collections.abc import Iterator
 from datetime import datetime
 from itertools import islice
@@ -27,6 +33,9 @@ ENTITIES = ["Box", "Contact", "Organization", "Stage", "Comment"]
 BOX_PAGE_SIZE = 1000  # Streak's largest page of boxes
 BOX_PROPERTIES = {"name", "notes", "stage", "stageKey", "fields", "assignees"}
 BOX_CREATE_PROPERTIES = {"name", "notes", "stageKey", "assignedToSharingEntries"}
+PIPELINE_TTL_SECONDS = 60.0
+# (connection id, its creation time, base URL, pipeline key) -> (expires at, definition)
+PIPELINES: dict[tuple[Any, ...], tuple[float, PipelineDefinition]] = {}
 
 
 def path_key(key: str) -> str:
@@ -54,7 +63,11 @@ class SystemConnector(WebhookAdmin, Connector):
             rate=float(self.settings.get("requests_per_second") or DEFAULT_RATE),
             throttle_key=f"streak:{connection.pk}",
         )
-        self._pipelines: dict[str, PipelineDefinition] = {}
+        # Saved connections share the process's cache; an unsaved one (a form being
+        # tested) keeps its own.
+        self._pipelines = PIPELINES if connection.pk else {}
+        base_url = self.client.http.base_url
+        self._pipeline_scope = (connection.pk, str(connection.created_at), base_url)
 
     # ------------------------------------------------------------ health
 
@@ -113,12 +126,16 @@ class SystemConnector(WebhookAdmin, Connector):
         return key
 
     def pipeline(self, key: str = "", refresh: bool = False) -> PipelineDefinition:
-        """The pipeline's stages and fields, read once per connector unless refreshed."""
+        """The pipeline's stages and fields: read again when asked, or when the shared copy
+        is older than PIPELINE_TTL_SECONDS."""
         key = key or self.pipeline_key
-        if refresh or key not in self._pipelines:
+        cache_key = (*self._pipeline_scope, key)
+        cached = self._pipelines.get(cache_key)
+        if refresh or cached is None or cached[0] < time.monotonic():
             raw = self.client.get(f"/v1/pipelines/{path_key(key)}")
-            self._pipelines[key] = PipelineDefinition.from_api(raw)
-        return self._pipelines[key]
+            cached = (time.monotonic() + PIPELINE_TTL_SECONDS, PipelineDefinition.from_api(raw))
+            self._pipelines[cache_key] = cached
+        return cached[1]
 
     def entities(self) -> list[str]:
         return list(ENTITIES)
@@ -144,8 +161,11 @@ class SystemConnector(WebhookAdmin, Connector):
     def decoded_box(self, raw: Record) -> Record:
         """The box as Streak sent it, plus `stageName` and `fieldsByName` (decoded)."""
         pipeline = self.pipeline(raw["pipelineKey"])
-        if not pipeline.knows_fields(set(raw.get("fields") or {})):
-            pipeline = self.pipeline(raw["pipelineKey"], refresh=True)  # a field was added
+        stage = raw.get("stageKey")
+        if not pipeline.knows_fields(set(raw.get("fields") or {})) or (
+            stage and str(stage) not in pipeline.stages
+        ):
+            pipeline = self.pipeline(raw["pipelineKey"], refresh=True)  # added since cached
         return raw | {
             "stageName": pipeline.stage_name(raw.get("stageKey", "")),
             "fieldsByName": pipeline.decode(raw.get("fields") or {}),
@@ -160,6 +180,7 @@ class SystemConnector(WebhookAdmin, Connector):
             return self.client.get(f"/v2/organizations/{path_key(key)}")
         if entity == "Stage":
             stage = self.pipeline().stages.get(str(key))
+            stage = stage or self.pipeline(refresh=True).stages.get(str(key))
             if stage is None:
                 raise NotFound(f"Pipeline {self.pipeline().name} has no stage {key}")
             return stage
@@ -253,6 +274,7 @@ class SystemConnector(WebhookAdmin, Connector):
         wanted = {}
         for name, value in criteria.items():
             field = self.pipeline().find_field(name)
+            field = field or self.pipeline(refresh=True).find_field(name)  # added since cached
             if field is None:
                 raise ValidationError(
                     f"Pipeline {self.pipeline().name} has no field {name!r}",
@@ -372,11 +394,13 @@ class SystemConnector(WebhookAdmin, Connector):
             box = self.client.post(f"/v1/boxes/{path_key(box['key'])}", rest)
         return self.decoded_box(box)
 
-    def add_comment(self, box_key: str, message: str) -> Record:
-        """Post a comment on a box unless the box already has one with this exact message."""
-        for comment in self.search("Comment", box_key=box_key):
-            if comment.get("message") == message:
-                return comment
+    def add_comment(self, box_key: str, message: str, check_existing: bool = True) -> Record:
+        """Post a comment on a box unless the box already has one with this exact message;
+        `check_existing=False` posts without looking (the caller knows it never posted it)."""
+        if check_existing:
+            for comment in self.search("Comment", box_key=box_key):
+                if comment.get("message") == message:
+                    return comment
         return self.client.post(f"/v2/boxes/{path_key(box_key)}/comments", {"message": message})
 
     def team_key(self) -> str:

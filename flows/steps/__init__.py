@@ -30,6 +30,19 @@ def write_key(ctx: StepContext, step: str, payload: Any) -> str:
     return f"{ctx.idempotency_key(step)}-{digest.hexdigest()[:12]}"
 
 
+def first_try(ctx: StepContext, step: str) -> bool:
+    """Whether `step` runs for the first time for this record: the first attempt of the
+    record's first run, the step never started before. Only then may a write skip the
+    look-up for what an earlier try (crashed, or its reply lost) might have written."""
+    run = ctx.run
+    if run.attempt > 1 or run.steps.filter(name=step).exists():
+        return False
+    earlier_runs = type(run).objects.filter(
+        pair_id=run.pair_id, entity_key=run.entity_key, pk__lt=run.pk
+    )
+    return not earlier_runs.exists()
+
+
 def deal_is_won(ctx: StepContext) -> bool:
     return bool(ctx.outputs[READ_DEAL].get("won"))
 

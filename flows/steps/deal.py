@@ -102,6 +102,8 @@ def remember_stage_key(ctx: StepContext, pipeline_key: str) -> str:
     if options.get(STAGE_KEY_FOR) == name and options.get(PIPELINE_KEY) == pipeline_key:
         return options[STAGE_KEY]
     key = ctx.crm.pipeline(pipeline_key).stage_key(name)
+    if key is None:  # perhaps added or renamed since the pipeline was read
+        key = ctx.crm.pipeline(pipeline_key, refresh=True).stage_key(name)
     if key is None:
         raise ValidationError(
             f"The Streak pipeline has no stage “{name}”: set the flow's trigger stage to one "

@@ -4,7 +4,10 @@ Sage 100: each product code goes through the pair's lookup table “Product code
 item” (when it has one; a code not in it is tried as it is) and must be an item in CI_Item.
 An unknown item is handled by the flow's `unknown_item_policy`: `flag` (default) stops the
 run saying how to fix it, `skip_line` leaves the line out (the CRM note says so), `create` is
-refused for Sage 100, whose bridge cannot create items.
+refused for Sage 100, whose bridge cannot create items. Item codes found in Sage are
+remembered by this process for KNOWN_ITEM_SECONDS (found ones only: a code not found is
+looked up live every time, so an item created in Sage passes at the next retry); an order
+Sage refuses over an item makes the process forget them all.
 
 Sage Accounting: each line needs a ledger account. The deal's GL Account Code goes through
 the lookup table “GL account → Sage ledger account”; a code it lacks is filled in from
@@ -13,14 +16,20 @@ code (or with one Sage does not have), the line takes the sales ledger account o
 product in Sage (the product category's account).
 """
 
+import time
 from typing import Any
 
 from connectors.errors import ValidationError
+from connectors.models import Connection
 from flows.base import StepContext
 from flows.steps import MAP_DEAL
 from mappings.defaults.base import GL_TO_LEDGER, PRODUCT_TO_SAGE100_ITEM
 from mappings.lookups import load_table
 from mappings.models import LookupEntry, LookupTable
+
+KNOWN_ITEM_SECONDS = 300.0
+# (connection id, its creation time, code in capitals) -> (expires at, Sage's ItemCode)
+KNOWN_ITEMS: dict[tuple[Any, ...], tuple[float, str]] = {}
 
 
 def match_items(ctx: StepContext) -> dict[str, Any]:
@@ -30,9 +39,9 @@ def match_items(ctx: StepContext) -> dict[str, Any]:
     for index, line in enumerate(ctx.outputs[MAP_DEAL]["document"]["lines"], start=1):
         sku = str(line.get("sku") or "")
         code = (table.folded.get(sku.strip().casefold()) if table else None) or sku
-        found = ctx.erp.search("item", limit=1, ItemCode=code)
-        if found:
-            lines.append(line | {"sku": found[0]["ItemCode"]})
+        item_code = sage100_item(ctx, code)
+        if item_code:
+            lines.append(line | {"sku": item_code})
         elif policy == "skip_line":
             skipped.append(sku)
         else:
@@ -45,6 +54,30 @@ def match_items(ctx: StepContext) -> dict[str, Any]:
             fields={"lines": "no known item"},
         )
     return {"lines": lines, "skipped": skipped}
+
+
+def sage100_item(ctx: StepContext, code: str) -> str:
+    """Sage's ItemCode for `code`, or "" when Sage 100 has no such item (asked live)."""
+    key = known_item_key(ctx.pair.erp, code)
+    known = KNOWN_ITEMS.get(key)
+    if known and known[0] > time.monotonic():
+        return known[1]
+    found = ctx.erp.search("item", limit=1, ItemCode=code)
+    if not found:
+        return ""
+    KNOWN_ITEMS[key] = (time.monotonic() + KNOWN_ITEM_SECONDS, found[0]["ItemCode"])
+    return found[0]["ItemCode"]
+
+
+def known_item_key(connection: Connection, code: str) -> tuple[Any, ...]:
+    return (connection.pk, str(connection.created_at), code.strip().upper())
+
+
+def forget_items(connection: Connection) -> None:
+    """Look every item of this connection up live again (one was refused by Sage)."""
+    scope = known_item_key(connection, "")[:2]
+    for key in [key for key in KNOWN_ITEMS if key[:2] == scope]:
+        KNOWN_ITEMS.pop(key, None)
 
 
 def unknown_item(sku: str, index: int, policy: str) -> ValidationError:

@@ -7,7 +7,9 @@ in a currency without a rate stops at mapping as `NeedsReview`; add the rate, th
 
 Never two invoices for one deal: before creating, the invoice is looked up by the deal's
 binding and by its `reference` (the deal ID) for that customer; the create carries the run's
-idempotency key as Sage's `idempotency_id`.
+idempotency key as Sage's `idempotency_id`. That look-up is made on every run, first tries
+included: Sage Accounting has no conditional create, so it is the only guard against an
+invoice for the deal that this run's history does not know of.
 """
 
 from decimal import Decimal
@@ -131,7 +133,7 @@ deal_won_to_invoice = Flow(
         after_won_deal("sales_invoice", create_invoice, "Create the sales invoice"),
         after_won_deal(
             "write_back",
-            write_back("Sage Invoice ID", "Sage_Invoice_ID__c", invoice_note),
+            write_back("Sage Invoice ID", "Sage_Invoice_ID__c", invoice_note, "sales_invoice"),
             "Write the invoice number back",
         ),
     ),

@@ -3,10 +3,13 @@
 Steps: re-read the deal; map it with the pair's mappings and validate; the approval rule;
 find or create the customer; match the items; create the order; write its number back.
 
-Never two orders for one deal: before creating, the order is looked up by the deal's
-binding and by `UDF_DEAL_ID` (open orders and history), so an order Sage committed before
-a crash or a lost reply is found on the retry; the create itself carries the run's
-idempotency key, which the bridge answers with its first reply.
+Never two orders for one deal: the deal's binding (`ExternalLink`, our database) is checked
+first; the create then names the deal (`UDF_DEAL_ID`) and the bridge, in the same
+transaction as the write, answers with the order Sage already has for it (open or in
+history) instead of making a second one, so an order committed before a crash or a lost
+reply is found on the retry without a read beforehand. Several orders for the deal stop
+the run. The create also carries the run's idempotency key, which the bridge answers with
+its first reply.
 """
 
 from typing import Any
@@ -20,29 +23,23 @@ from flows.steps.approval import approval_rule
 from flows.steps.crm import write_back
 from flows.steps.customer import find_or_create_customer
 from flows.steps.deal import accepts_won_deal, read_deal
-from flows.steps.items import match_items
+from flows.steps.items import forget_items, match_items
 from flows.steps.mapping import apply, check, erp_schema, map_deal
 
 ENTITY = "sales_order"
+FOUND = "found (made by an earlier attempt)"
 
 
 def create_sales_order(ctx: StepContext) -> dict[str, Any]:
     document = ctx.outputs[MAP_DEAL]["document"]
-    existing = existing_order(ctx, document["crm_deal_id"])
-    if existing:
-        number, how = existing["SalesOrderNo"], "found (made by an earlier attempt)"
+    link = ExternalLink.objects.filter(
+        pair=ctx.pair, entity=ENTITY, crm_id=ctx.run.entity_key
+    ).first()
+    if link:
+        number, how = link.sage_id, FOUND
     else:
-        canonical = document | {
-            "customer_ref": ctx.outputs[CUSTOMER]["customer_ref"],
-            "lines": ctx.outputs["items"]["lines"],
-        }
-        schema = erp_schema(ctx, "sales_order", "sales_order_line", "lines")
-        made, spec = apply(
-            ctx, "out", "sage100", "SalesOrder", "SO_SalesOrderHeader", canonical, schema
-        )
-        check(ctx, made, spec, "Sage 100 sales order", in_crm=False)
-        order = ctx.erp.create(ENTITY, made.output, write_key(ctx, ENTITY, made.output))
-        number, how = order["SalesOrderNo"], "created"
+        order = create_order(ctx, document)
+        number, how = order["SalesOrderNo"], FOUND if order.get("existed") else "created"
     ExternalLink.objects.get_or_create(
         pair=ctx.pair, entity=ENTITY, crm_id=ctx.run.entity_key, defaults={"sage_id": number}
     )
@@ -61,23 +58,27 @@ def create_sales_order(ctx: StepContext) -> dict[str, Any]:
     return {"sales_order_no": number, "how": how, "references": {"sage_order_no": number}}
 
 
-def existing_order(ctx: StepContext, deal_id: str) -> dict[str, Any] | None:
-    """The order an earlier attempt made for this deal, open or already in history."""
-    link = ExternalLink.objects.filter(
-        pair=ctx.pair, entity=ENTITY, crm_id=ctx.run.entity_key
-    ).first()
-    if link:
-        return {"SalesOrderNo": link.sage_id}
-    for entity in ("sales_order", "sales_order_history"):
-        found = ctx.erp.search(entity, limit=2, UDF_DEAL_ID=deal_id)
-        if len(found) > 1:
-            raise ValidationError(
-                f"Sage 100 has several orders with UDF_DEAL_ID {deal_id}; keep one, then retry.",
-                fields={"UDF_DEAL_ID": deal_id},
-            )
-        if found:
-            return found[0]
-    return None
+def create_order(ctx: StepContext, document: dict[str, Any]) -> dict[str, Any]:
+    """The order made now, or (`existed`) the one Sage has for the deal already."""
+    canonical = document | {
+        "customer_ref": ctx.outputs[CUSTOMER]["customer_ref"],
+        "lines": ctx.outputs["items"]["lines"],
+    }
+    schema = erp_schema(ctx, "sales_order", "sales_order_line", "lines")
+    made, spec = apply(
+        ctx, "out", "sage100", "SalesOrder", "SO_SalesOrderHeader", canonical, schema
+    )
+    check(ctx, made, spec, "Sage 100 sales order", in_crm=False)
+    values = {
+        **made.output,
+        "UDF_DEAL_ID": made.output.get("UDF_DEAL_ID") or document["crm_deal_id"],
+    }
+    try:
+        return ctx.erp.create(ENTITY, values, write_key(ctx, ENTITY, values))
+    except ValidationError as exc:
+        if any(field.startswith("ItemCode") for field in exc.fields):
+            forget_items(ctx.pair.erp)  # an item known before may be gone: check live again
+        raise
 
 
 def order_note(ctx: StepContext) -> tuple[str, str]:
@@ -110,7 +111,7 @@ deal_won_to_sales_order = Flow(
         after_won_deal("sales_order", create_sales_order, "Create the sales order"),
         after_won_deal(
             "write_back",
-            write_back("Sage Order No", "Sage_Order_No__c", order_note),
+            write_back("Sage Order No", "Sage_Order_No__c", order_note, "sales_order"),
             "Write the order number back",
         ),
     ),

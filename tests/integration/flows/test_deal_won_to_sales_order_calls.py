@@ -1,0 +1,178 @@
+"""Won deal → Sage 100 order with as few calls as it takes, keeping every guarantee: the
+pipeline read once and again when it changed, Streak's comments read only when the note may
+be there already, no order looked up before the create (the bridge finds it), and items
+known to Sage remembered while an unknown one is always asked again.
+
+Shared setup: `won_deals.py`; the deals run inline against the live sandboxes."""
+
+import sqlite3
+from collections import Counter
+
+import pytest
+
+from connectors.sage100.client import OdbcReader
+from flows.models import SyncRun
+from flows.services import retry_run
+from mappings.models import CurrencyRate
+from sandbox.streak import data as streak_data
+from tests.integration.flows import won_deals as shared
+from tests.reliability.conftest import won_clone
+
+pytestmark = pytest.mark.django_db
+runs_inline, sage100_pair, streak, sage = (
+    shared.runs_inline,
+    shared.sage100_pair,
+    shared.streak,
+    shared.sage,
+)  # fixtures
+
+
+@pytest.fixture
+def calls(monkeypatch, streak_sandbox, sage100_sandbox) -> Counter:
+    """Every API request the Streak and Sage 100 sandboxes answer, and every ODBC query or
+    catalog read, counted by kind."""
+    counted: Counter = Counter()
+    for running in (streak_sandbox, sage100_sandbox):
+        app, dispatch = running.app, running.app.dispatch
+
+        def counting(request, app=app, dispatch=dispatch, name=running.name):
+            if app.is_api(request.path):
+                shape = "/".join(part for part in request.path.split("/")[:5] if len(part) < 20)
+                counted[f"{name} {request.method} {shape}"] += 1
+            return dispatch(request)
+
+        monkeypatch.setattr(app, "dispatch", counting)
+    for method in ("rows", "one", "scalar", "columns"):
+        original = getattr(OdbcReader, method)
+
+        def querying(self, *args, original=original, **kwargs):
+            counted["odbc"] += 1
+            return original(self, *args, **kwargs)
+
+        monkeypatch.setattr(OdbcReader, method, querying)
+    return counted
+
+
+def succeeded(run: SyncRun) -> SyncRun:
+    run.refresh_from_db()
+    assert run.status == SyncRun.Status.SUCCEEDED, run.error_message
+    return run
+
+
+def deliver(client, pair, token, box: dict) -> SyncRun:
+    assert shared.deliver_streak(client, pair, token, box).status_code == 200
+    return SyncRun.objects.get(pair=pair, entity_key=box["key"])
+
+
+def test_a_won_deal_of_a_customer_already_linked_costs_six_calls(
+    client, streak_sandbox, sage100_pair, sage, calls
+):
+    pair, token = sage100_pair
+    first = succeeded(deliver(client, pair, token, won_clone(streak_sandbox, "SAL-1005", "C-1")))
+    box = won_clone(streak_sandbox, "SAL-1005", "CALLS-2")  # another deal of the same company
+    calls.clear()
+    second = succeeded(deliver(client, pair, token, box))
+    assert second.references["sage_customer"] == first.references["sage_customer"]
+    assert dict(calls) == {
+        "streak GET /api/v1/boxes": 1,  # the deal re-read: the webhook is only a hint
+        "streak GET /api/v2/organizations": 1,
+        "streak GET /api/v2/contacts": 1,
+        "sage100 POST /v1/sales-orders": 1,
+        "streak POST /api/v1/boxes": 1,  # the order number written back
+        "streak POST /api/v2/boxes": 1,  # the comment, posted without reading the others
+    }
+    assert len(shared.orders_for(sage, "CALLS-2")) == 1
+
+
+def test_a_field_renamed_in_streak_after_the_pipeline_was_read_still_gets_the_number(
+    client, monkeypatch, streak_sandbox, sage100_pair, streak, sage
+):
+    pair, token = sage100_pair
+    [order_field] = [
+        field
+        for field in streak_data.SALES["fields"]
+        if field["key"] == streak_data.FIELD_SAGE_ORDER_NO
+    ]
+    monkeypatch.setitem(order_field, "name", "Order No (Sage)")
+    assert streak.pipeline().find_field("Sage Order No") is None  # read and kept like this
+    order_field["name"] = "Sage Order No"  # an admin renames the field in Streak
+    key, run = shared.win_box(client, streak_sandbox, pair, token, "SAL-1005")
+    succeeded(run)
+    [order] = shared.orders_for(sage, "SAL-1005")
+    box = shared.raw_box(streak_sandbox, key)
+    assert box["fields"][streak_data.FIELD_SAGE_ORDER_NO] == order["SalesOrderNo"]
+
+
+def test_a_retried_write_back_does_not_post_the_comment_twice(
+    client, monkeypatch, streak_sandbox, sage100_pair, streak
+):
+    pair, token = sage100_pair
+    app, dispatch = streak_sandbox.app, streak_sandbox.app.dispatch
+
+    def comment_reply_lost(request):
+        response = dispatch(request)
+        if request.method == "POST" and request.path.endswith("/comments"):
+            return app.fault_body("commit_then_fail", 500)  # posted, but the reply is lost
+        return response
+
+    monkeypatch.setattr(app, "dispatch", comment_reply_lost)
+    key, run = shared.win_box(client, streak_sandbox, pair, token, "SAL-1029")
+    run.refresh_from_db()
+    assert run.status == SyncRun.Status.RETRY_SCHEDULED
+    monkeypatch.setattr(app, "dispatch", dispatch)
+    run = succeeded(retry_run(run))
+    number = run.references["sage_order_no"]
+    notes = [
+        comment["message"]
+        for comment in streak.search("Comment", box_key=key)
+        if f"Sage 100 sales order {number} created" in comment["message"]
+    ]
+    assert len(notes) == 1
+
+
+def test_an_order_an_earlier_attempt_made_is_returned_by_the_create_not_made_again(
+    client, streak_sandbox, sage100_pair, streak, sage
+):
+    pair, token = sage100_pair
+    made_before = sage.create(
+        "sales_order",
+        {"ARDivisionNo": "00", "CustomerNo": "MORRISON", "UDF_DEAL_ID": "SAL-1005",
+         "lines": [{"ItemCode": "WIDGET-100", "QuantityOrdered": 1}]},
+        "an-attempt-whose-reply-was-lost",
+    )  # fmt: skip
+    key, run = shared.win_box(client, streak_sandbox, pair, token, "SAL-1005")
+    succeeded(run)
+    step = run.steps.get(name="sales_order", status="succeeded")
+    assert step.output["how"] == "found (made by an earlier attempt)"
+    [order] = shared.orders_for(sage, "SAL-1005")
+    assert order["SalesOrderNo"] == made_before["SalesOrderNo"] == run.references["sage_order_no"]
+    assert streak.get("Box", key)["fieldsByName"]["Sage Order No"] == order["SalesOrderNo"]
+
+
+def test_an_item_created_in_sage_after_the_run_failed_passes_on_retry(
+    client, streak_sandbox, sage100_sandbox, sage100_pair, sage
+):
+    pair, token = sage100_pair
+    CurrencyRate.objects.create(
+        pair=pair, from_currency="EUR", to_currency="USD", rate="1.08", as_of="2024-01-01"
+    )
+    _, run = shared.win_box(client, streak_sandbox, pair, token, "SAL-1008")  # sells WIDGET-999
+    run.refresh_from_db()
+    assert run.status == SyncRun.Status.FAILED and "WIDGET-999" in run.error_message
+    create_item_like(sage100_sandbox, "WIDGET-100", "WIDGET-999")  # the operator adds it in Sage
+    succeeded(retry_run(run))
+    [order] = shared.orders_for(sage, "SAL-1008")
+    assert "WIDGET-999" in [line["ItemCode"] for line in order["lines"]]
+
+
+def create_item_like(sage100_sandbox, model: str, code: str) -> None:
+    """Add item `code` to Sage 100, stocked where `model` is, as a clerk would."""
+    with sqlite3.connect(sage100_sandbox.app.db_path) as db:
+        for table in ("CI_Item", "IM_ItemWarehouse"):
+            columns = [row[1] for row in db.execute(f"PRAGMA table_info({table})")]
+            listed = ", ".join(columns)
+            values = ", ".join("?" if name == "ItemCode" else name for name in columns)
+            db.execute(
+                f"INSERT INTO {table} ({listed}) SELECT {values} FROM {table} WHERE ItemCode = ?",
+                (code, model),
+            )
