@@ -79,8 +79,11 @@ def register_pair_webhook(pair: IntegrationPair) -> tuple[list[dict], int]:
     return registered, len(stale)
 
 
-def has_webhook_registered(pair: IntegrationPair) -> bool:
-    connector = connector_for(pair.crm)
-    return any(
-        hook.get("targetUrl", "").startswith(pair.webhook_base_url) for hook in connector.webhooks()
-    )
+def has_webhook_registered(pair: IntegrationPair, events: tuple[str, ...] = ()) -> bool:
+    """Some webhook of the CRM posts to the pair; with `events`, one for each of them."""
+    hooks = [
+        hook
+        for hook in connector_for(pair.crm).webhooks()
+        if hook.get("targetUrl", "").startswith(pair.webhook_base_url)
+    ]
+    return bool(hooks) and set(events) <= {hook.get("event") for hook in hooks}

@@ -20,6 +20,8 @@ from flows.models import SyncRun
 from flows.registry import FLOWS
 from flows.usecases.initial_load import NAME, initial_load, start_initial_load
 
+SUPPORTED = "it loads Sage 100 into Streak or Salesforce, and Sage 50 into Streak"
+
 
 def latest_load(pair: IntegrationPair) -> SyncRun | None:
     return SyncRun.objects.filter(pair=pair, flow_config__flow=NAME).order_by("-pk").first()
@@ -56,6 +58,7 @@ class InitialLoadView(RoleRequiredMixin, TemplateView):
             figures=progress_of(run),
             active=bool(run and run.status in SyncRun.ACTIVE),
             supported=initial_load.works_for(pair.crm.system, pair.erp.system),
+            supported_pairs=SUPPORTED,
             flow=FLOWS[NAME],
             **kwargs,
         )
@@ -75,7 +78,7 @@ class InitialLoadStartView(RoleRequiredMixin, View):
         page = reverse("initial-load", args=[pair.slug])
         run = latest_load(pair)
         if not initial_load.works_for(pair.crm.system, pair.erp.system):
-            messages.error(request, "The initial load works for Sage 100 pairs only.")
+            messages.error(request, f"The initial load does not work for this pair: {SUPPORTED}.")
         elif run and run.status in SyncRun.ACTIVE:
             messages.error(request, "An initial load of this pair is already under way.")
         else:

@@ -1,9 +1,10 @@
 """Join the demo pairs to the running sandboxes, so a deal won on a sandbox page flows.
 
-Run by `run_sandboxes --connect-demo` once the sandboxes listen: Streak posts to the Streak
-pairs' webhook URLs, Salesforce sends its Outbound Messages to the Salesforce pair's URL,
-and the Sage 50 connection gets tokens as if an admin had pressed Connect to Sage. Each step
-is skipped when already done, so restarting changes nothing.
+Run by `run_sandboxes --connect-demo` once the sandboxes listen: Streak posts won deals and
+organization changes (for customer sync) to the Streak pairs' webhook URLs, Salesforce
+sends its Outbound Messages to the Salesforce pair's URL, and the Sage 50 connection gets
+tokens as if an admin had pressed Connect to Sage. Each step is skipped when already done,
+so restarting changes nothing.
 """
 
 import requests
@@ -11,6 +12,7 @@ import requests
 from connectors.errors import ConnectorError
 from connectors.models import Connection, IntegrationPair
 from connectors.services import check_connection, has_webhook_registered, register_pair_webhook
+from connectors.streak.webhooks import PAIR_EVENTS
 from sandbox.core.server import RunningSandbox
 
 STREAK_PAIRS = ("streak-sage100", "streak-sage50")
@@ -26,14 +28,14 @@ def connect_demo(sandboxes: dict[str, RunningSandbox]) -> list[str]:
     for slug in STREAK_PAIRS:
         pair = IntegrationPair.objects.select_related("crm").get(slug=slug)
         try:
-            if has_webhook_registered(pair):
+            if has_webhook_registered(pair, PAIR_EVENTS):
                 lines.append(f"{pair.name}: Streak webhook already registered.")
                 continue
             registered, _ = register_pair_webhook(pair)
         except ConnectorError as exc:
             lines.append(f"{pair.name}: could not register the Streak webhook: {exc}")
             continue
-        lines.append(f"{pair.name}: Streak posts {registered[0]['event']} to the pair.")
+        lines += [f"{pair.name}: Streak posts {hook['event']} to the pair." for hook in registered]
     if "salesforce" in sandboxes:
         lines.append(point_outbound_messages(sandboxes["salesforce"]))
     if "sage_accounting" in sandboxes:

@@ -23,6 +23,9 @@ PIPELINE_EVENTS = (
 TEAM_EVENTS = ("CONTACT_CREATE", "CONTACT_UPDATE", "CONTACT_DELETE", "ORG_CREATE",
                "ORG_UPDATE", "ORG_DELETE")  # fmt: skip
 EVENTS = PIPELINE_EVENTS + TEAM_EVENTS
+# What a pair asks Streak for: won deals (stage changes) for the won-deal flows, and
+# organization changes for customer sync (team-scoped; ORG_UPDATE is unconfirmed).
+PAIR_EVENTS = ("BOX_CHANGE_STAGE", "ORG_UPDATE")
 # Where an object says when it last changed, by preference.
 TIMESTAMP_FIELDS = ("lastUpdatedTimestamp", "lastSavedTimestamp", "timestamp",
                     "lastStatusChangeDate", "creationTimestamp", "creationDate")  # fmt: skip
@@ -156,7 +159,7 @@ class WebhookAdmin:
         return webhook_batch(body, params)
 
     def register_webhook(
-        self, target_url: str, events: tuple[str, ...] = ("BOX_CHANGE_STAGE",), token: str = ""
+        self, target_url: str, events: tuple[str, ...] = PAIR_EVENTS, token: str = ""
     ) -> list[Record]:
         """One webhook per event, each to `target_url?event=<EVENT>`; events already
         registered to that URL are kept, not duplicated, so pressing Register twice is safe.

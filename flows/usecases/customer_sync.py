@@ -1,43 +1,55 @@
-"""Customer sync: a Salesforce Account and the Sage 100 customer bound to it kept alike, each
-field written only from its system of record.
+"""Customer sync: a CRM organization or account and the Sage customer bound to it kept alike,
+each field written only from its system of record. Every pair: Streak or Salesforce with
+Sage 100 or Sage 50.
 
-Polled feeds: Salesforce `Account` changes (entity key `account:<Id>`) carry the CRM-owned
-fields to Sage; Sage 100 `customer` changes (entity key `customer:<div>-<no>`) carry the
-Sage-owned fields to the Account. Only records bound by an `ExternalLink` (entity `customer`,
-made by the won-deal flow and the initial load) start runs; other changes stay `ignored`.
-Streak cannot list or poll organizations (it has a change feed for boxes only), so a Streak
-organization reaches Sage through the won-deal flow only, and this flow is not offered for
-Streak; nor for Sage 50.
+What starts a run:
+- Salesforce: polled `Account` changes (entity key `account:<Id>`).
+- Streak: the team-scoped `ORG_UPDATE` webhook (registered with the pair's other Streak
+  webhooks; unconfirmed in Streak's documentation, see `customer_sync_streak`), entity key
+  the organization's key. Streak has no change feed for organizations to poll.
+- Sage 100: polled `AR_Customer` changes; Sage 50: polled contacts
+  (`updated_or_created_since`); entity key `customer:<ref>`.
+Only records bound by an `ExternalLink` (entity `customer`, made by the won-deal flows and
+the initial load) start runs; other changes stay `ignored`. A run re-reads both records and
+writes only the fields that differ, so a change that brings nothing new writes nothing; a
+field blank on its system of record is taken as not known and leaves the other side alone.
 
 The option `owners` names each field's system of record ("crm" or "sage"); by default the
-name, billing address and phone belong to the CRM, the credit limit, terms and balance to
-Sage (the balance is read-only in Sage, so it only ever goes to the CRM). Salesforce has no
-standard Account field for the Sage-owned values: the option `crm_fields` names the Account
-fields they go to (defaults `Credit_Limit__c`, `Payment_Terms__c`, `Balance__c`); a field the
-org lacks is skipped and named in the run's summary. No mapping exists from Sage 100 to the
-Account or back for a lone Account, so the few fields synced are mapped here (`SAGE_COLUMNS`,
-`ACCOUNT_FIELDS`).
+name, billing address, phone and email belong to the CRM, the credit limit, terms and
+balance to Sage (the balance is read-only in Sage, so it only ever goes to the CRM). Where
+each side keeps the fields: `customer_sync_sage`, `customer_sync_salesforce`,
+`customer_sync_streak`.
 
-Only differences are written, so a change that brings nothing new writes nothing. Our own
-writes do not echo: after writing the Account its stamp is kept as the link's
-`last_synced_version` (the poller drops that change); after writing the Sage customer the
-customer's change stamp is kept in the run's references, and `accepts` drops the Sage change
-carrying it.
+Our own writes do not echo: a Sage write's change stamp is kept in the run's references and
+`accepts` drops the polled change carrying it; a Salesforce write's `SystemModstamp` becomes
+the link's `last_synced_version`, which the poller drops; a Streak organization's echo is
+recognised by the fingerprint of its CRM-owned values (`customer_sync_streak`).
 """
 
-from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from connectors.base import WebhookEvent
 from flows.base import Flow, Step, StepContext
 from flows.models import ExternalLink, FlowConfig, SyncRun
-from flows.polling import Watch, sage100_change, watch
+from flows.polling import Watch, watch
+from flows.usecases import customer_sync_salesforce as salesforce
+from flows.usecases import customer_sync_streak as streak
+from flows.usecases.customer_sync_sage import (
+    LABEL_OF,
+    blank,
+    read_customer,
+    sage_values,
+    same,
+    writable,
+    write_customer,
+)
 from flows.usecases.order_status_to_crm import set_summary
 from mappings.canonical import to_json
 
 NAME = "customer_sync"
 ENTITY = "customer"
-SAGE_KIND, CRM_KIND = "sage100.customer", "salesforce.account"
+SAGE_FEEDS = {"sage100.customer": "customer", "sage50.contact": "contacts"}  # kind → entity
+CRM_KINDS = (salesforce.KIND, streak.KIND)
 DEFAULT_OWNERS = {
     "name": "crm",
     "billing_address": "crm",
@@ -47,113 +59,27 @@ DEFAULT_OWNERS = {
     "terms": "sage",
     "balance": "sage",
 }
-DEFAULT_CRM_FIELDS = {
-    "credit_limit": "Credit_Limit__c",
-    "terms": "Payment_Terms__c",
-    "balance": "Balance__c",
-}
-MONEY = {"credit_limit", "balance"}  # written to a text field with two decimals
-ADDRESS_PARTS = ("street", "city", "state", "zip", "country")
-SAGE_COLUMNS = {  # field → Sage 100 AR_Customer columns it is written to
-    "name": ("CustomerName",),
-    "phone": ("TelephoneNo",),
-    "email": ("EmailAddress",),
-    "billing_address": ("AddressLine1", "AddressLine2", "AddressLine3", "City", "State",
-                        "ZipCode", "CountryCode"),
-    "credit_limit": ("CreditLimit",),
-    "terms": ("TermsCode",),
-}  # fmt: skip
-ACCOUNT_FIELDS = {  # field → standard Account fields (the Sage-owned ones: `crm_fields`)
-    "name": ("Name",),
-    "phone": ("Phone",),
-    "billing_address": ("BillingStreet", "BillingCity", "BillingState", "BillingPostalCode",
-                        "BillingCountry"),
-}  # fmt: skip
 
 
-# ---------------------------------------------------------------- field values per side
-
-
-def sage_values(customer: dict[str, Any]) -> dict[str, Any]:
-    lines = [customer.get(f"AddressLine{n}") or "" for n in (1, 2, 3)]
-    street = "\n".join(line for line in lines if line)
-    address = [street, *(customer.get(c) for c in ("City", "State", "ZipCode", "CountryCode"))]
-    return {
-        "name": customer.get("CustomerName"),
-        "phone": customer.get("TelephoneNo"),
-        "email": customer.get("EmailAddress"),
-        "billing_address": dict(zip(ADDRESS_PARTS, address, strict=True)),
-        "credit_limit": customer.get("CreditLimit"),
-        "terms": customer.get("TermsCode"),
-        "balance": customer.get("CurrentBalance"),
-    }
-
-
-def crm_values(account: dict[str, Any], crm_fields: dict[str, str]) -> dict[str, Any]:
-    """The Account's values of the fields it has (no email: an Account has none)."""
-    values = {
-        field: account.get(names[0]) for field, names in ACCOUNT_FIELDS.items() if len(names) == 1
-    }
-    address = [account.get(name) for name in ACCOUNT_FIELDS["billing_address"]]
-    values["billing_address"] = dict(zip(ADDRESS_PARTS, address, strict=True))
-    for field, name in crm_fields.items():
-        if name in account:
-            values[field] = account[name]
-    return values
-
-
-def same(ours: Any, theirs: Any) -> bool:
-    """Equal as a person reads them: blanks alike, numbers by value, text trimmed."""
-    if isinstance(ours, dict):
-        return all(same(ours.get(part), (theirs or {}).get(part)) for part in ADDRESS_PARTS)
-    ours, theirs = str(ours or "").strip(), str(theirs or "").strip()
-    try:
-        return Decimal(ours) == Decimal(theirs)
-    except InvalidOperation:
-        return ours == theirs
-
-
-def sage_columns(field: str, value: Any) -> dict[str, Any]:
-    if field == "billing_address":
-        lines = [*str(value.get("street") or "").split("\n"), "", ""][:3]
-        parts = [*lines, *(value.get(part) for part in ADDRESS_PARTS[1:])]
-        return {column: part or "" for column, part in zip(SAGE_COLUMNS[field], parts, strict=True)}
-    return {SAGE_COLUMNS[field][0]: value if value not in (None, "") else None}
-
-
-def account_fields(field: str, value: Any, target: str, kinds: dict[str, str]) -> dict[str, Any]:
-    if field == "billing_address":
-        names = zip(ACCOUNT_FIELDS[field], ADDRESS_PARTS, strict=True)
-        return {name: value.get(part) or None for name, part in names}
-    if value in (None, ""):
-        return {target: None}
-    if kinds.get(target.lower()) in ("double", "currency", "percent", "int"):
-        return {target: float(value)}
-    return {target: f"{Decimal(str(value)):.2f}" if field in MONEY else str(value)}
-
-
-# ---------------------------------------------------------------- the flow
-
-
-def owners(ctx: StepContext) -> dict[str, str]:
-    return {**DEFAULT_OWNERS, **(ctx.option("owners") or {})}
-
-
-def link_of(ctx: StepContext) -> ExternalLink:
-    side, _, key = ctx.run.entity_key.partition(":")
-    links = ExternalLink.objects.filter(pair=ctx.pair, entity=ENTITY)
-    return links.get(crm_id=key) if side == "account" else links.get(sage_id=key)
+def owned_by(config: FlowConfig, side: str) -> list[str]:
+    owners = {**DEFAULT_OWNERS, **(config.option("owners") or {})}
+    return [field for field, owner in owners.items() if owner == side]
 
 
 def accepts(config: FlowConfig, event: WebhookEvent) -> bool:
-    """A change of a bound Account, or of a bound Sage customer that is not our own write."""
+    """A change of a bound Account or organization that brings Sage something, or of a
+    bound Sage customer that is not our own write."""
     links = ExternalLink.objects.filter(pair=config.pair, entity=ENTITY)
-    if event.kind == CRM_KIND:
+    if event.kind == salesforce.KIND:
         return links.filter(crm_id=event.payload.get("Id", "")).exists()
-    if event.kind != SAGE_KIND:
+    if event.kind == streak.KIND:
+        link = links.filter(crm_id=event.entity_key).first()
+        organization = event.payload.get("object") or {}
+        return link is not None and streak.is_news(link, organization, owned_by(config, "crm"))
+    if event.kind not in SAGE_FEEDS:
         return False
     ref = event.entity_key.removeprefix(f"{ENTITY}:")
-    stamp = event.dedupe_key.removeprefix(f"poll:{ENTITY}:{ref}:")
+    stamp = event.dedupe_key.removeprefix(f"poll:{SAGE_FEEDS[event.kind]}:{ref}:")
     ours = SyncRun.objects.filter(
         flow_config=config, references__sage_customer=ref, references__sage_stamp=stamp
     ).exists()
@@ -161,104 +87,116 @@ def accepts(config: FlowConfig, event: WebhookEvent) -> bool:
 
 
 def read_both(ctx: StepContext) -> dict[str, Any]:
-    """The Account and the Sage customer as they are now, and which way this change goes."""
-    link = link_of(ctx)
+    """The CRM record and the Sage customer as they are now, and which way this change goes."""
+    to_sage = ctx.run.event is not None and ctx.run.event.kind in CRM_KINDS
+    key = ctx.run.entity_key.rpartition(":")[2]
+    links = ExternalLink.objects.filter(pair=ctx.pair, entity=ENTITY)
+    link = links.get(crm_id=key) if to_sage else links.get(sage_id=key)
+    entity = "Account" if ctx.pair.crm.system == "salesforce" else "Organization"
     return {
-        "direction": "to_sage" if ctx.run.entity_key.startswith("account:") else "to_crm",
-        "account": to_json(ctx.crm.get("Account", link.crm_id)),
-        "customer": to_json(ctx.erp.get("customer", link.sage_id)),
-        "references": {"account": link.crm_id, "customer": link.sage_id},
+        "direction": "to_sage" if to_sage else "to_crm",
+        "crm": to_json(ctx.crm.get(entity, link.crm_id)),
+        "customer": to_json(read_customer(ctx, link.sage_id)),
+        "references": {"crm_record": link.crm_id, "customer": link.sage_id},
     }
 
 
 def write_changes(ctx: StepContext) -> dict[str, Any]:
     read = ctx.outputs["read_both"]
-    account, customer = read["account"], read["customer"]
-    crm_fields = {**DEFAULT_CRM_FIELDS, **(ctx.option("crm_fields") or {})}
-    ours, theirs = sage_values(customer), crm_values(account, crm_fields)
     if read["direction"] == "to_sage":
-        return to_sage(ctx, customer, theirs, ours)
-    return to_crm(ctx, account, ours, theirs, crm_fields)
+        return to_sage(ctx, read["crm"], read["customer"], read["references"]["customer"])
+    return to_crm(ctx, read["crm"], read["customer"])
+
+
+def crm_values(ctx: StepContext, record: dict[str, Any]) -> dict[str, Any]:
+    if ctx.pair.crm.system == "salesforce":
+        return salesforce.account_values(record, salesforce.crm_fields(ctx))
+    return streak.organization_values(record)
+
+
+def sage_label(ctx: StepContext, customer: dict[str, Any], ref: str) -> str:
+    if ctx.pair.erp.system == "sage100":
+        return f"Sage 100 customer {ref}"
+    return f"Sage 50 contact {customer.get('name') or ref}"
 
 
 def to_sage(
-    ctx: StepContext, customer: dict[str, Any], crm: dict[str, Any], sage: dict[str, Any]
+    ctx: StepContext, record: dict[str, Any], customer: dict[str, Any], ref: str
 ) -> dict[str, Any]:
     """The CRM-owned fields that differ, written to the Sage customer."""
-    ref = f"{customer['ARDivisionNo']}-{customer['CustomerNo']}"
+    crm_owned = owned_by(ctx.config, "crm")
+    crm = crm_values(ctx, record)
+    sage = sage_values(ctx.pair.erp.system, customer)
+    fields = writable(ctx.pair.erp.system)
     changed = [
-        field
-        for field, owner in owners(ctx).items()
-        if owner == "crm" and field in crm and field in SAGE_COLUMNS
+        field for field in crm_owned
+        if field in crm and field in fields and not blank(crm[field])
         and not same(crm[field], sage[field])
     ]  # fmt: skip
+    label = sage_label(ctx, customer, ref)
+    result: dict[str, Any] = {"written": {}}
+    if changed:
+        result = write_customer(ctx, ref, changed, crm)
+        set_summary(ctx, f"{label}: {', '.join(changed)} from the CRM.")
+    else:
+        set_summary(ctx, f"{label} already has the CRM's values.")
+    if ctx.pair.crm.system == "streak":  # Sage has these values now: the same again is no news
+        streak.remember_synced(ctx, record, crm_owned)
+    return to_json(result)
+
+
+def to_crm(ctx: StepContext, record: dict[str, Any], customer: dict[str, Any]) -> dict[str, Any]:
+    """The Sage-owned fields that differ, written to the CRM record; those it cannot hold are
+    named, not written."""
+    sage = sage_values(ctx.pair.erp.system, customer)
+    sage_owned = owned_by(ctx.config, "sage")
+    erp = LABEL_OF[ctx.pair.erp.system]
+    if ctx.pair.crm.system == "salesforce":
+        changed, missing = salesforce.write_account(ctx, record, sage, sage_owned)
+        name, lacking = f"Account {record['Name']}", f"the org has no {', '.join(missing)}"
+    else:
+        crm_owned = owned_by(ctx.config, "crm")
+        changed, missing = streak.write_organization(ctx, record, sage, sage_owned, crm_owned)
+        name = f"Organization {record['name']}"
+        lacking = f"a Streak organization has no {', '.join(missing)}"
+    note = f" ({lacking})" if missing else ""
     if not changed:
-        set_summary(ctx, f"Sage 100 customer {ref} already has the CRM's values.")
-        return {"written": {}}
-    columns = {k: v for field in changed for k, v in sage_columns(field, crm[field]).items()}
-    ctx.erp.update(ENTITY, ref, columns, ctx.idempotency_key("to_sage"))
-    stamp = sage100_change(ctx.erp, ENTITY, ctx.erp.get(ENTITY, ref)).stamp
-    set_summary(ctx, f"Sage 100 customer {ref}: {', '.join(changed)} from the CRM.")
-    references = {"sage_customer": ref, "sage_stamp": stamp}
-    return {"written": to_json(columns), "references": references}
-
-
-def to_crm(
-    ctx: StepContext,
-    account: dict[str, Any],
-    sage: dict[str, Any],
-    crm: dict[str, Any],
-    crm_fields: dict[str, str],
-) -> dict[str, Any]:
-    """The Sage-owned fields that differ, written to the Account; the org's missing fields
-    are named, not written."""
-    kinds = {name: info["type"] for name, info in ctx.crm.fields("Account").items()}
-    values: dict[str, Any] = {}
-    changed, missing = [], []
-    for field, owner in owners(ctx).items():
-        target = crm_fields.get(field) or (ACCOUNT_FIELDS.get(field) or ("",))[0]
-        if owner != "sage" or not target:
-            continue
-        if target.lower() not in kinds:
-            missing.append(target)
-        elif not same(sage[field], crm.get(field)):
-            changed.append(field)
-            values |= account_fields(field, sage[field], target, kinds)
-    lacking = f" (the org has no {', '.join(missing)})" if missing else ""
-    if not values:
-        set_summary(ctx, f"Account {account['Name']} already has Sage's values{lacking}.")
-        return {"written": {}, "missing": missing}
-    ctx.crm.update("Account", account["Id"], values, ctx.idempotency_key("to_crm"))
-    stamp = ctx.crm.get("Account", account["Id"])["SystemModstamp"]
-    ExternalLink.objects.filter(pair=ctx.pair, entity=ENTITY, crm_id=account["Id"]).update(
-        last_synced_version=stamp
-    )
-    set_summary(ctx, f"Account {account['Name']}: {', '.join(changed)} from Sage 100{lacking}.")
-    return {"written": values, "missing": missing}
+        set_summary(ctx, f"{name} already has Sage's values{note}.")
+    else:
+        set_summary(ctx, f"{name}: {', '.join(changed)} from {erp}{note}.")
+    return {"written": changed, "missing": missing}
 
 
 customer_sync = Flow(
     name=NAME,
     label="Customer sync",
-    description="Salesforce Accounts and their Sage 100 customers kept alike both ways, each "
-    "field from its system of record (name, address, phone from the CRM; credit limit, terms, "
-    "balance from Sage).",
+    description="CRM organizations or accounts and their Sage customers kept alike both ways, "
+    "each field from its system of record (name, address, phone from the CRM; credit limit, "
+    "terms, balance from Sage).",
     steps=(
-        Step("read_both", read_both, "Re-read the Account and the Sage customer"),
+        Step("read_both", read_both, "Re-read the CRM record and the Sage customer"),
         Step("write_changes", write_changes, "Write the owned fields that differ"),
     ),
-    combinations=frozenset({("salesforce", "sage100")}),
+    combinations=frozenset(
+        {
+            ("salesforce", "sage100"),
+            ("salesforce", "sage50"),
+            ("streak", "sage100"),
+            ("streak", "sage50"),
+        }
+    ),
     trigger="poll",
     default_options={
         "poll_interval": 60,
         "owners": DEFAULT_OWNERS,
-        "crm_fields": DEFAULT_CRM_FIELDS,
+        "crm_fields": salesforce.DEFAULT_CRM_FIELDS,
     },
     accepts=accepts,
 )
 
 watch(
     NAME,
-    Watch("erp", "sage100", ENTITY, SAGE_KIND, record=ENTITY),
-    Watch("crm", "salesforce", "Account", CRM_KIND, record="account"),
+    Watch("erp", "sage100", ENTITY, "sage100.customer", record=ENTITY),
+    Watch("erp", "sage50", "contacts", "sage50.contact", record=ENTITY),
+    Watch("crm", "salesforce", "Account", salesforce.KIND, record="account"),
 )

@@ -1,20 +1,25 @@
-"""Initial load: Sage 100 customers (and items) into the CRM, in batches, with progress.
+"""Initial load: Sage customers (and items) into the CRM, in batches, with progress.
 
 Started from a button (the pair's initial-load page). The run keeps
 `SyncRun.progress = {"done", "total", "started", "customers_done", "items_done"}` up to date
 after every batch, so the page shows a live progress bar and a retry (from the failed step)
 continues after the last batch done instead of starting again.
 
-Every write is idempotent, so a batch repeated after a crash writes nothing twice:
-- Salesforce: customers are upserted as Accounts by `ExternalID__c` = "S100-<div>-<no>",
-  200 a call through sObject Collections (`upsert_many`); items become Product2 records,
-  looked up by `ProductCode` first (Product2 has no external ID field), the missing ones
-  created 200 a call. Customers already bound to an account (`UDF_CRM_ID`) are left alone.
-- Streak: customers become organizations (the connector looks an organization up by name
-  before creating it); Streak has no product records, so items are not loaded.
+Pairs: Sage 100 → Salesforce, Sage 100 → Streak, Sage 50 → Streak. Every write is
+idempotent, so a batch repeated after a crash, or a second load, writes nothing twice:
+- Salesforce: Sage 100 customers are upserted as Accounts by `ExternalID__c` =
+  "S100-<div>-<no>", 200 a call through sObject Collections (`upsert_many`); items become
+  Product2 records, looked up by `ProductCode` first (Product2 has no external ID field), the
+  missing ones created 200 a call. Customers already bound to an account (`UDF_CRM_ID`) are
+  left alone.
+- Streak: Sage 100 customers, or Sage 50 contacts of type CUSTOMER (in id order), become
+  organizations with their name, phone, address and a line of Sage's credit limit, terms and
+  balance in `other` (as customer sync keeps it); the connector looks an organization up by
+  name before creating it. Streak has no product records, so items are not loaded.
 
-There is no default mapping from Sage 100 to the CRMs' customer records, so the few fields
-loaded are mapped here (`account_of`, `organization_of`, `product_of`).
+Each customer is bound to its CRM record (`ExternalLink`) for the won-deal and customer-sync
+flows. There is no default mapping from Sage to the CRMs' customer records, so the few
+fields loaded are mapped here (`account_of`, `organization_of`, `product_of`).
 """
 
 from collections.abc import Callable
@@ -24,6 +29,8 @@ from django.utils import timezone
 
 from flows.base import Flow, Step, StepContext
 from flows.models import ExternalLink, SyncRun
+from flows.usecases.customer_sync_sage import LABEL_OF, sage_ref, sage_values
+from flows.usecases.customer_sync_streak import IN_OTHER, one_line, sage_line
 
 NAME = "initial_load"
 BATCH_SIZE = 200  # Salesforce sObject Collections take 200 records a call
@@ -45,9 +52,15 @@ def account_of(customer: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def organization_of(customer: dict[str, Any]) -> dict[str, Any]:
-    phone = customer.get("TelephoneNo")
-    return {"name": customer["CustomerName"], "phoneNumbers": [phone] if phone else []}
+def organization_of(system: str, customer: dict[str, Any]) -> dict[str, Any]:
+    values = sage_values(system, customer)
+    address = one_line(values["billing_address"])
+    return {
+        "name": values["name"],
+        "phoneNumbers": [values["phone"]] if values["phone"] else [],
+        "addresses": [address] if address else [],
+        "other": sage_line(LABEL_OF[system], values, list(IN_OTHER)),
+    }
 
 
 def product_of(item: dict[str, Any]) -> dict[str, Any]:
@@ -62,15 +75,15 @@ def external_id(customer: dict[str, Any]) -> str:
     return f"S100-{customer['ARDivisionNo']}-{customer['CustomerNo']}"
 
 
-def sage_ref(customer: dict[str, Any]) -> str:
-    return f"{customer['ARDivisionNo']}-{customer['CustomerNo']}"
-
-
 # ---------------------------------------------------------------- what is loaded
 
 
 def customers_to_load(ctx: StepContext) -> list[dict[str, Any]]:
-    """Sage's customers in key order (stable across attempts), less those bound already."""
+    """Sage's customers in key order (stable across attempts); in Sage 100, less those bound
+    to an account already."""
+    if ctx.pair.erp.system == "sage50":
+        contacts = ctx.erp.search("contacts", contact_type_id="CUSTOMER")
+        return sorted(contacts, key=lambda contact: contact["id"])
     return [row for row in ctx.erp.stream("customer") if not (row.get("UDF_CRM_ID") or "").strip()]
 
 
@@ -138,19 +151,21 @@ def salesforce_accounts(ctx: StepContext, customers: list[dict[str, Any]]) -> in
     refused = []
     for customer, result in zip(customers, results, strict=True):
         if result.success:
-            bind(ctx, result.id, sage_ref(customer))
+            bind(ctx, result.id, sage_ref("sage100", customer))
         else:
-            refused.append(f"{sage_ref(customer)}: {result.error}")
+            refused.append(f"{sage_ref('sage100', customer)}: {result.error}")
     note_refused(ctx, refused)
     return len(refused)
 
 
 def streak_organizations(ctx: StepContext, customers: list[dict[str, Any]]) -> int:
+    system = ctx.pair.erp.system
     for customer in customers:
+        ref = sage_ref(system, customer)
         organization = ctx.crm.create(
-            "Organization", organization_of(customer), ctx.idempotency_key(sage_ref(customer))
+            "Organization", organization_of(system, customer), ctx.idempotency_key(ref)
         )
-        bind(ctx, organization["key"], sage_ref(customer))
+        bind(ctx, organization["key"], ref)
     return 0
 
 
@@ -187,10 +202,14 @@ def note_refused(ctx: StepContext, refused: list[str]) -> None:
 
 def summarise(ctx: StepContext) -> dict[str, Any]:
     progress = ctx.run.progress
-    summary = (
-        f"{progress.get('customers_done', 0)} customers and {progress.get('items_done', 0)} "
-        "items loaded into the CRM."
-    )
+    customers, items = progress.get("customers_done", 0), progress.get("items_done", 0)
+    if ctx.pair.crm.system == "streak":
+        summary = (
+            f"{customers} customers loaded into Streak as organizations (found by name or "
+            "created); Streak has no product records, so items are not loaded."
+        )
+    else:
+        summary = f"{customers} customers and {items} items loaded into the CRM."
     if not SyncRun.objects.filter(pk=ctx.run.pk).exclude(summary="").exists():
         SyncRun.objects.filter(pk=ctx.run.pk).update(summary=summary)
     return {"summary": summary}
@@ -215,14 +234,16 @@ def start_initial_load(pair: Any) -> SyncRun:
 initial_load = Flow(
     name=NAME,
     label="Initial load",
-    description="Sage 100 customers (and, for Salesforce, items) into the CRM in batches of "
-    "200, started from a button, with a progress bar; resumable and safe to repeat.",
+    description="Sage customers (and, for Salesforce, Sage 100 items) into the CRM in batches "
+    "of 200, started from a button, with a progress bar; resumable and safe to repeat.",
     steps=(
         Step("count", count, "Count the records to load"),
         Step("customers", load_customers, "Load customers into the CRM"),
         Step("items", load_items, "Load items into the CRM"),
         Step("summary", summarise, "Summarise"),
     ),
-    combinations=frozenset({("streak", "sage100"), ("salesforce", "sage100")}),
+    combinations=frozenset(
+        {("streak", "sage100"), ("streak", "sage50"), ("salesforce", "sage100")}
+    ),
     trigger="manual",
 )

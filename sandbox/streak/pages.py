@@ -1,7 +1,10 @@
-"""What a person sees of Streak: a board per pipeline, a box's detail, webhook deliveries.
+"""What a person sees of Streak: a board per pipeline, a box's detail, an organization's
+detail with an edit form, webhook deliveries.
 
 Moving a box on a page goes through `Records.update_box`, exactly like the API, so it fires
-the same BOX_CHANGE_STAGE webhook. Forms POST and redirect; no JavaScript.
+the same BOX_CHANGE_STAGE webhook; saving an organization goes through
+`Records.save_organization` and fires the team's ORG_UPDATE. Forms POST and redirect; no
+JavaScript.
 """
 
 from datetime import UTC, datetime
@@ -50,6 +53,8 @@ class StreakPages:
             Rule("/pipelines/<pk>", endpoint="page_board", methods=["GET"]),
             Rule("/boxes/<bk>", endpoint="page_box", methods=["GET"]),
             Rule("/boxes/<bk>/stage", endpoint="page_move_box", methods=["POST"]),
+            Rule("/organizations/<key>", endpoint="page_organization", methods=["GET"]),
+            Rule("/organizations/<key>", endpoint="page_save_organization", methods=["POST"]),
             Rule("/webhooks", endpoint="page_webhooks", methods=["GET"]),
         ]
 
@@ -106,6 +111,31 @@ class StreakPages:
         stage = pipeline(box["pipelineKey"])["stages"][box["stageKey"]]["name"]
         message = quote(f"{box['name']} moved to {stage}")
         return redirect(f"{target}?moved={message}", code=303)
+
+    def on_page_organization(self, request: Request, key: str) -> Response:
+        organization = self.store.get("organizations", key)
+        if organization is None:
+            return self.render("streak_missing.html", status=404, key=key)
+        return self.render(
+            "streak_organization.html", organization=organization, saved=request.args.get("saved")
+        )
+
+    def on_page_save_organization(self, request: Request, key: str) -> Response:
+        """The form's name, first phone number, first address and industry; `other` too."""
+        current = self.store.get("organizations", key)
+        if current is None:
+            return self.render("streak_missing.html", status=404, key=key)
+        form = request.form
+        changes: dict[str, Any] = {
+            "name": form.get("name", current["name"]).strip() or current["name"],
+            "industry": form.get("industry", current["industry"]).strip(),
+            "other": form.get("other", current["other"]).replace("\r\n", "\n"),
+        }
+        for name, field in (("phone", "phoneNumbers"), ("address", "addresses")):
+            first = form.get(name, "").strip()
+            changes[field] = [first, *current[field][1:]] if first else current[field][1:]
+        saved = self.records.save_organization(changes, key=key)
+        return redirect(f"/organizations/{key}?saved={quote(saved['name'] + ' saved')}", code=303)
 
     def on_page_webhooks(self, request: Request) -> Response:
         names = {p["key"]: p["name"] for p in data.PIPELINES} | {data.TEAM_KEY: data.TEAM_NAME}

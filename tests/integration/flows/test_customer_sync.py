@@ -1,6 +1,7 @@
 """Customer sync against the live sandboxes: a phone changed on the Salesforce Account
 reaches its Sage 100 customer, a credit limit changed in Sage reaches the Account while a
-Sage edit of a CRM-owned field does not, and neither write comes back as a second run."""
+Sage edit of a CRM-owned field does not, and neither write comes back as a second run; the
+same both ways between Salesforce and Sage 50."""
 
 import time
 from decimal import Decimal
@@ -17,7 +18,7 @@ from tests.integration.flows.polling_setup import poll_now, sage100_rows
 pytestmark = pytest.mark.django_db
 
 inline_runs, make_pair = shared.inline_runs, shared.make_pair  # fixtures
-sage100, salesforce = shared.sage100, shared.salesforce
+sage100, sage50, salesforce = shared.sage100, shared.sage50, shared.salesforce
 
 FLOW = "customer_sync"
 # The sandbox org has no credit limit field on Account; AccountNumber (free text) is the
@@ -99,3 +100,50 @@ def test_sage_credit_limit_reaches_the_account_but_a_sage_phone_edit_does_not(
     again = poll_now(pair, FLOW)  # the Account's change is our own write: dropped
     assert again.echoes == 1 and again.runs == 0
     assert SyncRun.objects.filter(pair=pair).count() == 1
+
+
+@pytest.fixture
+def bound_sage50(make_pair, salesforce, sage50) -> tuple[IntegrationPair, str, str]:
+    """A Salesforce + Sage 50 pair, and an Account bound to a Sage 50 customer contact with
+    its name, phone and credit limit: (pair, account Id, contact id)."""
+    pair = make_pair(salesforce, sage50, FLOW, crm_fields=CRM_FIELDS)
+    contacts = connector_for(sage50).search("contacts", contact_type_id="CUSTOMER")
+    contact = min(contacts, key=lambda c: c["id"])
+    values = {
+        "Name": contact["name"],
+        "Phone": contact["main_contact_person"]["telephone"],
+        "AccountNumber": contact["credit_limit"],
+    }
+    account = connector_for(salesforce).create("Account", values, f"test-{contact['id']}")
+    poll_now(pair, FLOW)
+    ExternalLink.objects.create(
+        pair=pair, entity="customer", crm_id=account["Id"], sage_id=contact["id"]
+    )
+    time.sleep(1.1)  # Sage stamps changes to the second: keep ours apart from the seed's
+    return pair, account["Id"], contact["id"]
+
+
+def test_salesforce_and_sage50_each_send_the_fields_they_own_once(bound_sage50, salesforce, sage50):
+    pair, account_id, contact_id = bound_sage50
+    crm, sage = connector_for(salesforce), connector_for(sage50)
+    crm.update("Account", account_id, {"Phone": "(555) 010-5050"}, "user-edit")
+
+    poll_now(pair, FLOW)
+
+    run = SyncRun.objects.get(pair=pair)
+    assert run.status == SyncRun.Status.SUCCEEDED, run.error_message
+    contact = sage.get("contacts", contact_id)
+    assert contact["main_contact_person"]["telephone"] == "(555) 010-5050"
+    assert run.summary == f"Sage 50 contact {contact['name']}: phone from the CRM."
+    assert poll_now(pair, FLOW).runs == 0  # our write in Sage's feed: not a second run
+
+    time.sleep(1.1)
+    sage.update("contacts", contact_id, {"credit_limit": "31000"}, "sage-user")
+    poll_now(pair, FLOW)
+
+    assert crm.get("Account", account_id)["AccountNumber"] == "31000.00"
+    latest = SyncRun.objects.filter(pair=pair).latest("pk")
+    assert latest.status == SyncRun.Status.SUCCEEDED, latest.error_message
+    assert latest.summary.startswith(f"Account {contact['name']}: credit_limit from Sage 50")
+    assert poll_now(pair, FLOW).runs == 0  # the Account's change is our own write
+    assert SyncRun.objects.filter(pair=pair).count() == 2
