@@ -114,6 +114,9 @@ class SyncRun(models.Model):
         default=1, help_text="Steps of earlier attempts are not reused (retry from the start)."
     )
     next_attempt_at = models.DateTimeField(null=True, blank=True)
+    rung_at = models.DateTimeField(
+        null=True, blank=True, help_text="When the sweeper last put the run in the queue."
+    )
     lease_until = models.DateTimeField(null=True, blank=True)
     lease_owner = models.CharField(max_length=100, blank=True)
     error_class = models.CharField(max_length=50, blank=True)

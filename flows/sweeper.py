@@ -2,7 +2,10 @@
 
 It enqueues runs whose retry is due, takes back runs whose lease expired (the worker died
 mid-run) and marks a run dead after CLARITY_MAX_CRASHES such crashes. Enqueueing a run twice
-is harmless: only one worker can claim it.
+is harmless (only one worker can claim it) but not free: with a backlog longer than a tick,
+ringing every due run at every tick would fill the queue with copies. So a run is rung once
+when it falls due (`rung_at` notes it) and again only if it is still waiting RERING_AFTER
+later, in case its queue row was lost.
 """
 
 from datetime import timedelta
@@ -15,6 +18,7 @@ from flows.models import SyncRun
 from flows.runner import enqueue
 
 Status = SyncRun.Status
+RERING_AFTER = timedelta(minutes=5)
 
 
 def sweep() -> dict[str, int]:
@@ -40,18 +44,20 @@ def sweep() -> dict[str, int]:
         updated_at=now,
     )
     # A new pending run was enqueued with its event; only one left lying a minute needs help.
-    stale = now - timedelta(seconds=60)
+    stale, long_ago = now - timedelta(seconds=60), now - RERING_AFTER
+    not_rung_lately = Q(rung_at__isnull=True) | Q(rung_at__lt=long_ago)
     due = SyncRun.objects.filter(
-        Q(status=Status.PENDING, created_at__lt=stale)
-        | Q(status=Status.RETRY_SCHEDULED, next_attempt_at__lte=now),
+        Q(status=Status.PENDING, created_at__lt=stale) & not_rung_lately
+        | Q(status=Status.RETRY_SCHEDULED, next_attempt_at__lte=now)
+        & (not_rung_lately | Q(rung_at__lt=F("next_attempt_at"))),
         pair__enabled=True,
         flow_config__enabled=True,
     ).order_by("pk")
-    enqueued = 0
-    for run in due.only("pk")[:1000]:
+    rung = list(due.only("pk")[:1000])
+    SyncRun.objects.filter(pk__in=[run.pk for run in rung]).update(rung_at=now)
+    for run in rung:
         enqueue(run)
-        enqueued += 1
-    return {"dead": dead, "recovered": recovered, "enqueued": enqueued}
+    return {"dead": dead, "recovered": recovered, "enqueued": len(rung)}
 
 
 def ensure_sweeper_schedule() -> None:

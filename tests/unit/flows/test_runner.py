@@ -150,6 +150,23 @@ def test_sweeper_takes_back_an_expired_lease_and_buries_a_run_that_keeps_crashin
     assert "stopped mid-run 3 times" in run.error_message
 
 
+def test_sweeper_rings_a_due_retry_once_not_at_every_tick(new_run):
+    """A backlog longer than a tick must not fill the queue with copies of the same run."""
+    from django_q.models import OrmQ
+
+    run = new_run()
+    past = timezone.now() - timedelta(seconds=1)
+    SyncRun.objects.filter(pk=run.pk).update(status=Status.RETRY_SCHEDULED, next_attempt_at=past)
+    OrmQ.objects.all().delete()
+    assert sweep()["enqueued"] == 1
+    assert sweep()["enqueued"] == 0  # still waiting in the queue: not rung again
+    SyncRun.objects.filter(pk=run.pk).update(next_attempt_at=timezone.now())  # failed again
+    assert sweep()["enqueued"] == 1  # due anew: rung once more
+    SyncRun.objects.filter(pk=run.pk).update(rung_at=timezone.now() - timedelta(minutes=6))
+    assert sweep()["enqueued"] == 1  # waited too long: its queue row may be lost
+    assert OrmQ.objects.count() == 3
+
+
 def test_run_snapshots_redact_secrets(config, script, new_run, monkeypatch):
     def leaky(ctx):
         return {"token": "abc123", "nested": {"api_key": "k-1", "name": "Acme"}}
