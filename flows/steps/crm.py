@@ -14,7 +14,7 @@ from typing import Any
 from flows.base import StepContext
 from flows.steps import first_try
 
-STEP = "write_back"
+WRITE_BACK, NOTE = "write_back", "note"
 
 
 def add_note(ctx: StepContext, message: str, posted_before: bool = True) -> None:
@@ -31,13 +31,11 @@ def add_note(ctx: StepContext, message: str, posted_before: bool = True) -> None
 
 
 def write_back(
-    streak_field: str,
-    salesforce_field: str,
-    said: Callable[[StepContext], tuple[str, str]],
-    document_step: str,
+    streak_field: str, salesforce_field: str, said: Callable[[StepContext], tuple[str, str]]
 ) -> Callable[[StepContext], dict[str, Any]]:
-    """Step factory: `said(ctx)` gives the value for the deal field and the note to add;
-    `document_step` is the step that made the Sage document (its output says `how`)."""
+    """Step factory: `said(ctx)` gives the value for the deal field and the note that the
+    next step (`post_note`) adds. Two steps, so a retry of the note never writes the field
+    again and each step is about one write: a flaky CRM fails each one less often."""
 
     def step(ctx: StepContext) -> dict[str, Any]:
         value, message = said(ctx)
@@ -46,11 +44,22 @@ def write_back(
             ctx.crm.write_back(deal_key, {streak_field: value})
             field = streak_field
         else:
-            key = ctx.idempotency_key(STEP)
+            key = ctx.idempotency_key(WRITE_BACK)
             ctx.crm.update("Opportunity", deal_key, {salesforce_field: value}, key)
             field = salesforce_field
-        made_now = ctx.outputs[document_step].get("how") == "created"
-        add_note(ctx, message, posted_before=not (made_now and first_try(ctx, STEP)))
         return {"field": field, "value": value, "note": message}
+
+    return step
+
+
+def post_note(document_step: str) -> Callable[[StepContext], dict[str, Any]]:
+    """Step factory: add the note `write_back` worded; `document_step` is the step that
+    made the Sage document (its output says `how`)."""
+
+    def step(ctx: StepContext) -> dict[str, Any]:
+        message = ctx.outputs[WRITE_BACK]["note"]
+        made_now = ctx.outputs[document_step].get("how") == "created"
+        add_note(ctx, message, posted_before=not (made_now and first_try(ctx, NOTE)))
+        return {"note": message}
 
     return step

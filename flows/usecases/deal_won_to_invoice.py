@@ -20,7 +20,7 @@ from flows.events import publish
 from flows.models import ExternalLink
 from flows.steps import CUSTOMER, MAP_DEAL, after_won_deal, write_key
 from flows.steps.approval import approval_rule
-from flows.steps.crm import write_back
+from flows.steps.crm import post_note, write_back
 from flows.steps.customer import find_or_create_customer
 from flows.steps.deal import accepts_won_deal, read_deal
 from flows.steps.items import ledger_accounts
@@ -133,9 +133,10 @@ deal_won_to_invoice = Flow(
         after_won_deal("sales_invoice", create_invoice, "Create the sales invoice"),
         after_won_deal(
             "write_back",
-            write_back("Sage Invoice ID", "Sage_Invoice_ID__c", invoice_note, "sales_invoice"),
+            write_back("Sage Invoice ID", "Sage_Invoice_ID__c", invoice_note),
             "Write the invoice number back",
         ),
+        after_won_deal("note", post_note("sales_invoice"), "Add a note to the deal"),
     ),
     combinations=frozenset({("streak", "sage50")}),
     trigger="webhook",

@@ -20,7 +20,7 @@ from flows.events import publish
 from flows.models import ExternalLink
 from flows.steps import CUSTOMER, MAP_DEAL, after_won_deal, write_key
 from flows.steps.approval import approval_rule
-from flows.steps.crm import write_back
+from flows.steps.crm import post_note, write_back
 from flows.steps.customer import find_or_create_customer
 from flows.steps.deal import accepts_won_deal, read_deal
 from flows.steps.items import forget_items, match_items
@@ -111,9 +111,10 @@ deal_won_to_sales_order = Flow(
         after_won_deal("sales_order", create_sales_order, "Create the sales order"),
         after_won_deal(
             "write_back",
-            write_back("Sage Order No", "Sage_Order_No__c", order_note, "sales_order"),
+            write_back("Sage Order No", "Sage_Order_No__c", order_note),
             "Write the order number back",
         ),
+        after_won_deal("note", post_note("sales_order"), "Add a note to the deal"),
     ),
     combinations=frozenset({("streak", "sage100"), ("salesforce", "sage100")}),
     trigger="webhook",
