@@ -18,7 +18,6 @@ from django.db import connection
 from connectors.services import connector_for
 from flows.models import SyncRun
 from flows.sweeper import sweep
-from sandbox.streak import data as streak_data
 from tests.integration.flows import won_deals as shared
 
 # Seeded Sales deals in USD, under the approval threshold, selling items Sage 100 has.
@@ -84,22 +83,6 @@ def settle(runs: Callable[[], list[SyncRun]], timeout: float, tick: float = 0.5)
         sweep()
         time.sleep(tick)
     return runs()
-
-
-def won_clone(streak_sandbox, template_deal_id: str, deal_id: str) -> dict:
-    """A new box in Closed-Won copied from a seeded deal, with its own key and Deal ID;
-    returns the box as Streak's webhook carries it."""
-    app = streak_sandbox.app
-    box = dict(app.store.get("boxes", shared.seeded_box_key(template_deal_id)))
-    key = app.records.next_key("Box")
-    moment = int(time.time() * 1000)
-    box.update(
-        key=key, boxKey=key, stageKey=streak_data.CLOSED_WON, lastUpdatedTimestamp=moment,
-        lastStageChangeTimestamp=moment,
-        fields={**box["fields"], streak_data.FIELD_DEAL_ID: deal_id},
-    )  # fmt: skip
-    app.store.put("boxes", key, box)
-    return shared.raw_box(streak_sandbox, key)
 
 
 @pytest.fixture

@@ -11,7 +11,7 @@ import requests
 
 from flows.models import InboundEvent, SyncRun
 from tests.integration.flows import won_deals as shared
-from tests.reliability.conftest import settle, wait_for, won_clone
+from tests.reliability.conftest import settle, wait_for
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.xdist_group("reliability")]
 
@@ -30,11 +30,11 @@ def test_the_same_webhook_50_times_in_a_row_and_50_at_once_makes_one_order_each(
 ):
     pair, token = sage100_pair
     start_cluster()
-    in_a_row = won_clone(streak_sandbox, "SAL-1005", "REL-ROW-1")
+    in_a_row = shared.won_clone(streak_sandbox, "SAL-1005", "REL-ROW-1")
     for _ in range(50):
         assert shared.deliver_streak(client, pair, token, in_a_row).status_code == 200
 
-    at_once = won_clone(streak_sandbox, "SAL-1013", "REL-ONCE-1")
+    at_once = shared.won_clone(streak_sandbox, "SAL-1013", "REL-ONCE-1")
     url = f"{live_server.url}/hooks/{pair.slug}/{token}/?event=BOX_CHANGE_STAGE"
     body = json.dumps([at_once])
 
@@ -57,7 +57,7 @@ def test_a_worker_killed_mid_run_leaves_a_run_that_finishes_after_its_lease_with
     pair, token = sage100_pair
     start_cluster(CLARITY_RUN_LEASE_SECONDS="3")
     shared.set_faults(sage100_sandbox, latency_ms=1500)  # each bridge call takes 1.5 s
-    box = won_clone(streak_sandbox, "SAL-1029", "REL-KILL-1")
+    box = shared.won_clone(streak_sandbox, "SAL-1029", "REL-KILL-1")
     assert shared.deliver_streak(client, pair, token, box).status_code == 200
     run = SyncRun.objects.get(pair=pair, entity_key=box["key"])
 
@@ -82,7 +82,7 @@ def test_a_bridge_that_commits_then_fails_makes_one_order_under_real_workers(
     pair, token = sage100_pair
     start_cluster()
     shared.set_faults(sage100_sandbox, commit_then_fail_rate=1.0, drop_connection=True)
-    box = won_clone(streak_sandbox, "SAL-1024", "REL-CTF-1")
+    box = shared.won_clone(streak_sandbox, "SAL-1024", "REL-CTF-1")
     assert shared.deliver_streak(client, pair, token, box).status_code == 200
 
     def order_written_twice_over() -> bool:  # the customer's and the order's replies lost

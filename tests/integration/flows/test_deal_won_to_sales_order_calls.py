@@ -16,7 +16,6 @@ from flows.services import retry_run
 from mappings.models import CurrencyRate
 from sandbox.streak import data as streak_data
 from tests.integration.flows import won_deals as shared
-from tests.reliability.conftest import won_clone
 
 pytestmark = pytest.mark.django_db
 runs_inline, sage100_pair, streak, sage = (
@@ -68,8 +67,9 @@ def test_a_won_deal_of_a_customer_already_linked_costs_six_calls(
     client, streak_sandbox, sage100_pair, sage, calls
 ):
     pair, token = sage100_pair
-    first = succeeded(deliver(client, pair, token, won_clone(streak_sandbox, "SAL-1005", "C-1")))
-    box = won_clone(streak_sandbox, "SAL-1005", "CALLS-2")  # another deal of the same company
+    first_box = shared.won_clone(streak_sandbox, "SAL-1005", "C-1")
+    first = succeeded(deliver(client, pair, token, first_box))
+    box = shared.won_clone(streak_sandbox, "SAL-1005", "CALLS-2")  # the same company again
     calls.clear()
     second = succeeded(deliver(client, pair, token, box))
     assert second.references["sage_customer"] == first.references["sage_customer"]

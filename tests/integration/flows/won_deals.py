@@ -2,6 +2,7 @@
 live sandboxes, a Streak → Sage 100 pair, and what a Streak user or webhook does."""
 
 import json
+import time
 from decimal import Decimal
 
 import pytest
@@ -90,6 +91,22 @@ def move_box(sandbox, key: str, stage_key: str) -> dict:
     )
     reply.raise_for_status()
     return raw_box(sandbox, key)
+
+
+def won_clone(streak_sandbox, template_deal_id: str, deal_id: str) -> dict:
+    """A new box in Closed-Won copied from a seeded deal, with its own key and Deal ID;
+    returns the box as Streak's webhook carries it."""
+    app = streak_sandbox.app
+    box = dict(app.store.get("boxes", seeded_box_key(template_deal_id)))
+    key = app.records.next_key("Box")
+    moment = int(time.time() * 1000)
+    box.update(
+        key=key, boxKey=key, stageKey=streak_data.CLOSED_WON, lastUpdatedTimestamp=moment,
+        lastStageChangeTimestamp=moment,
+        fields={**box["fields"], streak_data.FIELD_DEAL_ID: deal_id},
+    )  # fmt: skip
+    app.store.put("boxes", key, box)
+    return raw_box(streak_sandbox, key)
 
 
 def deliver_streak(client, pair: IntegrationPair, token: str, box: dict,
