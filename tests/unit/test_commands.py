@@ -39,6 +39,7 @@ def test_seed_demo_creates_role_users_connections_and_pairs_and_can_run_again(se
     on = FlowConfig.objects.filter(enabled=True).values_list("pair__slug", "flow")
     assert ("streak-sage100", "deal_won_to_sales_order") in on
     assert ("streak-sage50", "deal_won_to_invoice") in on
+    assert {(slug, "customer_sync") for slug in ("streak-sage100", "streak-sage50")} <= set(on)
 
     run("seed_demo")
     assert Connection.objects.count() == 5 and IntegrationPair.objects.count() == 3

@@ -84,7 +84,7 @@ DEMO_RATES = {"EUR": Decimal("1.08"), "GBP": Decimal("1.27")}
 RATES_AS_OF = date(2025, 1, 1)
 # Flows switched on for the demo pairs (others stay off until an admin turns them on).
 DEMO_FLOWS = ("deal_won_to_sales_order", "deal_won_to_invoice", "order_status_to_crm",
-              "payments_to_crm", "inventory_to_crm")  # fmt: skip
+              "payments_to_crm", "inventory_to_crm", "customer_sync")  # fmt: skip
 
 
 class Command(BaseCommand):
