@@ -67,6 +67,8 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    # Webhook deliveries go straight to their view from here (flows/middleware.py).
+    "flows.middleware.WebhookFastPath",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -108,6 +110,9 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
         "transaction_mode": "IMMEDIATE",
         "timeout": 20,
     }
+    # Keep each process's connection: opening one re-runs the PRAGMAs and re-reads the
+    # schema, which cost a webhook delivery more than its own inserts.
+    DATABASES["default"]["CONN_MAX_AGE"] = None
     # A file, not memory, so a qcluster started by a test sees the test database; one per
     # process, so test runs side by side do not share it.
     DATABASES["default"]["TEST"] = {"NAME": str(VAR_DIR / f"test-{os.getpid()}.sqlite3")}

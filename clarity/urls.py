@@ -21,6 +21,8 @@ register_events_api(router)
 register_mappings_api(router)
 
 urlpatterns = [
+    # First: the busiest URL, resolved before the many includes mounted at "".
+    path("hooks/<slug:slug>/<str:token>/", receive_webhook, name="webhook"),
     path("", RedirectView.as_view(pattern_name="dashboard"), name="home"),
     path("", include("monitoring.urls")),
     path("settings/", views.account_settings, name="settings"),
@@ -32,7 +34,6 @@ urlpatterns = [
     path("", include("mappings.urls_config")),
     path("", include("flows.urls")),
     path("", include("monitoring.urls_ops")),
-    path("hooks/<slug:slug>/<str:token>/", receive_webhook, name="webhook"),
     path("admin/", admin.site.urls),
     path("api/v1/", include(events_api_urls)),
     path("api/v1/", include(router.urls)),

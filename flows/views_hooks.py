@@ -26,7 +26,10 @@ KEPT_HEADERS = ("Content-Type", "User-Agent", "X-Streak-Webhook-Token", "SOAPAct
 @csrf_exempt
 @require_POST
 def receive_webhook(request: HttpRequest, slug: str, token: str) -> HttpResponse:
-    pair = IntegrationPair.objects.select_related("crm").filter(slug=slug).first()
+    try:  # get() drops the model's ordering, which first() would compile and sort by
+        pair = IntegrationPair.objects.select_related("crm").get(slug=slug)
+    except IntegrationPair.DoesNotExist:
+        pair = None
     if pair is None or not pair.webhook_token_matches(token):
         return HttpResponse("Not found", status=404, content_type="text/plain")
     limit = settings.CLARITY_WEBHOOK_MAX_BYTES

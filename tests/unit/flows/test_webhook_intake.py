@@ -1,5 +1,6 @@
 """`POST /hooks/<pair>/<token>/`: stored before acknowledged, never twice, never lost."""
 
+import json
 from pathlib import Path
 
 import pytest
@@ -72,6 +73,17 @@ def test_event_and_run_commit_together(client, pair):
     assert not any(s.startswith("COMMIT") or s == "RELEASE" for s in between)
 
 
+def test_a_batch_stores_its_new_events_and_skips_the_ones_stored_before(client, pair):
+    client.post(hook(pair), STAGE_CHANGE, content_type="application/json")
+    [box] = json.loads(STAGE_CHANGE)
+    later = box | {"lastUpdatedTimestamp": box["lastUpdatedTimestamp"] + 1}
+    batch = json.dumps([box, later, later])
+    response = client.post(hook(pair), batch, content_type="application/json")
+    assert response.status_code == 200
+    assert InboundEvent.objects.count() == 2 and SyncRun.objects.count() == 2
+    assert len(pair.queued) == 2
+
+
 @pytest.mark.parametrize("wrong", ["token", "pair"])
 def test_wrong_token_or_unknown_pair_is_404_without_detail(client, pair, wrong):
     url = hook(pair, token="nope") if wrong == "token" else f"/hooks/other/{pair.token}/"
@@ -103,6 +115,17 @@ def test_an_event_no_flow_wants_is_kept_as_ignored(client, pair):
     assert response.status_code == 200
     assert InboundEvent.objects.get().status == "ignored"
     assert not SyncRun.objects.exists()
+
+
+def test_the_short_way_through_the_middleware_keeps_host_checks_and_security_headers(client, pair):
+    reply = client.post(hook(pair), STAGE_CHANGE, content_type="application/json")
+    assert reply.headers["X-Content-Type-Options"] == "nosniff"
+    assert "Set-Cookie" not in reply.headers
+    elsewhere = client.post(
+        hook(pair), STAGE_CHANGE, content_type="application/json", HTTP_HOST="evil.example"
+    )
+    assert elsewhere.status_code == 400
+    assert InboundEvent.objects.count() == 1
 
 
 def test_get_is_not_allowed(client, pair):
