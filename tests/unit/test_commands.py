@@ -45,6 +45,19 @@ def test_seed_demo_creates_role_users_connections_and_pairs_and_can_run_again(se
     assert Connection.objects.count() == 5 and IntegrationPair.objects.count() == 3
 
 
+def test_seed_demo_again_fills_settings_an_older_demo_lacks_and_keeps_the_rest():
+    run("seed_demo")
+    streak = Connection.objects.get(name="Demo Streak")
+    pipeline = streak.settings.pop("pipeline_key")
+    streak.settings["base_url"] = "http://127.0.0.1:9101"  # changed by its admin
+    streak.save()
+
+    run("seed_demo")
+    streak.refresh_from_db()
+    assert streak.settings["pipeline_key"] == pipeline
+    assert streak.settings["base_url"] == "http://127.0.0.1:9101"
+
+
 def test_create_api_token_prints_a_working_token(users):
     token = run("create_api_token", "operator").strip()
     api = APIClient()

@@ -112,6 +112,10 @@ class Command(BaseCommand):
             if created:
                 connection.set_secrets(spec["secrets"])
                 connection.save()
+            elif spec["settings"].keys() - connection.settings.keys():
+                # A demo made by an older seed: add the settings it lacks, change none.
+                connection.settings = {**spec["settings"], **connection.settings}
+                connection.save(update_fields=["settings", "updated_at"])
             connections[spec["name"]] = connection
         for slug, name, crm, erp in DEMO_PAIRS:
             if IntegrationPair.objects.filter(slug=slug).exists():
