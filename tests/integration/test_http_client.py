@@ -4,7 +4,6 @@ import time
 
 import pytest
 import requests
-from werkzeug.routing import Rule
 
 from connectors.errors import (
     AuthError,
@@ -15,26 +14,8 @@ from connectors.errors import (
     ValidationError,
 )
 from connectors.http import HttpClient
-from sandbox.core.app import SandboxApp, json_response
 from sandbox.core.server import start
-
-
-class EchoSandbox(SandboxApp):
-    """Answers /api/status/<code> with that status and a system-style error body."""
-
-    name = "echo"
-
-    def routes(self):
-        return [
-            Rule("/api/status/<int:code>", endpoint="status", methods=["GET", "POST"]),
-            Rule("/api/items", endpoint="items", methods=["POST"]),
-        ]
-
-    def on_status(self, request, code):
-        return json_response({"message": f"echo says {code}"}, status=code)
-
-    def on_items(self, request):
-        return self.committed(json_response({"id": 1}, status=201))
+from tests.integration.echo_sandbox import EchoSandbox
 
 
 @pytest.fixture

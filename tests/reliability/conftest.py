@@ -4,21 +4,17 @@ cloned in the Streak sandbox, and a wait for every run to settle.
 
 Pairs are set up as in tests/integration/flows, whose helpers are reused."""
 
-import os
-import signal
 import subprocess
-import sys
 import time
 from collections.abc import Callable, Iterator
 
 import pytest
-from django.conf import settings
-from django.db import connection
 
 from connectors.services import connector_for
 from flows.models import SyncRun
 from flows.sweeper import sweep
 from tests.integration.flows import won_deals as shared
+from tests.qcluster import kill_qcluster, start_qcluster
 
 # Seeded Sales deals in USD, under the approval threshold, selling items Sage 100 has.
 GOOD_DEALS = ("SAL-1005", "SAL-1013", "SAL-1029", "SAL-1003", "SAL-1014", "SAL-1024")
@@ -49,28 +45,13 @@ def start_cluster(transactional_db) -> Iterator[Callable[..., subprocess.Popen]]
     started: list[subprocess.Popen] = []
 
     def start(**env_overrides: str) -> subprocess.Popen:
-        env = {
-            **os.environ,
-            "DATABASE_URL": f"sqlite:///{connection.settings_dict['NAME']}",
-            "CLARITY_WORKERS": "2",
-            **FAST_RETRIES,
-            **env_overrides,
-        }
-        cluster = subprocess.Popen(
-            [sys.executable, "manage.py", "qcluster"],
-            cwd=settings.BASE_DIR,
-            env=env,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-            start_new_session=True,
-        )
+        cluster = start_qcluster(2, **{**FAST_RETRIES, **env_overrides})
         started.append(cluster)
         return cluster
 
     yield start
     for cluster in started:
-        os.killpg(cluster.pid, signal.SIGKILL)  # a graceful stop waits for the task timeout
-        cluster.wait(timeout=30)
+        kill_qcluster(cluster)
 
 
 def settle(runs: Callable[[], list[SyncRun]], timeout: float, tick: float = 0.5) -> list[SyncRun]:

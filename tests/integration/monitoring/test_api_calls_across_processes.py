@@ -1,20 +1,16 @@
 """The calls a real `qcluster` worker makes show in the web process's /metrics: the worker
 counts them and saves the counts when its run task ends."""
 
-import os
-import signal
 import subprocess
-import sys
 import time
 from collections.abc import Callable, Iterator
 
 import pytest
-from django.conf import settings
-from django.db import connection
 
 from flows.models import SyncRun
 from tests.integration.flows import won_deals as shared
-from tests.integration.monitoring.test_api_calls_and_step_inputs import api_calls, grown
+from tests.prometheus import api_calls, grown
+from tests.qcluster import kill_qcluster, start_qcluster
 
 pytestmark = pytest.mark.django_db(transaction=True)
 sage100_pair = shared.sage100_pair
@@ -23,19 +19,9 @@ sage100_pair = shared.sage100_pair
 @pytest.fixture
 def cluster() -> Iterator[subprocess.Popen]:
     """One `manage.py qcluster` worker on the test database."""
-    env = {**os.environ, "DATABASE_URL": f"sqlite:///{connection.settings_dict['NAME']}",
-           "CLARITY_WORKERS": "1"}  # fmt: skip
-    process = subprocess.Popen(
-        [sys.executable, "manage.py", "qcluster"],
-        cwd=settings.BASE_DIR,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        start_new_session=True,
-    )
+    process = start_qcluster()
     yield process
-    os.killpg(process.pid, signal.SIGKILL)  # its graceful stop waits for the task timeout
-    process.wait(timeout=30)
+    kill_qcluster(process)
 
 
 def wait_for(predicate: Callable[[], bool], timeout: float) -> bool:

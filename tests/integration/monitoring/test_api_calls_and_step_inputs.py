@@ -12,27 +12,12 @@ from connectors.http import HttpClient
 from connectors.models import ApiCallCount
 from flows.models import RunStep, SyncRun
 from sandbox.core.server import start
+from tests.integration.echo_sandbox import EchoSandbox
 from tests.integration.flows import won_deals as shared
-from tests.integration.test_http_client import EchoSandbox
-from tests.unit.monitoring.test_metrics import parse
+from tests.prometheus import api_calls, grown
 
 pytestmark = pytest.mark.django_db
 runs_inline, sage100_pair, sage = shared.runs_inline, shared.sage100_pair, shared.sage
-
-
-def api_calls(client) -> dict[tuple[str, str], float]:
-    """(system, outcome) → calls, as /metrics shows them."""
-    samples = parse(client.get("/metrics").content.decode())
-    return {
-        (labels["system"], labels["outcome"]): value
-        for (name, label_set), value in samples.items()
-        if name == "clarity_api_calls_total"
-        for labels in [dict(label_set)]
-    }
-
-
-def grown(before: dict, after: dict, system: str, outcome: str) -> float:
-    return after.get((system, outcome), 0) - before.get((system, outcome), 0)
 
 
 def served_api_requests(monkeypatch, sandbox) -> list[str]:

@@ -1,6 +1,5 @@
 """/metrics: Prometheus text that parses and agrees with the database."""
 
-import re
 from datetime import timedelta
 
 import pytest
@@ -9,27 +8,11 @@ from django_q.models import OrmQ
 
 from flows.models import Approval, FlowConfig, RunStep, SyncRun
 from tests.factories import IntegrationPairFactory
+from tests.prometheus import parse
 
-# Until the lead includes monitoring.urls_ops at the root, the tests add it themselves.
 pytestmark = pytest.mark.django_db
 
-LINE = re.compile(r"^(?P<name>[a-z_]+)(\{(?P<labels>[^}]*)\})? (?P<value>-?[0-9.e+-]+|\+Inf)$")
-LABEL = re.compile(r'(\w+)="((?:[^"\\]|\\.)*)"')
 Status = SyncRun.Status
-
-
-def parse(text: str) -> dict[tuple[str, frozenset], float]:
-    """Every sample line as (name, labels) → value; fails on any line that does not parse."""
-    samples = {}
-    for line in text.splitlines():
-        if line.startswith("#"):
-            assert re.match(r"^# (HELP|TYPE) [a-z_]+ .+$", line), line
-            continue
-        match = LINE.match(line)
-        assert match, f"not a Prometheus sample: {line!r}"
-        labels = frozenset(LABEL.findall(match["labels"] or ""))
-        samples[(match["name"], labels)] = float(match["value"])
-    return samples
 
 
 @pytest.fixture
