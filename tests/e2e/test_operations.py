@@ -13,7 +13,7 @@ from playwright.sync_api import Page, expect
 
 from flows.models import Approval, SyncRun
 from flows.steps.items import PRODUCT_TO_SAGE100_ITEM
-from mappings.models import CurrencyRate, LookupTable
+from mappings.models import LookupTable
 from tests.factories import IntegrationPairFactory
 from tests.integration.flows import won_deals as shared
 
@@ -56,9 +56,7 @@ def test_an_operator_sees_an_unknown_item_fixes_the_lookup_and_retries_from_the_
     screenshot, page: Page, live_server, users, login, client, streak_sandbox, sage100_pair, sage
 ):
     pair, token = sage100_pair
-    CurrencyRate.objects.create(
-        pair=pair, from_currency="EUR", to_currency="USD", rate="1.08", as_of="2024-01-01"
-    )
+    shared.eur_rate(pair)
     _, run = shared.win_box(client, streak_sandbox, pair, token, "SAL-1008")  # sells WIDGET-999
 
     login("operator")

@@ -9,7 +9,7 @@ from connectors.services import connector_for
 from flows.models import SyncRun
 from flows.services import retry_run
 from mappings.defaults.base import GL_TO_LEDGER
-from mappings.models import CurrencyRate, LookupEntry
+from mappings.models import LookupEntry
 from sandbox.sage_accounting.data import ledger_account_id
 from sandbox.streak import data as streak_data
 from tests.integration.flows import won_deals as shared
@@ -70,9 +70,7 @@ def test_a_eur_deal_without_a_rate_is_held_for_review_then_invoiced_once_the_rat
     assert (run.status, run.error_class) == (SyncRun.Status.FAILED, "NeedsReview")
     assert "No EUR → USD exchange rate" in run.error_message
     assert not sage.search("sales_invoices", reference="SAL-1001")
-    CurrencyRate.objects.create(
-        pair=pair, from_currency="EUR", to_currency="USD", rate="1.08", as_of="2024-01-01"
-    )
+    shared.eur_rate(pair)
     retry_run(run)
     run.refresh_from_db()
     assert run.status == SyncRun.Status.SUCCEEDED, run.error_message

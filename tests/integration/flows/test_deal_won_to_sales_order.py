@@ -12,7 +12,6 @@ from connectors.services import connector_for
 from flows.models import ExternalLink, FlowConfig, InboundEvent, SyncRun
 from flows.services import retry_run
 from flows.steps.items import PRODUCT_TO_SAGE100_ITEM
-from mappings.models import CurrencyRate
 from mappings.versions import import_table
 from sandbox.streak import data as streak_data
 from tests.integration.flows import won_deals as shared
@@ -106,9 +105,7 @@ def test_an_unknown_item_fails_with_the_fix_and_a_retry_after_fixing_the_lookup_
     client, streak_sandbox, sage100_pair, streak, sage
 ):
     pair, token = sage100_pair
-    CurrencyRate.objects.create(
-        pair=pair, from_currency="EUR", to_currency="USD", rate="1.08", as_of="2024-01-01"
-    )
+    shared.eur_rate(pair)
     key, run = shared.win_box(client, streak_sandbox, pair, token, "SAL-1008")  # sells WIDGET-999
     run.refresh_from_db()
     assert run.status == SyncRun.Status.FAILED
@@ -136,9 +133,7 @@ def test_skip_line_policy_leaves_the_unknown_item_out_and_says_so(
     config = FlowConfig.objects.get(pair=pair, flow="deal_won_to_sales_order")
     config.options = {"unknown_item_policy": "skip_line"}
     config.save()
-    CurrencyRate.objects.create(
-        pair=pair, from_currency="EUR", to_currency="USD", rate="1.08", as_of="2024-01-01"
-    )
+    shared.eur_rate(pair)
     key, run = shared.win_box(client, streak_sandbox, pair, token, "SAL-1008")
     run.refresh_from_db()
     assert run.status == SyncRun.Status.SUCCEEDED, run.error_message

@@ -13,7 +13,6 @@ import pytest
 from connectors.sage100.client import OdbcReader
 from flows.models import SyncRun
 from flows.services import retry_run
-from mappings.models import CurrencyRate
 from sandbox.streak import data as streak_data
 from tests.integration.flows import won_deals as shared
 
@@ -153,9 +152,7 @@ def test_an_item_created_in_sage_after_the_run_failed_passes_on_retry(
     client, streak_sandbox, sage100_sandbox, sage100_pair, sage
 ):
     pair, token = sage100_pair
-    CurrencyRate.objects.create(
-        pair=pair, from_currency="EUR", to_currency="USD", rate="1.08", as_of="2024-01-01"
-    )
+    shared.eur_rate(pair)
     _, run = shared.win_box(client, streak_sandbox, pair, token, "SAL-1008")  # sells WIDGET-999
     run.refresh_from_db()
     assert run.status == SyncRun.Status.FAILED and "WIDGET-999" in run.error_message

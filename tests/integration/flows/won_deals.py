@@ -11,6 +11,7 @@ import requests
 from connectors.models import Connection, IntegrationPair
 from connectors.services import connector_for
 from flows.models import FlowConfig, SyncRun
+from mappings.models import CurrencyRate
 from sandbox.sage100.app import BRIDGE_KEY
 from sandbox.streak import data as streak_data
 from sandbox.streak.seed import seed_documents
@@ -73,6 +74,13 @@ def make_pair(name: str, crm: Connection, erp: Connection, flow: str) -> tuple:
     pair.save()
     FlowConfig.objects.filter(pair=pair, flow=flow).update(enabled=True)
     return pair, token
+
+
+def eur_rate(pair: IntegrationPair) -> None:
+    """The pair's EUR → USD rate, so EUR deals convert for the approval rule."""
+    CurrencyRate.objects.create(
+        pair=pair, from_currency="EUR", to_currency="USD", rate="1.08", as_of="2024-01-01"
+    )
 
 
 def raw_box(sandbox, key: str) -> dict:
