@@ -234,5 +234,8 @@ LOGGING = {
     "loggers": {
         "django.db.backends": {"level": "WARNING"},
         "axes": {"level": "WARNING"},
+        # django-q2 says "Enqueued" at INFO for every task: a line per webhook delivery.
+        # The runs' own logs say what happened; its warnings and errors still show.
+        "django-q": {"level": "WARNING"},
     },
 }

@@ -117,9 +117,13 @@ class Connector(ABC):
 
     # ---- webhooks received
 
-    def parse_webhook(self, body: bytes, params: dict[str, str]) -> WebhookBatch:
-        """Turn a delivery into events; raise errors.MalformedWebhook saying what is wrong."""
-        raise NotImplementedError(f"{self.label} does not send webhooks")
+    @classmethod
+    def parse_webhook(cls, body: bytes, params: dict[str, str]) -> WebhookBatch:
+        """Turn a delivery into events; raise errors.MalformedWebhook saying what is wrong.
+
+        A class method: reading a delivery needs no connection, so the webhook endpoint
+        neither builds a connector nor decrypts the connection's secrets for it."""
+        raise NotImplementedError(f"{cls.label} does not send webhooks")
 
     # ---- webhooks the system can be told to send ("Register webhook")
 

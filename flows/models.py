@@ -71,7 +71,12 @@ class InboundEvent(models.Model):
 
     class Meta:
         constraints = [
-            models.UniqueConstraint(fields=["pair", "dedupe_key"], name="one_event_per_dedupe_key")
+            # Unreadable deliveries have no key (it is empty) and are all kept.
+            models.UniqueConstraint(
+                fields=["pair", "dedupe_key"],
+                condition=~models.Q(status="invalid"),
+                name="one_event_per_dedupe_key",
+            )
         ]
         ordering = ["-received_at"]
 

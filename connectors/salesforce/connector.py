@@ -123,7 +123,8 @@ class SystemConnector(Connector):
     system = "salesforce"
     label = SYSTEM
 
-    def parse_webhook(self, body: bytes, params: dict[str, str]) -> WebhookBatch:
+    @classmethod
+    def parse_webhook(cls, body: bytes, params: dict[str, str]) -> WebhookBatch:
         """An Outbound Message: one event per notification, answered with the SOAP Ack."""
         try:
             notifications = parse_outbound_message(body)

@@ -155,7 +155,8 @@ class WebhookAdmin:
     def team_key(self) -> str:
         raise NotImplementedError
 
-    def parse_webhook(self, body: bytes, params: dict[str, str]) -> WebhookBatch:
+    @classmethod
+    def parse_webhook(cls, body: bytes, params: dict[str, str]) -> WebhookBatch:
         return webhook_batch(body, params)
 
     def register_webhook(

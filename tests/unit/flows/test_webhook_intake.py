@@ -4,6 +4,7 @@ import json
 from pathlib import Path
 
 import pytest
+from cryptography.fernet import Fernet
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
@@ -130,3 +131,46 @@ def test_the_short_way_through_the_middleware_keeps_host_checks_and_security_hea
 
 def test_get_is_not_allowed(client, pair):
     assert client.get(hook(pair)).status_code == 405
+
+
+def test_unreadable_deliveries_are_all_kept_without_a_key_and_readable_ones_still_deduplicated(
+    client, pair
+):
+    for body in (b"not json", b"not json", b"[]"):
+        response = client.post(hook(pair), body, content_type="application/json")
+        assert response.status_code == 400
+    for _ in range(2):
+        client.post(hook(pair), STAGE_CHANGE, content_type="application/json")
+    kept = InboundEvent.objects.filter(status="invalid")
+    assert kept.count() == 3 and set(kept.values_list("dedupe_key", flat=True)) == {""}
+    assert InboundEvent.objects.exclude(status="invalid").count() == 1
+    assert SyncRun.objects.count() == 1
+
+
+def test_a_switched_off_flow_and_a_new_token_count_from_the_next_delivery(client, pair):
+    [box] = json.loads(STAGE_CHANGE)
+    first, second = (
+        json.dumps([box | {"lastUpdatedTimestamp": box["lastUpdatedTimestamp"] + n}])
+        for n in (1, 2)
+    )
+    assert client.post(hook(pair), first, content_type="application/json").status_code == 200
+    FlowConfig.objects.update(enabled=False)
+    old_token, new_token = pair.token, pair.rotate_webhook_token()
+    pair.save()
+    stale = client.post(hook(pair, old_token), second, content_type="application/json")
+    assert stale.status_code == 404
+    fresh = client.post(hook(pair, new_token), second, content_type="application/json")
+    assert fresh.status_code == 200
+    assert list(InboundEvent.objects.order_by("pk").values_list("status", flat=True)) == [
+        "accepted",
+        "ignored",
+    ]
+    assert SyncRun.objects.count() == 1
+
+
+def test_deliveries_are_taken_in_without_reading_the_crms_credentials(client, pair, settings):
+    """Keys that no longer decrypt the CRM's secrets stop its runs, not its deliveries."""
+    settings.CLARITY_ENCRYPTION_KEYS = [Fernet.generate_key().decode()]
+    response = client.post(hook(pair), STAGE_CHANGE, content_type="application/json")
+    assert response.status_code == 200
+    assert SyncRun.objects.get().event == InboundEvent.objects.get()
