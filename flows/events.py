@@ -20,13 +20,13 @@ import requests
 from django.conf import settings
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import IntegrityError, transaction
-from django.db.models import Q
+from django.db.models import F, Q
 from django.utils import timezone
 from django_q.tasks import async_task
 
 from connectors.base import WebhookEvent
 from connectors.models import IntegrationPair
-from flows.models import Delivery, DeliveryAttempt, FlowConfig, Subscription
+from flows.models import RERING_AFTER, Delivery, DeliveryAttempt, FlowConfig, Subscription
 
 EVENTS = ("customer.created", "order.created", "invoice.created", "payment.received",
           "inventory.changed")  # fmt: skip
@@ -46,11 +46,12 @@ def publish(pair: IntegrationPair, name: str, payload: dict[str, Any], key: str)
         for subscription in Subscription.objects.filter(enabled=True):
             if not subscription.wants(pair, name):
                 continue
+            now = timezone.now()
             try:
                 with transaction.atomic():
                     delivery = Delivery.objects.create(
                         subscription=subscription, pair=pair, event=name, key=key,
-                        payload=payload, next_attempt_at=timezone.now(),
+                        payload=payload, next_attempt_at=now, rung_at=now,
                     )  # fmt: skip
             except IntegrityError:
                 continue  # published before (a retried run)
@@ -184,13 +185,20 @@ def start_flow(delivery: Delivery) -> dict[str, Any]:
 
 
 def sweep() -> dict[str, int]:
-    """Enqueue pending deliveries that are due (retries, and sends whose worker died)."""
-    due = Delivery.objects.filter(status=Status.PENDING, next_attempt_at__lte=timezone.now())
-    enqueued = 0
-    for delivery in due.order_by("next_attempt_at").only("pk")[:1000]:
+    """Enqueue pending deliveries that are due (retries, and sends whose worker died). Each
+    is rung once when it falls due and again only if it still waits RERING_AFTER later, so
+    a backlog longer than a tick does not fill the queue with copies."""
+    now = timezone.now()
+    due = Delivery.objects.filter(status=Status.PENDING, next_attempt_at__lte=now).filter(
+        Q(rung_at__isnull=True)
+        | Q(rung_at__lt=F("next_attempt_at"))
+        | Q(rung_at__lt=now - RERING_AFTER)
+    )
+    rung = list(due.order_by("next_attempt_at").only("pk")[:1000])
+    Delivery.objects.filter(pk__in=[delivery.pk for delivery in rung]).update(rung_at=now)
+    for delivery in rung:
         enqueue(delivery)
-        enqueued += 1
-    return {"enqueued": enqueued}
+    return {"enqueued": len(rung)}
 
 
 def ensure_delivery_schedule() -> None:

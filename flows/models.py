@@ -4,7 +4,7 @@ The run state lives here, not in the queue: django-q2 only rings the doorbell, a
 sweeper rings it again for anything due or abandoned (shared/DESIGN.md §2, §6).
 """
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
@@ -15,6 +15,10 @@ from django.urls import reverse
 from clarity.fields import EncryptedJSONField
 from connectors.base import FeedCursor
 from connectors.models import IntegrationPair
+
+# A run or delivery still waiting in the queue this long after the sweeper rang for it is
+# rung again, in case its queue row was lost.
+RERING_AFTER = timedelta(minutes=5)
 
 
 class FlowConfig(models.Model):
@@ -327,6 +331,9 @@ class Delivery(models.Model):
     attempts = models.PositiveIntegerField(default=0)
     next_attempt_at = models.DateTimeField(
         null=True, blank=True, help_text="Due then; while a worker sends, its lease."
+    )
+    rung_at = models.DateTimeField(
+        null=True, blank=True, help_text="When the delivery was last put in the queue."
     )
     last_error = models.TextField(blank=True)
     created_at = models.DateTimeField(auto_now_add=True)

@@ -14,11 +14,10 @@ from django.conf import settings
 from django.db.models import F, Q
 from django.utils import timezone
 
-from flows.models import SyncRun
+from flows.models import RERING_AFTER, SyncRun
 from flows.runner import enqueue
 
 Status = SyncRun.Status
-RERING_AFTER = timedelta(minutes=5)
 
 
 def sweep() -> dict[str, int]:

@@ -11,6 +11,7 @@ from datetime import timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
+from django.db.models import F
 from django.utils import timezone
 
 from flows import events
@@ -132,7 +133,10 @@ def test_a_failing_receiver_is_retried_and_every_try_is_recorded(client, users, 
     assert (delivery.status, delivery.attempts, delivery.last_error) == ("pending", 1, "HTTP 500")
     assert delivery.next_attempt_at > timezone.now()  # backoff: not sent again at once
     assert events.sweep() == {"enqueued": 0}
-    Delivery.objects.filter(pk=delivery.pk).update(next_attempt_at=timezone.now() - timedelta(1))
+    a_day = timedelta(1)  # a day passes
+    Delivery.objects.filter(pk=delivery.pk).update(
+        next_attempt_at=F("next_attempt_at") - a_day, rung_at=F("rung_at") - a_day
+    )
     assert events.sweep() == {"enqueued": 1}
     delivery.refresh_from_db()
     assert (delivery.status, delivery.attempts) == (Delivery.Status.DELIVERED, 2)
