@@ -2,8 +2,10 @@
 reply that stops Salesforce retrying (for the webhook endpoint to use).
 
 Delivery is at least once, unordered, up to 100 notifications a message, unsigned: the
-endpoint should check `organization_id` against the connection's org and dedupe on
-`dedupe_key`. An Outbound Message carries the record's data as it is now, not a change.
+secret token in the pair's URL is what authenticates the sender, the inbox dedupes on
+`dedupe_key`, and a run re-reads the record from the connection's own org (a message naming
+another org's record finds nothing there). An Outbound Message carries the record's data as
+it is now, not a change.
 """
 
 from dataclasses import dataclass, field
