@@ -1,9 +1,11 @@
 """API calls per system and outcome, for `/metrics`.
 
-Every call is counted in memory where it passes (`connectors.http.HttpClient`, the Sage 100
-ODBC reader), so the hot path writes nothing. The counts are added to `ApiCallCount` rows
+Every API request and Sage 100 ODBC query (catalog reads aside) is counted in memory where
+it passes (`connectors.http.HttpClient`, the Sage 100 ODBC reader), so the hot path writes
+nothing. The counts are added to `ApiCallCount` rows
 with F() expressions at the end of each worker task (`flushes_api_calls`), after a web
-request that made calls, and otherwise at most every FLUSH_SECONDS, so the web process that
+request that made calls, and otherwise at most every FLUSH_SECONDS when no transaction is
+open (a poll's transaction must not hold the counters' rows), so the web process that
 serves `/metrics` sees what the qcluster workers did.
 """
 
@@ -17,6 +19,7 @@ from collections.abc import Callable
 from typing import Any, ParamSpec, TypeVar
 
 from django.db import IntegrityError, transaction
+from django.db import connection as db_connection
 from django.db.models import F
 from django.utils import timezone
 
@@ -75,7 +78,7 @@ def count(system: str, error: BaseException | None = None) -> None:
     with _lock:
         _pending[key] += 1
         due = time.monotonic() - _last_flush >= FLUSH_SECONDS
-    if due:
+    if due and not db_connection.in_atomic_block:  # never inside the caller's transaction
         flush()
 
 

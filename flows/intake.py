@@ -7,8 +7,8 @@ finds its event already stored and creates nothing.
 This is the webhook's hot path (bench/ingest.py), so it issues only what it needs: one read
 of the pair's enabled flows (hand-written: the ORM took longer to compile it than to run
 it), then per event one INSERT for the event, one per run and one per queue row. A delivery
-of a single event (the usual case) needs no savepoint: a duplicate rolls the whole
-transaction back, and nothing else was in it.
+of a single event (the usual case) is one transaction with no savepoint of its own: a
+duplicate rolls it all back, and nothing else was in it.
 """
 
 from dataclasses import dataclass
@@ -75,7 +75,8 @@ def enabled_configs(pair: IntegrationPair) -> list[FlowConfig]:
 def take_in_one(pair: IntegrationPair, event: WebhookEvent, source: str,
                 headers: dict[str, str], configs: list[FlowConfig],
                 result: IntakeResult) -> None:  # fmt: skip
-    """One event, no savepoint: a duplicate rolls back a transaction holding nothing else."""
+    """One event in one transaction (a savepoint only inside a poll's): a duplicate rolls
+    back a transaction holding nothing else."""
     wanted_by = wanting(configs, event)
     stored = None
     try:

@@ -11,7 +11,7 @@ ALLOWED_HOSTS, as CommonMiddleware would (a bad one is a 400).
 from collections.abc import Callable
 
 from django.http import HttpRequest, HttpResponse
-from django.urls import resolve
+from django.urls import Resolver404, resolve
 
 HOOKS_PREFIX = "/hooks/"
 
@@ -24,6 +24,9 @@ class WebhookFastPath:
         if not request.path_info.startswith(HOOKS_PREFIX):
             return self.get_response(request)
         request.get_host()  # DisallowedHost → 400, as for every other URL
-        match = resolve(request.path_info)
+        try:
+            match = resolve(request.path_info)
+        except Resolver404:  # the same bare 404 as an unknown pair, not the HTML page
+            return HttpResponse("Not found", status=404, content_type="text/plain")
         request.resolver_match = match
         return match.func(request, *match.args, **match.kwargs)

@@ -229,8 +229,8 @@ class SystemConnector(Connector):
 
     def marked_at(self, mark: str) -> datetime:
         """The moment a `change_mark` stands for."""
-        _, day, hours = mark.rsplit("|", 2)
-        moment = datetime.combine(date.fromisoformat(day), decimal_hours(hours))
+        _, day, hours = mark.rsplit("|", 2)  # a datetime column (SQL Server) adds a time
+        moment = datetime.combine(date.fromisoformat(day[:10]), decimal_hours(hours))
         return moment.replace(tzinfo=self.time_zone)
 
     def changes(self, entity: str, since: datetime) -> Iterator[Record]:

@@ -12,7 +12,8 @@ OLD_SETTING = "change_feed_seen"
 
 def forget_connection_seen_sets(apps, schema_editor) -> None:
     Connection = apps.get_model("connectors", "Connection")
-    for connection in Connection.objects.filter(system="sage100"):
+    # Only the settings: the secrets need not (and with a retired key could not) be decrypted.
+    for connection in Connection.objects.filter(system="sage100").only("pk", "settings"):
         if OLD_SETTING in (connection.settings or {}):
             connection.settings = {k: v for k, v in connection.settings.items() if k != OLD_SETTING}
             connection.save(update_fields=["settings"])

@@ -14,8 +14,9 @@ idempotent, so a batch repeated after a crash, or a second load, writes nothing 
   left alone.
 - Streak: Sage 100 customers, or Sage 50 contacts of type CUSTOMER (in id order), become
   organizations with their name, phone, address and a line of Sage's credit limit, terms and
-  balance in `other` (as customer sync keeps it); the connector looks an organization up by
-  name before creating it. Streak has no product records, so items are not loaded.
+  balance in `other` (as customer sync keeps it); a customer bound already is left alone,
+  and the connector looks an organization up by name before creating it. Streak has no
+  product records, so items are not loaded.
 
 Each customer is bound to its CRM record (`ExternalLink`) for the won-deal and customer-sync
 flows. There is no default mapping from Sage to the CRMs' customer records, so the few
@@ -159,14 +160,26 @@ def salesforce_accounts(ctx: StepContext, customers: list[dict[str, Any]]) -> in
 
 
 def streak_organizations(ctx: StepContext, customers: list[dict[str, Any]]) -> int:
+    """Each customer not bound yet becomes an organization (found by name, else created).
+    A bound one is left alone, even if its organization was renamed since; one whose name
+    finds an organization bound to another customer is named in the run's summary."""
     system = ctx.pair.erp.system
+    bound = set(
+        ExternalLink.objects.filter(pair=ctx.pair, entity="customer").values_list(
+            "sage_id", flat=True
+        )
+    )
+    refused = []
     for customer in customers:
         ref = sage_ref(system, customer)
-        organization = ctx.crm.create(
-            "Organization", organization_of(system, customer), ctx.idempotency_key(ref)
-        )
-        bind(ctx, organization["key"], ref)
-    return 0
+        if ref in bound:
+            continue
+        values = organization_of(system, customer)
+        organization = ctx.crm.create("Organization", values, ctx.idempotency_key(ref))
+        if not bind(ctx, organization["key"], ref):
+            refused.append(f"{ref}: “{values['name']}” is another customer's organization")
+    note_refused(ctx, refused)
+    return len(refused)
 
 
 def salesforce_products(ctx: StepContext, items: list[dict[str, Any]]) -> int:
@@ -185,18 +198,22 @@ def salesforce_products(ctx: StepContext, items: list[dict[str, Any]]) -> int:
     return len(refused)
 
 
-def bind(ctx: StepContext, crm_id: str, ref: str) -> None:
+def bind(ctx: StepContext, crm_id: str, ref: str) -> bool:
     """The customer's binding, for the won-deal and customer-sync flows; an existing binding
-    of either record is kept."""
+    of either record is kept. Whether the two are bound to each other now."""
     links = ExternalLink.objects.filter(pair=ctx.pair, entity="customer")
-    if not links.filter(sage_id=ref).exists() and not links.filter(crm_id=crm_id).exists():
-        ExternalLink.objects.create(pair=ctx.pair, entity="customer", crm_id=crm_id, sage_id=ref)
+    if links.filter(sage_id=ref, crm_id=crm_id).exists():
+        return True
+    if links.filter(sage_id=ref).exists() or links.filter(crm_id=crm_id).exists():
+        return False
+    ExternalLink.objects.create(pair=ctx.pair, entity="customer", crm_id=crm_id, sage_id=ref)
+    return True
 
 
 def note_refused(ctx: StepContext, refused: list[str]) -> None:
     if refused:
         shown = "; ".join(refused[:3])
-        summary = f"{len(refused)} record(s) refused by the CRM, e.g. {shown}"[:255]
+        summary = f"{len(refused)} record(s) not loaded, e.g. {shown}"[:255]
         SyncRun.objects.filter(pk=ctx.run.pk).update(summary=summary)
 
 

@@ -226,7 +226,7 @@ def test_writes_it_cannot_do_yet_are_refused_plainly(backend, fake):
 
 
 SEP = chr(138)
-DEAL_FILTER = 'UDF_DEAL_ID$="SAL-1005" AND OrderStatus$<>"X"'
+DEAL_FILTER = 'UDF_DEAL_ID$="SAL-1005" AND OrderStatus$<>"X" AND OrderStatus$<>"Z"'
 
 
 def result_sets(service: str) -> tuple:
@@ -254,6 +254,14 @@ def test_an_order_for_a_new_deal_is_looked_for_then_written(backend, fake):
     services = ("SO_SalesOrder_svc", "SO_SalesOrderHistoryInquiry_svc")
     assert looked == [result_sets(name) for name in services]
     assert fake.log[-2:] == [("SO_SalesOrder_bus", "nWrite"), ("SO_SalesOrder_bus", "DropObject")]
+
+
+def test_an_open_order_sage_also_copied_to_history_counts_once(backend, fake):
+    for service in ("SO_SalesOrder_svc", "SO_SalesOrderHistoryInquiry_svc"):
+        fake.script[result_sets(service)] = (1, "", f"0000042{SEP}")
+    order = backend.create_sales_order({**HEADER, "UDF_DEAL_ID": "SAL-1005"}, LINES, "UDF_DEAL_ID")
+    assert order == {"SalesOrderNo": "0000042", "lines": [], "_existed": True}
+    assert not fake.calls("SO_SalesOrder_bus")
 
 
 def test_several_orders_for_one_deal_are_refused_with_their_numbers(backend, fake):

@@ -8,7 +8,8 @@ refuses (BOI result 0) raises `BOIError` with Sage's last-error message, and wri
 A create may name a column holding the record's external reference (`match`, e.g.
 `UDF_DEAL_ID`): then, as part of the same write (the same transaction, or the same turn of
 the one BOI worker), a record that already holds the value is returned instead, marked
-`EXISTED`, and nothing is written; several such records raise `SeveralMatches`.
+`EXISTED`, and nothing is written. Several orders for one deal raise `SeveralMatches` (a
+person must keep one); of several customers for one CRM record, the first is returned.
 
 Two implementations: the production one drives BOI over COM (pywin32, Windows only), the
 sandbox one (`sandbox.sage100.backend`) applies the same rules to a SQLite copy of the tables.

@@ -55,7 +55,8 @@ CUSTOMER_NO_TRIES = 100
 PASSWORD_ENV = "CLARITY_BOI_PASSWORD"  # the Sage user's password: never on the command line
 SEP = chr(138)  # ProvideX's separator between the records nGetResultSets returns
 ORDER_SERVICES = ("SO_SalesOrder_svc", "SO_SalesOrderHistoryInquiry_svc")  # open, history
-NOT_DELETED = 'OrderStatus$<>"X"'  # a deleted order kept in history is no longer the deal's
+# A deleted order (X) or deleted quote (Z) kept in history is no longer the deal's.
+NOT_DELETED = 'OrderStatus$<>"X" AND OrderStatus$<>"Z"'
 SERVICE_CONTEXT = {  # service object -> (module, task) it is opened in
     "AR_Customer_svc": ("A/R", "AR_Customer_ui"),
     "SO_SalesOrder_svc": ("S/O", "SO_SalesOrder_ui"),
@@ -256,7 +257,7 @@ class BOIBackend(Sage100Backend):
                                       "CustomerName$", keys)  # fmt: skip
                 if found:
                     key, name = found[0]
-                    return {"ARDivisionNo": key[:2], "CustomerNo": key[2:],
+                    return {"ARDivisionNo": key[:2], "CustomerNo": key[2:].rstrip(),
                             "CustomerName": name, EXISTED: True}  # fmt: skip
             values_left = dict(values)
             division = str(values_left.pop("ARDivisionNo", ""))
@@ -323,11 +324,17 @@ class BOIBackend(Sage100Backend):
         def work() -> Record:
             if match:
                 value, number = header.get(match), "SalesOrderNo$"
-                found = [
-                    key
-                    for service in ORDER_SERVICES
-                    for key, _ in self._holding(service, match, value, number, number, NOT_DELETED)
-                ]
+                # Sage copies an order to history when it is saved, so an open order is
+                # found in both services: count order numbers, not rows.
+                found = sorted(
+                    {
+                        key.rstrip()
+                        for service in ORDER_SERVICES
+                        for key, _ in self._holding(
+                            service, match, value, number, number, NOT_DELETED
+                        )
+                    }
+                )
                 if len(found) > 1:
                     raise SeveralMatches(
                         f"Sage 100 has {len(found)} sales orders with {match} "

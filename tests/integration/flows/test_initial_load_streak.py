@@ -1,6 +1,7 @@
 """Initial load into Streak against the live sandboxes: every Sage 50 customer contact (and
 every Sage 100 customer) becomes one organization bound to it, progress reaches the total,
-and a second load creates none. The pair's page offers the button."""
+and a second load creates none, even for an organization renamed in Streak since. The pair's
+page offers the button."""
 
 import pytest
 
@@ -54,6 +55,8 @@ def test_sage50_customers_become_streak_organizations_once(pair, streak_sandbox)
     links = ExternalLink.objects.filter(pair=pair, entity="customer")
     assert {link.sage_id for link in links} == {customer["id"] for customer in customers}
     assert links.get(sage_id=sample["id"]).crm_id == organization["key"]
+    renamed = {"name": f"{sample['name']} (renamed in Streak)"}
+    connector_for(pair.crm).update("Organization", organization["key"], renamed, "rename")
 
     second = start_initial_load(pair)
 

@@ -46,6 +46,12 @@ def test_a_workers_calls_reach_metrics_in_the_web_process(
 
     assert wait_for(settled, timeout=90), run.status
     assert run.status == SyncRun.Status.SUCCEEDED, run.error_message
-    after = api_calls(client)
-    assert grown(before, after, "streak", "ok") >= 3  # read the box, write back, comment
-    assert grown(before, after, "sage100", "ok") >= 3  # look up, create customer and order
+
+    def counted() -> bool:  # the worker saves its counts just after the run finishes
+        after = api_calls(client)
+        # Streak: read the box, write back, comment; Sage 100: create customer and order.
+        return (
+            grown(before, after, "streak", "ok") >= 3 and grown(before, after, "sage100", "ok") >= 2
+        )
+
+    assert wait_for(counted, timeout=30), api_calls(client)

@@ -6,11 +6,11 @@ from pathlib import Path
 import pytest
 from cryptography.fernet import Fernet
 from django.db import connection
-from django.test.utils import CaptureQueriesContext
 
 from flows.base import Flow, Step
 from flows.models import FlowConfig, InboundEvent, SyncRun
 from flows.registry import FLOWS
+from flows.runner import enqueue
 from tests.factories import IntegrationPairFactory
 
 pytestmark = pytest.mark.django_db
@@ -62,16 +62,29 @@ def test_a_redelivery_answers_200_and_creates_nothing(client, pair):
     assert InboundEvent.objects.count() == 1 and SyncRun.objects.count() == 1
 
 
-def test_event_and_run_commit_together(client, pair):
-    with CaptureQueriesContext(connection) as queries:
-        client.post(hook(pair), STAGE_CHANGE, content_type="application/json")
-    statements = [q["sql"] for q in queries.captured_queries]
-    insert_event = next(
-        i for i, s in enumerate(statements) if 'INSERT INTO "flows_inboundevent"' in s
-    )
-    insert_run = next(i for i, s in enumerate(statements) if 'INSERT INTO "flows_syncrun"' in s)
-    between = statements[insert_event:insert_run]
-    assert not any(s.startswith("COMMIT") or s == "RELEASE" for s in between)
+@pytest.mark.django_db(transaction=True)  # the view's own transaction, not a test's savepoint
+def test_event_run_and_queue_row_commit_together_before_the_200(client, pair, monkeypatch):
+    monkeypatch.setattr("flows.intake.enqueue", enqueue)  # the real queue row this time
+    log: list[tuple[str, bool]] = []
+
+    def record(execute, sql, params, many, context):
+        log.append((sql, connection.in_atomic_block))
+        return execute(sql, params, many, context)
+
+    commit = connection.commit
+    monkeypatch.setattr(connection, "commit", lambda: (log.append(("COMMIT", False)), commit()))
+    with connection.execute_wrapper(record):
+        response = client.post(hook(pair), STAGE_CHANGE, content_type="application/json")
+    assert response.status_code == 200
+    tables = ('"flows_inboundevent"', '"flows_syncrun"', '"django_q_ormq"')
+    inserts = [
+        next(i for i, (sql, _) in enumerate(log) if sql.startswith(f"INSERT INTO {table}"))
+        for table in tables
+    ]
+    assert all(log[i][1] for i in inserts)  # each inside the transaction
+    first, last = min(inserts), max(inserts)
+    assert ("COMMIT", False) not in log[first:last]
+    assert ("COMMIT", False) in log[last:]
 
 
 def test_a_batch_stores_its_new_events_and_skips_the_ones_stored_before(client, pair):
@@ -85,9 +98,13 @@ def test_a_batch_stores_its_new_events_and_skips_the_ones_stored_before(client, 
     assert len(pair.queued) == 2
 
 
-@pytest.mark.parametrize("wrong", ["token", "pair"])
-def test_wrong_token_or_unknown_pair_is_404_without_detail(client, pair, wrong):
-    url = hook(pair, token="nope") if wrong == "token" else f"/hooks/other/{pair.token}/"
+@pytest.mark.parametrize("wrong", ["token", "pair", "path"])
+def test_wrong_token_unknown_pair_or_path_is_404_without_detail(client, pair, wrong):
+    url = {
+        "token": hook(pair, token="nope"),
+        "pair": f"/hooks/other/{pair.token}/",
+        "path": f"/hooks/{pair.slug}/{pair.token}",  # no trailing slash: no redirect either
+    }[wrong]
     response = client.post(url, STAGE_CHANGE, content_type="application/json")
     assert response.status_code == 404
     assert response.content == b"Not found"
