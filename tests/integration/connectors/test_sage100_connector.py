@@ -349,6 +349,14 @@ def test_changes_in_the_cursors_own_instant_are_neither_lost_nor_taken_twice(sag
     assert cursor.seen == {sage.change_mark("customer", taken[0])}  # older marks let go
 
 
+def test_a_feed_mark_made_from_a_datetime_column_reads_back(sage):
+    """SQL Server (Sage 100 Premium) gives DateUpdated as a datetime; its marks must parse."""
+    stamped = {"ARDivisionNo": "00", "CustomerNo": "ACME", "TimeUpdated": "14.25"}
+    for day in (date(2024, 5, 1), datetime(2024, 5, 1)):
+        mark = sage.change_mark("customer", stamped | {"DateUpdated": day})
+        assert sage.marked_at(mark).replace(tzinfo=None) == datetime(2024, 5, 1, 14, 15)
+
+
 def test_the_change_feed_reads_history_in_time_order(sage):
     rows = list(sage.changes("sales_order_history", datetime(2025, 6, 1)))
     moments = [sage.updated_at(row) for row in rows]
