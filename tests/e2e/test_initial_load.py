@@ -26,18 +26,24 @@ def pair(salesforce, sage100) -> IntegrationPair:  # noqa: F811
     return IntegrationPair.objects.create(name="Acme load", crm=salesforce, erp=sage100)
 
 
-def run_in_worker(run_id: int) -> threading.Thread:
-    """What a qcluster worker does with the queued run, beside the live server."""
+def load_finishes_on_the_page(page: Page, pair: IntegrationPair) -> SyncRun:
+    """Work the started load as a qcluster worker would, beside the live server, while the
+    page's bar climbs to 100 %; returns the run, succeeded."""
+    run = SyncRun.objects.get(pair=pair, flow_config__flow="initial_load")
 
     def work() -> None:
         try:
-            execute_run(run_id)
+            execute_run(run.pk)
         finally:
             db.close()
 
-    thread = threading.Thread(target=work)
-    thread.start()
-    return thread
+    worker = threading.Thread(target=work)
+    worker.start()
+    expect(page.get_by_test_id("load-percent")).to_have_text("100 %", timeout=30_000)
+    worker.join(timeout=30)
+    run.refresh_from_db()
+    assert run.status == SyncRun.Status.SUCCEEDED, run.error_message
+    return run
 
 
 def test_an_admin_starts_the_load_and_the_progress_bar_reaches_100_percent(
@@ -52,17 +58,11 @@ def test_an_admin_starts_the_load_and_the_progress_bar_reaches_100_percent(
 
     expect(page.get_by_role("status")).to_contain_text("Initial load of Acme load started")
     expect(page.get_by_role("button", name="Start initial load")).to_be_disabled()
-    run = SyncRun.objects.get(pair=pair, flow_config__flow="initial_load")
-    worker = run_in_worker(run.pk)
-    expect(page.get_by_test_id("load-percent")).to_have_text("100 %", timeout=30_000)
-    worker.join(timeout=30)
-    run.refresh_from_db()
-    assert run.status == SyncRun.Status.SUCCEEDED, run.error_message
+    run = load_finishes_on_the_page(page, pair)
     total = run.progress["total"]
     expect(page.get_by_test_id("load-done")).to_have_text(f"{total} / {total}")
     expect(page.locator("progress")).to_have_attribute("value", "100")
     expect(page.get_by_text("Succeeded")).to_be_visible()
-    page.screenshot(path="/tmp/w3/initial_load.png", full_page=True)
 
 
 @pytest.fixture
@@ -81,12 +81,7 @@ def test_sage50_customers_load_into_streak_from_the_page(
 
     page.get_by_role("button", name="Start initial load").click()
 
-    run = SyncRun.objects.get(pair=pair, flow_config__flow="initial_load")
-    worker = run_in_worker(run.pk)
-    expect(page.get_by_test_id("load-percent")).to_have_text("100 %", timeout=30_000)
-    worker.join(timeout=30)
-    run.refresh_from_db()
-    assert run.status == SyncRun.Status.SUCCEEDED, run.error_message
+    load_finishes_on_the_page(page, pair)
     expect(page.get_by_text("customers loaded into Streak as organizations")).to_be_visible()
 
 
