@@ -18,6 +18,7 @@ class ClarityConfig(AppConfig):
 
 def _ensure_schedules(sender: AppConfig, **kwargs: object) -> None:
     if sender.name == "clarity":
-        from clarity.health import ensure_heartbeat_schedule
+        from clarity.health import HEARTBEAT_TASK
+        from clarity.schedules import repeat_every
 
-        ensure_heartbeat_schedule()
+        repeat_every(1, "Worker heartbeat", HEARTBEAT_TASK)

@@ -38,20 +38,6 @@ def connect_worker_signals() -> None:
     post_spawn.connect(_on_worker_spawn, dispatch_uid="clarity.health.heartbeat")
 
 
-def ensure_heartbeat_schedule() -> None:
-    from django_q.models import Schedule
-
-    Schedule.objects.update_or_create(
-        name="Worker heartbeat",
-        defaults={
-            "func": HEARTBEAT_TASK,
-            "schedule_type": Schedule.MINUTES,
-            "minutes": 1,
-            "repeats": -1,
-        },
-    )
-
-
 def readiness_problem() -> str | None:
     """Why this instance cannot serve yet, or None when it can."""
     from clarity.models import WorkerHeartbeat

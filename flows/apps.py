@@ -40,13 +40,14 @@ def _offer_flows_to_new_pair(
 
 def _ensure_sweeper(sender: AppConfig, **kwargs: Any) -> None:
     if sender.name == "flows":
-        from flows.events import ensure_delivery_schedule
-        from flows.polling import ensure_polling_schedule
-        from flows.sweeper import ensure_sweeper_schedule
+        from django.conf import settings
 
-        ensure_sweeper_schedule()
-        ensure_polling_schedule()
-        ensure_delivery_schedule()
+        from clarity.schedules import repeat_every
+
+        sweep_minutes = settings.CLARITY_SWEEP_SECONDS // 60
+        repeat_every(sweep_minutes, "Run sweeper", "flows.sweeper.sweep")
+        repeat_every(1, "Polling", "flows.polling.poll_due")
+        repeat_every(sweep_minutes, "Event delivery sweeper", "flows.events.sweep")
 
 
 def _register_config_section() -> None:

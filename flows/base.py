@@ -105,6 +105,11 @@ class StepContext:
         """Stable for this run and step across attempts and workers."""
         return f"clarity-run-{self.run.pk}-{step}"
 
+    def set_summary(self, summary: str) -> None:
+        """The run's one line in the runs list, saved at once."""
+        self.run.summary = summary[:255]
+        type(self.run).objects.filter(pk=self.run.pk).update(summary=self.run.summary)
+
 
 @dataclass(frozen=True)
 class Flow:

@@ -199,17 +199,3 @@ def sweep() -> dict[str, int]:
     for delivery in rung:
         enqueue(delivery)
     return {"enqueued": len(rung)}
-
-
-def ensure_delivery_schedule() -> None:
-    from django_q.models import Schedule
-
-    Schedule.objects.update_or_create(
-        name="Event delivery sweeper",
-        defaults={
-            "func": "flows.events.sweep",
-            "schedule_type": Schedule.MINUTES,
-            "minutes": max(1, settings.CLARITY_SWEEP_SECONDS // 60),
-            "repeats": -1,
-        },
-    )

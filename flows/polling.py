@@ -271,17 +271,3 @@ def poll_due() -> int:
         )
         count += 1
     return count
-
-
-def ensure_polling_schedule() -> None:
-    from django_q.models import Schedule
-
-    Schedule.objects.update_or_create(
-        name="Polling",
-        defaults={
-            "func": "flows.polling.poll_due",
-            "schedule_type": Schedule.MINUTES,
-            "minutes": 1,
-            "repeats": -1,
-        },
-    )

@@ -57,17 +57,3 @@ def sweep() -> dict[str, int]:
     for run in rung:
         enqueue(run)
     return {"dead": dead, "recovered": recovered, "enqueued": len(rung)}
-
-
-def ensure_sweeper_schedule() -> None:
-    from django_q.models import Schedule
-
-    Schedule.objects.update_or_create(
-        name="Run sweeper",
-        defaults={
-            "func": "flows.sweeper.sweep",
-            "schedule_type": Schedule.MINUTES,
-            "minutes": max(1, settings.CLARITY_SWEEP_SECONDS // 60),
-            "repeats": -1,
-        },
-    )

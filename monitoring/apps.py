@@ -21,6 +21,6 @@ class MonitoringConfig(AppConfig):
 
 def _ensure_alert_schedule(sender: AppConfig, **kwargs: Any) -> None:
     if sender.name == "monitoring":
-        from monitoring.alerts.evaluation import ensure_alert_schedule
+        from clarity.schedules import repeat_every
 
-        ensure_alert_schedule()
+        repeat_every(1, "Alert evaluation", "monitoring.alerts.evaluation.evaluate")

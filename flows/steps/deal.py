@@ -24,7 +24,7 @@ from connectors.base import WebhookEvent
 from connectors.errors import ValidationError
 from connectors.salesforce.connector import soql_literal
 from flows.base import StepContext
-from flows.models import ExternalLink, FlowConfig, SyncRun
+from flows.models import ExternalLink, FlowConfig
 from flows.polling import Watch, watch
 from flows.steps import trigger_stage
 from mappings.canonical import to_json
@@ -77,7 +77,7 @@ def read_deal(ctx: StepContext) -> dict[str, Any]:
         record, stage, won = read_salesforce_opportunity(ctx)
     if not won:
         trigger = trigger_stage(ctx.config, ctx.pair.crm.system)
-        set_summary(ctx.run, f"The deal is in {stage}, not {trigger}: nothing was written.")
+        ctx.set_summary(f"The deal is in {stage}, not {trigger}: nothing was written.")
     return {"won": won, "stage": stage, "record": to_json(record)}
 
 
@@ -141,11 +141,6 @@ def read_salesforce_opportunity(ctx: StepContext) -> tuple[dict[str, Any], str, 
     stage = opportunity["StageName"]
     won = stage == trigger_stage(ctx.config, "salesforce")
     return opportunity | {"Contact": contact}, stage, won
-
-
-def set_summary(run: SyncRun, summary: str) -> None:
-    run.summary = summary[:255]
-    SyncRun.objects.filter(pk=run.pk).update(summary=run.summary)
 
 
 watch(

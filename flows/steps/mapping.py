@@ -14,7 +14,6 @@ from connectors.errors import ValidationError
 from connectors.services import cached_schema
 from flows.base import StepContext
 from flows.steps import READ_DEAL
-from flows.steps.deal import set_summary
 from mappings.canonical import to_json
 from mappings.engine import Issue, MappingResult, compiled_version
 from mappings.lookups import PairEnvironment
@@ -140,7 +139,7 @@ def map_deal(document: str):
                 fields={"crm_deal_id": "required"},
             )
         total = made.output.get("total")
-        set_summary(ctx.run, f"{customer.output['name']} — {total} {made.output['currency']}")
+        ctx.set_summary(f"{customer.output['name']} — {total} {made.output['currency']}")
         return {
             "customer": to_json(customer.output),
             "document": to_json(made.output),

@@ -43,7 +43,6 @@ from flows.usecases.customer_sync_sage import (
     writable,
     write_customer,
 )
-from flows.usecases.order_status_to_crm import set_summary
 from mappings.canonical import to_json
 
 NAME = "customer_sync"
@@ -137,9 +136,9 @@ def to_sage(
     result: dict[str, Any] = {"written": {}}
     if changed:
         result = write_customer(ctx, ref, changed, crm)
-        set_summary(ctx, f"{label}: {', '.join(changed)} from the CRM.")
+        ctx.set_summary(f"{label}: {', '.join(changed)} from the CRM.")
     else:
-        set_summary(ctx, f"{label} already has the CRM's values.")
+        ctx.set_summary(f"{label} already has the CRM's values.")
     if ctx.pair.crm.system == "streak":  # Sage has these values now: the same again is no news
         streak.remember_synced(ctx, record, crm_owned)
     return to_json(result)
@@ -161,9 +160,9 @@ def to_crm(ctx: StepContext, record: dict[str, Any], customer: dict[str, Any]) -
         lacking = f"a Streak organization has no {', '.join(missing)}"
     note = f" ({lacking})" if missing else ""
     if not changed:
-        set_summary(ctx, f"{name} already has Sage's values{note}.")
+        ctx.set_summary(f"{name} already has Sage's values{note}.")
     else:
-        set_summary(ctx, f"{name}: {', '.join(changed)} from {erp}{note}.")
+        ctx.set_summary(f"{name}: {', '.join(changed)} from {erp}{note}.")
     return {"written": changed, "missing": missing}
 
 

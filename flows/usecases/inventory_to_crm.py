@@ -21,7 +21,7 @@ from flows.base import Flow, Step, StepContext
 from flows.events import publish
 from flows.models import FlowConfig
 from flows.polling import Watch, watch
-from flows.usecases.order_status_to_crm import map_record, set_summary
+from flows.usecases.order_status_to_crm import map_record
 from mappings.canonical import to_json
 from mappings.transforms.lines import parse_line
 
@@ -75,12 +75,12 @@ def update_products(ctx: StepContext, stock: dict[str, Any]) -> dict[str, Any]:
             key = ctx.idempotency_key(f"product-{product['Id']}")
             ctx.crm.update("Product2", product["Id"], values, key)
             updated.append(product["Id"])
-    set_summary(
-        ctx,
-        f"{code}: {stock['on_hand']} on hand; {len(updated)} Salesforce product(s) updated."
+    told = (
+        f"{len(updated)} Salesforce product(s) updated"
         if updated
-        else f"{code}: {stock['on_hand']} on hand; no Salesforce product needed a change.",
+        else "no Salesforce product needed a change"
     )
+    ctx.set_summary(f"{code}: {stock['on_hand']} on hand; {told}.")
     return {"values": to_json(values), "updated": updated}
 
 
@@ -99,7 +99,7 @@ def warn_short_boxes(ctx: StepContext, stock: dict[str, Any]) -> dict[str, Any]:
             )
             ctx.crm.add_comment(box["key"], message)
             warned.append(box["key"])
-    set_summary(ctx, f"{sku}: {plain(on_hand)} on hand; {len(warned)} open deal(s) told short.")
+    ctx.set_summary(f"{sku}: {plain(on_hand)} on hand; {len(warned)} open deal(s) told short.")
     return {"warned": warned}
 
 

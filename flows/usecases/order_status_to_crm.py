@@ -31,10 +31,10 @@ from connectors.errors import NotFound, ValidationError
 from flows.base import Flow, Step, StepContext
 from flows.models import ExternalLink, FlowConfig, SyncRun
 from flows.polling import Watch, watch
+from flows.steps.mapping import active_mapping
 from mappings.canonical import to_json
 from mappings.engine import compiled_version
 from mappings.lookups import PairEnvironment
-from mappings.models import Mapping
 
 NAME = "order_status_to_crm"
 KIND = "sage100.sales_order"
@@ -56,32 +56,16 @@ SALESFORCE_ID = re.compile(r"^006[0-9A-Za-z]{12}(?:[0-9A-Za-z]{3})?$")
 # flows that tell a CRM deal what happened in Sage
 
 
-def set_summary(ctx: StepContext, summary: str) -> None:
-    ctx.run.summary = summary[:255]
-    SyncRun.objects.filter(pk=ctx.run.pk).update(summary=ctx.run.summary)
-
-
 def map_record(
     ctx: StepContext, direction: str, system: str, source: str, target: str, record: dict
 ) -> dict[str, Any]:
     """`record` through the pair's active mapping from `source` to `target`."""
-    mapping = (
-        Mapping.objects.filter(pair=ctx.pair, direction=direction, system=system)
-        .filter(source_entity=source, target_entity=target, active_version__isnull=False)
-        .select_related("active_version__mapping")
-        .first()
-    )
-    if mapping is None:
-        raise ValidationError(
-            f"The pair has no active mapping from {source} to {target}: add one under "
-            "Mappings (or restore the shipped default), then retry.",
-            fields={"mapping": f"{source} → {target}"},
-        )
-    result = compiled_version(mapping.active_version).apply(record, PairEnvironment(ctx.pair))
+    version = active_mapping(ctx, direction, system, source, target)
+    result = compiled_version(version).apply(record, PairEnvironment(ctx.pair))
     if result.errors:
         problems = "; ".join(f"{issue.field}: {issue.message}" for issue in result.errors)
         raise ValidationError(
-            f"The mapping “{mapping.name}” cannot map this record: {problems}",
+            f"The mapping “{version.mapping.name}” cannot map this record: {problems}",
             fields={issue.field: issue.message for issue in result.errors},
         )
     return result.output
@@ -185,7 +169,7 @@ def find_deal(ctx: StepContext) -> dict[str, Any]:
     order_no = order_no_of(ctx)
     deal = deal_of_order(ctx, order_no, ctx.outputs["read_order"]["deal_id"])
     if not deal:
-        set_summary(ctx, f"Sales order {order_no} came from no deal we know: nothing written.")
+        ctx.set_summary(f"Sales order {order_no} came from no deal we know: nothing written.")
     return {"deal": deal}
 
 
@@ -211,7 +195,7 @@ def tell_crm(ctx: StepContext) -> dict[str, Any]:
     label = STATUS_LABELS.get(status, status)
     references = {"status": status, "deal": deal}
     if status == last_told_status(ctx):
-        set_summary(ctx, f"Sales order {order_no} is still {label}: nothing to tell.")
+        ctx.set_summary(f"Sales order {order_no} is still {label}: nothing to tell.")
         return {"skipped": "status unchanged", "references": references}
     crm = ctx.pair.crm.system
     fields = map_record(ctx, "out", crm, "OrderStatus", DEAL_ENTITY[crm], order)
@@ -225,7 +209,7 @@ def tell_crm(ctx: StepContext) -> dict[str, Any]:
     message = f"Sage 100 order {order_no} is {label}{invoiced} (as of {read['changed']})."
     note_on_deal(ctx, deal, message)
     remember_our_write(ctx, deal)
-    set_summary(ctx, f"Sales order {order_no} is {label}.")
+    ctx.set_summary(f"Sales order {order_no} is {label}.")
     return {"fields": fields, "stage": stage, "note": message, "references": references}
 
 

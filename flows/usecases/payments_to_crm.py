@@ -27,7 +27,6 @@ from flows.usecases.order_status_to_crm import (
     map_record,
     note_on_deal,
     remember_our_write,
-    set_summary,
 )
 from mappings.canonical import to_json
 
@@ -76,10 +75,9 @@ def find_deal(ctx: StepContext) -> dict[str, Any]:
         deal = deal_of_sage100_invoice(ctx, invoices[0])
     if not deal:
         payment = ctx.outputs["read_payment"]["payment"]
-        set_summary(
-            ctx,
+        ctx.set_summary(
             f"Payment of {payment['amount']} for invoice {payment.get('invoice_number', '')} "
-            "is for no deal we know: nothing written.",
+            "is for no deal we know: nothing written."
         )
     return {"deal": deal}
 
@@ -106,7 +104,7 @@ def tell_crm(ctx: StepContext) -> dict[str, Any]:
         message = SENTENCE.format_map({"invoice_number": "", "reference": "", **payment})
     note_on_deal(ctx, deal, message)
     remember_our_write(ctx, deal)
-    set_summary(ctx, f"Payment of {payment['amount']} {payment['currency']} told on the deal.")
+    ctx.set_summary(f"Payment of {payment['amount']} {payment['currency']} told on the deal.")
     return {"note": message, "references": {"deal": deal}}
 
 

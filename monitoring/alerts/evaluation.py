@@ -1,6 +1,6 @@
 """Evaluate every rule: store what it notices, then send within the throttle.
 
-Runs as a django-q2 schedule every minute (`ensure_alert_schedule`), and can be called
+Runs as a django-q2 schedule every minute (monitoring/apps.py), and can be called
 directly. Robustness comes from the database, not from timing:
 - an incident is stored under a unique (rule, key) before anything is sent, so a scan that
   runs twice, or on two workers at once, notices each thing once;
@@ -111,18 +111,4 @@ def compose(rule: AlertRule, incidents: list[AlertIncident]) -> Message:
         rule=rule,
         pair=first.pair,
         incident_count=len(incidents),
-    )
-
-
-def ensure_alert_schedule() -> None:
-    from django_q.models import Schedule
-
-    Schedule.objects.update_or_create(
-        name="Alert evaluation",
-        defaults={
-            "func": "monitoring.alerts.evaluation.evaluate",
-            "schedule_type": Schedule.MINUTES,
-            "minutes": 1,
-            "repeats": -1,
-        },
     )

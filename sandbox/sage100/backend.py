@@ -22,6 +22,7 @@ from connectors.sage100.bridge.backend import (
     Sage100Backend,
     SeveralMatches,
 )
+from connectors.sage100.bridge.sqlite import write_transaction
 from sandbox.sage100.boi import fetch, find_customer, insert, set_values, stamp, update
 from sandbox.sage100.data import COMPANY_CODE
 from sandbox.sage100.rules import TAX_RATES, suggest_customer_no
@@ -44,18 +45,8 @@ class SandboxBackend(Sage100Backend):
     @contextmanager
     def transaction(self) -> Iterator[sqlite3.Connection]:
         """One BOI write: all of it commits, or (on BOIError or anything else) none of it."""
-        db = sqlite3.connect(self.db_path, timeout=30, isolation_level=None)
-        db.row_factory = sqlite3.Row
-        try:
-            db.execute("BEGIN IMMEDIATE")
+        with write_transaction(self.db_path, rows_by_name=True) as db:
             yield db
-            db.execute("COMMIT")
-        except BaseException:
-            if db.in_transaction:
-                db.execute("ROLLBACK")
-            raise
-        finally:
-            db.close()
 
     # ------------------------------------------------------------ Sage100Backend
 

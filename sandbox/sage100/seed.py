@@ -3,9 +3,11 @@
 import copy
 import random
 import sqlite3
+from contextlib import closing
 from functools import cache
 from pathlib import Path
 
+from connectors.sage100.bridge.sqlite import write_transaction
 from sandbox.sage100.data import Row, customer_rows, item_rows, reference_rows
 from sandbox.sage100.orders import order_rows
 from sandbox.sage100.schema import TABLES
@@ -35,10 +37,9 @@ def write_seed(path: Path) -> None:
     """Drop and recreate every table with the seed, in one transaction, so ODBC readers with
     the file open see either the old data or the new, never half of it."""
     tables = _seed_tables()
-    db = sqlite3.connect(path, timeout=30, isolation_level=None)
-    try:
-        db.execute("PRAGMA journal_mode=WAL")
-        db.execute("BEGIN IMMEDIATE")
+    with closing(sqlite3.connect(path, timeout=30)) as db:
+        db.execute("PRAGMA journal_mode=WAL")  # kept by the file; not allowed in a transaction
+    with write_transaction(path) as db:
         for table in TABLES:
             db.execute(f"DROP TABLE IF EXISTS {table.name}")
             db.execute(table.ddl())
@@ -48,13 +49,6 @@ def write_seed(path: Path) -> None:
                 f"VALUES ({', '.join('?' * len(names))})",
                 [[_sql_value(row[name]) for name in names] for row in tables.get(table.name, [])],
             )
-        db.execute("COMMIT")
-    except BaseException:
-        if db.in_transaction:
-            db.execute("ROLLBACK")
-        raise
-    finally:
-        db.close()
 
 
 def _sql_value(value: object) -> object:

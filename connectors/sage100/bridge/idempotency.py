@@ -12,6 +12,8 @@ from contextlib import closing
 from dataclasses import dataclass
 from pathlib import Path
 
+from connectors.sage100.bridge.sqlite import write_transaction
+
 KEEP_SECONDS = 24 * 3600  # how long a key is remembered
 PENDING_TIMEOUT_SECONDS = 600  # a pending key older than this is taken as abandoned
 
@@ -57,9 +59,7 @@ class IdempotencyStore:
     def begin(self, key: str, request_fingerprint: str) -> StoredReply | None:
         """The stored reply for a repeat, or None after recording the key as pending."""
         now = time.time()
-        db = self._connect()
-        try:
-            db.execute("BEGIN IMMEDIATE")
+        with write_transaction(self.path) as db:
             db.execute("DELETE FROM idempotency_keys WHERE created_at < ?", (now - KEEP_SECONDS,))
             row = db.execute(
                 "SELECT fingerprint, status, body, created_at FROM idempotency_keys WHERE key = ?",
@@ -70,15 +70,7 @@ class IdempotencyStore:
                     "INSERT INTO idempotency_keys (key, fingerprint, created_at) VALUES (?, ?, ?)",
                     (key, request_fingerprint, now),
                 )
-                db.execute("COMMIT")
                 return None
-            db.execute("COMMIT")
-        except BaseException:
-            if db.in_transaction:
-                db.execute("ROLLBACK")
-            raise
-        finally:
-            db.close()
         stored_fingerprint, status, body, created_at = row
         if stored_fingerprint != request_fingerprint:
             raise KeyMismatch
