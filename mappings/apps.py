@@ -1,5 +1,3 @@
-from typing import Any
-
 from django.apps import AppConfig
 from django.db.models.signals import post_save
 
@@ -16,6 +14,7 @@ class MappingsConfig(AppConfig):
 
         from connectors.models import IntegrationPair
         from mappings import models
+        from mappings.versions import give_new_pair_default_mappings
 
         auditlog.register(models.Mapping)
         auditlog.register(models.MappingVersion, exclude_fields=["spec"])
@@ -23,16 +22,7 @@ class MappingsConfig(AppConfig):
         auditlog.register(models.LookupEntry)
         auditlog.register(models.CurrencyRate)
         post_save.connect(
-            _give_new_pair_default_mappings,
+            give_new_pair_default_mappings,
             sender=IntegrationPair,
             dispatch_uid="mappings.default_mappings",
         )
-
-
-def _give_new_pair_default_mappings(
-    sender: type, instance: Any, created: bool, raw: bool = False, **kwargs: Any
-) -> None:
-    if created and not raw:
-        from mappings.defaults import create_default_mappings
-
-        create_default_mappings(instance)

@@ -1,4 +1,4 @@
-"""Turns a spec's rules into the closures `engine.run_rules` runs (see engine's docstring).
+"""Turns a spec's rules into the closures `runtime.run_rules` runs (see engine's docstring).
 
 Everything that can be decided once is decided here: paths are parsed into getters,
 constant parameters are bound (and prepared: regexes compiled, keys folded), target checks
@@ -13,8 +13,8 @@ from typing import Any
 
 from connectors.base import FieldInfo
 from mappings.checks import build_check
-from mappings.engine import CompiledRule, Issue, is_blank, required_message, run_rules
 from mappings.paths import PathError, compile_getter, compile_setter
+from mappings.runtime import CompiledRule, Issue, is_blank, required_message, run_rules
 from mappings.transforms import (
     ENV,
     FIELD,

@@ -23,89 +23,23 @@ Problems never raise out of `apply`: they come back as `Issue`s. A broken spec (
 transform, bad path) raises `MappingSpecError` when compiled, which is design time.
 """
 
-from collections.abc import Callable, Iterable
-from dataclasses import asdict, dataclass, field
+from collections.abc import Iterable
 from typing import Any
 
 from connectors.base import FieldInfo
 from mappings import canonical
-from mappings.lookups import Environment, StaticEnvironment
+from mappings.compiler import Compiler
+from mappings.environment import Environment, StaticEnvironment
+from mappings.runtime import CompiledRule, Issue, MappingResult, run_rules
 
-REVIEW_CODES = frozenset({"no_rate", "no_currency"})
-BLANKABLE = frozenset({str, list, dict})  # empty ones count as no value; 0 does not
-
-
-def is_blank(value: Any) -> bool:
-    """None, "", [] or {} (checked by class: `Decimal == ""` is surprisingly slow)."""
-    return value is None or (value.__class__ in BLANKABLE and not value)
-
-
-@dataclass(frozen=True, slots=True)
-class Issue:
-    level: str  # "error" or "warning"
-    field: str
-    message: str
-    code: str = ""
-
-    def to_dict(self) -> dict[str, str]:
-        return asdict(self)
-
-
-@dataclass
-class MappingResult:
-    output: dict[str, Any]
-    issues: list[Issue] = field(default_factory=list)
-
-    @property
-    def errors(self) -> list[Issue]:
-        return [issue for issue in self.issues if issue.level == "error"]
-
-    @property
-    def ok(self) -> bool:
-        return not self.errors
-
-    @property
-    def needs_review(self) -> bool:
-        """A currency could not be converted: a person must look before anything is written."""
-        return any(issue.code in REVIEW_CODES for issue in self.issues)
+__all__ = ["CompiledMapping", "Issue", "MappingResult", "MappingSpecError", "compile_spec",
+           "compiled_version", "forget"]  # fmt: skip
 
 
 class MappingSpecError(ValueError):
     def __init__(self, problems: list[str]) -> None:
         super().__init__("; ".join(problems))
         self.problems = problems
-
-
-# A compiled rule: (pull, target, required, check, general). `pull(record)` is the fast path
-# for one-key rules with plain transforms; `general(record, root, env, out, issues, where)`
-# handles everything, and the fast path falls back to it on any exception.
-CompiledRule = tuple[Any, str, bool, Any, Callable[..., None]]
-
-
-def run_rules(rules, record, root, env, out, issues, where) -> None:
-    """The hot loop: inlined so a typical rule costs one call plus its transforms."""
-    for pull, target, required, check, general in rules:
-        if pull is None:
-            general(record, root, env, out, issues, where)
-            continue
-        try:
-            value = pull(record)
-        except Exception:
-            general(record, root, env, out, issues, where)
-            continue
-        if value is None or (value.__class__ in BLANKABLE and not value):
-            if required:
-                issues.append(Issue("error", where + target, required_message(target), "required"))
-            continue
-        if check is not None:
-            problem = check(value)
-            if problem is not None:
-                issues.append(Issue(problem[0], where + target, problem[1], problem[2]))
-        out[target] = value
-
-
-def required_message(target: str) -> str:
-    return f"{target} is required but empty: map a source field that has a value, or set a default."
 
 
 class CompiledMapping:
@@ -130,8 +64,6 @@ def compile_spec(
     env: Environment | None = None,
 ) -> CompiledMapping:
     """Compile a spec against the target's fields (canonical ones when the target is)."""
-    from mappings.compiler import Compiler
-
     if schema is None and canonical.is_canonical(spec.get("target_entity", "")):
         schema = canonical.schema(spec["target_entity"])
     fields = {info.name: info for info in schema or ()}

@@ -1,115 +1,27 @@
-"""What a mapping may consult besides the record: lookup tables, currency rates and the
-pair's base currency.
+"""A pair's lookup tables and currency rates, read from the database for a mapping run.
 
-The engine never touches the database; it asks an `Environment`. `StaticEnvironment` holds
-plain dicts (tests, the benchmark, previews of pasted JSON); `PairEnvironment` reads a pair's
-tables and rates once and keeps them for the run.
+`PairEnvironment` reads a pair's tables and rates once and keeps them for the run. The plain
+`StaticEnvironment` and `LookupData` live in `mappings.environment`, which the engine imports
+(never the models); they are re-exported here, where callers have always found them.
 """
 
-from collections.abc import Callable
-from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from mappings.transforms import TransformIssue
+from django.db.models import Q
 
-if TYPE_CHECKING:
-    from connectors.models import IntegrationPair
+from connectors.models import IntegrationPair
+from mappings.environment import LookupData, StaticEnvironment
+from mappings.models import CurrencyRate, LookupEntry, LookupTable
 
-ERROR, DEFAULT, PASS_THROUGH, CREATE = "error", "default", "pass_through", "create"
-
-
-@dataclass
-class LookupData:
-    """A lookup table's rows and what to do with a key it does not have."""
-
-    name: str
-    entries: dict[str, str]
-    on_miss: str = ERROR
-    default: str = ""
-    add_entry: Callable[[str, str], None] | None = None
-    folded: dict[str, str] = field(init=False, repr=False)
-
-    def __post_init__(self) -> None:
-        self.folded = {key.strip().casefold(): value for key, value in self.entries.items()}
-
-    def resolve(self, value: Any) -> Any:
-        key = str(value).strip()
-        found = self.entries.get(key)
-        if found is None:
-            found = self.folded.get(key.casefold())
-        if found is not None:
-            return found
-        return self.miss(key)
-
-    def miss(self, key: str) -> Any:
-        if self.on_miss == DEFAULT:
-            raise TransformIssue(
-                f"“{key}” is not in lookup table “{self.name}”; used its default "
-                f"“{self.default}”. Add a row for “{key}” if that is wrong.",
-                level="warning",
-                code="lookup_default",
-                value=self.default,
-            )
-        if self.on_miss == PASS_THROUGH:
-            return key
-        if self.on_miss == CREATE:
-            self.entries[key] = key
-            self.folded[key.casefold()] = key
-            if self.add_entry:
-                self.add_entry(key, key)
-            raise TransformIssue(
-                f"“{key}” was not in lookup table “{self.name}”; added it (as itself) and passed "
-                "it through. Check the new row.",
-                level="warning",
-                code="lookup_created",
-                value=key,
-            )
-        raise TransformIssue(
-            f"“{key}” is not in lookup table “{self.name}”. Add a row for “{key}” under Lookup "
-            "tables, then retry.",
-            code="lookup_miss",
-        )
-
-
-class Environment:
-    base_currency: str = "USD"
-
-    def lookup(self, name: str) -> LookupData | None:
-        raise NotImplementedError
-
-    def rate(self, source: str, target: str) -> Decimal | None:
-        raise NotImplementedError
-
-
-class StaticEnvironment(Environment):
-    """Tables and rates given as dicts; rates as {("EUR", "USD"): Decimal("1.08")}."""
-
-    def __init__(
-        self,
-        base_currency: str = "USD",
-        lookups: dict[str, LookupData] | None = None,
-        rates: dict[tuple[str, str], Decimal] | None = None,
-    ) -> None:
-        self.base_currency = base_currency.upper()
-        self.lookups = lookups or {}
-        self.rates = {(a.upper(), b.upper()): Decimal(r) for (a, b), r in (rates or {}).items()}
-
-    def lookup(self, name: str) -> LookupData | None:
-        return self.lookups.get(name)
-
-    def rate(self, source: str, target: str) -> Decimal | None:
-        if (source, target) in self.rates:
-            return self.rates[source, target]
-        inverse = self.rates.get((target, source))
-        return None if inverse is None else Decimal(1) / inverse
+__all__ = ["LookupData", "PairEnvironment", "StaticEnvironment", "current_rates", "load_table"]
 
 
 class PairEnvironment(StaticEnvironment):
     """A pair's lookup tables (its own over global ones) and its latest rates as of a day."""
 
-    def __init__(self, pair: "IntegrationPair", on: date | None = None) -> None:
+    def __init__(self, pair: IntegrationPair, on: date | None = None) -> None:
         super().__init__(base_currency=pair.base_currency, rates=current_rates(pair, on))
         self.pair = pair
 
@@ -119,11 +31,7 @@ class PairEnvironment(StaticEnvironment):
         return self.lookups[name]
 
 
-def current_rates(pair: "IntegrationPair", on: date | None = None) -> dict[tuple[str, str], Any]:
-    from django.db.models import Q
-
-    from mappings.models import CurrencyRate
-
+def current_rates(pair: IntegrationPair, on: date | None = None) -> dict[tuple[str, str], Any]:
     rows = CurrencyRate.objects.filter(Q(pair=pair) | Q(pair__isnull=True))
     if on:
         rows = rows.filter(as_of__lte=on)
@@ -136,9 +44,7 @@ def current_rates(pair: "IntegrationPair", on: date | None = None) -> dict[tuple
     return {key: rank[2] for key, rank in chosen.items()}
 
 
-def load_table(pair: "IntegrationPair", name: str) -> LookupData | None:
-    from mappings.models import LookupEntry, LookupTable
-
+def load_table(pair: IntegrationPair, name: str) -> LookupData | None:
     tables = LookupTable.objects.filter(name=name, pair=pair) or LookupTable.objects.filter(
         name=name, pair__isnull=True
     )

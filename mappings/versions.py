@@ -1,4 +1,5 @@
-"""Saving, comparing, restoring, exporting and importing mapping versions.
+"""Saving, comparing, restoring, exporting and importing mapping versions, and saving a new
+pair's shipped defaults (`mappings.defaults`) as its first versions.
 
 Every change is a new `MappingVersion`; nothing is edited in place, so "what ran on
 Tuesday" always has an answer and a restore is just another save.
@@ -10,6 +11,7 @@ from django.db import transaction
 
 from connectors.models import IntegrationPair
 from mappings import engine
+from mappings.defaults import DEFAULT_LOOKUP_TABLES, defaults_for
 from mappings.models import LookupEntry, LookupTable, Mapping, MappingVersion
 
 EXPORT_FORMAT = "clarity-mapping/1"
@@ -170,3 +172,39 @@ def import_table(pair: IntegrationPair | None, data: dict[str, Any]) -> LookupTa
     for key, value in (data.get("entries") or {}).items():
         LookupEntry.objects.update_or_create(table=table, key=key, defaults={"value": value})
     return table
+
+
+# ---------------------------------------------------------------- a new pair's defaults
+
+
+def create_default_mappings(pair: IntegrationPair, author=None) -> list[Mapping]:
+    """The pair's default lookup tables and mappings (version 1 each); ones that already
+    exist by name are left as they are, so calling it twice is harmless."""
+    for table in DEFAULT_LOOKUP_TABLES.get(pair.erp.system, []):
+        if not LookupTable.objects.filter(pair=pair, name=table["name"]).exists():
+            import_table(pair, table)
+    created = []
+    for default in defaults_for(pair.crm.system, pair.erp.system):
+        mapping, made = Mapping.objects.get_or_create(
+            pair=pair,
+            name=default.name,
+            defaults={
+                "direction": default.direction,
+                "system": default.system,
+                "source_entity": default.source_entity,
+                "target_entity": default.target_entity,
+            },
+        )
+        if made:
+            save_version(mapping, default.spec, author, note="Shipped default")
+            created.append(mapping)
+    return created
+
+
+def give_new_pair_default_mappings(
+    sender: type, instance: IntegrationPair, created: bool, raw: bool = False, **kwargs: Any
+) -> None:
+    """`post_save` of a pair (connected in `MappingsConfig.ready`): a new pair works before
+    anyone edits a mapping. Not while fixtures load (`raw`)."""
+    if created and not raw:
+        create_default_mappings(instance)

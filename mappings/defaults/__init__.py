@@ -1,9 +1,8 @@
 """The default mappings and lookup tables a new pair starts with, so it works without edits.
 
+Plain data, no models: `mappings.versions.create_default_mappings` saves them for a pair.
 See `base` for the source record shapes the flows hand over.
 """
-
-from typing import TYPE_CHECKING
 
 from mappings.defaults.base import DEFAULT_LOOKUP_TABLES, IN, DefaultMapping
 from mappings.defaults.sage50 import sage50_mappings
@@ -14,10 +13,6 @@ from mappings.defaults.salesforce import (
     salesforce_out,
 )
 from mappings.defaults.streak import streak_customer, streak_document, streak_out
-
-if TYPE_CHECKING:
-    from connectors.models import IntegrationPair
-    from mappings.models import Mapping
 
 
 def crm_in(crm: str, erp: str) -> list[DefaultMapping]:
@@ -42,31 +37,4 @@ def defaults_for(crm: str, erp: str) -> list[DefaultMapping]:
     return [*crm_in(crm, erp), *erp_side, *crm_out]
 
 
-def create_default_mappings(pair: "IntegrationPair", author=None) -> list["Mapping"]:
-    """The pair's default lookup tables and mappings (version 1 each); ones that already
-    exist by name are left as they are, so calling it twice is harmless."""
-    from mappings.models import LookupTable, Mapping
-    from mappings.versions import import_table, save_version
-
-    for table in DEFAULT_LOOKUP_TABLES.get(pair.erp.system, []):
-        if not LookupTable.objects.filter(pair=pair, name=table["name"]).exists():
-            import_table(pair, table)
-    created = []
-    for default in defaults_for(pair.crm.system, pair.erp.system):
-        mapping, made = Mapping.objects.get_or_create(
-            pair=pair,
-            name=default.name,
-            defaults={
-                "direction": default.direction,
-                "system": default.system,
-                "source_entity": default.source_entity,
-                "target_entity": default.target_entity,
-            },
-        )
-        if made:
-            save_version(mapping, default.spec, author, note="Shipped default")
-            created.append(mapping)
-    return created
-
-
-__all__ = ["IN", "create_default_mappings", "defaults_for"]
+__all__ = ["DEFAULT_LOOKUP_TABLES", "IN", "defaults_for"]

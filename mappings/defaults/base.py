@@ -1,8 +1,8 @@
 """Building blocks of the default mappings, and the lookup tables they use.
 
 One module per system (`streak`, `salesforce`, `sage100`, `sage50`), each able to move to
-its connector's `defaults.py`; `create_default_mappings(pair)` (in the package) only
-needs `defaults_for(crm, erp)` and `DEFAULT_LOOKUP_TABLES` from here.
+its connector's `defaults.py`; `create_default_mappings(pair)` (in `mappings.versions`) only
+needs `defaults_for(crm, erp)` (in the package) and `DEFAULT_LOOKUP_TABLES` from here.
 
 Source records, as the flows hand them to the engine:
 - Streak Box: the connector's decoded box (`fieldsByName` by field name), plus the flow's
@@ -17,6 +17,9 @@ Source records, as the flows hand them to the engine:
 
 from dataclasses import dataclass
 from typing import Any
+
+from connectors.sage50.erp import SageAccountingErp
+from connectors.sage100.erp import Sage100Erp
 
 IN, OUT = "in", "out"
 
@@ -55,8 +58,8 @@ class DefaultMapping:
 
 TERMS_TO_SAGE100 = "Payment terms → Sage 100 terms code"
 TERMS_TO_DAYS = "Payment terms → credit days"
-GL_TO_LEDGER = "GL account → Sage ledger account"
-PRODUCT_TO_SAGE100_ITEM = "Product code → Sage 100 item"
+GL_TO_LEDGER = SageAccountingErp.ledger_table  # the tables the ERP's flows look codes up in
+PRODUCT_TO_SAGE100_ITEM = Sage100Erp.item_table
 ISO_TO_SAGE100_COUNTRY = {"US": "USA", "CA": "CAN", "MX": "MEX", "GB": "GBR", "IE": "IRL",
                           "DE": "DEU", "FR": "FRA", "NL": "NLD", "BE": "BEL", "AT": "AUT",
                           "CH": "CHE", "ES": "ESP", "IT": "ITA", "SE": "SWE",

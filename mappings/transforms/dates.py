@@ -5,7 +5,7 @@ import re
 from datetime import UTC, date, datetime
 from typing import Any
 
-from mappings.transforms import Param, TransformIssue, register
+from mappings.transforms.base import Param, TransformIssue, register
 
 INPUTS = ("auto", "iso", "ms", "sage", "us", "eu")
 OUTPUTS = ("iso", "sage", "ms", "date", "datetime")

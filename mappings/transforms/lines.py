@@ -2,18 +2,13 @@
 (Salesforce OpportunityLineItems), both made into canonical line dicts. A structured line's
 other fields stay under `custom` (e.g. `custom.Product2.Family`) for the line's rules."""
 
-import re
 from decimal import Decimal
 from typing import Any
 
-from mappings.transforms import Param, TransformIssue, register
+from clarity.formats import parse_product_line
+from mappings.transforms.base import Param, TransformIssue, register
 from mappings.transforms.numbers import to_decimal
 
-LINE = re.compile(
-    r"^\s*(?P<sku>\S+?)\s*[x\u00d7*]\s*(?P<quantity>\d[\d,]*(?:\.\d+)?)\s*@\s*"
-    r"(?P<currency>[A-Z]{3}\s*|[$€£]\s*)?(?P<price>\d[\d,]*(?:\.\d+)?)\s*$",
-    re.IGNORECASE,
-)
 HOW_TO_WRITE = (
     "Write one line per product as “SKU x quantity @ price”, e.g. WIDGET-100 x 5 @ 120.00"
 )
@@ -25,13 +20,12 @@ def format_line(sku: str, quantity: Decimal | int, unit_price: Decimal) -> str:
 
 
 def parse_line(text: str) -> dict[str, Any] | None:
-    match = LINE.match(text)
-    if match is None:
+    parsed = parse_product_line(text)
+    if parsed is None:
         return None
-    quantity = to_decimal(match["quantity"])
-    unit_price = to_decimal(match["price"])
+    sku, quantity, unit_price = parsed
     return {
-        "sku": match["sku"],
+        "sku": sku,
         "description": "",
         "quantity": quantity,
         "unit_price": unit_price,

@@ -3,11 +3,11 @@
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
-from mappings.transforms import ENV, FIELD, MISSING, Param, TransformIssue, is_empty, register
+from mappings.transforms.base import ENV, FIELD, MISSING, Param, TransformIssue, is_empty, register
 from mappings.transforms.numbers import to_decimal
 
-if TYPE_CHECKING:
-    from mappings.lookups import Environment
+if TYPE_CHECKING:  # annotations only: mappings.environment loads this package first
+    from mappings.environment import Environment
 
 OPERATORS = ("equals", "not_equals", "contains", "greater_than", "less_than", "in",
              "is_empty", "is_not_empty")  # fmt: skip

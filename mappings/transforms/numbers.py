@@ -7,10 +7,10 @@ import re
 from decimal import ROUND_DOWN, ROUND_HALF_EVEN, ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import TYPE_CHECKING, Any
 
-from mappings.transforms import ENV, FIELD, Param, TransformIssue, register
+from mappings.transforms.base import ENV, FIELD, Param, TransformIssue, register
 
-if TYPE_CHECKING:
-    from mappings.lookups import Environment
+if TYPE_CHECKING:  # annotations only: mappings.environment loads this package first
+    from mappings.environment import Environment
 
 ROUNDING = {"half_up": ROUND_HALF_UP, "half_even": ROUND_HALF_EVEN, "down": ROUND_DOWN}
 NOT_NUMBER = re.compile(r"[^\d,.\-]")

@@ -4,7 +4,7 @@ import re
 from decimal import Decimal
 from typing import Any
 
-from mappings.transforms import (
+from mappings.transforms.base import (
     FIELDS,
     TARGET_LENGTH,
     Param,

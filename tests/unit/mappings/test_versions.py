@@ -7,11 +7,11 @@ from decimal import Decimal
 import pytest
 from auditlog.models import LogEntry
 
-from mappings.defaults import create_default_mappings
 from mappings.engine import MappingSpecError, compiled_version
 from mappings.lookups import PairEnvironment
 from mappings.models import CurrencyRate, LookupEntry, LookupTable, Mapping
 from mappings.versions import (
+    create_default_mappings,
     diff_versions,
     export_mapping,
     import_mapping,
