@@ -3,22 +3,30 @@ from django.contrib.auth import views as auth_views
 from django.urls import include, path
 from django.views.generic import RedirectView
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
-from rest_framework.routers import DefaultRouter
+from rest_framework.routers import APIRootView, DefaultRouter
 
 from clarity import health, views
-from connectors.api import ConnectionViewSet, IntegrationPairViewSet
-from flows.api import register as register_flows_api
-from flows.api_events import register as register_events_api
-from flows.api_events import urlpatterns as events_api_urls
-from flows.views_hooks import receive_webhook
-from mappings.api import register as register_mappings_api
+from clarity.permissions import SIGNED_IN
+from connectors import api as connectors_api
+from flows import api as flows_api
+from flows.views.hooks import receive_webhook
+from mappings import api as mappings_api
 
-router = DefaultRouter()
-router.register("connections", ConnectionViewSet, basename="api-connection")
-router.register("pairs", IntegrationPairViewSet, basename="api-pair")
-register_flows_api(router)
-register_events_api(router)
-register_mappings_api(router)
+
+class ClarityAPIRootView(APIRootView):
+    """The list of the API's endpoints, for anyone signed in."""
+
+    permission = SIGNED_IN
+
+
+class ClarityRouter(DefaultRouter):
+    APIRootView = ClarityAPIRootView
+
+
+router = ClarityRouter()
+connectors_api.register(router)
+flows_api.register(router)
+mappings_api.register(router)
 
 urlpatterns = [
     # First: the busiest URL, resolved before the many includes mounted at "".
@@ -31,11 +39,9 @@ urlpatterns = [
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("", include("connectors.urls")),
     path("", include("mappings.urls")),
-    path("", include("mappings.urls_config")),
     path("", include("flows.urls")),
-    path("", include("monitoring.urls_ops")),
     path("admin/", admin.site.urls),
-    path("api/v1/", include(events_api_urls)),
+    path("api/v1/", include(flows_api.urlpatterns)),
     path("api/v1/", include(router.urls)),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerSplitView.as_view(url_name="schema"), name="api-docs"),

@@ -2,16 +2,16 @@
 
 from django.contrib import messages
 from django.contrib.auth import get_user_model
-from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 from rest_framework.authtoken.models import Token
 
+from clarity.permissions import SIGNED_IN, rule_required
 from clarity.roles import INTEGRATION_ADMIN, role_of
 
 
-@login_required
+@rule_required(SIGNED_IN)
 def account_settings(request: HttpRequest) -> HttpResponse:
     users = []
     if role_of(request.user) == INTEGRATION_ADMIN:
@@ -28,7 +28,7 @@ def account_settings(request: HttpRequest) -> HttpResponse:
     return render(request, "clarity/settings.html", context)
 
 
-@login_required
+@rule_required(SIGNED_IN)
 @require_POST
 def regenerate_api_token(request: HttpRequest) -> HttpResponse:
     """Replace the user's API token; the new one is shown once on the next page."""

@@ -9,8 +9,9 @@ from rest_framework import serializers, viewsets
 from rest_framework.decorators import action
 from rest_framework.request import Request
 from rest_framework.response import Response
+from rest_framework.routers import DefaultRouter
 
-from clarity.permissions import require
+from clarity.permissions import model_rule, needs
 from connectors.forms import connection_form_class
 from connectors.models import Connection, IntegrationPair
 from connectors.registry import SYSTEM_CHOICES
@@ -109,6 +110,7 @@ class HealthSerializer(serializers.Serializer):
 
 
 class ConnectionViewSet(viewsets.ModelViewSet):
+    permission = model_rule(Connection)
     queryset = Connection.objects.all()
     serializer_class = ConnectionSerializer
 
@@ -116,9 +118,9 @@ class ConnectionViewSet(viewsets.ModelViewSet):
     @action(
         detail=True,
         methods=["post"],
-        permission_classes=[
-            require("connectors.test_connection", "Testing needs the Operator or admin role.")
-        ],
+        permission=needs(
+            "connectors.test_connection", message="Testing needs the Operator or admin role."
+        ),
     )
     def test(self, request: Request, pk: str | None = None) -> Response:
         """Reach the system with the stored credentials; the outcome is stored too."""
@@ -161,6 +163,7 @@ class IntegrationPairSerializer(serializers.ModelSerializer):
 
 
 class IntegrationPairViewSet(viewsets.ModelViewSet):
+    permission = model_rule(IntegrationPair)
     queryset = IntegrationPair.objects.all()
     serializer_class = IntegrationPairSerializer
 
@@ -179,9 +182,9 @@ class IntegrationPairViewSet(viewsets.ModelViewSet):
         detail=True,
         methods=["post"],
         url_path="rotate-token",
-        permission_classes=[
-            require("connectors.change_integrationpair", "Rotating needs the admin role.")
-        ],
+        permission=needs(
+            "connectors.change_integrationpair", message="Rotating needs the admin role."
+        ),
     )
     def rotate_token(self, request: Request, pk: str | None = None) -> Response:
         """Issue a new webhook URL; the old one stops working at once."""
@@ -189,3 +192,9 @@ class IntegrationPairViewSet(viewsets.ModelViewSet):
         token = pair.rotate_webhook_token()
         pair.save(update_fields=["webhook_token_hash", "webhook_token_changed_at", "updated_at"])
         return Response({"webhook_url": pair.webhook_url(token)})
+
+
+def register(router: DefaultRouter) -> None:
+    """Add the connectors API to the project's router (under /api/v1/)."""
+    router.register("connections", ConnectionViewSet, basename="api-connection")
+    router.register("pairs", IntegrationPairViewSet, basename="api-pair")

@@ -10,9 +10,13 @@ from django.core.exceptions import PermissionDenied
 from django.db import transaction
 from django.utils import timezone
 
+from clarity.permissions import needs
 from flows.models import Approval, SyncRun
 from flows.runner import enqueue
 from flows.steps.approval import PERMISSION
+
+# Who may decide: the approval queue's page, the API's approve and reject, and `decide` itself.
+DECIDE = needs(PERMISSION, message="Only approvers and admins can approve or reject.")
 
 
 class DecisionRefused(Exception):
@@ -32,8 +36,8 @@ def reject(approval: Approval, user, comment: str) -> Approval:
 
 
 def decide(approval: Approval, user, status: str, comment: str) -> Approval:
-    if not user.has_perm(PERMISSION):
-        raise PermissionDenied("Only approvers and admins can approve or reject orders.")
+    if not DECIDE.allows(user):
+        raise PermissionDenied(DECIDE.message)
     now = timezone.now()
     with transaction.atomic():
         decided = Approval.objects.filter(pk=approval.pk, status=Approval.Status.PENDING).update(

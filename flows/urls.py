@@ -2,22 +2,22 @@
 
 from django.urls import path
 
-from flows import views_initial_load
+from flows.views import initial_load
 
 urlpatterns = [
     path(
         "pairs/<slug:slug>/initial-load/",
-        views_initial_load.InitialLoadView.as_view(),
+        initial_load.InitialLoadView.as_view(),
         name="initial-load",
     ),
     path(
         "pairs/<slug:slug>/initial-load/progress/",
-        views_initial_load.InitialLoadProgressView.as_view(),
+        initial_load.InitialLoadProgressView.as_view(),
         name="initial-load-progress",
     ),
     path(
         "pairs/<slug:slug>/initial-load/start/",
-        views_initial_load.InitialLoadStartView.as_view(),
+        initial_load.InitialLoadStartView.as_view(),
         name="initial-load-start",
     ),
 ]

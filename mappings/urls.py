@@ -1,6 +1,8 @@
+"""The designer's pages (mappings, lookup tables) and Settings → Configuration."""
+
 from django.urls import path
 
-from mappings.views import designer, history, lineage, lookups
+from mappings.views import config_transfer, designer, history, lineage, lookups
 
 urlpatterns = [
     path("mappings/", designer.MappingListView.as_view(), name="mapping-list"),
@@ -33,4 +35,19 @@ urlpatterns = [
     ),
     path("lookups/<int:pk>/import/", lookups.LookupImportView.as_view(), name="lookup-import"),
     path("lookups/<int:pk>/export.csv", lookups.LookupExportView.as_view(), name="lookup-export"),
+    path(
+        "settings/configuration/",
+        config_transfer.ConfigTransferView.as_view(),
+        name="config-transfer",
+    ),
+    path(
+        "settings/configuration/export/",
+        config_transfer.ConfigExportView.as_view(),
+        name="config-export",
+    ),
+    path(
+        "settings/configuration/import/",
+        config_transfer.ConfigImportView.as_view(),
+        name="config-import",
+    ),
 ]

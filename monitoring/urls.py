@@ -1,8 +1,10 @@
-"""Operations pages: dashboard, runs, error queue, approvals, and each pair's flows."""
+"""Operations pages, included at the root: dashboard, runs, error queue, approvals, each
+pair's flows, alerts, the audit log, and /metrics."""
 
 from django.urls import path
 
-from monitoring.views import approvals, dashboard, errors, pairs, runs
+from monitoring import metrics
+from monitoring.views import alerts, approvals, audit, dashboard, errors, pairs, runs
 
 urlpatterns = [
     path("dashboard/", dashboard.dashboard, name="dashboard"),
@@ -19,4 +21,12 @@ urlpatterns = [
     path("approvals/<int:pk>/decide/", approvals.decide, name="approval-decide"),
     path("pairs/<slug:slug>/flows/", pairs.pair_flows, name="pair-flows"),
     path("pairs/<slug:slug>/pause/", pairs.pause_pair, name="pair-pause"),
+    path("metrics", metrics.metrics, name="metrics"),
+    path("audit/", audit.AuditLogView.as_view(), name="audit-log"),
+    path("alerts/", alerts.AlertListView.as_view(), name="alert-list"),
+    path("alerts/channels/new/", alerts.ChannelCreateView.as_view(), name="alert-channel-create"),
+    path("alerts/channels/<int:pk>/", alerts.ChannelEditView.as_view(), name="alert-channel-edit"),
+    path("alerts/channels/<int:pk>/test/", alerts.send_test_view, name="alert-channel-test"),
+    path("alerts/rules/new/", alerts.AlertRuleCreateView.as_view(), name="alert-rule-create"),
+    path("alerts/rules/<int:pk>/", alerts.AlertRuleEditView.as_view(), name="alert-rule-edit"),
 ]

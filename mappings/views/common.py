@@ -1,22 +1,21 @@
-"""What every designer page shares: reading needs a view permission, writing a change one."""
+"""What the designer pages share: their rule, and reading JSON posted by the page."""
 
 import json
 from typing import Any
 
 from django.http import HttpRequest
 
-from connectors.views import RoleRequiredMixin
+from clarity.permissions import RuleRequiredMixin, reads_writes
+
+VIEW_MAPPING = "mappings.view_mapping"
+CHANGE_MAPPING = "mappings.change_mapping"
 
 
-class ReadWriteMixin(RoleRequiredMixin):
-    """GET and HEAD need `read_permission`; anything else `write_permission` (403 if not)."""
+class ReadWriteMixin(RuleRequiredMixin):
+    """A mapping page: looking needs the mapping's view permission, anything else (saving,
+    restoring) its change permission. Pages with another rule declare their own."""
 
-    read_permission = "mappings.view_mapping"
-    write_permission = "mappings.change_mapping"
-
-    def get_permission_required(self) -> tuple[str, ...]:
-        safe = self.request.method in ("GET", "HEAD", "OPTIONS")
-        return (self.read_permission if safe else self.write_permission,)
+    permission = reads_writes(VIEW_MAPPING, CHANGE_MAPPING)
 
 
 def posted_json(request: HttpRequest, name: str, default: Any) -> tuple[Any, str]:

@@ -8,10 +8,9 @@ from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
-from django.views import View
 
+from clarity.permissions import RuleRequiredMixin, needs
 from connectors.models import IntegrationPair
-from connectors.views import RoleRequiredMixin
 from mappings.config_transfer import (
     ConfigError,
     apply_plan,
@@ -22,6 +21,7 @@ from mappings.config_transfer import (
     pairs_by_slug,
     plan_import,
 )
+from mappings.views.common import VIEW_MAPPING
 
 IMPORT_PERMISSIONS = ("mappings.add_mappingversion", "mappings.change_lookuptable",
                       "mappings.change_currencyrate")  # fmt: skip
@@ -29,18 +29,18 @@ MAX_UPLOAD_BYTES = 5 * 1024 * 1024
 TEMPLATE = "mappings/config_transfer.html"
 
 
-class ConfigTransferView(RoleRequiredMixin, View):
+class ConfigTransferView(RuleRequiredMixin):
     """The page: pairs to export, and a file to import."""
 
-    permission_required = "mappings.view_mapping"
+    permission = needs(VIEW_MAPPING)
 
     def get(self, request: HttpRequest) -> HttpResponse:
         pairs = IntegrationPair.objects.select_related("crm", "erp").order_by("name")
         return render(request, TEMPLATE, {"pairs": pairs})
 
 
-class ConfigExportView(RoleRequiredMixin, View):
-    permission_required = "mappings.view_mapping"
+class ConfigExportView(RuleRequiredMixin):
+    permission = needs(VIEW_MAPPING)
 
     def get(self, request: HttpRequest) -> HttpResponse:
         try:
@@ -54,10 +54,10 @@ class ConfigExportView(RoleRequiredMixin, View):
         return response
 
 
-class ConfigImportView(RoleRequiredMixin, View):
+class ConfigImportView(RuleRequiredMixin):
     """POST a file: the diff. POST the diff's Apply: the new versions, tables and rates."""
 
-    permission_required = IMPORT_PERMISSIONS
+    permission = needs(*IMPORT_PERMISSIONS)
 
     def post(self, request: HttpRequest) -> HttpResponse:
         upload = request.FILES.get("file")

@@ -15,6 +15,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.views import View
 from django.views.generic import ListView
 
+from clarity.permissions import needs
 from connectors.base import FieldInfo
 from connectors.models import IntegrationPair
 from mappings import engine
@@ -23,7 +24,7 @@ from mappings.engine import MappingSpecError
 from mappings.models import LookupTable, Mapping
 from mappings.suggest import suggest
 from mappings.versions import save_version
-from mappings.views.common import ReadWriteMixin, posted_json
+from mappings.views.common import VIEW_MAPPING, ReadWriteMixin, posted_json
 from mappings.views.rows import blank_steps, build_rows, count_mapped, rule_row
 from mappings.views.sources import (
     PreviewEnvironment,
@@ -88,7 +89,7 @@ class DesignerView(ReadWriteMixin, View):
             "target_error": target_error,
             "transforms": blank_steps(),
             "tables": lookup_table_names(mapping),
-            "can_edit": request.user.has_perm("mappings.change_mapping"),
+            "can_edit": SaveView.permission.allows(request.user),
             "blank_row": rule_row("", None, None),
         }
         return render(request, "mappings/designer.html", context)
@@ -102,7 +103,7 @@ class SamplesView(ReadWriteMixin, View):
         samples = samples_for(mapping)
         sources, _ = source_fields(mapping)
         known = {source.path for source in sources}
-        extra = sample_only_paths(samples.records, known, system_connection(mapping).system)
+        extra = sample_only_paths(samples.records, known, system_connection(mapping))
         context = {
             "mapping": mapping,
             "samples": samples,
@@ -122,7 +123,7 @@ class PreviewView(ReadWriteMixin, View):
 
     Reading only, so viewers may preview the saved mapping against other samples too."""
 
-    write_permission = "mappings.view_mapping"
+    permission = needs(VIEW_MAPPING)
 
     def post(self, request: HttpRequest, pk: int) -> HttpResponse:
         mapping = mapping_or_404(pk)

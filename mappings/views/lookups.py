@@ -9,31 +9,25 @@ from django.db.models import Count
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.text import slugify
-from django.views import View
 from django_htmx.http import retarget
 
+from clarity.permissions import RuleRequiredMixin, needs, reads_writes
 from connectors.models import IntegrationPair
 from mappings.forms import LookupEntryForm, LookupImportForm, LookupTableForm
 from mappings.models import LookupEntry, LookupTable, Mapping
 from mappings.versions import lookup_tables_used
-from mappings.views.common import ReadWriteMixin
 
+VIEW_TABLE = "mappings.view_lookuptable"
+ADD_TABLE = "mappings.add_lookuptable"
 # Rows are data an operator fixes while clearing the error queue (an item code Sage does not
 # know); a table's settings are configuration, for admins.
-ROW_PERMISSION = "mappings.change_lookupentry"
+CHANGE_ROWS = "mappings.change_lookupentry"
+TABLE_RULE = reads_writes(VIEW_TABLE, "mappings.change_lookuptable")
+ROW_RULE = reads_writes(VIEW_TABLE, CHANGE_ROWS)
 
 
-class LookupMixin(ReadWriteMixin):
-    read_permission = "mappings.view_lookuptable"
-    write_permission = "mappings.change_lookuptable"
-
-
-class LookupRowMixin(LookupMixin):
-    write_permission = ROW_PERMISSION
-
-
-class LookupListView(LookupMixin, View):
-    write_permission = "mappings.add_lookuptable"
+class LookupListView(RuleRequiredMixin):
+    permission = reads_writes(VIEW_TABLE, ADD_TABLE)
 
     def get(self, request: HttpRequest) -> HttpResponse:
         tables = LookupTable.objects.annotate(rows=Count("entries")).select_related("pair")
@@ -43,8 +37,8 @@ class LookupListView(LookupMixin, View):
         return render(request, "mappings/lookup_list.html", {"groups": groups})
 
 
-class LookupCreateView(LookupMixin, View):
-    read_permission = write_permission = "mappings.add_lookuptable"
+class LookupCreateView(RuleRequiredMixin):
+    permission = needs(ADD_TABLE)
 
     def get(self, request: HttpRequest) -> HttpResponse:
         initial = {"pair": request.GET.get("pair")}
@@ -71,8 +65,10 @@ def mappings_using(table: LookupTable) -> list[Mapping]:
     return [m for m in mappings if table.name in lookup_tables_used(m.active_version.spec)]
 
 
-class LookupDetailView(LookupMixin, View):
+class LookupDetailView(RuleRequiredMixin):
     """The table's rows (edited in place) and its settings (on-miss behaviour, default)."""
+
+    permission = TABLE_RULE
 
     def render_page(
         self, request: HttpRequest, table: LookupTable, form: Any = None
@@ -84,8 +80,8 @@ class LookupDetailView(LookupMixin, View):
             "entry_form": LookupEntryForm(table=table),
             "import_form": LookupImportForm(),
             "used_by": mappings_using(table),
-            "can_edit": request.user.has_perm("mappings.change_lookuptable"),
-            "can_edit_rows": request.user.has_perm(ROW_PERMISSION),
+            "can_edit": TABLE_RULE.allows(request.user),
+            "can_edit_rows": ROW_RULE.allows(request.user),
         }
         return render(request, "mappings/lookup_detail.html", context)
 
@@ -102,8 +98,10 @@ class LookupDetailView(LookupMixin, View):
         return redirect("lookup-detail", pk=table.pk)
 
 
-class LookupRowAddView(LookupRowMixin, View):
+class LookupRowAddView(RuleRequiredMixin):
     """htmx: the new row goes on top of the table; a problem shows beside the add form."""
+
+    permission = ROW_RULE
 
     def post(self, request: HttpRequest, pk: int) -> HttpResponse:
         table = get_object_or_404(LookupTable, pk=pk)
@@ -123,12 +121,14 @@ def touch(table: LookupTable) -> None:
     table.save(update_fields=["updated_at"])
 
 
-class LookupRowView(LookupRowMixin, View):
+class LookupRowView(RuleRequiredMixin):
     """GET: the row as text (Cancel); POST: save the inline edit."""
+
+    permission = ROW_RULE
 
     def get(self, request: HttpRequest, pk: int, entry: int) -> HttpResponse:
         row = get_object_or_404(LookupEntry.objects.select_related("table"), pk=entry, table_id=pk)
-        can_edit = request.user.has_perm(ROW_PERMISSION)
+        can_edit = ROW_RULE.allows(request.user)
         return render(
             request,
             "mappings/_lookup_row.html",
@@ -149,8 +149,8 @@ class LookupRowView(LookupRowMixin, View):
         )
 
 
-class LookupRowEditView(LookupRowMixin, View):
-    read_permission = ROW_PERMISSION
+class LookupRowEditView(RuleRequiredMixin):
+    permission = needs(CHANGE_ROWS)
 
     def get(self, request: HttpRequest, pk: int, entry: int) -> HttpResponse:
         row = get_object_or_404(LookupEntry.objects.select_related("table"), pk=entry, table_id=pk)
@@ -158,7 +158,9 @@ class LookupRowEditView(LookupRowMixin, View):
         return render(request, "mappings/_lookup_row_form.html", {"entry": row, "form": form})
 
 
-class LookupRowDeleteView(LookupRowMixin, View):
+class LookupRowDeleteView(RuleRequiredMixin):
+    permission = ROW_RULE
+
     def post(self, request: HttpRequest, pk: int, entry: int) -> HttpResponse:
         row = get_object_or_404(LookupEntry.objects.select_related("table"), pk=entry, table_id=pk)
         row.delete()
@@ -168,7 +170,9 @@ class LookupRowDeleteView(LookupRowMixin, View):
         return redirect("lookup-detail", pk=pk)
 
 
-class LookupImportView(LookupRowMixin, View):
+class LookupImportView(RuleRequiredMixin):
+    permission = ROW_RULE
+
     def post(self, request: HttpRequest, pk: int) -> HttpResponse:
         table = get_object_or_404(LookupTable, pk=pk)
         form = LookupImportForm(request.POST, request.FILES)
@@ -203,7 +207,9 @@ class LookupImportView(LookupRowMixin, View):
         return redirect("lookup-detail", pk=pk)
 
 
-class LookupExportView(LookupMixin, View):
+class LookupExportView(RuleRequiredMixin):
+    permission = TABLE_RULE
+
     def get(self, request: HttpRequest, pk: int) -> HttpResponse:
         table = get_object_or_404(LookupTable, pk=pk)
         response = HttpResponse(content_type="text/csv; charset=utf-8")

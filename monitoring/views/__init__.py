@@ -1,1 +1,2 @@
-"""The operations pages: dashboard, runs, error queue, approvals and a pair's flows."""
+"""The operations pages: dashboard, runs, error queue, approvals, a pair's flows, alerts
+and the audit log."""

@@ -4,22 +4,19 @@ reject in one click, and a Decided tab with who decided and when."""
 from typing import Any
 
 from django.contrib import messages
-from django.contrib.auth.decorators import login_required, permission_required
-from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
-from flows.approvals import DecisionRefused, approve, reject
+from clarity.permissions import needs, rule_required
+from flows.approvals import DECIDE, DecisionRefused, approve, reject
 from flows.models import Approval, RunStep
 from flows.steps import MAP_DEAL
-from flows.steps.approval import PERMISSION as DECIDE
 
 DECIDED_SHOWN = 100
 
 
-@login_required
-@permission_required("flows.view_approval", raise_exception=True)
+@rule_required(needs("flows.view_approval"))
 def approval_list(request: HttpRequest) -> HttpResponse:
     tab = "decided" if request.GET.get("tab") == "decided" else "pending"
     approvals = Approval.objects.select_related("run__pair", "decided_by")
@@ -36,7 +33,7 @@ def approval_list(request: HttpRequest) -> HttpResponse:
         "tab": tab,
         "rows": rows,
         "pending_count": Approval.objects.filter(status=Approval.Status.PENDING).count(),
-        "can_decide": request.user.has_perm(DECIDE),
+        "can_decide": DECIDE.allows(request.user),
     }
     return render(request, "monitoring/approval_list.html", context)
 
@@ -57,12 +54,10 @@ def with_deal(approval: Approval) -> dict[str, Any]:
     }
 
 
-@login_required
+@rule_required(DECIDE)
 @require_POST
 def decide(request: HttpRequest, pk: int) -> HttpResponse:
     """Approve or reject; refused with 403 for anyone who is not an approver or admin."""
-    if not request.user.has_perm(DECIDE):
-        raise PermissionDenied("Only approvers and admins can approve or reject orders.")
     approval = get_object_or_404(Approval.objects.select_related("run"), pk=pk)
     comment = request.POST.get("comment", "")
     try:

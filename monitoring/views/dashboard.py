@@ -5,13 +5,13 @@ import math
 from datetime import datetime, timedelta
 from typing import Any
 
-from django.contrib.auth.decorators import login_required
 from django.db.models import Count, Max
 from django.db.models.functions import TruncHour
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
 from django.utils import timezone
 
+from clarity.permissions import SIGNED_IN, rule_required
 from connectors.models import IntegrationPair
 from flows.models import Approval, SyncRun
 
@@ -21,19 +21,19 @@ RANGES = {"24h": 24, "7d": 24 * 7}
 ENDED = (Status.SUCCEEDED, Status.FAILED, Status.DEAD, Status.REJECTED)
 
 
-@login_required
+@rule_required(SIGNED_IN)
 def dashboard(request: HttpRequest) -> HttpResponse:
     context = {"cards": pair_cards(), "ranges": RANGES, "statuses": Status.choices}
     return render(request, "monitoring/dashboard.html", context)
 
 
-@login_required
+@rule_required(SIGNED_IN)
 def dashboard_cards(request: HttpRequest) -> HttpResponse:
     """The cards alone, polled every few seconds."""
     return render(request, "monitoring/_dashboard_cards.html", {"cards": pair_cards()})
 
 
-@login_required
+@rule_required(SIGNED_IN)
 def dashboard_chart(request: HttpRequest) -> JsonResponse:
     hours = RANGES.get(request.GET.get("range", "24h"), 24)
     return JsonResponse(runs_per_hour(hours))

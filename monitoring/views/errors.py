@@ -4,11 +4,11 @@ and one button to retry all of it (after an outage, a hundred runs are one click
 from typing import Any
 
 from django.contrib import messages
-from django.contrib.auth.decorators import login_required, permission_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
+from clarity.permissions import rule_required
 from flows.models import SyncRun
 from flows.services import retry_runs
 from monitoring.views.diagnosis import fix_for, signature, signature_key
@@ -39,14 +39,12 @@ def error_groups() -> list[dict[str, Any]]:
     return sorted(groups.values(), key=lambda group: -len(group["runs"]))
 
 
-@login_required
-@permission_required(VIEW_RUNS, raise_exception=True)
+@rule_required(VIEW_RUNS)
 def error_queue(request: HttpRequest) -> HttpResponse:
     return render(request, "monitoring/error_queue.html", {"groups": error_groups()})
 
 
-@login_required
-@permission_required(RETRY_RUNS, raise_exception=True)
+@rule_required(RETRY_RUNS)
 @require_POST
 def retry_group(request: HttpRequest, key: str) -> HttpResponse:
     group = next((group for group in error_groups() if group["key"] == key), None)

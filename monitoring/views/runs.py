@@ -2,114 +2,29 @@
 links, retry and cancel)."""
 
 import json
-from datetime import timedelta
 from itertools import groupby
 from typing import Any
 
-from django import forms
 from django.contrib import messages
-from django.contrib.auth.decorators import login_required, permission_required
 from django.core.paginator import Paginator
-from django.db.models import Q, QuerySet, TextField
-from django.db.models.functions import Cast
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
-from django.utils import timezone
 from django.views.decorators.http import require_POST
 
-from connectors.models import IntegrationPair
+from clarity.permissions import needs, rule_required
 from flows.models import SyncRun
-from flows.registry import FLOW_CHOICES, FLOWS
+from flows.registry import FLOWS
 from flows.services import FROM_FAILED_STEP, FROM_START, RunActionRefused, cancel_run, retry_run
 from flows.services import retry_runs as retry_many
+from monitoring.forms import RunFilterForm
 from monitoring.views.diagnosis import fix_for, record_links
 
 PAGE_SIZE = 50
-PERIODS = {
-    "1h": timedelta(hours=1),
-    "24h": timedelta(hours=24),
-    "7d": timedelta(days=7),
-    "30d": timedelta(days=30),
-}
-# The browser's date-time picker; its value has no seconds and no zone (the site's zone).
-MOMENT_INPUT = forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M")
-VIEW_RUNS = "flows.view_syncrun"
-RETRY_RUNS = "flows.retry_syncrun"
+VIEW_RUNS = needs("flows.view_syncrun")
+RETRY_RUNS = needs("flows.retry_syncrun")
 
 
-class RunFilterForm(forms.Form):
-    """What the run list can be narrowed by; every field is optional."""
-
-    q = forms.CharField(
-        required=False,
-        label="Search",
-        widget=forms.TextInput(attrs={"placeholder": "CRM or Sage id, customer name"}),
-    )
-    pair = forms.ModelChoiceField(
-        IntegrationPair.objects.only("name", "slug"),
-        required=False,
-        to_field_name="slug",
-        empty_label="All pairs",
-    )
-    flow = forms.ChoiceField(choices=[("", "All flows"), *FLOW_CHOICES], required=False)
-    status = forms.ChoiceField(
-        choices=[("", "All statuses"), *SyncRun.Status.choices], required=False
-    )
-    period = forms.ChoiceField(
-        choices=[
-            ("", "Any time"),
-            ("1h", "Last hour"),
-            ("24h", "Last 24 hours"),
-            ("7d", "Last 7 days"),
-            ("30d", "Last 30 days"),
-        ],
-        required=False,
-    )
-    since = forms.DateTimeField(required=False, label="From", widget=MOMENT_INPUT)
-    until = forms.DateTimeField(required=False, label="To", widget=MOMENT_INPUT)
-
-    def clean(self) -> dict[str, Any]:
-        data = super().clean()
-        if data.get("since") and data.get("until") and data["since"] > data["until"]:
-            self.add_error("until", "“To” is before “From”: pick a later time, or swap them.")
-        return data
-
-    def filter(self, runs: QuerySet[SyncRun]) -> QuerySet[SyncRun]:
-        """The runs that match; none while the form has an error, so that no list is shown
-        as if it were the one asked for."""
-        if not self.is_bound:
-            return runs
-        if not self.is_valid():
-            return runs.none()
-        data = self.cleaned_data
-        if data["pair"]:
-            runs = runs.filter(pair=data["pair"])
-        if data["flow"]:
-            runs = runs.filter(flow_config__flow=data["flow"])
-        if data["status"]:
-            runs = runs.filter(status=data["status"])
-        if data["period"]:
-            runs = runs.filter(created_at__gte=timezone.now() - PERIODS[data["period"]])
-        if data["since"]:
-            runs = runs.filter(created_at__gte=data["since"])
-        if data["until"]:  # to the end of the minute the picker shows
-            end = data["until"].replace(second=0, microsecond=0) + timedelta(minutes=1)
-            runs = runs.filter(created_at__lt=end)
-        text = data["q"].strip()
-        if text:
-            matches = (
-                Q(entity_key__icontains=text)
-                | Q(summary__icontains=text)
-                | Q(references_text__icontains=text)
-            )
-            if text.isdigit():
-                matches |= Q(pk=int(text))
-            runs = runs.annotate(references_text=Cast("references", TextField())).filter(matches)
-        return runs
-
-
-@login_required
-@permission_required(VIEW_RUNS, raise_exception=True)
+@rule_required(VIEW_RUNS)
 def run_list(request: HttpRequest) -> HttpResponse:
     form = RunFilterForm(request.GET or None)
     runs = form.filter(SyncRun.objects.select_related("pair", "flow_config"))
@@ -126,8 +41,7 @@ def run_list(request: HttpRequest) -> HttpResponse:
     return render(request, "monitoring/run_list.html", context)
 
 
-@login_required
-@permission_required(RETRY_RUNS, raise_exception=True)
+@rule_required(RETRY_RUNS)
 @require_POST
 def retry_selected(request: HttpRequest) -> HttpResponse:
     ids = [int(value) for value in request.POST.getlist("run") if value.isdigit()]
@@ -147,8 +61,7 @@ def report_retries(request: HttpRequest, retried: int, refused: int) -> None:
         )
 
 
-@login_required
-@permission_required(VIEW_RUNS, raise_exception=True)
+@rule_required(VIEW_RUNS)
 def run_detail(request: HttpRequest, pk: int) -> HttpResponse:
     run = get_object_or_404(
         SyncRun.objects.select_related("pair__crm", "pair__erp", "flow_config", "event"), pk=pk
@@ -191,8 +104,7 @@ def pretty(data: Any) -> str:
     return json.dumps(data, indent=2, sort_keys=True, ensure_ascii=False, default=str)
 
 
-@login_required
-@permission_required(RETRY_RUNS, raise_exception=True)
+@rule_required(RETRY_RUNS)
 @require_POST
 def retry(request: HttpRequest, pk: int) -> HttpResponse:
     run = get_object_or_404(SyncRun, pk=pk)
@@ -209,8 +121,7 @@ def retry(request: HttpRequest, pk: int) -> HttpResponse:
     return redirect(run)
 
 
-@login_required
-@permission_required("flows.cancel_syncrun", raise_exception=True)
+@rule_required(needs("flows.cancel_syncrun"))
 @require_POST
 def cancel(request: HttpRequest, pk: int) -> HttpResponse:
     run = get_object_or_404(SyncRun, pk=pk)

@@ -4,7 +4,6 @@ upload the file, read the diff, apply it."""
 import json
 
 import pytest
-from django.urls import include, path
 from playwright.sync_api import Page, expect
 
 from mappings.defaults.base import TERMS_TO_SAGE100
@@ -12,8 +11,7 @@ from mappings.models import LookupEntry, LookupTable
 from mappings.versions import restore_version, save_version
 from tests.factories import IntegrationPairFactory
 
-urlpatterns = [path("", include("mappings.urls_config")), path("", include("clarity.urls"))]
-pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True), pytest.mark.urls(__name__)]
+pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
 DEAL_CUSTOMER = "Streak deal → customer"
 

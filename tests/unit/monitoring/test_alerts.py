@@ -18,7 +18,6 @@ from monitoring.alerts.evaluation import evaluate
 from monitoring.models import AlertChannel, AlertDelivery, AlertIncident, AlertRule
 from tests.factories import IntegrationPairFactory
 
-# Until the lead includes monitoring.urls_ops at the root, the tests add it themselves.
 pytestmark = pytest.mark.django_db
 Status = SyncRun.Status
 

@@ -12,7 +12,6 @@ from clarity.audit import record_action
 from connectors.models import Connection
 from tests.factories import IntegrationPairFactory
 
-# Until the lead includes monitoring.urls_ops at the root, the tests add it themselves.
 pytestmark = pytest.mark.django_db
 
 

@@ -12,19 +12,19 @@ from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
 from django.urls import reverse
 from django.utils import timezone
-from django.views.generic import TemplateView, View
+from django.views.generic import TemplateView
 
+from clarity.permissions import RuleRequiredMixin, needs
 from connectors.models import IntegrationPair
-from connectors.views import RoleRequiredMixin
 from flows.models import SyncRun
 from flows.registry import FLOWS
-from flows.usecases.initial_load import NAME, initial_load, start_initial_load
+from flows.services import INITIAL_LOAD, start_initial_load
 
 SUPPORTED = "it loads Sage 100 into Streak or Salesforce, and Sage 50 into Streak"
 
 
 def latest_load(pair: IntegrationPair) -> SyncRun | None:
-    return SyncRun.objects.filter(pair=pair, flow_config__flow=NAME).order_by("-pk").first()
+    return SyncRun.objects.filter(pair=pair, flow_config__flow=INITIAL_LOAD).order_by("-pk").first()
 
 
 def progress_of(run: SyncRun | None) -> dict[str, Any]:
@@ -44,8 +44,8 @@ def progress_of(run: SyncRun | None) -> dict[str, Any]:
     return figures
 
 
-class InitialLoadView(RoleRequiredMixin, TemplateView):
-    permission_required = "flows.view_syncrun"
+class InitialLoadView(RuleRequiredMixin, TemplateView):
+    permission = needs("flows.view_syncrun")
     template_name = "flows/initial_load.html"
 
     def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
@@ -57,9 +57,9 @@ class InitialLoadView(RoleRequiredMixin, TemplateView):
             run=run,
             figures=progress_of(run),
             active=bool(run and run.status in SyncRun.ACTIVE),
-            supported=initial_load.works_for(pair.crm.system, pair.erp.system),
+            supported=FLOWS[INITIAL_LOAD].works_for(pair.crm.system, pair.erp.system),
             supported_pairs=SUPPORTED,
-            flow=FLOWS[NAME],
+            flow=FLOWS[INITIAL_LOAD],
             **kwargs,
         )
 
@@ -70,14 +70,14 @@ class InitialLoadProgressView(InitialLoadView):
     template_name = "flows/_initial_load_progress.html"
 
 
-class InitialLoadStartView(RoleRequiredMixin, View):
-    permission_required = "flows.add_syncrun"
+class InitialLoadStartView(RuleRequiredMixin):
+    permission = needs("flows.add_syncrun")
 
     def post(self, request: HttpRequest, slug: str) -> HttpResponse:
         pair = get_object_or_404(IntegrationPair.objects.select_related("crm", "erp"), slug=slug)
         page = reverse("initial-load", args=[pair.slug])
         run = latest_load(pair)
-        if not initial_load.works_for(pair.crm.system, pair.erp.system):
+        if not FLOWS[INITIAL_LOAD].works_for(pair.crm.system, pair.erp.system):
             messages.error(request, f"The initial load does not work for this pair: {SUPPORTED}.")
         elif run and run.status in SyncRun.ACTIVE:
             messages.error(request, "An initial load of this pair is already under way.")

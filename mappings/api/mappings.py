@@ -1,29 +1,25 @@
-"""REST API for mappings, their versions, previews, suggestions and lookup tables.
+"""The mappings API: mappings, their versions (save, restore, diff), previews, suggestions.
 
-Reading needs the view permissions (every role); saving versions and editing lookup tables
-need the Integration admin's. A preview or a suggestion changes nothing, so viewing a
-mapping is enough for them. A posted spec is checked by compiling it, and its problems come
-back keyed by the rule's target field.
+Reading needs the view permissions (every role); saving and restoring versions need the
+Integration admin's. A preview or a suggestion changes nothing, so viewing a mapping is
+enough for them. A posted spec is checked by compiling it, and its problems come back keyed
+by the rule's target field.
 """
 
 from typing import Any
 
 from django.db.models import QuerySet
-from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
 from rest_framework import serializers, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import ValidationError
-from rest_framework.permissions import SAFE_METHODS, BasePermission
 from rest_framework.request import Request
 from rest_framework.response import Response
-from rest_framework.routers import DefaultRouter
 
-from clarity.permissions import require
+from clarity.permissions import model_rule, needs, reads_writes
 from connectors.base import FieldInfo
-from connectors.models import IntegrationPair
 from mappings import engine
-from mappings.models import LookupEntry, LookupTable, Mapping, MappingVersion
+from mappings.models import Mapping, MappingVersion
 from mappings.suggest import suggest
 from mappings.versions import diff_versions, restore_version, save_version
 from mappings.views.sources import PreviewEnvironment, json_safe, source_fields, target_fields
@@ -31,18 +27,6 @@ from mappings.views.sources import PreviewEnvironment, json_safe, source_fields,
 VIEW_MAPPING = "mappings.view_mapping"
 VIEW_VERSION = "mappings.view_mappingversion"
 ADD_VERSION = "mappings.add_mappingversion"
-
-
-def read_or_write(read: str, write: str, message: str) -> type[BasePermission]:
-    """One action that reads with GET and writes with POST."""
-
-    class ByMethod(BasePermission):
-        def has_permission(self, request, view) -> bool:
-            self.message = message
-            perm = read if request.method in SAFE_METHODS else write
-            return bool(request.user and request.user.has_perm(perm))
-
-    return ByMethod
 
 
 # ---------------------------------------------------------------- spec checks
@@ -192,6 +176,7 @@ DiffSerializer = inline_serializer(
 class MappingViewSet(viewsets.ReadOnlyModelViewSet):
     """Mappings are created with their pair; they change by new versions."""
 
+    permission = model_rule(Mapping)
     serializer_class = MappingSerializer
 
     def get_queryset(self) -> QuerySet[Mapping]:
@@ -212,9 +197,9 @@ class MappingViewSet(viewsets.ReadOnlyModelViewSet):
     @action(
         detail=True,
         methods=["get", "post"],
-        permission_classes=[
-            read_or_write(VIEW_VERSION, ADD_VERSION, "Saving a version needs the admin role.")
-        ],
+        permission=reads_writes(
+            VIEW_VERSION, ADD_VERSION, message="Saving a version needs the admin role."
+        ),
     )
     def versions(self, request: Request, pk: str | None = None) -> Response:
         """GET: every version, newest first. POST {spec, note}: save the next version."""
@@ -237,7 +222,7 @@ class MappingViewSet(viewsets.ReadOnlyModelViewSet):
         detail=True,
         methods=["get"],
         url_path=r"versions/(?P<number>[0-9]+)",
-        permission_classes=[require(VIEW_VERSION, "Reading versions needs the view role.")],
+        permission=needs(VIEW_VERSION, message="Reading versions needs the view role."),
     )
     def version(self, request: Request, pk: str | None = None, number: str = "") -> Response:
         mapping = self.get_object()
@@ -250,7 +235,7 @@ class MappingViewSet(viewsets.ReadOnlyModelViewSet):
     @action(
         detail=True,
         methods=["post"],
-        permission_classes=[require(ADD_VERSION, "Restoring needs the admin role.")],
+        permission=needs(ADD_VERSION, message="Restoring needs the admin role."),
     )
     def restore(self, request: Request, pk: str | None = None) -> Response:
         """Save a copy of an old version as the newest one; history keeps everything."""
@@ -267,7 +252,7 @@ class MappingViewSet(viewsets.ReadOnlyModelViewSet):
     @action(
         detail=True,
         methods=["get"],
-        permission_classes=[require(VIEW_VERSION, "Comparing versions needs the view role.")],
+        permission=needs(VIEW_VERSION, message="Comparing versions needs the view role."),
     )
     def diff(self, request: Request, pk: str | None = None) -> Response:
         """Rule by rule, what changed from version `a` to version `b`."""
@@ -289,7 +274,7 @@ class MappingViewSet(viewsets.ReadOnlyModelViewSet):
     @action(
         detail=True,
         methods=["post"],
-        permission_classes=[require(VIEW_MAPPING, "Previewing needs the view role.")],
+        permission=needs(VIEW_MAPPING, message="Previewing needs the view role."),
     )
     def preview(self, request: Request, pk: str | None = None) -> Response:
         """Map one record with the active rules (or unsaved ones) and the pair's tables and
@@ -320,7 +305,7 @@ class MappingViewSet(viewsets.ReadOnlyModelViewSet):
     @action(
         detail=True,
         methods=["post"],
-        permission_classes=[require(VIEW_MAPPING, "Suggestions need the view role.")],
+        permission=needs(VIEW_MAPPING, message="Suggestions need the view role."),
     )
     def suggest(self, request: Request, pk: str | None = None) -> Response:
         """Proposed rules for the targets the spec leaves empty, best first."""
@@ -345,80 +330,3 @@ class MappingViewSet(viewsets.ReadOnlyModelViewSet):
 
 def active_spec(mapping: Mapping) -> dict[str, Any]:
     return mapping.active_version.spec if mapping.active_version else {"rules": []}
-
-
-# ---------------------------------------------------------------- lookup tables
-
-
-class LookupEntrySerializer(serializers.ModelSerializer):
-    class Meta:
-        model = LookupEntry
-        fields = ["id", "table", "key", "value"]
-
-
-class LookupTableSerializer(serializers.ModelSerializer):
-    pair = serializers.SlugRelatedField(
-        slug_field="slug",
-        queryset=IntegrationPair.objects.all(),
-        allow_null=True,
-        required=False,
-        help_text="The pair's slug; null = a global table every pair can use.",
-    )
-    entry_count = serializers.IntegerField(source="entries.count", read_only=True)
-
-    class Meta:
-        model = LookupTable
-        fields = ["id", "pair", "name", "description", "on_miss", "default_value",
-                  "entry_count", "updated_at"]  # fmt: skip
-        validators: list = []  # `validate` says it in words, global tables included
-
-    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
-        """One name per pair, and one among global tables (the database would say 500)."""
-        pair = attrs.get("pair", self.instance.pair if self.instance else None)
-        name = attrs.get("name", self.instance.name if self.instance else "")
-        clash = LookupTable.objects.filter(pair=pair, name=name)
-        if self.instance is not None:
-            clash = clash.exclude(pk=self.instance.pk)
-        if clash.exists():
-            where = f"pair {pair.slug}" if pair else "the global tables"
-            raise ValidationError({"name": [f"{where.capitalize()} already has a table “{name}”."]})
-        return attrs
-
-
-class LookupTableViewSet(viewsets.ModelViewSet):
-    serializer_class = LookupTableSerializer
-
-    @extend_schema(
-        parameters=[OpenApiParameter("pair", str, description="A pair's slug; tables it sees.")]
-    )
-    def list(self, request: Request, *args: Any, **kwargs: Any) -> Response:
-        return super().list(request, *args, **kwargs)
-
-    def get_queryset(self) -> QuerySet[LookupTable]:
-        tables = LookupTable.objects.select_related("pair")
-        if pair := self.request.query_params.get("pair"):
-            tables = tables.filter(pair__slug=pair)
-        return tables
-
-
-class LookupEntryViewSet(viewsets.ModelViewSet):
-    serializer_class = LookupEntrySerializer
-
-    @extend_schema(parameters=[OpenApiParameter("table", OpenApiTypes.INT)])
-    def list(self, request: Request, *args: Any, **kwargs: Any) -> Response:
-        return super().list(request, *args, **kwargs)
-
-    def get_queryset(self) -> QuerySet[LookupEntry]:
-        entries = LookupEntry.objects.all()
-        if table := self.request.query_params.get("table"):
-            if not table.isdigit():
-                raise ValidationError({"table": ["Use the table's id."]})
-            entries = entries.filter(table_id=int(table))
-        return entries
-
-
-def register(router: DefaultRouter) -> None:
-    """Add the mappings API to the project's router (under /api/v1/)."""
-    router.register("mappings", MappingViewSet, basename="api-mapping")
-    router.register("lookup-tables", LookupTableViewSet, basename="api-lookup-table")
-    router.register("lookup-entries", LookupEntryViewSet, basename="api-lookup-entry")

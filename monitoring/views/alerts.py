@@ -3,23 +3,21 @@
 from typing import Any
 
 from django.contrib import messages
-from django.contrib.auth.decorators import login_required, permission_required
 from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
-from django.views import View
 from django.views.decorators.http import require_POST
 from django.views.generic import TemplateView
 
-from connectors.views import RoleRequiredMixin
+from clarity.permissions import RuleRequiredMixin, needs, rule_required
 from monitoring.alerts.channels import send_test
-from monitoring.alerts.forms import ChannelForm, RuleForm
+from monitoring.forms import ChannelForm, RuleForm
 from monitoring.models import AlertChannel, AlertDelivery, AlertIncident, AlertRule
 
 
-class AlertListView(RoleRequiredMixin, TemplateView):
-    permission_required = "monitoring.view_alertdelivery"
+class AlertListView(RuleRequiredMixin, TemplateView):
+    permission = needs("monitoring.view_alertdelivery")
     template_name = "monitoring/alerts/alert_list.html"
 
     def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
@@ -34,16 +32,13 @@ class AlertListView(RoleRequiredMixin, TemplateView):
         }
 
 
-class ModelFormView(RoleRequiredMixin, View):
-    """Create (no pk) or edit (pk) one object through a form, then back to the list."""
+class ModelFormView(RuleRequiredMixin):
+    """Create (no pk) or edit (pk) one object through a form, then back to the list; each
+    subclass is one of the two and declares the model's add or change permission."""
 
     model: type
     form_class: type
     noun: str
-
-    def get_permission_required(self) -> tuple[str, ...]:
-        verb = "change" if "pk" in self.kwargs else "add"
-        return (f"monitoring.{verb}_{self.model._meta.model_name}",)
 
     def form(self, data: Any = None) -> Any:
         instance = (
@@ -71,13 +66,28 @@ class ChannelFormView(ModelFormView):
     model, form_class, noun = AlertChannel, ChannelForm, "channel"
 
 
-class RuleFormView(ModelFormView):
+class ChannelCreateView(ChannelFormView):
+    permission = needs("monitoring.add_alertchannel")
+
+
+class ChannelEditView(ChannelFormView):
+    permission = needs("monitoring.change_alertchannel")
+
+
+class AlertRuleFormView(ModelFormView):
     model, form_class, noun = AlertRule, RuleForm, "rule"
 
 
+class AlertRuleCreateView(AlertRuleFormView):
+    permission = needs("monitoring.add_alertrule")
+
+
+class AlertRuleEditView(AlertRuleFormView):
+    permission = needs("monitoring.change_alertrule")
+
+
 @require_POST
-@login_required
-@permission_required("monitoring.change_alertchannel", raise_exception=True)
+@rule_required(ChannelEditView.permission)
 def send_test_view(request: HttpRequest, pk: int) -> HttpResponse:
     delivery = send_test(get_object_or_404(AlertChannel, pk=pk))
     if delivery.status == AlertDelivery.Status.SENT:

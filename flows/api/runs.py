@@ -1,4 +1,4 @@
-"""REST API for runs and received events: read them, retry or cancel runs."""
+"""The runs API: runs with their steps (retry or cancel them), and the events received."""
 
 from typing import Any
 
@@ -9,7 +9,7 @@ from rest_framework.decorators import action
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from clarity.permissions import require
+from clarity.permissions import model_rule, needs
 from flows.models import InboundEvent, RunStep, SyncRun
 from flows.services import FROM_FAILED_STEP, FROM_START, RunActionRefused, cancel_run, retry_run
 
@@ -47,6 +47,7 @@ RUN_FILTERS = {"pair": "pair__slug", "flow": "flow_config__flow", "status": "sta
     ]
 )
 class SyncRunViewSet(viewsets.ReadOnlyModelViewSet):
+    permission = model_rule(SyncRun)
     serializer_class = SyncRunSerializer
 
     def get_queryset(self) -> QuerySet[SyncRun]:
@@ -66,7 +67,7 @@ class SyncRunViewSet(viewsets.ReadOnlyModelViewSet):
     @action(
         detail=True,
         methods=["post"],
-        permission_classes=[require("flows.retry_syncrun", "Retrying needs the Operator role.")],
+        permission=needs("flows.retry_syncrun", message="Retrying needs the Operator role."),
     )
     def retry(self, request: Request, pk: Any = None) -> Response:
         """Run it again now: from the failed step (default) or from the start."""
@@ -76,7 +77,7 @@ class SyncRunViewSet(viewsets.ReadOnlyModelViewSet):
     @action(
         detail=True,
         methods=["post"],
-        permission_classes=[require("flows.cancel_syncrun", "Cancelling needs the Operator role.")],
+        permission=needs("flows.cancel_syncrun", message="Cancelling needs the Operator role."),
     )
     def cancel(self, request: Request, pk: Any = None) -> Response:
         return self.act(cancel_run)
@@ -101,14 +102,10 @@ class InboundEventSerializer(serializers.ModelSerializer):
 
 class InboundEventViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin,
                           viewsets.GenericViewSet):  # fmt: skip
+    permission = model_rule(InboundEvent)
     serializer_class = InboundEventSerializer
 
     def get_queryset(self) -> QuerySet[InboundEvent]:
         events = InboundEvent.objects.select_related("pair")
         pair = self.request.query_params.get("pair")
         return events.filter(pair__slug=pair) if pair else events
-
-
-def register(router: Any) -> None:
-    router.register("runs", SyncRunViewSet, basename="api-run")
-    router.register("events", InboundEventViewSet, basename="api-event")

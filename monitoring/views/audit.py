@@ -14,8 +14,8 @@ from django.contrib.contenttypes.models import ContentType
 from django.db.models import QuerySet
 from django.views.generic import ListView
 
+from clarity.permissions import RuleRequiredMixin, needs
 from clarity.roles import PRODUCT_APPS
-from connectors.views import RoleRequiredMixin
 
 # Fields whose values never appear on the page, only that they changed.
 CREDENTIAL_FIELDS = {"secrets", "secrets_changed_at", "webhook_token_hash",
@@ -49,8 +49,8 @@ def parse_date(value: str | None) -> date | None:
         return None
 
 
-class AuditLogView(RoleRequiredMixin, ListView):
-    permission_required = "connectors.view_connection"
+class AuditLogView(RuleRequiredMixin, ListView):
+    permission = needs("connectors.view_connection")
     template_name = "monitoring/audit.html"
     paginate_by = 50
 

@@ -1,43 +1,34 @@
-"""Pages for connections and integration pairs."""
+"""Connection pages: the list, create and edit through each system's form, the detail with
+its field explorer, Test connection, and OAuth connect for systems with a consent page."""
 
 import secrets
 from typing import Any
 
 from django.contrib import messages
-from django.contrib.auth.mixins import LoginRequiredMixin, PermissionRequiredMixin
-from django.core.exceptions import PermissionDenied
-from django.db import transaction
 from django.db.models import Q, QuerySet
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
-from django.views import View
-from django.views.generic import CreateView, DetailView, ListView, UpdateView
+from django.views.generic import DetailView, ListView
 
+from clarity.permissions import Rule, RuleRequiredMixin, needs
 from connectors.errors import ConnectorError
-from connectors.forms import ConnectionForm, IntegrationPairForm, connection_form_class
+from connectors.forms import ConnectionForm, connection_form_class
 from connectors.models import Connection, IntegrationPair
 from connectors.registry import SYSTEMS
-from connectors.services import (
-    cached_schema,
-    check_connection,
-    connector_for,
-    register_pair_webhook,
-)
+from connectors.services import cached_schema, check_connection, connector_for
+
+VIEW = "connectors.view_connection"
+ADD = "connectors.add_connection"
+CHANGE = "connectors.change_connection"
+TEST = "connectors.test_connection"
 
 
-class RoleRequiredMixin(LoginRequiredMixin, PermissionRequiredMixin):
-    """Anonymous users go to the login page; signed-in users without the permission get 403."""
-
-
-# ---------------------------------------------------------------- connections
-
-
-class ConnectionListView(RoleRequiredMixin, ListView):
+class ConnectionListView(RuleRequiredMixin, ListView):
     """Every connection with its health and last error, Test, and Reconnect for those that
     connect through an OAuth consent page (Sage 50)."""
 
-    permission_required = "connectors.view_connection"
+    permission = needs(VIEW)
     template_name = "connectors/connection_list.html"
 
     def get_queryset(self) -> QuerySet[Connection]:
@@ -52,7 +43,7 @@ class ConnectionListView(RoleRequiredMixin, ListView):
 
     def render_to_response(self, context: dict[str, Any], **kwargs: Any) -> HttpResponse:
         response = super().render_to_response(context, **kwargs)
-        if self.request.user.has_perm("connectors.change_connection"):
+        if OAuthConnectView.permission.allows(self.request.user):
             origins = {
                 connector_for(connection).authorization_origin()
                 for connection in context["object_list"]
@@ -63,22 +54,18 @@ class ConnectionListView(RoleRequiredMixin, ListView):
         return response
 
 
-class ConnectionSystemChoiceView(RoleRequiredMixin, View):
-    permission_required = "connectors.add_connection"
+class ConnectionSystemChoiceView(RuleRequiredMixin):
+    permission = needs(ADD)
 
     def get(self, request: HttpRequest) -> HttpResponse:
         return render(request, "connectors/connection_choose.html", {"systems": SYSTEMS.values()})
 
 
-class ConnectionFormView(RoleRequiredMixin, View):
-    """Create (with a system in the URL) or edit a connection through its system's form."""
+class ConnectionFormView(RuleRequiredMixin):
+    """A connection through its system's form: `ConnectionCreateView` (a system in the URL)
+    and `ConnectionEditView` (a pk) say who may use it."""
 
     template_name = "connectors/connection_form.html"
-
-    def get_permission_required(self) -> tuple[str, ...]:
-        if "pk" in self.kwargs:
-            return ("connectors.change_connection",)
-        return ("connectors.add_connection",)
 
     def get_form(self, data: Any = None) -> ConnectionForm:
         if "pk" in self.kwargs:
@@ -110,8 +97,16 @@ class ConnectionFormView(RoleRequiredMixin, View):
         return redirect(connection)
 
 
-class ConnectionDetailView(RoleRequiredMixin, DetailView):
-    permission_required = "connectors.view_connection"
+class ConnectionCreateView(ConnectionFormView):
+    permission = needs(ADD)
+
+
+class ConnectionEditView(ConnectionFormView):
+    permission = needs(CHANGE)
+
+
+class ConnectionDetailView(RuleRequiredMixin, DetailView):
+    permission = needs(VIEW)
     model = Connection
     template_name = "connectors/connection_detail.html"
 
@@ -142,17 +137,15 @@ class ConnectionDetailView(RoleRequiredMixin, DetailView):
         return response
 
 
-class ConnectionSchemaView(RoleRequiredMixin, View):
+class ConnectionSchemaView(RuleRequiredMixin):
     """The fields of one entity: GET shows the cached schema, POST discovers it again."""
 
-    permission_required = "connectors.view_connection"
+    permission = Rule(read=(VIEW,), write=(VIEW, TEST))
 
     def get(self, request: HttpRequest, pk: int, entity: str) -> HttpResponse:
         return self.render_schema(request, pk, entity, refresh=False)
 
     def post(self, request: HttpRequest, pk: int, entity: str) -> HttpResponse:
-        if not request.user.has_perm("connectors.test_connection"):
-            raise PermissionDenied
         return self.render_schema(request, pk, entity, refresh=True)
 
     def render_schema(
@@ -169,10 +162,10 @@ class ConnectionSchemaView(RoleRequiredMixin, View):
         return render(request, "connectors/_schema.html", context)
 
 
-class ConnectionTestView(RoleRequiredMixin, View):
+class ConnectionTestView(RuleRequiredMixin):
     """Run the connector's test now; htmx swaps in the result, plain POSTs get a flash."""
 
-    permission_required = "connectors.test_connection"
+    permission = needs(TEST)
 
     def post(self, request: HttpRequest, pk: int) -> HttpResponse:
         connection = get_object_or_404(Connection, pk=pk)
@@ -191,10 +184,10 @@ class ConnectionTestView(RoleRequiredMixin, View):
 OAUTH_STATE_KEY = "oauth-connect-state"
 
 
-class OAuthConnectView(RoleRequiredMixin, View):
+class OAuthConnectView(RuleRequiredMixin):
     """Send the admin to the system's consent page; the callback comes back to us."""
 
-    permission_required = "connectors.change_connection"
+    permission = needs(CHANGE)
 
     def post(self, request: HttpRequest, pk: int) -> HttpResponse:
         connection = get_object_or_404(Connection, pk=pk)
@@ -207,10 +200,10 @@ class OAuthConnectView(RoleRequiredMixin, View):
         return HttpResponseRedirect(connector.authorization_url(redirect_uri, state))
 
 
-class OAuthCallbackView(RoleRequiredMixin, View):
+class OAuthCallbackView(RuleRequiredMixin):
     """The system's consent page sends the browser back here with a code (or an error)."""
 
-    permission_required = "connectors.change_connection"
+    permission = needs(CHANGE)
 
     def get(self, request: HttpRequest) -> HttpResponse:
         expected = request.session.pop(OAUTH_STATE_KEY, None)
@@ -235,111 +228,3 @@ class OAuthCallbackView(RoleRequiredMixin, View):
         level = messages.SUCCESS if health.ok else messages.WARNING
         messages.add_message(request, level, f"Connected. {health.message}")
         return redirect(connection)
-
-
-# ---------------------------------------------------------------- pairs
-
-TOKEN_SESSION_KEY = "pair-webhook-token-{pk}"
-
-
-def remember_new_token(request: HttpRequest, pair: IntegrationPair, token: str) -> None:
-    """Keep a fresh token in the session for the one page view that may show it."""
-    request.session[TOKEN_SESSION_KEY.format(pk=pair.pk)] = token
-
-
-class PairListView(RoleRequiredMixin, ListView):
-    permission_required = "connectors.view_integrationpair"
-    template_name = "connectors/pair_list.html"
-
-    def get_queryset(self) -> QuerySet[IntegrationPair]:
-        pairs = IntegrationPair.objects.select_related("crm", "erp").defer(
-            "crm__secrets", "erp__secrets"
-        )
-        query = self.request.GET.get("q", "").strip()
-        if query:
-            pairs = pairs.filter(
-                Q(name__icontains=query)
-                | Q(crm__name__icontains=query)
-                | Q(erp__name__icontains=query)
-            )
-        return pairs
-
-
-class PairCreateView(RoleRequiredMixin, CreateView):
-    permission_required = "connectors.add_integrationpair"
-    model = IntegrationPair
-    form_class = IntegrationPairForm
-    template_name = "connectors/pair_form.html"
-
-    def form_valid(self, form: IntegrationPairForm) -> HttpResponse:
-        with transaction.atomic():
-            pair = form.save(commit=False)
-            token = pair.rotate_webhook_token()
-            pair.save()
-        remember_new_token(self.request, pair, token)
-        messages.success(self.request, f"Pair “{pair.name}” created.")
-        return HttpResponseRedirect(pair.get_absolute_url())
-
-
-class PairUpdateView(RoleRequiredMixin, UpdateView):
-    permission_required = "connectors.change_integrationpair"
-    model = IntegrationPair
-    form_class = IntegrationPairForm
-    template_name = "connectors/pair_form.html"
-
-    def form_valid(self, form: IntegrationPairForm) -> HttpResponse:
-        messages.success(self.request, f"Pair “{form.instance.name}” saved.")
-        return super().form_valid(form)
-
-
-class PairDetailView(RoleRequiredMixin, DetailView):
-    permission_required = "connectors.view_integrationpair"
-    model = IntegrationPair
-    template_name = "connectors/pair_detail.html"
-
-    def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
-        context = super().get_context_data(**kwargs)
-        pair = self.object
-        token = self.request.session.pop(TOKEN_SESSION_KEY.format(pk=pair.pk), None)
-        context["new_webhook_url"] = pair.webhook_url(token) if token else None
-        context["masked_webhook_url"] = pair.webhook_url("•" * 12)
-        context["can_register_webhook"] = connector_for(pair.crm).supports_webhook_registration
-        return context
-
-
-class PairRotateTokenView(RoleRequiredMixin, View):
-    permission_required = "connectors.change_integrationpair"
-
-    def post(self, request: HttpRequest, slug: str) -> HttpResponse:
-        pair = get_object_or_404(IntegrationPair, slug=slug)
-        token = pair.rotate_webhook_token()
-        pair.save(update_fields=["webhook_token_hash", "webhook_token_changed_at", "updated_at"])
-        remember_new_token(request, pair, token)
-        messages.warning(
-            request, "New webhook URL issued. The old URL no longer works: update the CRM."
-        )
-        return redirect(pair)
-
-
-class PairRegisterWebhookView(RoleRequiredMixin, View):
-    """Issue a fresh webhook URL and register it with the CRM, replacing older ones."""
-
-    permission_required = "connectors.change_integrationpair"
-
-    def post(self, request: HttpRequest, slug: str) -> HttpResponse:
-        pair = get_object_or_404(IntegrationPair.objects.select_related("crm"), slug=slug)
-        connector = connector_for(pair.crm)
-        if not connector.supports_webhook_registration:
-            raise Http404("This CRM cannot register webhooks through its API")
-        try:
-            registered, removed = register_pair_webhook(pair)
-        except ConnectorError as exc:
-            messages.error(request, f"Could not register the webhook: {exc.message}")
-            return redirect(pair)
-        events = ", ".join(sorted({hook.get("event", "?") for hook in registered}))
-        messages.success(
-            request,
-            f"{pair.crm.system_label} now posts {events} to this pair's new webhook URL"
-            + (f"; {removed} older registration(s) removed." if removed else "."),
-        )
-        return redirect(pair)

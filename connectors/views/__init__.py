@@ -1,0 +1,1 @@
+"""Pages for connections and integration pairs."""

@@ -1,0 +1,29 @@
+"""The flows app's REST API (under /api/v1/): one module per area, like its views.
+
+`register` adds the viewsets to the project's router; `urlpatterns` holds the rest.
+"""
+
+from django.urls import path
+from rest_framework.routers import DefaultRouter
+
+from flows.api.approvals import ApprovalViewSet
+from flows.api.credit import CustomerCreditView
+from flows.api.events import DeliveryViewSet, SubscriptionViewSet
+from flows.api.runs import InboundEventViewSet, SyncRunViewSet
+
+
+def register(router: DefaultRouter) -> None:
+    router.register("runs", SyncRunViewSet, basename="api-run")
+    router.register("events", InboundEventViewSet, basename="api-event")
+    router.register("subscriptions", SubscriptionViewSet, basename="api-subscription")
+    router.register("deliveries", DeliveryViewSet, basename="api-delivery")
+    router.register("approvals", ApprovalViewSet, basename="api-approval")
+
+
+urlpatterns = [
+    path(
+        "pairs/<slug:slug>/customers/<str:crm_id>/credit/",
+        CustomerCreditView.as_view(),
+        name="api-customer-credit",
+    ),
+]

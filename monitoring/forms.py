@@ -1,0 +1,258 @@
+"""The operations pages' forms: the run filter, a flow's settings, alert channels and rules."""
+
+from datetime import timedelta
+from decimal import Decimal
+from typing import Any
+
+from django import forms
+from django.db.models import Q, QuerySet, TextField
+from django.db.models.functions import Cast
+from django.utils import timezone
+
+from connectors.models import IntegrationPair
+from flows.models import FlowConfig, SyncRun
+from flows.registry import FLOWS, flow_choices
+from monitoring.models import AlertChannel, AlertRule
+
+PERIODS = {
+    "1h": timedelta(hours=1),
+    "24h": timedelta(hours=24),
+    "7d": timedelta(days=7),
+    "30d": timedelta(days=30),
+}
+# The browser's date-time picker; its value has no seconds and no zone (the site's zone).
+MOMENT_INPUT = forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M")
+
+
+def flow_filter_choices() -> list[tuple[str, str]]:
+    """Read when the form is made: the flows register once the apps are ready."""
+    return [("", "All flows"), *flow_choices()]
+
+
+class RunFilterForm(forms.Form):
+    """What the run list can be narrowed by; every field is optional."""
+
+    q = forms.CharField(
+        required=False,
+        label="Search",
+        widget=forms.TextInput(attrs={"placeholder": "CRM or Sage id, customer name"}),
+    )
+    pair = forms.ModelChoiceField(
+        IntegrationPair.objects.only("name", "slug"),
+        required=False,
+        to_field_name="slug",
+        empty_label="All pairs",
+    )
+    flow = forms.ChoiceField(choices=flow_filter_choices, required=False)
+    status = forms.ChoiceField(
+        choices=[("", "All statuses"), *SyncRun.Status.choices], required=False
+    )
+    period = forms.ChoiceField(
+        choices=[
+            ("", "Any time"),
+            ("1h", "Last hour"),
+            ("24h", "Last 24 hours"),
+            ("7d", "Last 7 days"),
+            ("30d", "Last 30 days"),
+        ],
+        required=False,
+    )
+    since = forms.DateTimeField(required=False, label="From", widget=MOMENT_INPUT)
+    until = forms.DateTimeField(required=False, label="To", widget=MOMENT_INPUT)
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean()
+        if data.get("since") and data.get("until") and data["since"] > data["until"]:
+            self.add_error("until", "“To” is before “From”: pick a later time, or swap them.")
+        return data
+
+    def filter(self, runs: QuerySet[SyncRun]) -> QuerySet[SyncRun]:
+        """The runs that match; none while the form has an error, so that no list is shown
+        as if it were the one asked for."""
+        if not self.is_bound:
+            return runs
+        if not self.is_valid():
+            return runs.none()
+        data = self.cleaned_data
+        if data["pair"]:
+            runs = runs.filter(pair=data["pair"])
+        if data["flow"]:
+            runs = runs.filter(flow_config__flow=data["flow"])
+        if data["status"]:
+            runs = runs.filter(status=data["status"])
+        if data["period"]:
+            runs = runs.filter(created_at__gte=timezone.now() - PERIODS[data["period"]])
+        if data["since"]:
+            runs = runs.filter(created_at__gte=data["since"])
+        if data["until"]:  # to the end of the minute the picker shows
+            end = data["until"].replace(second=0, microsecond=0) + timedelta(minutes=1)
+            runs = runs.filter(created_at__lt=end)
+        text = data["q"].strip()
+        if text:
+            matches = (
+                Q(entity_key__icontains=text)
+                | Q(summary__icontains=text)
+                | Q(references_text__icontains=text)
+            )
+            if text.isdigit():
+                matches |= Q(pk=int(text))
+            runs = runs.annotate(references_text=Cast("references", TextField())).filter(matches)
+        return runs
+
+
+# ---------------------------------------------------------------- a pair's flows
+
+
+class FlowConfigForm(forms.Form):
+    """`enabled`, `trigger`, then one field per option of the flow template."""
+
+    enabled = forms.BooleanField(required=False, label="Enabled")
+    trigger = forms.ChoiceField(choices=FlowConfig.Trigger.choices)
+
+    def __init__(self, config: FlowConfig, *args: Any, **kwargs: Any) -> None:
+        defaults = FLOWS[config.flow].default_options if config.flow in FLOWS else {}
+        initial = {"enabled": config.enabled, "trigger": config.trigger}
+        initial |= {
+            f"option_{name}": config.options.get(name, default)
+            for name, default in defaults.items()
+        }
+        super().__init__(*args, initial=initial, prefix=f"flow-{config.pk}", **kwargs)
+        self.config = config
+        self.defaults = defaults
+        for name, default in defaults.items():
+            self.fields[f"option_{name}"] = option_field(name, default)
+
+    def save(self) -> FlowConfig:
+        data = self.cleaned_data
+        self.config.enabled = data["enabled"]
+        self.config.trigger = data["trigger"]
+        options = dict(self.config.options)
+        for name in self.defaults:
+            value = data[f"option_{name}"]
+            options[name] = float(value) if isinstance(value, Decimal) else value
+        self.config.options = options
+        self.config.save(update_fields=["enabled", "trigger", "options", "updated_at"])
+        return self.config
+
+    def option_fields(self) -> list[forms.BoundField]:
+        return [self[f"option_{name}"] for name in self.defaults]
+
+
+def option_field(name: str, default: Any) -> forms.Field:
+    """A form field that fits the default's type."""
+    label = name.replace("_", " ").capitalize()
+    help_text = f"Default: {default!r}" if default not in ("", [], {}) else "Empty: the default"
+    if isinstance(default, bool):
+        return forms.BooleanField(required=False, label=label, help_text=help_text)
+    if isinstance(default, int):
+        return forms.IntegerField(label=label, help_text=help_text, min_value=0)
+    if isinstance(default, float):
+        return forms.DecimalField(label=label, help_text=help_text, min_value=0)
+    if isinstance(default, list | dict):
+        return forms.JSONField(
+            required=False,
+            label=label,
+            help_text=f"JSON. {help_text}",
+            widget=forms.Textarea(attrs={"rows": 2}),
+        )
+    return forms.CharField(required=False, label=label, help_text=help_text)
+
+
+# ---------------------------------------------------------------- alerts
+
+
+class ChannelForm(forms.ModelForm):
+    """One form for every kind; the fields a kind does not use are ignored.
+
+    Secrets (the Slack URL, the webhook's signing secret) are never put back into the page:
+    leaving them empty keeps what is stored.
+    """
+
+    recipients = forms.CharField(required=False, help_text="Email: addresses separated by commas.")
+    slack_url = forms.URLField(
+        assume_scheme="https",
+        required=False,
+        label="Slack webhook URL",
+        widget=forms.PasswordInput(render_value=False),
+        help_text="Slack: the incoming webhook URL. Stored encrypted, never shown again.",
+    )
+    webhook_url = forms.URLField(
+        assume_scheme="https",
+        required=False,
+        label="Webhook URL",
+        help_text="Webhook: where alerts are POSTed.",
+    )
+    webhook_secret = forms.CharField(
+        required=False,
+        label="Signing secret",
+        widget=forms.PasswordInput(render_value=False),
+        help_text="Webhook: signs each body (X-Clarity-Signature: t=…,v1=HMAC-SHA256).",
+    )
+
+    class Meta:
+        model = AlertChannel
+        fields = ["name", "kind", "enabled"]
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        channel = self.instance
+        self.fields["recipients"].initial = ", ".join(channel.settings.get("recipients", []))
+        self.fields["webhook_url"].initial = channel.settings.get("url", "")
+        stored = (channel.secrets or {}) if channel.pk else {}
+        self.fields["slack_url"].is_set = "url" in stored
+        self.fields["webhook_secret"].is_set = "secret" in stored
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean()
+        stored = (self.instance.secrets or {}) if self.instance.pk else {}
+        kind = data.get("kind")
+        recipients = [part.strip() for part in data.get("recipients", "").split(",")]
+        data["recipient_list"] = [address for address in recipients if address]
+        validate = forms.EmailField().clean
+        if kind == AlertChannel.Kind.EMAIL:
+            if not data["recipient_list"]:
+                self.add_error("recipients", "Add at least one email address.")
+            for address in data["recipient_list"]:
+                try:
+                    validate(address)
+                except forms.ValidationError:
+                    self.add_error("recipients", f"“{address}” is not an email address.")
+        if kind == AlertChannel.Kind.SLACK and not (data.get("slack_url") or "url" in stored):
+            self.add_error("slack_url", "Paste the incoming webhook URL Slack gave you.")
+        if kind == AlertChannel.Kind.WEBHOOK:
+            if not data.get("webhook_url"):
+                self.add_error("webhook_url", "Say where to POST the alerts.")
+            if not (data.get("webhook_secret") or "secret" in stored):
+                self.add_error("webhook_secret", "Choose a secret the receiver verifies with.")
+        return data
+
+    def save(self, commit: bool = True) -> AlertChannel:
+        channel = super().save(commit=False)
+        data = self.cleaned_data
+        secrets = dict(channel.secrets or {}) if channel.pk else {}
+        if channel.kind == AlertChannel.Kind.EMAIL:
+            channel.settings, secrets = {"recipients": data["recipient_list"]}, {}
+        elif channel.kind == AlertChannel.Kind.SLACK:
+            channel.settings = {}
+            secrets = {"url": data.get("slack_url") or secrets.get("url")}
+        else:
+            channel.settings = {"url": data["webhook_url"]}
+            secrets = {"secret": data.get("webhook_secret") or secrets.get("secret")}
+        channel.secrets = secrets
+        if commit:
+            channel.save()
+        return channel
+
+
+class RuleForm(forms.ModelForm):
+    class Meta:
+        model = AlertRule
+        fields = [
+            "name", "kind", "pair", "channels", "waiting_hours", "failure_percent",
+            "failure_minutes", "failure_min_runs", "throttle_minutes", "enabled",
+        ]  # fmt: skip
+        widgets = {"channels": forms.CheckboxSelectMultiple}
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["pair"].empty_label = "Every pair"
