@@ -26,7 +26,7 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "clarity.settings")
 django.setup()
 
 from connectors.models import Connection  # noqa: E402
-from connectors.sage100.connector import SystemConnector  # noqa: E402
+from connectors.sage100.connector import Sage100Connector  # noqa: E402
 from sandbox.sage100.schema import TABLES_BY_NAME  # noqa: E402
 
 
@@ -82,7 +82,7 @@ def main() -> None:
         },
         secrets={},
     )
-    sage = SystemConnector(connection)
+    sage = Sage100Connector(connection)
     started = time.perf_counter()
     rows = sum(1 for _ in sage.stream("customer"))
     elapsed = time.perf_counter() - started

@@ -22,7 +22,7 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "clarity.settings")
 django.setup()
 
 from connectors.models import Connection  # noqa: E402
-from connectors.salesforce.connector import SystemConnector  # noqa: E402
+from connectors.salesforce.connector import SalesforceConnector  # noqa: E402
 from sandbox.registry import start_all  # noqa: E402
 
 
@@ -47,7 +47,7 @@ def main() -> None:
                 },
                 secrets={"client_secret": "sandbox-secret"},
             )
-            connector = SystemConnector(connection)
+            connector = SalesforceConnector(connection)
             accounts = [
                 {
                     "ExternalID__c": f"BENCH-{n:05d}",

@@ -8,8 +8,10 @@ write never creates a second record.
 from abc import ABC, abstractmethod
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
+
+from connectors.errors import Unsupported
 
 if TYPE_CHECKING:
     from connectors.models import Connection
@@ -73,6 +75,34 @@ class FeedCursor:
     seen: frozenset[str] = frozenset()
 
 
+@dataclass(frozen=True)
+class RecordLink:
+    """A link to a record in the system's own pages, for a run's page."""
+
+    label: str
+    url: str
+
+
+def record_link(
+    label: str, base: str, kind: str, record_id: Any, show_id: bool = True
+) -> list[RecordLink]:
+    """`base/kind/id`, or none without a base. CRM keys are long and shown beside the link
+    already; Sage numbers are worth reading in it."""
+    if not base or not record_id:
+        return []
+    text = f"{label} {record_id}" if show_id else label
+    return [RecordLink(text, f"{base.rstrip('/')}/{kind}/{record_id}")]
+
+
+def parse_moment(text: str) -> datetime:
+    """ISO 8601 as the APIs write it (Z, +0000 or +00:00), as an aware time."""
+    text = text.replace("Z", "+00:00")
+    if len(text) > 5 and text[-5] in "+-" and text[-3] != ":":
+        text = f"{text[:-2]}:{text[-2:]}"
+    moment = datetime.fromisoformat(text)
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
 class Connector(ABC):
     system: str = ""
     label: str = ""
@@ -103,17 +133,17 @@ class Connector(ABC):
 
     def search(self, entity: str, **criteria: Any) -> list[Record]:
         """Records matching simple equality criteria (e.g. a customer by email)."""
-        raise NotImplementedError(f"{self.label} cannot search {entity}")
+        raise Unsupported(f"{self.label} cannot search {entity}", system=self.system)
 
     def changes(self, entity: str, since: datetime) -> Iterator[Record]:
         """Records created or changed since `since`, oldest first."""
-        raise NotImplementedError(f"{self.label} has no change feed for {entity}")
+        raise Unsupported(f"{self.label} has no change feed for {entity}", system=self.system)
 
     def create(self, entity: str, data: Record, idempotency_key: str) -> Record:
-        raise NotImplementedError(f"{self.label} cannot create {entity}")
+        raise Unsupported(f"{self.label} cannot create {entity}", system=self.system)
 
     def update(self, entity: str, key: str, data: Record, idempotency_key: str) -> Record:
-        raise NotImplementedError(f"{self.label} cannot update {entity}")
+        raise Unsupported(f"{self.label} cannot update {entity}", system=self.system)
 
     # ---- webhooks received
 
@@ -123,7 +153,7 @@ class Connector(ABC):
 
         A class method: reading a delivery needs no connection, so the webhook endpoint
         neither builds a connector nor decrypts the connection's secrets for it."""
-        raise NotImplementedError(f"{cls.label} does not send webhooks")
+        raise Unsupported(f"{cls.label} does not send webhooks", system=cls.system)
 
     # ---- webhooks the system can be told to send ("Register webhook")
 
@@ -131,14 +161,14 @@ class Connector(ABC):
 
     def register_webhook(self, target_url: str) -> list[Record]:
         """Ask the system to post the events flows need to `target_url`."""
-        raise NotImplementedError(f"{self.label} cannot register webhooks")
+        raise Unsupported(f"{self.label} cannot register webhooks", system=self.system)
 
     def webhooks(self) -> list[Record]:
         """Webhooks registered with the system, each with at least `key` and `targetUrl`."""
-        raise NotImplementedError(f"{self.label} cannot list webhooks")
+        raise Unsupported(f"{self.label} cannot list webhooks", system=self.system)
 
     def delete_webhook(self, key: str) -> bool:
-        raise NotImplementedError(f"{self.label} cannot delete webhooks")
+        raise Unsupported(f"{self.label} cannot delete webhooks", system=self.system)
 
     # ---- OAuth authorization-code connect ("Connect to Sage", "Reconnect")
 
@@ -146,16 +176,41 @@ class Connector(ABC):
 
     def authorization_url(self, redirect_uri: str, state: str) -> str:
         """Where to send the admin's browser to grant us access."""
-        raise NotImplementedError(f"{self.label} has no OAuth connect")
+        raise Unsupported(f"{self.label} has no OAuth connect", system=self.system)
 
     def authorization_origin(self) -> str:
         """scheme://host of the consent page: the connect form's CSP must allow it."""
-        raise NotImplementedError(f"{self.label} has no OAuth connect")
+        raise Unsupported(f"{self.label} has no OAuth connect", system=self.system)
 
     def complete_authorization(self, code: str, redirect_uri: str) -> None:
         """Exchange the code for tokens and store them on the connection."""
-        raise NotImplementedError(f"{self.label} has no OAuth connect")
+        raise Unsupported(f"{self.label} has no OAuth connect", system=self.system)
 
     def sample(self, entity: str, n: int = 5) -> list[Record]:
         """A few real records, for the mapping designer's live preview."""
-        raise NotImplementedError(f"{self.label} cannot sample {entity}")
+        raise Unsupported(f"{self.label} cannot sample {entity}", system=self.system)
+
+    @classmethod
+    def record_links(
+        cls, settings: dict[str, Any], entity_key: str, references: dict[str, Any]
+    ) -> list[RecordLink]:
+        """Links to a run's records (its entity key, the references it kept) in this
+        system's pages. A class method: a page needs no connector, nor its secrets."""
+        return []
+
+    # ---- how the pair's mappings see this system's records (the mapping designer)
+
+    hidden_sample_paths: tuple[str, ...] = ()  # raw parts of samples mappings never read
+
+    def mapping_entity(self, name: str) -> tuple[str, str]:
+        """The connector's entity for a mapping's entity name, and the entity of its lines
+        ("" when it has none)."""
+        return name, ""
+
+    def mapping_samples(self, entity: str, n: int = 5) -> list[Record]:
+        """A few records shaped as the flows hand them to mappings."""
+        return self.sample(entity, n)
+
+    def field_path(self, info: FieldInfo) -> str:
+        """Where a schema field sits in the record the flows hand to mappings."""
+        return info.name

@@ -58,6 +58,11 @@ class Conflict(ConnectorError):
     """A duplicate, or a record changed by someone else meanwhile."""
 
 
+class Unsupported(ConnectorError):
+    """The system cannot do this at all (no such record type, no such write): no retry can
+    help, and the flows that need it are not offered for the system."""
+
+
 class MalformedWebhook(ValueError):
     """A webhook body we cannot read; `field` and `reason` say what is wrong with it."""
 

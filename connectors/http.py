@@ -72,11 +72,15 @@ def retry_after_seconds(response: requests.Response, default: float = 30.0) -> f
         return default
 
 
-def classify(system: str, response: requests.Response, message: str) -> ConnectorError:
-    """Map an HTTP status to an error class; `message` is the system's own words."""
+def classify(
+    system: str, response: requests.Response, message: str, label: str = ""
+) -> ConnectorError:
+    """Map an HTTP status to an error class; `message` is the system's own words, `label`
+    the system's name in them (its key when not given)."""
     status = response.status_code
     kwargs: dict[str, Any] = {"system": system, "status": status, "detail": message}
-    text = f"{system} answered {status}: {message}" if message else f"{system} answered {status}"
+    label = label or system
+    text = f"{label} answered {status}: {message}" if message else f"{label} answered {status}"
     if status == 429:
         return RateLimited(text, retry_after=retry_after_seconds(response), **kwargs)
     if status in (401, 403):
@@ -105,6 +109,7 @@ class HttpClient:
         system: str,
         base_url: str,
         *,
+        label: str = "",
         throttle_key: str = "",
         rate: float | None = None,
         timeout: tuple[float, float] = DEFAULT_TIMEOUT,
@@ -114,7 +119,8 @@ class HttpClient:
         error_message: Callable[[requests.Response], str] | None = None,
         error_for: Callable[[requests.Response, str], ConnectorError | None] | None = None,
     ) -> None:
-        self.system = system
+        self.system = system  # the registry key its errors carry
+        self.label = label or system  # its name in messages
         self.base_url = base_url.rstrip("/")
         self.timeout = timeout
         self.bucket = bucket_for(throttle_key or base_url, rate) if rate else None
@@ -165,14 +171,14 @@ class HttpClient:
             response = self.session.request(method, self.url(path), **kwargs)
         except requests.Timeout as exc:
             raise TransientError(
-                f"{self.system} did not answer in time ({method} {path}); a write may or may "
+                f"{self.label} did not answer in time ({method} {path}); a write may or may "
                 "not have been applied",
                 system=self.system,
                 detail=str(exc),
             ) from exc
         except requests.ConnectionError as exc:
             raise TransientError(
-                f"Could not reach {self.system} at {self.base_url}: the connection failed or "
+                f"Could not reach {self.label} at {self.base_url}: the connection failed or "
                 "was dropped",
                 system=self.system,
                 detail=str(exc),
@@ -180,7 +186,7 @@ class HttpClient:
         if response.status_code >= 400:
             message = self.error_message(response)
             error = (self.error_for and self.error_for(response, message)) or classify(
-                self.system, response, message
+                self.system, response, message, self.label
             )
             raise error
         return response

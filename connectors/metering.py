@@ -52,10 +52,10 @@ os.register_at_fork(after_in_child=_forget_parents_counts)
 
 @functools.cache
 def system_key(name: str) -> str:
-    """The registry key for a system's label or alias ("Sage 100 bridge" → "sage100")."""
-    for system in SYSTEMS.values():
-        if name in (system.key, system.label, *system.aliases):
-            return system.key
+    """A metric label for the system: its registry key (what errors carry, and what every
+    client counts under) as it is, any other name made one."""
+    if name in SYSTEMS:
+        return name
     return name.strip().lower().replace(" ", "_") or "unknown"
 
 
@@ -73,7 +73,7 @@ def outcome_of(error: BaseException | None) -> str:
 
 
 def count(system: str, error: BaseException | None = None) -> None:
-    """Count one call to `system` (a label or key) that ended with `error` (None: fine)."""
+    """Count one call to `system` (its registry key) that ended with `error` (None: fine)."""
     key = (system_key(system), outcome_of(error))
     with _lock:
         _pending[key] += 1

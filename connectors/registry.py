@@ -1,12 +1,12 @@
 """The systems Clarity Connect joins, and which side of a pair each can be."""
 
 from dataclasses import dataclass
+from functools import cache
 from importlib import import_module
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from connectors.base import Connector
-    from connectors.errors import ConnectorError
     from connectors.forms import ConnectionForm
 
 CRM = "crm"
@@ -19,11 +19,7 @@ class System:
     label: str
     side: str  # CRM or ERP
     description: str
-    aliases: tuple[str, ...] = ()  # other names its errors use (`ConnectorError.system`)
-
-    def raised(self, error: "ConnectorError") -> bool:
-        """Whether this system's connector raised the error."""
-        return error.system in (self.label, *self.aliases)
+    class_name: str  # the connector class in `connectors.<key>.connector`
 
     @property
     def form_class(self) -> "type[ConnectionForm]":
@@ -32,28 +28,40 @@ class System:
 
     @property
     def connector_class(self) -> "type[Connector]":
-        """The system's connector: `connectors.<key>.connector.SystemConnector`."""
-        return import_module(f"connectors.{self.key}.connector").SystemConnector
+        """The system's connector class, named after it (`StreakConnector`, …)."""
+        return getattr(import_module(f"connectors.{self.key}.connector"), self.class_name)
 
 
 SYSTEMS: dict[str, System] = {
     system.key: system
     for system in (
-        System("streak", "Streak", CRM, "CRM in Gmail: pipelines of boxes, webhooks."),
-        System("salesforce", "Salesforce", CRM, "Opportunities, accounts and products."),
+        System(
+            "streak",
+            "Streak",
+            CRM,
+            "CRM in Gmail: pipelines of boxes, webhooks.",
+            "StreakConnector",
+        ),
+        System(
+            "salesforce",
+            "Salesforce",
+            CRM,
+            "Opportunities, accounts and products.",
+            "SalesforceConnector",
+        ),
         System(
             "sage100",
             "Sage 100",
             ERP,
             "ERP: reads over ODBC, writes through the bridge.",
-            aliases=("Sage 100 bridge",),
+            "Sage100Connector",
         ),
         System(
             "sage50",
             "Sage 50",
             ERP,
             "Sage Accounting API v3.1 (Sage 50 cloud).",
-            aliases=("Sage Accounting",),
+            "SageAccountingConnector",
         ),
     )
 }
@@ -67,3 +75,21 @@ def systems_on(side: str) -> list[System]:
 def pair_combinations() -> list[str]:
     """Every CRM → ERP combination a pair can join, for messages and docs."""
     return [f"{crm.label} → {erp.label}" for crm in systems_on(CRM) for erp in systems_on(ERP)]
+
+
+@cache
+def event_topics() -> dict[str, tuple[System, str]]:
+    """Every event kind a connector pushes or polls → the system and the topic it is about."""
+    topics: dict[str, tuple[System, str]] = {}
+    for system in SYSTEMS.values():
+        connector = system.connector_class
+        for kind, topic in connector.event_kinds.items():
+            topics[kind] = (system, topic)
+        for topic, feeds in connector.feeds.items():
+            topics |= {feed.kind: (system, topic) for feed in feeds}
+    return topics
+
+
+def event_topic(kind: str) -> tuple[System, str] | None:
+    """Which system an event of `kind` came from and what it is about; None if unknown."""
+    return event_topics().get(kind)

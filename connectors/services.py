@@ -1,6 +1,7 @@
 """Operations on connections that pages, the API and the worker share."""
 
 import logging
+from collections.abc import Iterable
 from dataclasses import asdict
 
 from django.db import transaction
@@ -30,6 +31,13 @@ def check_connection(connection: Connection) -> Health:
             ok=False,
             message=f"The test failed unexpectedly ({exc.__class__.__name__}); see the logs.",
         )
+    record_health(connection, health)
+    return health
+
+
+def record_health(connection: Connection, health: Health) -> None:
+    """The one place a connection's health is written: from a Test, or from a call's
+    outcome (`record_outcome`)."""
     if health.ok:
         connection.status = Connection.Status.OK
     elif health.needs_reauth:
@@ -39,7 +47,18 @@ def check_connection(connection: Connection) -> Health:
     connection.last_checked_at = timezone.now()
     connection.last_error = "" if health.ok else health.message
     connection.save(update_fields=["status", "last_checked_at", "last_error", "updated_at"])
-    return health
+
+
+def record_outcome(connections: Iterable[Connection], error: BaseException) -> list[Connection]:
+    """After a run or a poll failed: refused credentials mark the connection whose system
+    raised the error (`ConnectorError.system`, its registry key) as needing a reconnect.
+    Returns the connections marked."""
+    if not isinstance(error, AuthError):
+        return []
+    refused = [connection for connection in connections if connection.system == error.system]
+    for connection in refused:
+        record_health(connection, Health(ok=False, message=str(error)[:2000], needs_reauth=True))
+    return refused
 
 
 def cached_schema(

@@ -11,7 +11,9 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
-from connectors.base import Connector, WebhookEvent
+from connectors.base import WebhookEvent
+from connectors.registry import SYSTEMS
+from connectors.roles import CrmRole, ErpRole
 from connectors.services import connector_for
 
 if TYPE_CHECKING:
@@ -80,6 +82,7 @@ class StepOutputs(MutableMapping[str, dict[str, Any]]):
 @dataclass
 class StepContext:
     run: "SyncRun"
+    flow: "Flow"
     outputs: StepOutputs = field(default_factory=StepOutputs)
 
     @property
@@ -91,15 +94,15 @@ class StepContext:
         return self.run.pair
 
     def option(self, name: str) -> Any:
-        return self.config.option(name)
+        return self.flow.option(self.config.options, name)
 
     @cached_property
-    def crm(self) -> Connector:
-        return connector_for(self.pair.crm)
+    def crm(self) -> CrmRole:
+        return connector_for(self.pair.crm)  # type: ignore[return-value]
 
     @cached_property
-    def erp(self) -> Connector:
-        return connector_for(self.pair.erp)
+    def erp(self) -> ErpRole:
+        return connector_for(self.pair.erp)  # type: ignore[return-value]
 
     def idempotency_key(self, step: str) -> str:
         """Stable for this run and step across attempts and workers."""
@@ -112,17 +115,41 @@ class StepContext:
 
 
 @dataclass(frozen=True)
+class Watch:
+    """A change feed a polling flow reads: the feeds of `topic` that the pair's CRM or ERP
+    (`side`) offers (`Role.feeds`)."""
+
+    side: str  # "crm" or "erp"
+    topic: str
+
+
+@dataclass(frozen=True)
 class Flow:
-    """A use case. `accepts` decides which received events start a run of it."""
+    """A use case, written against the roles. It is offered to a pair whose CRM and ERP have
+    the capabilities it `needs`; `accepts` decides which received events start a run of it;
+    a polling flow reads the feeds it `watches`."""
 
     name: str
     label: str
     description: str
     steps: tuple[Step, ...]
-    combinations: frozenset[tuple[str, str]]  # (crm system, erp system) it works for
+    needs_crm: frozenset[str] = frozenset()
+    needs_erp: frozenset[str] = frozenset()
     trigger: str = "webhook"
     default_options: dict[str, Any] = field(default_factory=dict)
     accepts: Callable[["FlowConfig", WebhookEvent], bool] = lambda config, event: False
+    watches: tuple[Watch, ...] = ()
 
     def works_for(self, crm_system: str, erp_system: str) -> bool:
-        return (crm_system, erp_system) in self.combinations
+        """The pair's systems have what the flow needs; a polling flow, a feed to read."""
+        sides = {key: SYSTEMS[system].connector_class for key, system in
+                 (("crm", crm_system), ("erp", erp_system))}  # fmt: skip
+        if not (self.needs_crm <= sides["crm"].capabilities
+                and self.needs_erp <= sides["erp"].capabilities):  # fmt: skip
+            return False
+        feeds = [sides[watch.side].feeds.get(watch.topic) for watch in self.watches]
+        return self.trigger != "poll" or any(feeds)
+
+    def option(self, options: dict[str, Any], name: str) -> Any:
+        """The option's value in `options`, or this flow's default for it."""
+        return options.get(name, self.default_options.get(name))

@@ -1,12 +1,9 @@
-"""Published events: what a flow created, told to whoever subscribed.
+"""Delivering published events (`flows.publishing`) to whoever subscribed.
 
-`publish` stores one `Delivery` per interested subscription and enqueues its sending in the
-same transaction (the ORM broker makes the queue row part of it), so a published event is
-never lost; the delivery's unique key makes a retried run publish once. The worker sends
-each delivery and records every try as a `DeliveryAttempt`: an outside URL gets a POST
-signed with HMAC-SHA256, retried with full-jitter backoff; a flow target starts a run of
-that flow through the inbox, like a webhook would. `sweep` re-enqueues deliveries that are
-due, or whose worker died mid-send (the send lease is `next_attempt_at`).
+The worker sends each delivery and records every try as a `DeliveryAttempt`: an outside URL
+gets a POST signed with HMAC-SHA256, retried with full-jitter backoff; a flow target starts
+a run of that flow through the inbox, like a webhook would. `sweep` re-enqueues deliveries
+that are due, or whose worker died mid-send (the send lease is `next_attempt_at`).
 """
 
 import hashlib
@@ -19,50 +16,20 @@ from typing import Any
 import requests
 from django.conf import settings
 from django.core.serializers.json import DjangoJSONEncoder
-from django.db import IntegrityError, transaction
 from django.db.models import F, Q
 from django.utils import timezone
-from django_q.tasks import async_task
 
 from connectors.base import WebhookEvent
-from connectors.models import IntegrationPair
+from flows.backoff import backoff_seconds
+from flows.intake import take_in
 from flows.models import RERING_AFTER, Delivery, DeliveryAttempt, FlowConfig, Subscription
+from flows.publishing import enqueue
+from flows.registry import FLOWS
 
-EVENTS = ("customer.created", "order.created", "invoice.created", "payment.received",
-          "inventory.changed")  # fmt: skip
 SEND_TIMEOUT = (5.0, 15.0)  # connect, read
 SEND_LEASE_SECONDS = 60  # a send still "in flight" after this is taken back by the sweeper
 EXCERPT_CHARS = 1000
 Status = Delivery.Status
-
-
-def publish(pair: IntegrationPair, name: str, payload: dict[str, Any], key: str) -> int:
-    """Deliver `name` to every subscription that wants it; returns how many new deliveries.
-
-    `key` names the event (e.g. the Sage order number): publishing it again creates nothing.
-    """
-    created = 0
-    with transaction.atomic():
-        for subscription in Subscription.objects.filter(enabled=True):
-            if not subscription.wants(pair, name):
-                continue
-            now = timezone.now()
-            try:
-                with transaction.atomic():
-                    delivery = Delivery.objects.create(
-                        subscription=subscription, pair=pair, event=name, key=key,
-                        payload=payload, next_attempt_at=now, rung_at=now,
-                    )  # fmt: skip
-            except IntegrityError:
-                continue  # published before (a retried run)
-            enqueue(delivery)
-            created += 1
-    return created
-
-
-def enqueue(delivery: Delivery) -> None:
-    async_task("flows.events.deliver", delivery.pk, task_name=f"delivery-{delivery.pk}",
-               group="deliveries")  # fmt: skip
 
 
 def claim(delivery_id: int) -> bool:
@@ -77,8 +44,6 @@ def claim(delivery_id: int) -> bool:
 
 def deliver(delivery_id: int) -> str:
     """The task: send once, record the try, then settle (delivered, retry later or give up)."""
-    from flows.runner import backoff_seconds  # the runner's imports reach the steps, and here
-
     if not claim(delivery_id):
         return "not claimed"
     delivery = Delivery.objects.select_related("subscription", "pair").get(pk=delivery_id)
@@ -161,9 +126,6 @@ def post(delivery: Delivery) -> dict[str, Any]:
 
 def start_flow(delivery: Delivery) -> dict[str, Any]:
     """Hand the event to the subscription's flow, through the inbox like a webhook."""
-    from flows.intake import take_in  # imports the runner, whose imports reach the steps
-    from flows.registry import FLOWS
-
     flow = delivery.subscription.flow
     config = FlowConfig.objects.filter(pair=delivery.pair, flow=flow, enabled=True).first()
     event = WebhookEvent(

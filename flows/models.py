@@ -5,7 +5,6 @@ sweeper rings it again for anything due or abandoned (shared/DESIGN.md §2, §6)
 """
 
 from datetime import datetime, timedelta
-from typing import Any
 
 from django.conf import settings
 from django.core.serializers.json import DjangoJSONEncoder
@@ -45,12 +44,6 @@ class FlowConfig(models.Model):
 
     def __str__(self) -> str:
         return f"{self.pair.name}: {self.flow}"
-
-    def option(self, name: str) -> Any:
-        """The option's value, or the flow template's default for it."""
-        from flows.registry import FLOWS
-
-        return self.options.get(name, FLOWS[self.flow].default_options.get(name))
 
 
 class InboundEvent(models.Model):

@@ -19,22 +19,23 @@ holds up no other.
 """
 
 import logging
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any, Protocol, runtime_checkable
 
 from django.db import transaction
 from django.utils import timezone
 from django_q.tasks import async_task
 
-from connectors.base import Connector, FeedCursor, Record, WebhookEvent
-from connectors.errors import AuthError
+from connectors.base import FeedCursor, Record, WebhookEvent, parse_moment
 from connectors.metering import flushes_api_calls
-from connectors.models import Connection
 from connectors.registry import SYSTEMS
-from connectors.services import connector_for
+from connectors.roles import Change, Feed
+from connectors.services import connector_for, record_outcome
+from flows.intake import take_in
 from flows.models import ExternalLink, FlowConfig, Watermark
+from flows.registry import FLOWS
 from mappings.canonical import to_json
 
 logger = logging.getLogger(__name__)
@@ -42,25 +43,6 @@ logger = logging.getLogger(__name__)
 DEFAULT_INTERVAL_SECONDS = 60
 SCHEDULE_SLACK = timedelta(seconds=30)  # django-q2 runs schedules about every 30 s
 FIRST_POLL_LOOKBACK = timedelta(hours=1)  # a flow switched on sees the last hour's changes
-
-
-@dataclass(frozen=True)
-class Watch:
-    """One change feed a polling flow reads: an entity of the pair's CRM or ERP."""
-
-    side: str  # "crm" or "erp"
-    system: str  # the feed is read when that side's connection is this system
-    entity: str  # the connector's entity name
-    kind: str  # the event kind, e.g. "sage100.sales_order"
-    record: str = ""  # entity key prefix; feeds about one record (open/history) share it
-    bare_key: bool = False  # entity key without prefix, as the CRM's webhooks key the record
-
-
-@dataclass(frozen=True)
-class Change:
-    key: str  # the record's key in its system
-    stamp: str  # its change stamp, as the system writes it
-    moment: datetime  # the same stamp as an aware time, for the watermark
 
 
 @dataclass
@@ -72,57 +54,27 @@ class PollResult:
     runs: int = 0
 
 
-WATCHES: dict[str, tuple[Watch, ...]] = {}
+@dataclass(frozen=True)
+class FeedWatch:
+    """One feed a poll reads: which side's connector, and the feed."""
+
+    side: str
+    feed: Feed
 
 
-def watch(flow: str, *watches: Watch) -> None:
-    """Declare the feeds a flow polls (called by the flow's module)."""
-    WATCHES[flow] = watches
-
-
-def watches_for(config: FlowConfig) -> list[Watch]:
+def watches_for(config: FlowConfig) -> list[FeedWatch]:
+    """The feeds the config's flow watches, as the pair's systems offer them."""
     pair = config.pair
-    systems = {"crm": pair.crm.system, "erp": pair.erp.system}
-    return [w for w in WATCHES.get(config.flow, ()) if systems[w.side] == w.system]
+    connections = {"crm": pair.crm, "erp": pair.erp}
+    found = []
+    for watch in FLOWS[config.flow].watches:
+        connector = SYSTEMS[connections[watch.side].system].connector_class
+        found += [FeedWatch(watch.side, feed) for feed in connector.feeds.get(watch.topic, ())]
+    return found
 
 
-# ---------------------------------------------------------------- change stamps per system
-
-
-def sage100_change(connector: Any, entity: str, record: Record) -> Change:
-    stamp = f"{record['DateUpdated']}|{record['TimeUpdated']}"
-    return Change(connector.key_of(entity, record), stamp, connector.updated_at(record))
-
-
-def sage50_change(connector: Any, entity: str, record: Record) -> Change:
-    return Change(record["id"], record["updated_at"], parse_moment(record["updated_at"]))
-
-
-def salesforce_change(connector: Any, entity: str, record: Record) -> Change:
-    stamp = record["SystemModstamp"]
-    return Change(record["Id"], stamp, parse_moment(stamp))
-
-
-def streak_change(connector: Any, entity: str, record: Record) -> Change:
-    stamp = int(record["lastUpdatedTimestamp"])
-    return Change(record["key"], str(stamp), datetime.fromtimestamp(stamp / 1000, UTC))
-
-
-CHANGE_OF: dict[str, Callable[[Any, str, Record], Change]] = {
-    "sage100": sage100_change,
-    "sage50": sage50_change,
-    "salesforce": salesforce_change,
-    "streak": streak_change,
-}
-
-
-def parse_moment(text: str) -> datetime:
-    """ISO 8601 as the APIs write it (Z, +0000 or +00:00), as an aware time."""
-    text = text.replace("Z", "+00:00")
-    if len(text) > 5 and text[-5] in "+-" and text[-3] != ":":
-        text = f"{text[:-2]}:{text[-2:]}"
-    moment = datetime.fromisoformat(text)
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+def polled_flows() -> list[str]:
+    return [name for name, flow in FLOWS.items() if flow.watches]
 
 
 # ---------------------------------------------------------------- one poll
@@ -130,25 +82,24 @@ def parse_moment(text: str) -> datetime:
 
 def poll(config: FlowConfig) -> PollResult:
     """Read the config's feeds from their cursors, store the changes, move the cursors."""
-    from flows.intake import take_in  # intake → registry → flows, which import this module
-
     pair = config.pair
     now = timezone.now()
     result = PollResult()
-    connectors: dict[str, Connector] = {}
+    connectors: dict[str, Any] = {}
     with transaction.atomic():
         mark = Watermark.objects.select_for_update().filter(pair=pair, flow=config.flow).first()
         mark = mark or Watermark(pair=pair, flow=config.flow, value={})
         events: list[WebhookEvent] = []
-        for feed in watches_for(config):
-            if feed.side not in connectors:
-                connectors[feed.side] = connector_for(getattr(pair, feed.side))
-            connector = connectors[feed.side]
+        for watch in watches_for(config):
+            if watch.side not in connectors:
+                connectors[watch.side] = connector_for(getattr(pair, watch.side))
+            connector = connectors[watch.side]
+            feed = watch.feed
             cursor = mark.cursor(feed.entity) or FeedCursor(now - FIRST_POLL_LOOKBACK)
             changes, after = read_feed(connector, feed.entity, cursor)
             for record, change in changes:
                 result.read += 1
-                if feed.side == "crm" and is_echo(pair, change):
+                if watch.side == "crm" and is_echo(pair, change):
                     result.echoes += 1
                     continue
                 events.append(event_of(feed, change, record))
@@ -168,23 +119,22 @@ class CursorFeed(Protocol):
 
 
 def read_feed(
-    connector: Connector, entity: str, cursor: FeedCursor
+    connector: Any, entity: str, cursor: FeedCursor
 ) -> tuple[list[tuple[Record, Change]], FeedCursor]:
     """The changes after the cursor, oldest first, and the cursor after them. A system with
     precise stamps needs no marks: its next cursor is the newest stamp read."""
-    change_of = CHANGE_OF[connector.system]
     if isinstance(connector, CursorFeed):
         records, after = connector.feed(entity, cursor)
-        return [(record, change_of(connector, entity, record)) for record in records], after
+        return [(record, connector.change_of(entity, record)) for record in records], after
     changes = [
-        (record, change_of(connector, entity, record))
+        (record, connector.change_of(entity, record))
         for record in connector.changes(entity, cursor.since)
     ]
     newest = max((change.moment for _, change in changes), default=cursor.since)
     return changes, FeedCursor(newest)
 
 
-def event_of(feed: Watch, change: Change, record: Record) -> WebhookEvent:
+def event_of(feed: Feed, change: Change, record: Record) -> WebhookEvent:
     return WebhookEvent(
         kind=feed.kind,
         entity_key=change.key if feed.bare_key else f"{feed.record or feed.entity}:{change.key}",
@@ -210,12 +160,7 @@ def record_failure(config: FlowConfig, error: Exception) -> None:
         )
         mark.value = {**mark.value, "polled_at": now, "error": str(error)[:2000], "failed_at": now}
         mark.save()
-        if isinstance(error, AuthError):
-            pair = config.pair
-            refused = [c.pk for c in (pair.crm, pair.erp) if SYSTEMS[c.system].raised(error)]
-            Connection.objects.filter(pk__in=refused).update(
-                status=Connection.Status.NEEDS_REAUTH, last_error=str(error)[:2000]
-            )
+        record_outcome((config.pair.crm, config.pair.erp), error)
 
 
 # ---------------------------------------------------------------- tasks and schedule
@@ -245,19 +190,19 @@ def poll_config(config_id: int) -> str:
 
 def due_configs(now: datetime | None = None) -> Iterable[FlowConfig]:
     """Enabled polling configs whose interval has passed since their last poll."""
-    import flows.registry  # noqa: F401  (the flow modules declare their feeds on import)
-
     now = now or timezone.now()
+    flows = polled_flows()
     configs = FlowConfig.objects.filter(
-        enabled=True, pair__enabled=True, trigger=FlowConfig.Trigger.POLL, flow__in=list(WATCHES)
+        enabled=True, pair__enabled=True, trigger=FlowConfig.Trigger.POLL, flow__in=flows
     ).select_related("pair")
     polled = {
         (mark.pair_id, mark.flow): mark.value.get("polled_at")
-        for mark in Watermark.objects.filter(flow__in=list(WATCHES))
+        for mark in Watermark.objects.filter(flow__in=flows)
     }
     for config in configs:
         last = polled.get((config.pair_id, config.flow))
-        interval = timedelta(seconds=config.option("poll_interval") or DEFAULT_INTERVAL_SECONDS)
+        seconds = FLOWS[config.flow].option(config.options, "poll_interval")
+        interval = timedelta(seconds=seconds or DEFAULT_INTERVAL_SECONDS)
         if last is None or now - parse_moment(last) >= interval - SCHEDULE_SLACK:
             yield config
 

@@ -8,7 +8,6 @@ order. A worker that dies leaves the lease to expire; the sweeper then takes the
 
 import logging
 import os
-import random
 import socket
 import time
 from datetime import timedelta
@@ -28,8 +27,8 @@ from connectors.errors import (
     TransientError,
 )
 from connectors.metering import flushes_api_calls
-from connectors.models import Connection
-from connectors.registry import SYSTEMS
+from connectors.services import record_outcome
+from flows.backoff import backoff_seconds
 from flows.base import AwaitApproval, Rejected, StepContext, StepOutputs
 from flows.models import Approval, RunStep, SyncRun
 from flows.redaction import redact
@@ -46,13 +45,6 @@ def worker_name() -> str:
 def enqueue(run: SyncRun) -> None:
     """Ring the doorbell for a run. Inside a transaction the queue row commits with it."""
     async_task("flows.runner.execute_run", run.pk, task_name=f"run-{run.pk}", group="runs")
-
-
-def backoff_seconds(attempt: int) -> float:
-    """Full jitter: uniform(0, min(cap, base * 2^(attempt-1)))."""
-    ceiling = min(settings.CLARITY_RETRY_CAP_SECONDS,
-                  settings.CLARITY_RETRY_BASE_SECONDS * 2 ** max(0, attempt - 1))  # fmt: skip
-    return random.uniform(0, ceiling)
 
 
 def claim(run_id: int) -> bool:
@@ -92,7 +84,7 @@ def execute_run(run_id: int) -> str:
     )
     bind_log_context(pair=run.pair.slug)
     flow = FLOWS[run.flow_config.flow]
-    ctx = StepContext(run=run, outputs=StepOutputs(done_outputs(run)))
+    ctx = StepContext(run=run, flow=flow, outputs=StepOutputs(done_outputs(run)))
     progressed = False  # did this attempt get any step done?
     for order, step in enumerate(flow.steps, start=1):
         if step.name in ctx.outputs:
@@ -273,14 +265,7 @@ def retry_later(run: SyncRun, error: Exception, delay: float) -> None:
 def pause_for_reauth(run: SyncRun, error: AuthError) -> None:
     """Credentials refused: no retries are burnt; the pair waits for a reconnect."""
     with transaction.atomic():
-        refused = [
-            connection.pk
-            for connection in (run.pair.crm, run.pair.erp)
-            if SYSTEMS[connection.system].raised(error)
-        ]
-        Connection.objects.filter(pk__in=refused).update(
-            status=Connection.Status.NEEDS_REAUTH, last_error=str(error)[:2000]
-        )
+        record_outcome((run.pair.crm, run.pair.erp), error)
         type(run.pair).objects.filter(pk=run.pair_id).update(enabled=False)
         SyncRun.objects.filter(pk=run.pk).update(attempt=F("attempt") - 1)
         park(run, Status.RETRY_SCHEDULED, next_attempt_at=timezone.now(), **error_fields(error))

@@ -1,4 +1,5 @@
-"""What people do to runs: retry (from the failed step or from the start) and cancel."""
+"""What people do to runs: retry (from the failed step or from the start), cancel, and
+start an initial load."""
 
 from collections.abc import Iterable
 
@@ -6,12 +7,14 @@ from django.db import transaction
 from django.utils import timezone
 
 from clarity.audit import record_action
-from flows.models import SyncRun
+from connectors.models import IntegrationPair
+from flows.models import FlowConfig, SyncRun
 from flows.runner import enqueue
 
 Status = SyncRun.Status
 FROM_FAILED_STEP = "failed_step"
 FROM_START = "start"
+INITIAL_LOAD = "initial_load"  # the flow's name
 
 
 class RunActionRefused(Exception):
@@ -81,4 +84,17 @@ def cancel_run(run: SyncRun) -> SyncRun:
         )
     run.refresh_from_db()
     record_action(None, run, "cancelled")
+    return run
+
+
+def start_initial_load(pair: IntegrationPair) -> SyncRun:
+    """Start a run of the pair's initial load (the page's button)."""
+    config, _ = FlowConfig.objects.get_or_create(
+        pair=pair, flow=INITIAL_LOAD, defaults={"trigger": FlowConfig.Trigger.MANUAL}
+    )
+    if not config.enabled:
+        FlowConfig.objects.filter(pk=config.pk).update(enabled=True)
+    stamp = timezone.now().strftime("%Y%m%dT%H%M%S%f")
+    run = SyncRun.objects.create(flow_config=config, pair=pair, entity_key=f"initial_load:{stamp}")
+    enqueue(run)
     return run

@@ -29,7 +29,7 @@ from connectors.errors import (
 from connectors.http import HttpClient
 from connectors.sage100.bridge import protocol
 
-SYSTEM = "Sage 100 bridge"
+SYSTEM, LABEL = "sage100", "Sage 100 bridge"  # the error identity (registry key); words
 # Where Sage's message names a column: "The column X ...", "... for X", "The X is required."
 COLUMN_IN_MESSAGE = [
     re.compile(r"\bcolumn ([A-Z][A-Za-z0-9_]+)"),
@@ -141,6 +141,7 @@ class BridgeClient:
         self.http = HttpClient(
             SYSTEM,
             base_url,
+            label=LABEL,
             throttle_key=throttle_key,
             headers={"Content-Type": "application/json", "Accept": "application/json"},
             error_message=error_message,

@@ -20,7 +20,7 @@ from connectors import metering
 from connectors.errors import AuthError, ConnectorError, NotFound, TransientError
 from connectors.sage100.dialects import DIALECTS, Dialect, identifier
 
-SYSTEM = "Sage 100"
+SYSTEM = "sage100"  # the error identity (registry key)
 FETCH_SIZE = 1000  # rows per fetchmany: large reads stream, never a whole table in memory
 LOGIN_TIMEOUT_SECONDS = 15
 QUERY_TIMEOUT_SECONDS = 120

@@ -19,8 +19,16 @@ from decimal import Decimal, InvalidOperation
 from itertools import groupby
 from typing import Any
 
-from connectors.base import Connector, FeedCursor, FieldInfo, Health, Record
-from connectors.errors import AuthError, ConnectorError, NotFound, ValidationError
+from connectors.base import (
+    Connector,
+    FeedCursor,
+    FieldInfo,
+    Health,
+    Record,
+    RecordLink,
+    record_link,
+)
+from connectors.errors import AuthError, ConnectorError, NotFound, Unsupported, ValidationError
 from connectors.sage100.bridge_client import BridgeClient
 from connectors.sage100.client import Column, OdbcReader
 from connectors.sage100.entities import (
@@ -31,16 +39,14 @@ from connectors.sage100.entities import (
     label_of,
     number,
 )
+from connectors.sage100.erp import CUSTOMER_REFERENCE, ORDER_REFERENCE, Sage100Erp
 
 COLUMNS_TTL_SECONDS = 300.0
 # (connection id, its creation time, ODBC connection string, table) -> (expires at, columns)
 COLUMNS: dict[tuple[Any, ...], tuple[float, list[Column]]] = {}
-# The external references that name one Sage record each: a create that carries one is
-# answered with the record Sage already has for it, if any.
-ORDER_REFERENCE, CUSTOMER_REFERENCE = "UDF_DEAL_ID", "UDF_CRM_ID"
 
 
-class SystemConnector(Connector):
+class Sage100Connector(Sage100Erp, Connector):
     system = "sage100"
     label = "Sage 100"
 
@@ -64,6 +70,13 @@ class SystemConnector(Connector):
         self._columns = COLUMNS if connection.pk else {}
         odbc = self.settings.get("odbc_connection_string", "")
         self._columns_scope = (connection.pk, str(connection.created_at), odbc)
+
+    @classmethod
+    def record_links(
+        cls, settings: dict[str, Any], entity_key: str, references: dict[str, Any]
+    ) -> list[RecordLink]:
+        order = references.get("sage_order_no")
+        return record_link("Sage 100 order", settings.get("bridge_url", ""), "orders", order)
 
     # ------------------------------------------------------------ health
 
@@ -104,7 +117,15 @@ class SystemConnector(Connector):
         try:
             return ENTITIES[name]
         except KeyError:
-            raise NotFound(f"Sage 100 has no entity {name!r}.", system=self.label) from None
+            raise NotFound(f"Sage 100 has no entity {name!r}.", system=self.system) from None
+
+    def mapping_entity(self, name: str) -> tuple[str, str]:
+        """Mappings name Sage 100's tables (AR_Customer), the connector its entities."""
+        for entity, spec in ENTITIES.items():
+            if name in (entity, spec.table):
+                lines = self.mapping_entity(spec.lines)[0] if spec.lines else ""
+                return entity, lines
+        return name, ""
 
     def columns(self, table: str, refresh: bool = True) -> list[Column]:
         """The table's columns from the ODBC catalog: read now, or (`refresh=False`) as read
@@ -142,7 +163,7 @@ class SystemConnector(Connector):
             raise NotFound(
                 f"{key!r} is not a Sage 100 {entity} key: expected "
                 f"{spec.separator.join(spec.key)}.",
-                system=self.label,
+                system=self.system,
             )
         return dict(zip(spec.key, parts, strict=True))
 
@@ -162,7 +183,7 @@ class SystemConnector(Connector):
             except NotFound:
                 record = None
         if record is None:
-            raise NotFound(f"Sage 100 has no {entity} {key}.", system=self.label)
+            raise NotFound(f"Sage 100 has no {entity} {key}.", system=self.system)
         return self._with_lines(spec, record)
 
     def _with_lines(self, spec: Entity, record: Record) -> Record:
@@ -264,7 +285,7 @@ class SystemConnector(Connector):
     def _audited(self, entity: str) -> Entity:
         spec = self.entity(entity)
         if not spec.audited:
-            raise NotImplementedError(f"Sage 100 {entity} has no DateUpdated to poll")
+            raise Unsupported(f"Sage 100 {entity} has no DateUpdated to poll", system=self.system)
         return spec
 
     def _aware(self, moment: datetime) -> datetime:
@@ -304,7 +325,7 @@ class SystemConnector(Connector):
                 raise ValidationError(
                     f"Sage 100 {table}.{name} needs a {kind}, not {value!r}.",
                     fields={name: f"expected a {kind}"},
-                    system=self.label,
+                    system=self.system,
                 ) from None
         return typed
 
@@ -330,10 +351,10 @@ class SystemConnector(Connector):
             )
             return self.from_bridge("AR_Customer", reply) | {"existed": existed}
         if entity == "sales_order":
-            return self.create_sales_order(data, idempotency_key)
+            return self.write_sales_order(data, idempotency_key)
         if entity == "cash_receipt":
             return self.post_cash_receipt(data, idempotency_key)
-        raise NotImplementedError(f"Sage 100 cannot create {entity} through the bridge")
+        raise Unsupported(f"Sage 100 cannot create {entity} through the bridge", system=self.system)
 
     def update(self, entity: str, key: str, data: Record, idempotency_key: str) -> Record:
         values = self.parse_key(entity, key)
@@ -351,16 +372,17 @@ class SystemConnector(Connector):
         if entity == "stock" and set(data) == {"QuantityOnHand"}:
             return self.set_stock(values["ItemCode"], values["WarehouseCode"],
                                   data["QuantityOnHand"], idempotency_key)  # fmt: skip
-        raise NotImplementedError(
+        raise Unsupported(
             f"Sage 100 can update customers, a sales order's OrderStatus and stock's "
-            f"QuantityOnHand, not {entity} {sorted(data)}"
+            f"QuantityOnHand, not {entity} {sorted(data)}",
+            system=self.system,
         )
 
     def next_sales_order_number(self, idempotency_key: str) -> str:
         """Reserve the next sales order number (SO_SalesOrder_bus.nGetNextSalesOrderNo)."""
         return self.bridge.next_sales_order_number(f"{idempotency_key}:next-order-number")
 
-    def create_sales_order(self, data: Record, idempotency_key: str) -> Record:
+    def write_sales_order(self, data: Record, idempotency_key: str) -> Record:
         """Header and `lines` written together by BOI, or nothing (ValidationError). With a
         `UDF_DEAL_ID`, the order Sage already has for that deal (open or in history) comes
         back instead, `existed` true; several such orders are a ValidationError."""

@@ -12,7 +12,7 @@ import requests
 from connectors.errors import AuthError, ConnectorError, RateLimited, ValidationError
 from connectors.http import HttpClient, retry_after_seconds
 from connectors.models import Connection
-from connectors.sage50.oauth import SYSTEM, TokenKeeper
+from connectors.sage50.oauth import LABEL, SYSTEM, TokenKeeper
 
 REQUESTS_PER_SECOND = 20.0  # Sage publishes no limit; stay polite and let 429s slow us more
 MAX_PAGE_SIZE = 200
@@ -85,6 +85,7 @@ class SageClient:
         self.http = HttpClient(
             SYSTEM,
             settings["api_url"],
+            label=LABEL,
             throttle_key=f"sage50:{connection.pk}",
             rate=REQUESTS_PER_SECOND,
             headers=headers,

@@ -15,11 +15,12 @@ from itertools import islice
 from typing import Any
 from urllib.parse import quote, urlsplit
 
-from connectors.base import Connector, FieldInfo, Health, Record
-from connectors.errors import NotFound, ValidationError
+from connectors.base import Connector, FieldInfo, Health, Record, RecordLink, record_link
+from connectors.errors import NotFound, Unsupported, ValidationError
 from connectors.models import Connection
 from connectors.sage50 import oauth
 from connectors.sage50.client import SageClient
+from connectors.sage50.erp import SageAccountingErp
 from connectors.sage50.fields import STATIC_FIELDS, live_fields
 from connectors.sage50.oauth import NOT_CONNECTED, SYSTEM, is_connected
 
@@ -104,7 +105,7 @@ def same(found: Any, wanted: Any) -> bool:
     return found == wanted
 
 
-class SystemConnector(Connector):
+class SageAccountingConnector(SageAccountingErp, Connector):
     system = "sage50"
     label = "Sage 50"
     page_size = 200  # items per list call (Sage's maximum)
@@ -123,6 +124,15 @@ class SystemConnector(Connector):
 
     def complete_authorization(self, code: str, redirect_uri: str) -> None:
         oauth.complete_authorization(self.connection, code, redirect_uri)
+
+    @classmethod
+    def record_links(
+        cls, settings: dict[str, Any], entity_key: str, references: dict[str, Any]
+    ) -> list[RecordLink]:
+        """The sandbox serves its pages at the host root, beside /v3.1."""
+        root = re.sub(r"/v\d+(\.\d+)?/?$", "", (settings.get("api_url") or "").rstrip("/"))
+        invoice = references.get("sage_invoice_id")
+        return record_link("Sage 50 invoice", root, "invoices", invoice)
 
     @property
     def client(self) -> SageClient:
@@ -273,13 +283,15 @@ class SystemConnector(Connector):
     def _writable(self, entity: str) -> Resource:
         resource = self._resource(entity)
         if not resource.singular:
-            raise NotImplementedError(f"Sage's API cannot create or change {resource.label}")
+            raise Unsupported(
+                f"Sage's API cannot create or change {resource.label}", system=self.system
+            )
         return resource
 
     def _feed(self, entity: str) -> Resource:
         resource = self._resource(entity)
         if not resource.feed:
-            raise NotImplementedError(f"Sage has no change feed for {resource.label}")
+            raise Unsupported(f"Sage has no change feed for {resource.label}", system=self.system)
         return resource
 
     @contextmanager

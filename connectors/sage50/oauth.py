@@ -19,7 +19,7 @@ from connectors.errors import AuthError, ConnectorError, ValidationError
 from connectors.http import HttpClient
 from connectors.models import Connection
 
-SYSTEM = "Sage Accounting"
+SYSTEM, LABEL = "sage50", "Sage Accounting"  # the error identity (registry key); words
 REFRESH_AHEAD = timedelta(seconds=60)
 NOT_CONNECTED = "Not connected to Sage yet: press Connect to Sage."
 DEFAULT_SCOPE = "full_access"
@@ -60,6 +60,7 @@ def _token_client(connection: Connection) -> HttpClient:
     return HttpClient(
         SYSTEM,
         connection.settings["token_url"],
+        label=LABEL,
         headers={"Accept": "application/json"},
         error_message=token_error_message,
         error_for=token_error_for,

@@ -13,18 +13,26 @@ first attempt made. `create` therefore
 `update` is a PATCH of field values, the same however often it is sent.
 """
 
-import math
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import datetime
 from operator import methodcaller
 from typing import Any
 from urllib.parse import quote
 
 from simple_salesforce import Salesforce, SFType
 
-from connectors.base import Connector, FieldInfo, Health, Record, WebhookBatch, WebhookEvent
+from connectors.base import (
+    Connector,
+    FieldInfo,
+    Health,
+    Record,
+    RecordLink,
+    WebhookBatch,
+    WebhookEvent,
+    record_link,
+)
 from connectors.errors import (
     AuthError,
     Conflict,
@@ -33,6 +41,8 @@ from connectors.errors import (
     ValidationError,
 )
 from connectors.salesforce.client import SYSTEM, SalesforceClient, error_from_code
+from connectors.salesforce.crm import SalesforceCrm
+from connectors.salesforce.soql import soql_datetime, soql_literal
 from connectors.salesforce.webhooks import (
     ACK_CONTENT_TYPE,
     MalformedOutboundMessage,
@@ -53,7 +63,6 @@ TYPES = {
     "time": "time", "reference": "reference", "id": "id",
 }  # fmt: skip
 UNSELECTABLE = {"base64", "address", "location"}  # not wanted (or allowed) in bulk SOQL
-NUMERIC = {"int", "double", "currency", "percent"}
 SOBJECT_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_]*$")
 
 
@@ -65,42 +74,6 @@ class RecordResult:
     success: bool
     created: bool = False
     error: ConnectorError | None = None
-
-
-def soql_literal(value: Any, field_type: str) -> str:
-    """A value as a SOQL literal: text quoted and escaped; numbers, dates and datetimes bare
-    and checked to be what they claim, so no value can change the query."""
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    try:
-        if field_type == "datetime":
-            moment = value if isinstance(value, datetime) else parse_datetime(str(value))
-            return soql_datetime(moment)
-        if field_type == "date":
-            return date.fromisoformat(str(value)).isoformat()
-        if field_type in NUMERIC:
-            number = float(value)
-            if not math.isfinite(number):
-                raise ValueError("not a finite number")
-            return str(int(number)) if number.is_integer() else repr(number)
-    except (TypeError, ValueError) as exc:
-        raise ValidationError(
-            f"{value!r} is not a {field_type} value", fields={"value": str(exc)}, system=SYSTEM
-        ) from exc
-    escaped = str(value).replace("\\", "\\\\").replace("'", "\\'")
-    return f"'{escaped}'"
-
-
-def parse_datetime(text: str) -> datetime:
-    return datetime.fromisoformat(text.replace("Z", "+00:00"))
-
-
-def soql_datetime(moment: datetime) -> str:
-    """UTC with milliseconds, as SystemModstamp is stored; naive datetimes are taken as UTC."""
-    moment = moment.astimezone(UTC) if moment.tzinfo else moment.replace(tzinfo=UTC)
-    return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
 
 
 def sobject(sf: Salesforce, entity: str) -> SFType:
@@ -119,9 +92,9 @@ def without_attributes(record: dict[str, Any]) -> Record:
     return {key: value for key, value in record.items() if key != "attributes"}
 
 
-class SystemConnector(Connector):
+class SalesforceConnector(SalesforceCrm, Connector):
     system = "salesforce"
-    label = SYSTEM
+    label = "Salesforce"
 
     @classmethod
     def parse_webhook(cls, body: bytes, params: dict[str, str]) -> WebhookBatch:
@@ -149,6 +122,13 @@ class SystemConnector(Connector):
         super().__init__(connection)
         self.client = SalesforceClient(connection)
         self.describes: dict[str, dict[str, Any]] = {}
+
+    @classmethod
+    def record_links(
+        cls, settings: dict[str, Any], entity_key: str, references: dict[str, Any]
+    ) -> list[RecordLink]:
+        base = settings.get("login_url", "")
+        return record_link("Salesforce opportunity", base, "opportunities", entity_key, False)
 
     # ------------------------------------------------------------ health and schema
 

@@ -16,7 +16,7 @@ import requests
 from connectors.errors import AuthError, ConnectorError
 from connectors.http import HttpClient
 
-SYSTEM = "Salesforce"
+SYSTEM, LABEL = "salesforce", "Salesforce"  # the error identity (registry key); words
 DEFAULT_LOGIN_URL = "https://login.salesforce.com"
 DEFAULT_SESSION_SECONDS = 7200
 RENEW_AHEAD_SECONDS = 300  # renew five minutes before the session would end
@@ -98,6 +98,7 @@ class OAuthClient:
         self.http = HttpClient(
             SYSTEM,
             self.login_url,
+            label=LABEL,
             verify=verify,
             error_message=oauth_error_message,
             error_for=oauth_error_for,

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from xml.etree import ElementTree
 
 from connectors.errors import ValidationError
+from connectors.salesforce.oauth import SYSTEM
 
 SOAP_ENV = "http://schemas.xmlsoap.org/soap/envelope/"
 OUTBOUND = "http://soap.sforce.com/2005/09/outbound"
@@ -26,7 +27,7 @@ class MalformedOutboundMessage(ValidationError):
     def __init__(self, detail: str) -> None:
         super().__init__(
             f"Not a Salesforce Outbound Message: {detail}",
-            system="Salesforce",
+            system=SYSTEM,
             detail=detail,
             fields={"body": detail},
         )

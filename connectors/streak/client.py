@@ -15,7 +15,7 @@ import requests
 from connectors.errors import AuthError, ConnectorError, NotFound, TransientError, ValidationError
 from connectors.http import HttpClient
 
-SYSTEM = "Streak"
+SYSTEM, LABEL = "streak", "Streak"  # the error identity (registry key); words
 DEFAULT_BASE_URL = "https://api.streak.com"
 DEFAULT_RATE = 10.0  # requests a second: Streak asks to be told about more
 V2_PAGE_SIZE = 100
@@ -67,6 +67,7 @@ class StreakClient:
         self.http = HttpClient(
             SYSTEM,
             api_root(base_url),
+            label=LABEL,
             throttle_key=throttle_key,
             rate=rate,
             auth=(api_key, ""),

@@ -23,9 +23,10 @@ from itertools import islice
 from typing import Any
 from urllib.parse import quote
 
-from connectors.base import Connector, FieldInfo, Health, Record
-from connectors.errors import AuthError, ConnectorError, NotFound, ValidationError
-from connectors.streak.client import DEFAULT_BASE_URL, DEFAULT_RATE, StreakClient
+from connectors.base import Connector, FieldInfo, Health, Record, RecordLink, record_link
+from connectors.errors import AuthError, ConnectorError, NotFound, Unsupported, ValidationError
+from connectors.streak.client import DEFAULT_BASE_URL, DEFAULT_RATE, SYSTEM, StreakClient
+from connectors.streak.crm import StreakCrm
 from connectors.streak.fields import STANDARD_FIELDS, PipelineDefinition, to_ms
 from connectors.streak.webhooks import WebhookAdmin
 
@@ -45,12 +46,12 @@ def path_key(key: str) -> str:
 def unknown_entity(entity: str) -> ValidationError:
     return ValidationError(
         f"Streak has no entity {entity!r}; it has {', '.join(ENTITIES)}",
-        system="Streak",
+        system=SYSTEM,
         fields={"entity": entity},
     )
 
 
-class SystemConnector(WebhookAdmin, Connector):
+class StreakConnector(WebhookAdmin, StreakCrm, Connector):
     system = "streak"
     label = "Streak"
     supports_webhook_registration = True
@@ -120,7 +121,7 @@ class SystemConnector(WebhookAdmin, Connector):
         if not key:
             raise ValidationError(
                 "No Streak pipeline is chosen for this connection; pick one on its page.",
-                system="Streak",
+                system=SYSTEM,
                 fields={"pipeline_key": "required for boxes, stages and webhooks"},
             )
         return key
@@ -185,7 +186,9 @@ class SystemConnector(WebhookAdmin, Connector):
                 raise NotFound(f"Pipeline {self.pipeline().name} has no stage {key}")
             return stage
         if entity == "Comment":
-            raise NotImplementedError("Streak lists comments per box: search('Comment', box_key=…)")
+            raise Unsupported(
+                "Streak lists comments per box: search('Comment', box_key=…)", system=SYSTEM
+            )
         raise unknown_entity(entity)
 
     def boxes(
@@ -207,7 +210,7 @@ class SystemConnector(WebhookAdmin, Connector):
             names = ", ".join(self.pipeline().stage_name(k) for k in self.pipeline().stage_order)
             raise ValidationError(
                 f"Pipeline {self.pipeline().name} has no stage {stage!r}; it has {names}",
-                system="Streak",
+                system=SYSTEM,
                 fields={"stage": f"not one of {names}"},
             )
         return key
@@ -234,9 +237,7 @@ class SystemConnector(WebhookAdmin, Connector):
             return self.search_boxes(**criteria)
         if entity == "Comment":
             if not criteria.get("box_key"):
-                raise ValidationError(
-                    "Streak lists comments per box: give box_key", system="Streak"
-                )
+                raise ValidationError("Streak lists comments per box: give box_key", system=SYSTEM)
             path = f"/v2/boxes/{path_key(criteria['box_key'])}/comments"
             return list(self.client.v2_results(path))
         if entity == "Stage":
@@ -255,7 +256,7 @@ class SystemConnector(WebhookAdmin, Connector):
 
     def search_results(self, kind: str, query: str) -> list[Record]:
         if not query:
-            raise ValidationError(f"Say what to search {kind} for", system="Streak")
+            raise ValidationError(f"Say what to search {kind} for", system=SYSTEM)
         return self.client.get("/v1/search", {"query": query})["results"].get(kind) or []
 
     def search_boxes(self, **criteria: Any) -> list[Record]:
@@ -278,7 +279,7 @@ class SystemConnector(WebhookAdmin, Connector):
             if field is None:
                 raise ValidationError(
                     f"Pipeline {self.pipeline().name} has no field {name!r}",
-                    system="Streak",
+                    system=SYSTEM,
                     fields={name: "no such field"},
                 )
             wanted[field["name"]] = value
@@ -310,6 +311,33 @@ class SystemConnector(WebhookAdmin, Connector):
             if len(found) >= n:
                 break
         return list(found.values())[:n]
+
+    @classmethod
+    def record_links(
+        cls, settings: dict[str, Any], entity_key: str, references: dict[str, Any]
+    ) -> list[RecordLink]:
+        return record_link("Streak box", settings.get("base_url", ""), "boxes", entity_key, False)
+
+    # ------------------------------------------------------------ as mappings see boxes
+
+    hidden_sample_paths = ("fields.",)  # field keys; mappings read `fieldsByName`
+
+    def field_path(self, info: FieldInfo) -> str:
+        return f"fieldsByName.{info.name}" if info.custom else info.name
+
+    def mapping_samples(self, entity: str, n: int = 5) -> list[Record]:
+        """Boxes come with their first organization and contact, as `read_deal` gives them."""
+        records = self.sample(entity, n)
+        if entity != "Box":
+            return records
+        return [
+            box
+            | {
+                "organization": self.first_linked(box, "organizations", "Organization"),
+                "contact": self.first_linked(box, "contacts", "Contact"),
+            }
+            for box in records
+        ]
 
     # ------------------------------------------------------------ writes
 
@@ -381,7 +409,7 @@ class SystemConnector(WebhookAdmin, Connector):
         name = str(data.get("name") or "").strip()
         if not name:
             raise ValidationError(
-                "A Streak box needs a name", system="Streak", fields={"name": "required"}
+                "A Streak box needs a name", system=SYSTEM, fields={"name": "required"}
             )
         body = self.box_changes(data)  # refuses bad values before anything is written
         if found := self.search_boxes(name=name):
@@ -408,7 +436,7 @@ class SystemConnector(WebhookAdmin, Connector):
             return self.pipeline().team_key
         teams = self.client.get("/v2/users/me/teams").get("results") or []
         if not teams:
-            raise ValidationError("This Streak API key belongs to no team", system="Streak")
+            raise ValidationError("This Streak API key belongs to no team", system=SYSTEM)
         return teams[0]["key"]
 
 

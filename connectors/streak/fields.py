@@ -13,6 +13,7 @@ from typing import Any
 
 from connectors.base import FieldInfo
 from connectors.errors import ValidationError
+from connectors.streak.client import SYSTEM
 
 FIELD_TYPES = {
     "TEXT_INPUT": "string",
@@ -207,7 +208,7 @@ class PipelineDefinition:
             summary = "; ".join(f"{name}: {reason}" for name, reason in problems.items())
             raise ValidationError(
                 f"Streak would refuse these field values: {summary}",
-                system="Streak",
+                system=SYSTEM,
                 fields=problems,
             )
         return encoded

@@ -14,6 +14,7 @@ from urllib.parse import parse_qsl, quote, urlencode, urlsplit, urlunsplit
 
 from connectors.base import Record, WebhookBatch, WebhookEvent
 from connectors.errors import MalformedWebhook, NotFound, ValidationError
+from connectors.streak.client import SYSTEM
 
 PIPELINE_EVENTS = (
     "BOX_CREATE", "BOX_DELETE", "BOX_EDIT", "BOX_CHANGE_STAGE", "BOX_CHANGE_PIPELINE",
@@ -169,7 +170,7 @@ class WebhookAdmin:
         if unknown:
             raise ValidationError(
                 f"Streak has no webhook event {', '.join(unknown)}",
-                system="Streak",
+                system=SYSTEM,
                 fields={"events": ", ".join(unknown)},
             )
         existing = {(hook["event"], hook["targetUrl"]): hook for hook in self.webhooks()}

@@ -11,15 +11,15 @@ import json
 from collections.abc import Callable
 from typing import Any
 
+from connectors.roles import CrmRole
 from flows.base import Step, StepContext
 
 READ_DEAL, MAP_DEAL, CUSTOMER = "read_deal", "map_deal", "customer"
-TRIGGER_STAGES = {"streak": "Closed-Won", "salesforce": "Closed Won"}
 
 
-def trigger_stage(config: Any, crm_system: str) -> str:
+def trigger_stage(options: dict[str, Any], crm: type[CrmRole] | CrmRole) -> str:
     """The `trigger_stage` option, or the CRM's own won stage when it is left empty."""
-    return config.options.get("trigger_stage") or TRIGGER_STAGES[crm_system]
+    return options.get("trigger_stage") or crm.won_stage
 
 
 def write_key(ctx: StepContext, step: str, payload: Any) -> str:

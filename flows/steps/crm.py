@@ -1,11 +1,9 @@
 """Writing back to the CRM: the Sage number into a deal field, and a note a person reads.
 
-Both are safe to repeat: a field set twice holds the same value, a Streak comment is
-posted only when the box does not have it yet, and a Salesforce note is appended to the
-opportunity's Description only when it is not there yet (the sandbox org, like many, has
-no Task or Chatter object to post to). Streak's comments are read for that only when the
-note may have been posted before: the step was tried before, or the Sage document was
-made by an earlier try (found rather than created by this run).
+Both are safe to repeat: a field set twice holds the same value, and a note is added only
+when the deal does not have it yet. Looking for the note costs a read, so it is skipped when
+no earlier try can have added it: the step never ran before, and the Sage document was made
+by this run (not found, made by an earlier try).
 """
 
 from collections.abc import Callable
@@ -19,34 +17,22 @@ WRITE_BACK, NOTE = "write_back", "note"
 
 def add_note(ctx: StepContext, message: str, posted_before: bool = True) -> None:
     """Add the note to the deal; `posted_before=False` says no earlier try can have added
-    it, so Streak's comments need not be read first."""
-    deal_key = ctx.run.entity_key
-    if ctx.pair.crm.system == "streak":
-        ctx.crm.add_comment(deal_key, message, check_existing=posted_before)
-        return
-    description = ctx.crm.get("Opportunity", deal_key).get("Description") or ""
-    if message not in description:
-        text = f"{description}\n\n{message}".strip()
-        ctx.crm.update("Opportunity", deal_key, {"Description": text}, ctx.idempotency_key("note"))
+    it, so the CRM need not be asked first."""
+    ctx.crm.add_note(ctx.run.entity_key, message, ctx.idempotency_key(NOTE), posted_before)
 
 
 def write_back(
-    streak_field: str, salesforce_field: str, said: Callable[[StepContext], tuple[str, str]]
+    document: str, said: Callable[[StepContext], tuple[str, str]]
 ) -> Callable[[StepContext], dict[str, Any]]:
-    """Step factory: `said(ctx)` gives the value for the deal field and the note that the
-    next step (`post_note`) adds. Two steps, so a retry of the note never writes the field
-    again and each step is about one write: a flaky CRM fails each one less often."""
+    """Step factory: `said(ctx)` gives the `document`'s number for the deal field the CRM
+    keeps it in (`CrmRole.document_fields`) and the note that the next step (`post_note`)
+    adds. Two steps, so a retry of the note never writes the field again and each step is
+    about one write: a flaky CRM fails each one less often."""
 
     def step(ctx: StepContext) -> dict[str, Any]:
         value, message = said(ctx)
-        deal_key = ctx.run.entity_key
-        if ctx.pair.crm.system == "streak":
-            ctx.crm.write_back(deal_key, {streak_field: value})
-            field = streak_field
-        else:
-            key = ctx.idempotency_key(WRITE_BACK)
-            ctx.crm.update("Opportunity", deal_key, {salesforce_field: value}, key)
-            field = salesforce_field
+        field = ctx.crm.document_fields[document]
+        ctx.crm.write_deal(ctx.run.entity_key, {field: value}, ctx.idempotency_key(WRITE_BACK))
         return {"field": field, "value": value, "note": message}
 
     return step

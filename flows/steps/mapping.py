@@ -11,6 +11,7 @@ from typing import Any
 
 from connectors.base import FieldInfo
 from connectors.errors import ValidationError
+from connectors.roles import EntityNames
 from connectors.services import cached_schema
 from flows.base import StepContext
 from flows.steps import READ_DEAL
@@ -20,21 +21,18 @@ from mappings.lookups import PairEnvironment
 from mappings.models import Mapping
 from mappings.versions import rules_by_target
 
-CRM_LABELS = {"streak": "Streak", "salesforce": "Salesforce"}
-DEAL_ENTITIES = {"streak": "Box", "salesforce": "Opportunity"}
-
 
 class NeedsReview(ValidationError):
     """An amount could not be converted to the base currency: add the rate, then retry."""
 
 
-def active_mapping(ctx: StepContext, direction: str, system: str, source: str, target: str):
-    """The pair's active mapping version from `source` to `target`."""
+def active_mapping(ctx: StepContext, direction: str, source: str, target: str):
+    """The pair's active mapping version from `source` to `target` (each side's entity as
+    its system names it in mappings, or a canonical entity)."""
     mapping = (
         Mapping.objects.filter(
             pair=ctx.pair,
             direction=direction,
-            system=system,
             source_entity=source,
             target_entity=target,
             active_version__isnull=False,
@@ -54,46 +52,64 @@ def active_mapping(ctx: StepContext, direction: str, system: str, source: str, t
 def apply(
     ctx: StepContext,
     direction: str,
-    system: str,
     source: str,
     target: str,
     record: dict[str, Any],
     schema: list[FieldInfo] | None = None,
 ) -> tuple[MappingResult, dict[str, Any]]:
     """The mapping's result for `record`, and the spec it ran (to name source fields)."""
-    version = active_mapping(ctx, direction, system, source, target)
-    compiled = compiled_version(version, schema, system)
+    version = active_mapping(ctx, direction, source, target)
+    compiled = compiled_version(version, schema, version.mapping.system)
     return compiled.apply(record, PairEnvironment(ctx.pair)), version.spec
 
 
-def erp_schema(ctx: StepContext, entity: str, lines: str = "", lines_field: str = "") -> list:
+def map_record(
+    ctx: StepContext, direction: str, source: str, target: str, record: dict
+) -> dict[str, Any]:
+    """`record` through the pair's active mapping from `source` to `target`; its errors
+    stop the run, naming each field."""
+    version = active_mapping(ctx, direction, source, target)
+    result = compiled_version(version).apply(record, PairEnvironment(ctx.pair))
+    if result.errors:
+        problems = "; ".join(f"{issue.field}: {issue.message}" for issue in result.errors)
+        raise ValidationError(
+            f"The mapping “{version.mapping.name}” cannot map this record: {problems}",
+            fields={issue.field: issue.message for issue in result.errors},
+        )
+    return result.output
+
+
+def to_erp(ctx: StepContext, canonical: str, record: dict[str, Any], what: str) -> dict[str, Any]:
+    """A canonical record as the ERP's own (`canonical` → its entity), checked against the
+    ERP's live schema; problems stop the run naming each field."""
+    names = ctx.erp.names(canonical)
+    result, spec = apply(ctx, "out", canonical, names.mapping, record, erp_schema(ctx, names))
+    check(ctx, result, spec, f"{ctx.erp.label} {what}", in_crm=False)
+    return result.output
+
+
+def erp_schema(ctx: StepContext, names: EntityNames) -> list[FieldInfo]:
     """The ERP entity's fields (cached), with its lines' fields as `lines[].Field`. None is
     required here: Sage assigns the keys (CustomerNo, SalesOrderNo, LineKey) on create, and
     the mappings mark the fields they must fill."""
-    fields, _ = cached_schema(ctx.pair.erp, entity)
+    fields, _ = cached_schema(ctx.pair.erp, names.entity)
     fields = [replace(f, required=False) for f in fields]
-    if not lines:
+    if not names.lines:
         return fields
-    line_fields, _ = cached_schema(ctx.pair.erp, lines)
+    line_fields, _ = cached_schema(ctx.pair.erp, names.lines)
+    lines = names.lines_field
     return [
         *fields,
-        FieldInfo(lines_field, "Lines", "list", required=True),
-        *(replace(f, name=f"{lines_field}[].{f.name}", required=False) for f in line_fields),
+        FieldInfo(lines, "Lines", "list", required=True),
+        *(replace(f, name=f"{lines}[].{f.name}", required=False) for f in line_fields),
     ]
 
 
-def crm_field(crm: str, spec: dict[str, Any], issue: Issue) -> str:
+def crm_field(ctx: StepContext, spec: dict[str, Any], issue: Issue) -> str:
     """Where in the CRM the value for the issue's target comes from, in words."""
     target = issue.field.split("[", 1)[0].split(".", 1)[0]
     source = str(rules_by_target(spec).get(target, {}).get("source") or "")
-    if not source:
-        return ""
-    if source.startswith("fieldsByName."):
-        return f"the box field “{source.removeprefix('fieldsByName.')}”"
-    head, _, rest = source.partition(".")
-    if crm == "streak" and head in ("organization", "contact") and rest:
-        return f"the {head}'s {rest.split('[')[0]}"
-    return source
+    return ctx.crm.describe_source(source) if source else ""
 
 
 def check(
@@ -101,7 +117,6 @@ def check(
 ) -> None:
     """Raise NeedsReview or a ValidationError naming each field when the result has errors;
     `in_crm`: the mapping read the CRM's record, so the fix is a CRM field to fill."""
-    crm = ctx.pair.crm.system
     review = [issue for issue in result.issues if issue.code in ("no_rate", "no_currency")]
     if review:
         raise NeedsReview(
@@ -111,8 +126,8 @@ def check(
         return
     problems, fields = [], {}
     for issue in result.errors:
-        where = crm_field(crm, spec, issue) if in_crm else ""
-        fix = f" Fill {where} in {CRM_LABELS[crm]}, then retry." if where else ""
+        where = crm_field(ctx, spec, issue) if in_crm else ""
+        fix = f" Fill {where} in {ctx.crm.label}, then retry." if where else ""
         problems.append(f"{issue.field}: {issue.message}{fix}")
         fields[where or issue.field] = issue.message
     raise ValidationError(
@@ -125,17 +140,16 @@ def map_deal(document: str):
 
     def step(ctx: StepContext) -> dict[str, Any]:
         record = ctx.outputs[READ_DEAL]["record"]
-        crm = ctx.pair.crm.system
-        entity = DEAL_ENTITIES[crm]
-        customer, customer_spec = apply(ctx, "in", crm, entity, "Customer", record)
+        entity = ctx.crm.deal_entity
+        customer, customer_spec = apply(ctx, "in", entity, "Customer", record)
         check(ctx, customer, customer_spec, "customer")
-        made, spec = apply(ctx, "in", crm, entity, document, record)
+        made, spec = apply(ctx, "in", entity, document, record)
         check(ctx, made, spec, "sales order" if document == "SalesOrder" else "invoice")
         if not made.output.get("crm_deal_id"):
             raise ValidationError(
                 "The deal has no ID to mark the Sage record with, so a retry could not find "
-                f"it again. Fill {crm_field(crm, spec, Issue('error', 'crm_deal_id', ''))} "
-                f"in {CRM_LABELS[crm]}, then retry.",
+                f"it again. Fill {crm_field(ctx, spec, Issue('error', 'crm_deal_id', ''))} "
+                f"in {ctx.crm.label}, then retry.",
                 fields={"crm_deal_id": "required"},
             )
         total = made.output.get("total")

@@ -1,4 +1,5 @@
-"""The flow templates, one module each; a flow is listed here to exist."""
+"""The flow templates, one module each; a flow is listed here to exist (`flows.apps`
+registers them into `flows.registry` when the app is ready)."""
 
 from flows.base import Flow
 from flows.usecases.customer_sync import customer_sync

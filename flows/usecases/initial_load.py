@@ -1,26 +1,18 @@
 """Initial load: Sage customers (and items) into the CRM, in batches, with progress.
 
-Started from a button (the pair's initial-load page). The run keeps
-`SyncRun.progress = {"done", "total", "started", "customers_done", "items_done"}` up to date
-after every batch, so the page shows a live progress bar and a retry (from the failed step)
-continues after the last batch done instead of starting again.
+Started from a button (the pair's initial-load page, `flows.services.start_initial_load`).
+The run keeps `SyncRun.progress = {"done", "total", "started", "customers_done",
+"items_done"}` up to date after every batch, so the page shows a live progress bar and a
+retry (from the failed step) continues after the last batch done instead of starting again.
 
-Pairs: Sage 100 → Salesforce, Sage 100 → Streak, Sage 50 → Streak. Every write is
-idempotent, so a batch repeated after a crash, or a second load, writes nothing twice:
-- Salesforce: Sage 100 customers are upserted as Accounts by `ExternalID__c` =
-  "S100-<div>-<no>", 200 a call through sObject Collections (`upsert_many`); items become
-  Product2 records, looked up by `ProductCode` first (Product2 has no external ID field), the
-  missing ones created 200 a call. Customers already bound to an account (`UDF_CRM_ID`) are
-  left alone.
-- Streak: Sage 100 customers, or Sage 50 contacts of type CUSTOMER (in id order), become
-  organizations with their name, phone, address and a line of Sage's credit limit, terms and
-  balance in `other` (as customer sync keeps it); a customer bound already is left alone,
-  and the connector looks an organization up by name before creating it. Streak has no
-  product records, so items are not loaded.
+Every write is idempotent, so a batch repeated after a crash, or a second load, writes
+nothing twice (how, is the CRM's business: Salesforce upserts Accounts by an external ID
+made from the Sage key, Streak looks an organization up by name before creating it). Sage
+customers already bound to a CRM record are left alone. Items go only to a CRM that keeps
+product records, and only from an ERP that lists its items.
 
 Each customer is bound to its CRM record (`ExternalLink`) for the won-deal and customer-sync
-flows. There is no default mapping from Sage to the CRMs' customer records, so the few
-fields loaded are mapped here (`account_of`, `organization_of`, `product_of`).
+flows.
 """
 
 from collections.abc import Callable
@@ -28,70 +20,31 @@ from typing import Any
 
 from django.utils import timezone
 
+from connectors.roles import ACCOUNT_LOAD, CUSTOMER_LIST, ITEM_LIST, ITEM_RECORDS
 from flows.base import Flow, Step, StepContext
 from flows.models import ExternalLink, SyncRun
-from flows.usecases.customer_sync_sage import LABEL_OF, sage_ref, sage_values
-from flows.usecases.customer_sync_streak import IN_OTHER, one_line, sage_line
 
 NAME = "initial_load"
 BATCH_SIZE = 200  # Salesforce sObject Collections take 200 records a call
-EXTERNAL_ID = "ExternalID__c"
 
 
-def account_of(customer: dict[str, Any]) -> dict[str, Any]:
-    lines = [customer.get(f"AddressLine{n}") or "" for n in (1, 2, 3)]
-    return {
-        EXTERNAL_ID: external_id(customer),
-        "Name": customer["CustomerName"],
-        "AccountNumber": customer["CustomerNo"],
-        "Phone": customer.get("TelephoneNo") or None,
-        "BillingStreet": "\n".join(line for line in lines if line) or None,
-        "BillingCity": customer.get("City") or None,
-        "BillingState": customer.get("State") or None,
-        "BillingPostalCode": customer.get("ZipCode") or None,
-        "BillingCountry": customer.get("CountryCode") or None,
-    }
-
-
-def organization_of(system: str, customer: dict[str, Any]) -> dict[str, Any]:
-    values = sage_values(system, customer)
-    address = one_line(values["billing_address"])
-    return {
-        "name": values["name"],
-        "phoneNumbers": [values["phone"]] if values["phone"] else [],
-        "addresses": [address] if address else [],
-        "other": sage_line(LABEL_OF[system], values, list(IN_OTHER)),
-    }
-
-
-def product_of(item: dict[str, Any]) -> dict[str, Any]:
-    return {
-        "Name": item.get("ItemCodeDesc") or item["ItemCode"],
-        "ProductCode": item["ItemCode"],
-        "IsActive": True,
-    }
-
-
-def external_id(customer: dict[str, Any]) -> str:
-    return f"S100-{customer['ARDivisionNo']}-{customer['CustomerNo']}"
-
-
-# ---------------------------------------------------------------- what is loaded
+def loads_items(ctx: StepContext) -> bool:
+    return ITEM_RECORDS in ctx.crm.capabilities and ITEM_LIST in ctx.erp.capabilities
 
 
 def customers_to_load(ctx: StepContext) -> list[dict[str, Any]]:
-    """Sage's customers in key order (stable across attempts); in Sage 100, less those bound
-    to an account already."""
-    if ctx.pair.erp.system == "sage50":
-        contacts = ctx.erp.search("contacts", contact_type_id="CUSTOMER")
-        return sorted(contacts, key=lambda contact: contact["id"])
-    return [row for row in ctx.erp.stream("customer") if not (row.get("UDF_CRM_ID") or "").strip()]
+    """Sage's customers in key order (stable across attempts), as common values with the
+    key the binding keeps (`ref`) and the id the CRM may store (`source_id`)."""
+    customers = []
+    for record in ctx.erp.customers_to_load():
+        ref = ctx.erp.customer_ref(record)
+        values = ctx.erp.customer_values(record)
+        customers.append(values | {"ref": ref, "source_id": f"{ctx.erp.short_label}-{ref}"})
+    return customers
 
 
 def items_to_load(ctx: StepContext) -> list[dict[str, Any]]:
-    if ctx.pair.crm.system != "salesforce":
-        return []
-    return list(ctx.erp.stream("item"))
+    return ctx.erp.items_to_load() if loads_items(ctx) else []
 
 
 def set_progress(run: SyncRun, **values: Any) -> None:
@@ -133,67 +86,41 @@ def in_batches(
 
 
 def load_customers(ctx: StepContext) -> dict[str, Any]:
-    loader = salesforce_accounts if ctx.pair.crm.system == "salesforce" else streak_organizations
-    result = in_batches(ctx, customers_to_load(ctx), "customers_done", loader)
+    result = in_batches(ctx, customers_to_load(ctx), "customers_done", load_accounts)
     return result | {"references": {"customers_loaded": ctx.run.progress["customers_done"]}}
 
 
 def load_items(ctx: StepContext) -> dict[str, Any]:
-    if ctx.pair.crm.system != "salesforce":
-        return {"skipped": "Streak has no product records"}
-    result = in_batches(ctx, items_to_load(ctx), "items_done", salesforce_products)
+    if not loads_items(ctx):
+        return {"skipped": f"{ctx.crm.label} has no product records to load items into"}
+    result = in_batches(ctx, items_to_load(ctx), "items_done", load_products)
     return result | {"references": {"items_loaded": ctx.run.progress["items_done"]}}
 
 
-def salesforce_accounts(ctx: StepContext, customers: list[dict[str, Any]]) -> int:
-    """One upsert call for the batch; each account bound to its customer. Refused records
-    are counted and named in the run's summary, not retried for ever."""
-    results = ctx.crm.upsert_many("Account", EXTERNAL_ID, [account_of(c) for c in customers])
-    refused = []
-    for customer, result in zip(customers, results, strict=True):
-        if result.success:
-            bind(ctx, result.id, sage_ref("sage100", customer))
-        else:
-            refused.append(f"{sage_ref('sage100', customer)}: {result.error}")
-    note_refused(ctx, refused)
-    return len(refused)
-
-
-def streak_organizations(ctx: StepContext, customers: list[dict[str, Any]]) -> int:
-    """Each customer not bound yet becomes an organization (found by name, else created).
-    A bound one is left alone, even if its organization was renamed since; one whose name
-    finds an organization bound to another customer is named in the run's summary."""
-    system = ctx.pair.erp.system
+def load_accounts(ctx: StepContext, customers: list[dict[str, Any]]) -> int:
+    """The batch's customers not bound yet, loaded and each bound to its CRM record. A
+    bound one is left alone, even if its CRM record was renamed since. Refusals are counted
+    and named in the run's summary, not retried for ever."""
     bound = set(
         ExternalLink.objects.filter(pair=ctx.pair, entity="customer").values_list(
             "sage_id", flat=True
         )
     )
+    fresh = [customer for customer in customers if customer["ref"] not in bound]
+    results = ctx.crm.load_accounts(fresh, ctx.erp.label, ctx.idempotency_key("customers"))
     refused = []
-    for customer in customers:
-        ref = sage_ref(system, customer)
-        if ref in bound:
-            continue
-        values = organization_of(system, customer)
-        organization = ctx.crm.create("Organization", values, ctx.idempotency_key(ref))
-        if not bind(ctx, organization["key"], ref):
-            refused.append(f"{ref}: “{values['name']}” is another customer's organization")
+    for customer, result in zip(fresh, results, strict=True):
+        if result.error:
+            refused.append(f"{customer['ref']}: {result.error}")
+        elif not bind(ctx, result.crm_id, customer["ref"]):
+            whose = f"another customer's {ctx.crm.account_entity.lower()}"
+            refused.append(f"{customer['ref']}: “{customer['name']}” is {whose}")
     note_refused(ctx, refused)
     return len(refused)
 
 
-def salesforce_products(ctx: StepContext, items: list[dict[str, Any]]) -> int:
-    codes = [item["ItemCode"] for item in items]
-    listed = ", ".join("'" + code.replace("\\", "\\\\").replace("'", "\\'") + "'" for code in codes)
-    soql = f"SELECT ProductCode FROM Product2 WHERE ProductCode IN ({listed})"
-    present = {row["ProductCode"] for row in ctx.crm.query(soql)}
-    missing = [product_of(item) for item in items if item["ItemCode"] not in present]
-    results = ctx.crm.create_many("Product2", missing) if missing else []
-    refused = [
-        f"{p['ProductCode']}: {r.error}"
-        for p, r in zip(missing, results, strict=True)
-        if not r.success
-    ]
+def load_products(ctx: StepContext, items: list[dict[str, Any]]) -> int:
+    refused = ctx.crm.load_items(items)
     note_refused(ctx, refused)
     return len(refused)
 
@@ -220,32 +147,18 @@ def note_refused(ctx: StepContext, refused: list[str]) -> None:
 def summarise(ctx: StepContext) -> dict[str, Any]:
     progress = ctx.run.progress
     customers, items = progress.get("customers_done", 0), progress.get("items_done", 0)
-    if ctx.pair.crm.system == "streak":
+    crm = ctx.crm.label
+    if ITEM_RECORDS not in ctx.crm.capabilities:
         summary = (
-            f"{customers} customers loaded into Streak as organizations (found by name or "
-            "created); Streak has no product records, so items are not loaded."
+            f"{customers} customers loaded into {crm} as {ctx.crm.account_entity.lower()}s "
+            f"(found by name or created); {crm} has no product records, so items are not "
+            "loaded."
         )
     else:
         summary = f"{customers} customers and {items} items loaded into the CRM."
     if not SyncRun.objects.filter(pk=ctx.run.pk).exclude(summary="").exists():
         SyncRun.objects.filter(pk=ctx.run.pk).update(summary=summary)
     return {"summary": summary}
-
-
-def start_initial_load(pair: Any) -> SyncRun:
-    """Start a run of the pair's initial load (the page's button)."""
-    from flows.models import FlowConfig
-    from flows.runner import enqueue
-
-    config, _ = FlowConfig.objects.get_or_create(
-        pair=pair, flow=NAME, defaults={"trigger": FlowConfig.Trigger.MANUAL}
-    )
-    if not config.enabled:
-        FlowConfig.objects.filter(pk=config.pk).update(enabled=True)
-    stamp = timezone.now().strftime("%Y%m%dT%H%M%S%f")
-    run = SyncRun.objects.create(flow_config=config, pair=pair, entity_key=f"initial_load:{stamp}")
-    enqueue(run)
-    return run
 
 
 initial_load = Flow(
@@ -259,8 +172,7 @@ initial_load = Flow(
         Step("items", load_items, "Load items into the CRM"),
         Step("summary", summarise, "Summarise"),
     ),
-    combinations=frozenset(
-        {("streak", "sage100"), ("streak", "sage50"), ("salesforce", "sage100")}
-    ),
+    needs_crm=frozenset({ACCOUNT_LOAD}),
+    needs_erp=frozenset({CUSTOMER_LIST}),
     trigger="manual",
 )

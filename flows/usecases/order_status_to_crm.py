@@ -1,132 +1,45 @@
-"""Order status → CRM: a Sage 100 order's status told to the deal the order came from.
+"""Order status → CRM: a Sage order's status told to the deal the order came from.
 
-Polled feeds: open orders (SO_SalesOrderHeader) and closed ones (SO_SalesOrderHistoryHeader,
-where Sage moves an order when it is completed or deleted); both give the entity key
-`sales_order:<SalesOrderNo>`, so the changes of one order are handled one at a time, in order.
+Polled feeds: the ERP's feeds of order changes (Sage 100: open orders in SO_SalesOrderHeader
+and closed ones in SO_SalesOrderHistoryHeader, where Sage moves an order when it is completed
+or deleted); both give the entity key `sales_order:<number>`, so the changes of one order
+are handled one at a time, in order.
 
 Which orders: those bound to a deal by an `ExternalLink` (entity `sales_order`, recorded by
-the won-deal flow) or carrying `UDF_DEAL_ID`. `accepts` drops every other order, so orders
-keyed into Sage by hand start no run; their events stay listed as `ignored`.
+the won-deal flow) or naming the deal they came from. `accepts` drops every other order, so
+orders keyed into Sage by hand start no run; their events stay listed as `ignored`.
 
-The status comes from the pair's mapping "Sage 100 order → order status" (N new, O open, H on
-hold, C completed, X deleted), and an open order of type B is a back order. The deal gets the
-fields of the mapping "Sage 100 order status → <CRM>" (the order number; for Streak also the
-invoice number once invoiced), a comment (Streak) or a note in the opportunity's Description
-(Salesforce: the org has no Task object), and, when the option `status_stages` names a stage
-for the status (e.g. `{"deleted": "Closed Lost"}`), the deal moves to that stage.
+The status comes from the pair's mapping "… order → order status" (new, open, on hold,
+completed, deleted), and an open back order is told as one. The deal gets the fields of the
+mapping "… order status → <CRM>" (the order number; for Streak also the invoice number once
+invoiced), a note, and, when the option `status_stages` names a stage for the status (e.g.
+`{"deleted": "Closed Lost"}`), the deal moves to that stage.
 
 Only a change of status is told: the status last told is in the previous run's references,
-and a new order counts as told (the won-deal flow said so when it created it). The CRM record's
-stamp after our write is kept as the link's `last_synced_version`, so a poller of the CRM
-drops our own write instead of starting a flow from it.
+and a new order counts as told (the won-deal flow said so when it created it).
 """
 
-import re
 from typing import Any
 
-from django.db import IntegrityError, transaction
-
 from connectors.base import WebhookEvent
-from connectors.errors import NotFound, ValidationError
-from flows.base import Flow, Step, StepContext
+from connectors.registry import event_topic
+from connectors.roles import ORDER_STATUS, SALES_ORDERS, WON_DEALS
+from flows.base import Flow, Step, StepContext, Watch
 from flows.models import ExternalLink, FlowConfig, SyncRun
-from flows.polling import Watch, watch
-from flows.steps.mapping import active_mapping
+from flows.steps.deal_links import SALES_ORDER, deal_of_order, tell_deal
+from flows.steps.mapping import map_record
 from mappings.canonical import to_json
-from mappings.engine import compiled_version
-from mappings.lookups import PairEnvironment
 
 NAME = "order_status_to_crm"
-KIND = "sage100.sales_order"
-SALES_ORDER = "sales_order"
-DEAL_ENTITY = {"streak": "Box", "salesforce": "Opportunity"}
 STATUS_LABELS = {
     "new": "new",
     "open": "open",
     "on_hold": "on hold",
     "back_order": "on back order",
     "completed": "completed (shipped and invoiced)",
-    "deleted": "cancelled (deleted in Sage 100)",
+    "deleted": "cancelled (deleted in {erp})",
     "quote": "a quote",
 }
-SALESFORCE_ID = re.compile(r"^006[0-9A-Za-z]{12}(?:[0-9A-Za-z]{3})?$")
-
-
-# ---------------------------------------------------------------- shared with the other
-# flows that tell a CRM deal what happened in Sage
-
-
-def map_record(
-    ctx: StepContext, direction: str, system: str, source: str, target: str, record: dict
-) -> dict[str, Any]:
-    """`record` through the pair's active mapping from `source` to `target`."""
-    version = active_mapping(ctx, direction, system, source, target)
-    result = compiled_version(version).apply(record, PairEnvironment(ctx.pair))
-    if result.errors:
-        problems = "; ".join(f"{issue.field}: {issue.message}" for issue in result.errors)
-        raise ValidationError(
-            f"The mapping “{version.mapping.name}” cannot map this record: {problems}",
-            fields={issue.field: issue.message for issue in result.errors},
-        )
-    return result.output
-
-
-def deal_of_order(ctx: StepContext, order_no: str, deal_id: str) -> str:
-    """The CRM deal an order came from: its link, else the deal its UDF_DEAL_ID names
-    (bound by a new link for next time); "" when neither knows one."""
-    link = ExternalLink.objects.filter(pair=ctx.pair, entity=SALES_ORDER, sage_id=order_no).first()
-    if link:
-        return link.crm_id
-    deal = deal_by_id(ctx, deal_id) if deal_id else ""
-    if deal:
-        try:
-            with transaction.atomic():
-                ExternalLink.objects.create(
-                    pair=ctx.pair, entity=SALES_ORDER, crm_id=deal, sage_id=order_no
-                )
-        except IntegrityError:  # the deal is bound to another order already: leave that
-            pass
-    return deal
-
-
-def deal_by_id(ctx: StepContext, deal_id: str) -> str:
-    """The deal whose ID the won-deal flow wrote to UDF_DEAL_ID (Streak's "Deal ID" field;
-    Salesforce's ExternalID__c, or the opportunity Id when it had none)."""
-    if ctx.pair.crm.system == "streak":
-        found = ctx.crm.search("Box", **{"Deal ID": deal_id})
-        return found[0]["key"] if found else ""
-    found = ctx.crm.search("Opportunity", ExternalID__c=deal_id)
-    if found:
-        return found[0]["Id"]
-    if SALESFORCE_ID.match(deal_id):
-        try:
-            return ctx.crm.get("Opportunity", deal_id)["Id"]
-        except NotFound:
-            return ""
-    return ""
-
-
-def note_on_deal(ctx: StepContext, deal: str, message: str) -> None:
-    """A comment on the Streak box, or a line in the opportunity's Description; either only
-    once, so a retried run adds nothing."""
-    if ctx.pair.crm.system == "streak":
-        ctx.crm.add_comment(deal, message)
-        return
-    description = ctx.crm.get("Opportunity", deal).get("Description") or ""
-    if message not in description:
-        text = f"{description}\n\n{message}".strip()
-        ctx.crm.update("Opportunity", deal, {"Description": text}, ctx.idempotency_key("note"))
-
-
-def remember_our_write(ctx: StepContext, deal: str) -> None:
-    """Keep the deal's stamp after our write on its links, so pollers drop the echo."""
-    entity = DEAL_ENTITY[ctx.pair.crm.system]
-    record = ctx.crm.get(entity, deal)
-    stamp = record.get("lastUpdatedTimestamp") or record.get("SystemModstamp") or ""
-    ExternalLink.objects.filter(pair=ctx.pair, crm_id=deal).update(last_synced_version=str(stamp))
-
-
-# ---------------------------------------------------------------- the flow
 
 
 def order_no_of(ctx: StepContext) -> str:
@@ -135,33 +48,33 @@ def order_no_of(ctx: StepContext) -> str:
 
 def accepts(config: FlowConfig, event: WebhookEvent) -> bool:
     """An order change, of an order that came from a deal we know."""
-    if event.kind != KIND:
+    source = event_topic(event.kind)
+    if source is None or source[1] != ORDER_STATUS:
         return False
-    order_no = event.payload.get("SalesOrderNo", "")
-    return (
-        bool(event.payload.get("UDF_DEAL_ID"))
-        or ExternalLink.objects.filter(
-            pair=config.pair, entity=SALES_ORDER, sage_id=order_no
-        ).exists()
-    )
+    if source[0].connector_class.order_deal_reference(event):
+        return True
+    order_no = event.entity_key.removeprefix(f"{SALES_ORDER}:")
+    return ExternalLink.objects.filter(
+        pair=config.pair, entity=SALES_ORDER, sage_id=order_no
+    ).exists()
 
 
 def read_order(ctx: StepContext) -> dict[str, Any]:
     """The order as Sage has it now (open, else in history), its status in CRM words."""
     order_no = order_no_of(ctx)
-    row = ctx.erp.get(SALES_ORDER, order_no)
-    order = map_record(ctx, "in", "sage100", "SO_SalesOrderHeader", "OrderStatus", row)
+    read = ctx.erp.read_order(order_no)
+    source = ctx.erp.names("OrderStatus").mapping
+    order = map_record(ctx, "in", source, "OrderStatus", read.record)
     status = order["status"]
-    if row.get("OrderType") == "B" and status in ("new", "open"):
+    if read.back_order and status in ("new", "open"):
         status = "back_order"
     if status == "completed" and not order.get("invoice_number"):
-        invoices = ctx.erp.search("invoice_history", SalesOrderNo=order_no)
-        order["invoice_number"] = invoices[0]["InvoiceNo"] if invoices else ""
+        order["invoice_number"] = ctx.erp.invoice_of_order(order_no)
     return {
         "order": to_json(order),
         "status": status,
-        "changed": ctx.erp.updated_at(row).strftime("%Y-%m-%d %H:%M"),
-        "deal_id": row.get("UDF_DEAL_ID") or "",
+        "changed": read.changed.strftime("%Y-%m-%d %H:%M"),
+        "deal_id": read.deal_reference,
     }
 
 
@@ -192,23 +105,19 @@ def tell_crm(ctx: StepContext) -> dict[str, Any]:
         return {"skipped": "no deal"}
     read = ctx.outputs["read_order"]
     order, status, order_no = read["order"], read["status"], order_no_of(ctx)
-    label = STATUS_LABELS.get(status, status)
+    erp = ctx.erp.label
+    label = STATUS_LABELS.get(status, status).format(erp=erp)
     references = {"status": status, "deal": deal}
     if status == last_told_status(ctx):
         ctx.set_summary(f"Sales order {order_no} is still {label}: nothing to tell.")
         return {"skipped": "status unchanged", "references": references}
-    crm = ctx.pair.crm.system
-    fields = map_record(ctx, "out", crm, "OrderStatus", DEAL_ENTITY[crm], order)
+    fields = map_record(ctx, "out", "OrderStatus", ctx.crm.deal_entity, order)
     stage = (ctx.option("status_stages") or {}).get(status, "")
-    if crm == "streak":
-        ctx.crm.write_back(deal, fields, stage)
-    elif fields or stage:
-        values = {**fields, **({"StageName": stage} if stage else {})}
-        ctx.crm.update("Opportunity", deal, values, ctx.idempotency_key("tell_crm"))
+    if fields or stage:
+        ctx.crm.write_deal(deal, fields, ctx.idempotency_key("tell_crm"), stage)
     invoiced = f", invoice {order['invoice_number']}" if order.get("invoice_number") else ""
-    message = f"Sage 100 order {order_no} is {label}{invoiced} (as of {read['changed']})."
-    note_on_deal(ctx, deal, message)
-    remember_our_write(ctx, deal)
+    message = f"{erp} order {order_no} is {label}{invoiced} (as of {read['changed']})."
+    tell_deal(ctx, deal, message)
     ctx.set_summary(f"Sales order {order_no} is {label}.")
     return {"fields": fields, "stage": stage, "note": message, "references": references}
 
@@ -222,14 +131,10 @@ order_status_to_crm = Flow(
         Step("find_deal", find_deal, "Find the deal it came from"),
         Step("tell_crm", tell_crm, "Write the status to the deal"),
     ),
-    combinations=frozenset({("streak", "sage100"), ("salesforce", "sage100")}),
+    needs_crm=frozenset({WON_DEALS}),
+    needs_erp=frozenset({SALES_ORDERS}),
     trigger="poll",
     default_options={"poll_interval": 60, "status_stages": {}},
     accepts=accepts,
-)
-
-watch(
-    NAME,
-    Watch("erp", "sage100", SALES_ORDER, KIND, record=SALES_ORDER),
-    Watch("erp", "sage100", "sales_order_history", KIND, record=SALES_ORDER),
+    watches=(Watch("erp", ORDER_STATUS),),
 )

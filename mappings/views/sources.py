@@ -54,8 +54,9 @@ class PreviewEnvironment(PairEnvironment):
 
 
 def system_connection(mapping: Mapping) -> Connection:
+    """The pair's connection to the system the mapping reads or writes."""
     pair = mapping.pair
-    return pair.crm if pair.crm.system == mapping.system else pair.erp
+    return {pair.erp.system: pair.erp, pair.crm.system: pair.crm}[mapping.system]
 
 
 def system_entity(mapping: Mapping) -> str:
@@ -66,24 +67,12 @@ def system_entity(mapping: Mapping) -> str:
     )
 
 
-def connector_entity(connection: Connection, entity: str) -> tuple[str, Any]:
-    """The connector's name for a mapping's entity, and Sage 100's entity spec (lines)."""
-    if connection.system == "sage100":
-        from connectors.sage100.entities import ENTITIES
-
-        for name, spec in ENTITIES.items():
-            if entity in (name, spec.table):
-                return name, spec
-    return entity, None
-
-
 def system_fields(connection: Connection, entity: str) -> list[FieldInfo]:
-    """The entity's live fields (cached); a Sage 100 order's lines as `lines[].Column`."""
-    name, spec = connector_entity(connection, entity)
+    """The entity's live fields (cached); its lines' fields as `lines[].Field`."""
+    name, lines = connector_for(connection).mapping_entity(entity)
     fields, _ = cached_schema(connection, name)
-    if spec is not None and spec.lines:
-        line_entity, _ = connector_entity(connection, spec.lines)
-        line_fields, _ = cached_schema(connection, line_entity)
+    if lines:
+        line_fields, _ = cached_schema(connection, lines)
         fields = [*fields, FieldInfo("lines", "Lines", "list", required=True)] + [
             FieldInfo(**{**vars(info), "name": f"lines[].{info.name}", "required": False})
             for info in line_fields
@@ -99,13 +88,6 @@ def target_fields(mapping: Mapping) -> tuple[list[FieldInfo], str]:
         return system_fields(system_connection(mapping), mapping.target_entity), ""
     except ConnectorError as exc:
         return [], exc.message
-
-
-def field_path(system: str, info: FieldInfo) -> str:
-    """Where a schema field sits in the record the flows hand over."""
-    if system == "streak" and info.custom:
-        return f"fieldsByName.{info.name}"
-    return info.name
 
 
 def source_fields(mapping: Mapping) -> tuple[list[SourceField], str]:
@@ -129,9 +111,10 @@ def source_fields(mapping: Mapping) -> tuple[list[SourceField], str]:
         infos = system_fields(connection, mapping.source_entity)
     except ConnectorError as exc:
         return [], exc.message
+    connector = connector_for(connection)
     return [
         SourceField(
-            path=field_path(connection.system, info),
+            path=connector.field_path(info),
             label=info.label,
             type=info.type,
             custom=info.custom,
@@ -174,21 +157,7 @@ def sample_label(record: Record, index: int) -> str:
 def system_samples(connection: Connection, entity: str, n: int = SAMPLE_SIZE) -> list[Record]:
     """Records shaped as the flows hand them to mappings."""
     connector = connector_for(connection)
-    name, _ = connector_entity(connection, entity)
-    records = connector.sample(name, n)
-    if connection.system == "streak" and name == "Box":
-        records = [with_streak_parties(connector, record) for record in records]
-    return records
-
-
-def with_streak_parties(connector: Any, box: Record) -> Record:
-    """A box with its first organization and contact, as the Streak flows pass it."""
-    extra: Record = {}
-    for kind, entity in (("organizations", "Organization"), ("contacts", "Contact")):
-        keys = [item["key"] for item in box.get(kind) or [] if item.get("key")]
-        if keys:
-            extra[entity.lower()] = connector.get(entity, keys[0])
-    return box | extra
+    return connector.mapping_samples(connector.mapping_entity(entity)[0], n)
 
 
 def samples_for(mapping: Mapping) -> Samples:
@@ -199,7 +168,7 @@ def samples_for(mapping: Mapping) -> Samples:
             records = system_samples(system_connection(mapping), mapping.source_entity)
             return Samples(records=[json_safe(record) for record in records])
         return canonical_samples(mapping)
-    except (ConnectorError, NotImplementedError) as exc:
+    except ConnectorError as exc:
         return Samples(error=getattr(exc, "message", str(exc)))
 
 
@@ -211,7 +180,8 @@ def canonical_samples(mapping: Mapping) -> Samples:
         target_entity=mapping.source_entity,
         active_version__isnull=False,
     ).select_related("active_version")
-    feeder = sorted(feeders, key=lambda m: m.system != pair.crm.system)[:1]
+    crm_first = {pair.crm.system: 0, pair.erp.system: 1}
+    feeder = sorted(feeders, key=lambda m: crm_first[m.system])[:1]
     if not feeder:
         return Samples(error=f"No IN mapping of this pair produces a {mapping.source_entity}.")
     inbound = feeder[0]
@@ -243,9 +213,11 @@ def flatten(record: Any, prefix: str = "", depth: int = 0) -> list[tuple[str, An
     return [(prefix[:-1], record)] if prefix else []
 
 
-def sample_only_paths(records: list[Record], known: set[str], system: str) -> list[tuple[str, Any]]:
+def sample_only_paths(
+    records: list[Record], known: set[str], connection: Connection
+) -> list[tuple[str, Any]]:
     """Paths in the samples that the schema does not list (a Streak box's organization…)."""
-    hidden = ("fields.",) if system == "streak" else ()
+    hidden = connector_for(connection).hidden_sample_paths
     found: dict[str, Any] = {}
     for record in records:
         for path, value in flatten(record):

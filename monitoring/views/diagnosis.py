@@ -9,6 +9,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
+from connectors.registry import SYSTEMS
 from flows.models import SyncRun
 
 
@@ -117,34 +118,11 @@ def signature_key(text: str) -> str:
 
 def record_links(run: SyncRun) -> list[dict[str, str]]:
     """Links to the run's records in each system, from the connections' base URLs."""
-    links: list[dict[str, str]] = []
-    crm, erp = run.pair.crm, run.pair.erp
-    if crm.system == "streak" and crm.settings.get("base_url") and run.entity_key:
-        links.append(link("Streak box", crm.settings["base_url"], "boxes", run.entity_key, False))
-    if crm.system == "salesforce" and run.entity_key:
-        base = crm.settings.get("login_url") or ""
-        if base:
-            links.append(
-                link("Salesforce opportunity", base, "opportunities", run.entity_key, False)
-            )
     references: dict[str, Any] = run.references or {}
-    if erp.system == "sage100" and references.get("sage_order_no"):
-        base = erp.settings.get("bridge_url") or ""
-        if base:
-            links.append(link("Sage 100 order", base, "orders", references["sage_order_no"]))
-    if erp.system == "sage50" and references.get("sage_invoice_id"):
-        base = api_root(erp.settings.get("api_url") or "")
-        if base:
-            links.append(link("Sage 50 invoice", base, "invoices", references["sage_invoice_id"]))
-    return links
-
-
-def link(label: str, base: str, kind: str, record_id: Any, show_id: bool = True) -> dict[str, str]:
-    """CRM keys are long and already shown beside the link; Sage numbers are worth reading."""
-    text = f"{label} {record_id}" if show_id else label
-    return {"label": text, "url": f"{base.rstrip('/')}/{kind}/{record_id}"}
-
-
-def api_root(api_url: str) -> str:
-    """The Sage Accounting sandbox serves its pages at the host root, beside /v3.1."""
-    return re.sub(r"/v\d+(\.\d+)?/?$", "", api_url.rstrip("/"))
+    return [
+        {"label": found.label, "url": found.url}
+        for connection in (run.pair.crm, run.pair.erp)
+        for found in SYSTEMS[connection.system].connector_class.record_links(
+            connection.settings or {}, run.entity_key, references
+        )
+    ]

@@ -12,7 +12,7 @@ from django.utils import timezone
 from playwright.sync_api import Page, expect
 
 from flows.models import Approval, SyncRun
-from flows.steps.items import PRODUCT_TO_SAGE100_ITEM
+from mappings.defaults.base import PRODUCT_TO_SAGE100_ITEM
 from mappings.models import LookupTable
 from tests.factories import IntegrationPairFactory
 from tests.integration.flows import won_deals as shared

@@ -52,12 +52,13 @@ def logging_flow(monkeypatch):
         label="Logging flow",
         description="A step that logs, then one that fails unexpectedly.",
         steps=(Step("log", log_from_a_step), Step("fail", fail_in_a_step)),
-        combinations=frozenset({("streak", "sage100")}),
     )
     monkeypatch.setitem(FLOWS, flow.name, flow)
     monkeypatch.setattr("flows.runner.enqueue", lambda run: None)
     pair = IntegrationPairFactory(name="Logging pair")
-    config = FlowConfig.objects.create(pair=pair, flow=flow.name, enabled=True)
+    config = FlowConfig.objects.update_or_create(
+        pair=pair, flow=flow.name, defaults={"enabled": True}
+    )[0]
     return SyncRun.objects.create(flow_config=config, pair=pair, entity_key="box-7")
 
 

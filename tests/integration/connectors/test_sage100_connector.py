@@ -17,11 +17,12 @@ from connectors.errors import (
     NotFound,
     RateLimited,
     TransientError,
+    Unsupported,
     ValidationError,
 )
 from connectors.models import Connection
 from connectors.sage100.client import odbc_error
-from connectors.sage100.connector import SystemConnector
+from connectors.sage100.connector import Sage100Connector
 from connectors.services import check_connection, connector_for
 from sandbox.sage100.app import BRIDGE_KEY
 from sandbox.sage100.rules import decimal_hours
@@ -61,7 +62,7 @@ def make_connection(sage100):
 
 
 @pytest.fixture
-def sage(make_connection) -> SystemConnector:
+def sage(make_connection) -> Sage100Connector:
     return connector_for(make_connection())
 
 
@@ -362,7 +363,7 @@ def test_the_change_feed_reads_history_in_time_order(sage):
     moments = [sage.updated_at(row) for row in rows]
     assert rows and moments == sorted(moments)
     assert all(row["lines"] for row in rows)
-    with pytest.raises(NotImplementedError):
+    with pytest.raises(Unsupported):
         list(sage.changes("sales_order_line", datetime(2025, 6, 1)))
 
 

@@ -11,7 +11,7 @@ from django.db import connection as db
 
 from connectors.errors import AuthError, NotFound, RateLimited, TransientError, ValidationError
 from connectors.models import Connection
-from connectors.sage50.connector import SystemConnector, idempotency_id
+from connectors.sage50.connector import SageAccountingConnector, idempotency_id
 from connectors.sage50.oauth import authorization_url, complete_authorization
 from connectors.services import check_connection, connector_for
 from sandbox.sage_accounting import data
@@ -66,7 +66,7 @@ def connection(sandbox) -> Connection:
 
 
 @pytest.fixture
-def sage(connection) -> SystemConnector:
+def sage(connection) -> SageAccountingConnector:
     return connector_for(connection)
 
 
@@ -81,7 +81,7 @@ def invoice(contact_id: str = HARBOR_POINT, **extra) -> dict:
     return {"contact_id": contact_id, "date": "2026-11-20", "invoice_lines": [line], **extra}
 
 
-def invoices_referenced(sage: SystemConnector, reference: str) -> list[dict]:
+def invoices_referenced(sage: SageAccountingConnector, reference: str) -> list[dict]:
     return sage.search("sales_invoices", reference=reference)
 
 
@@ -154,7 +154,7 @@ def test_expired_access_token_is_refreshed_before_the_call(sandbox):
     first = dict(connection.secrets)
     time.sleep(1.1)  # the stored access token is now dead at Sage too
 
-    sage = SystemConnector(connection)
+    sage = SageAccountingConnector(connection)
     assert sage.get("contacts", HARBOR_POINT)["name"] == "Harbor Point Logistics"
     assert sage.client.http.calls == 1  # no failed call first
     connection.refresh_from_db()
@@ -165,7 +165,7 @@ def test_expired_access_token_is_refreshed_before_the_call(sandbox):
 def test_a_401_on_a_token_believed_valid_refreshes_and_retries_once(sandbox):
     tokens = control(sandbox, "oauth/tokens")
     connection = sage_connection(sandbox, {**tokens, "access_token": "revoked-elsewhere"})
-    sage = SystemConnector(connection)
+    sage = SageAccountingConnector(connection)
     assert sage.get("contacts", HARBOR_POINT)["id"] == HARBOR_POINT
     assert sage.client.http.calls == 2
     connection.refresh_from_db()
@@ -175,8 +175,8 @@ def test_a_401_on_a_token_believed_valid_refreshes_and_retries_once(sandbox):
 def test_a_second_worker_uses_the_token_the_first_one_refreshed(sandbox):
     tokens = control(sandbox, "oauth/tokens")
     sage_connection(sandbox, {**tokens, "expires_in": 0})
-    first_worker = SystemConnector(Connection.objects.get(name="Brightline Sage"))
-    second_worker = SystemConnector(Connection.objects.get(name="Brightline Sage"))
+    first_worker = SageAccountingConnector(Connection.objects.get(name="Brightline Sage"))
+    second_worker = SageAccountingConnector(Connection.objects.get(name="Brightline Sage"))
     assert first_worker.get("contacts", HARBOR_POINT)
     # The second worker still holds the spent refresh token in memory; re-reading under the
     # row lock finds the new pair instead of spending the dead token.
@@ -199,7 +199,7 @@ def test_a_used_refresh_token_marks_the_connection_needs_reauth(sandbox):
     assert spent.status_code == 200  # someone else rotated it away
     connection = sage_connection(sandbox, {**tokens, "expires_in": 0})
     with pytest.raises(AuthError, match=r"invalid_grant.*press Connect to Sage") as refused:
-        SystemConnector(connection).get("contacts", HARBOR_POINT)
+        SageAccountingConnector(connection).get("contacts", HARBOR_POINT)
     assert refused.value.detail.startswith("invalid_grant")
     connection.refresh_from_db()
     assert connection.status == Connection.Status.NEEDS_REAUTH

@@ -9,9 +9,9 @@ from decimal import Decimal
 import pytest
 
 from connectors.models import IntegrationPair
+from connectors.salesforce.crm import account_of
 from connectors.services import connector_for
 from flows.models import ExternalLink, SyncRun
-from flows.usecases.initial_load import account_of, external_id
 from tests.integration.flows import polling_setup as shared
 from tests.integration.flows.polling_setup import poll_now, sage100_rows
 
@@ -34,11 +34,13 @@ def bound(make_pair, salesforce, sage100, sage100_sandbox) -> tuple[IntegrationP
     [customer] = sage100_rows(
         sage100_sandbox, "SELECT * FROM AR_Customer WHERE CustomerNo = 'MORRISON'"
     )
-    values = {k: v for k, v in account_of(customer).items() if k != "ExternalID__c"}
+    sage = connector_for(sage100)
+    ref = sage.customer_ref(customer)
+    common = sage.customer_values(customer) | {"source_id": f"S100-{ref}"}
+    values = {k: v for k, v in account_of(common).items() if k != "ExternalID__c"}
     values["AccountNumber"] = format(Decimal(str(customer["CreditLimit"])), ".2f")
-    account = connector_for(salesforce).create("Account", values, f"test-{external_id(customer)}")
+    account = connector_for(salesforce).create("Account", values, f"test-S100-{ref}")
     poll_now(pair, FLOW)
-    ref = f"{customer['ARDivisionNo']}-{customer['CustomerNo']}"
     ExternalLink.objects.create(pair=pair, entity="customer", crm_id=account["Id"], sage_id=ref)
     time.sleep(1.1)  # Sage stamps changes to the second: keep ours apart from the seed's
     return pair, account["Id"], ref

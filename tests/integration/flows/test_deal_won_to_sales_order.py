@@ -11,7 +11,7 @@ import pytest
 from connectors.services import connector_for
 from flows.models import ExternalLink, FlowConfig, InboundEvent, SyncRun
 from flows.services import retry_run
-from flows.steps.items import PRODUCT_TO_SAGE100_ITEM
+from mappings.defaults.base import PRODUCT_TO_SAGE100_ITEM
 from mappings.versions import import_table
 from sandbox.streak import data as streak_data
 from tests.integration.flows import won_deals as shared

@@ -11,8 +11,7 @@ from simple_salesforce import Salesforce
 from connectors.models import IntegrationPair
 from connectors.services import connector_for
 from flows.models import ExternalLink, SyncRun
-from flows.services import retry_run
-from flows.usecases.initial_load import start_initial_load
+from flows.services import retry_run, start_initial_load
 from tests.integration.flows.polling_setup import (  # noqa: F401 (fixtures)
     inline_runs,
     sage100,

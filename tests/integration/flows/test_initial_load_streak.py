@@ -8,7 +8,7 @@ import pytest
 from connectors.models import IntegrationPair
 from connectors.services import connector_for
 from flows.models import ExternalLink, SyncRun
-from flows.usecases.initial_load import start_initial_load
+from flows.services import start_initial_load
 from tests.integration.flows.polling_setup import (  # noqa: F401 (fixtures)
     inline_runs,
     sage50,

@@ -13,7 +13,7 @@ from django_q.models import Schedule
 from connectors.models import Connection, IntegrationPair
 from connectors.services import connector_for
 from flows.models import FlowConfig, InboundEvent, SyncRun, Watermark
-from flows.polling import CHANGE_OF, is_echo, poll_config, poll_due
+from flows.polling import is_echo, poll_config, poll_due
 from tests.integration.flows import polling_setup as shared
 
 pytestmark = pytest.mark.django_db
@@ -159,7 +159,7 @@ def test_our_own_crm_write_is_recognised_and_a_users_edit_is_not(
 
     crm = connector_for(streak)
     written = crm.get("Box", box["key"])
-    assert is_echo(status_pair, CHANGE_OF["streak"](crm, "Box", written))
+    assert is_echo(status_pair, crm.change_of("Box", written))
     requests.post(  # a salesperson edits the box afterwards
         f"{streak_sandbox.url}/api/v1/boxes/{box['key']}",
         json={"notes": "Customer called about delivery."},
@@ -167,7 +167,7 @@ def test_our_own_crm_write_is_recognised_and_a_users_edit_is_not(
         timeout=5,
     ).raise_for_status()
     edited = crm.get("Box", box["key"])
-    assert not is_echo(status_pair, CHANGE_OF["streak"](crm, "Box", edited))
+    assert not is_echo(status_pair, crm.change_of("Box", edited))
 
 
 def test_the_schedule_polls_only_what_is_due(status_pair):

@@ -3,6 +3,7 @@
 import pytest
 
 from flows.models import FlowConfig
+from flows.registry import FLOWS
 from mappings.config_transfer import apply_plan, export_config, plan_import, summary
 from tests.factories import IntegrationPairFactory
 
@@ -24,7 +25,8 @@ def test_flow_settings_are_exported_shown_as_changes_and_imported():
     apply_plan(plan)
 
     config = FlowConfig.objects.get(pair=pair, flow="deal_won_to_sales_order")
-    assert config.enabled is True and config.option("approval_threshold") == 25000
+    assert config.enabled is True
+    assert FLOWS[config.flow].option(config.options, "approval_threshold") == 25000
     assert not plan_import(export_config([pair]), "again.json").has_changes
 
 

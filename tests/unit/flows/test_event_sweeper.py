@@ -6,7 +6,7 @@ import pytest
 from django.utils import timezone
 from django_q.models import OrmQ
 
-from flows import events
+from flows import events, publishing
 from flows.models import Delivery, Subscription
 from tests.factories import IntegrationPairFactory
 
@@ -18,7 +18,7 @@ def test_a_waiting_delivery_is_rung_once_per_due_time():
     subscription = Subscription.objects.create(
         name="ERP feed", events=["order.created"], target="url", url="http://127.0.0.1:9/in"
     )
-    assert events.publish(pair, "order.created", {"sales_order_no": "1"}, "1") == 1
+    assert publishing.publish(pair, "order.created", {"sales_order_no": "1"}, "1") == 1
     delivery = Delivery.objects.get(subscription=subscription)
     assert OrmQ.objects.count() == 1  # rung when published
     assert events.sweep() == {"enqueued": 0}  # due, but its doorbell is still in the queue

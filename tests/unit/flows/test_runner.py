@@ -48,7 +48,7 @@ def test_runs_of_one_record_go_one_at_a_time_in_order(config, script, new_run):
 
 
 def test_transient_error_schedules_a_retry_that_resumes_at_the_failed_step(config, script, new_run):
-    script.errors = [TransientError("Sage 100 bridge answered 503", system="Sage 100 bridge")]
+    script.errors = [TransientError("Sage 100 bridge answered 503", system="sage100")]
     run = new_run()
     assert execute_run(run.pk) == "retry scheduled"
     run.refresh_from_db()
@@ -83,7 +83,7 @@ def test_backoff_is_full_jitter_capped(settings):
 
 
 def test_rate_limited_waits_as_told_without_using_an_attempt(config, script, new_run):
-    script.errors = [RateLimited("429", retry_after=120, system="Streak")]
+    script.errors = [RateLimited("429", retry_after=120, system="streak")]
     run = new_run()
     before = timezone.now()
     assert execute_run(run.pk) == "rate limited"
@@ -97,7 +97,7 @@ def test_validation_error_fails_at_once_with_the_field(config, script, new_run):
         ValidationError(
             "Sage 100 refused the order: The item code WIDGET-999 is not on file.",
             fields={"lines[0].ItemCode": "not on file"},
-            system="Sage 100 bridge",
+            system="sage100",
         )
     ]
     run = new_run()
@@ -109,7 +109,7 @@ def test_validation_error_fails_at_once_with_the_field(config, script, new_run):
 
 
 def test_auth_error_pauses_the_pair_and_marks_the_connection(config, script, new_run):
-    script.errors = [AuthError("Streak refused the API key (401)", system="Streak")]
+    script.errors = [AuthError("Streak refused the API key (401)", system="streak")]
     run = new_run()
     assert execute_run(run.pk) == "paused: needs re-authorisation"
     run.refresh_from_db()
@@ -175,7 +175,6 @@ def test_run_snapshots_redact_secrets(config, script, new_run, monkeypatch):
     FLOWS["test_flow"] = Flow(
         name="test_flow", label="Test flow", description="",
         steps=(Step("first", script.first), Step("second", leaky)),
-        combinations=frozenset(),
     )  # fmt: skip
     run = new_run()
     execute_run(run.pk)
@@ -203,7 +202,6 @@ def test_the_attempt_budget_counts_attempts_in_a_row_without_progress(
     flow = Flow(
         name="test_flow", label="Flaky", description="",
         steps=tuple(Step(name, flaky(name)) for name in failures),
-        combinations=frozenset(),
     )  # fmt: skip
     monkeypatch.setitem(FLOWS, "test_flow", flow)
     run = new_run()

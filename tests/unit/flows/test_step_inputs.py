@@ -43,12 +43,13 @@ def run(monkeypatch) -> SyncRun:
             Step("quote", quote),
             Step("create_order", create_order),
         ),
-        combinations=frozenset({("streak", "sage100")}),
     )
     monkeypatch.setitem(FLOWS, flow.name, flow)
     monkeypatch.setattr("flows.runner.enqueue", lambda run: None)
     pair = IntegrationPairFactory()
-    config = FlowConfig.objects.create(pair=pair, flow=flow.name, enabled=True)
+    config = FlowConfig.objects.update_or_create(
+        pair=pair, flow=flow.name, defaults={"enabled": True}
+    )[0]
     event = InboundEvent.objects.create(
         pair=pair, source="webhook", kind="BOX_CHANGE_STAGE", entity_key="box-7",
         payload={"key": "box-7", "stageKey": "5004", "apiKey": TOKEN}, status="accepted",

@@ -26,7 +26,6 @@ def pair(monkeypatch):
         label="Test",
         description="Wants every stage change.",
         steps=(Step("noop", lambda ctx: {}),),
-        combinations=frozenset({("streak", "sage100")}),
         accepts=lambda config, event: event.kind == "BOX_CHANGE_STAGE",
     )
     monkeypatch.setitem(FLOWS, flow.name, flow)
@@ -36,7 +35,7 @@ def pair(monkeypatch):
     pair.token = pair.rotate_webhook_token()
     pair.save()
     pair.queued = queued
-    FlowConfig.objects.create(pair=pair, flow="test_won", enabled=True)
+    FlowConfig.objects.update_or_create(pair=pair, flow="test_won", defaults={"enabled": True})[0]
     return pair
 
 

@@ -12,7 +12,6 @@ from connectors.services import connector_for
 from mappings import canonical
 from mappings.engine import compile_spec
 from mappings.suggest import suggest
-from mappings.views.sources import with_streak_parties
 from sandbox.sage100.app import BRIDGE_KEY
 from sandbox.streak import data
 
@@ -46,7 +45,8 @@ def ar_customer(sage100_sandbox) -> list[FieldInfo]:
 
 @pytest.fixture
 def box(streak) -> dict:
-    return with_streak_parties(streak, streak.search("Box", name=BOX_NAME)[0])
+    found = streak.search("Box", name=BOX_NAME)[0]
+    return streak.read_deal(found["key"], "Closed-Won").record
 
 
 @pytest.fixture

@@ -9,6 +9,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from flows.models import Approval, FlowConfig, InboundEvent, RunStep, SyncRun
+from flows.registry import FLOWS
 from monitoring.views.diagnosis import fix_for, signature
 from tests.factories import IntegrationPairFactory
 
@@ -399,8 +400,8 @@ def test_pair_flows_saves_options_and_resuming_queues_the_waiting_runs(
     )
     assert reply.status_code == 302
     config.refresh_from_db()
-    assert config.option("approval_threshold") == 2500
-    assert config.option("unknown_item_policy") == "skip_line"
+    assert FLOWS[config.flow].option(config.options, "approval_threshold") == 2500
+    assert FLOWS[config.flow].option(config.options, "unknown_item_policy") == "skip_line"
     client.post(reverse("pair-pause", args=[pair.slug]), {"action": "pause"})
     pair.refresh_from_db()
     assert not pair.enabled

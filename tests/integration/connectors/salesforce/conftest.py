@@ -7,7 +7,7 @@ from collections.abc import Callable
 import pytest
 
 from connectors.models import Connection
-from connectors.salesforce.connector import SystemConnector
+from connectors.salesforce.connector import SalesforceConnector
 
 
 @pytest.fixture
@@ -31,5 +31,5 @@ def make_connection(salesforce_sandbox) -> Callable[..., Connection]:
 
 
 @pytest.fixture
-def connector(make_connection) -> SystemConnector:
-    return SystemConnector(make_connection())
+def connector(make_connection) -> SalesforceConnector:
+    return SalesforceConnector(make_connection())

@@ -10,7 +10,7 @@ from django.db import connection as db
 from connectors.errors import AuthError, ValidationError
 from connectors.models import Connection
 from connectors.salesforce.client import TOKEN_SECRET
-from connectors.salesforce.connector import SystemConnector
+from connectors.salesforce.connector import SalesforceConnector
 from connectors.services import cached_schema, check_connection
 from sandbox.salesforce import schema as sandbox_schema
 from tests.integration.connectors.salesforce.accounts import count
@@ -43,14 +43,14 @@ def test_client_credentials_test_names_org_instance_and_usage(connector, salesfo
 
 def test_stored_token_is_reused_by_the_next_connector(connector):
     connector.get("Account", connector.sample("Account", 1)[0]["Id"])
-    again = SystemConnector(Connection.objects.get(pk=connector.connection.pk))
+    again = SalesforceConnector(Connection.objects.get(pk=connector.connection.pk))
     assert again.sample("Account", 2)
     assert again.client.oauth.http.calls == 0
 
 
 def test_jwt_bearer_flow_signs_with_the_stored_private_key(make_connection, salesforce_sandbox):
     key = (salesforce_sandbox.app.data_dir / "salesforce-jwt-private.pem").read_text()
-    jwt_connector = SystemConnector(
+    jwt_connector = SalesforceConnector(
         make_connection(
             "jwt_bearer",
             secrets={"private_key": key},
@@ -70,12 +70,12 @@ def test_jwt_bearer_with_unknown_user_or_bad_key_is_a_plain_auth_failure(
     assert health.message == "Salesforce token request failed: invalid_grant"
     broken = make_connection("jwt_bearer", secrets={"private_key": "not a key"}, username="x@y.z")
     with pytest.raises(AuthError, match="not a usable RSA key"):
-        SystemConnector(broken).sample("Account")
+        SalesforceConnector(broken).sample("Account")
 
 
 def test_refresh_token_flow(make_connection, salesforce_sandbox):
     refresh = control(salesforce_sandbox, "refresh_token")["refresh_token"]
-    refreshing = SystemConnector(
+    refreshing = SalesforceConnector(
         make_connection("refresh_token", secrets={"refresh_token": refresh})
     )
     assert refreshing.test().ok
@@ -116,7 +116,7 @@ def test_token_near_its_end_is_renewed_before_the_call(connector):
 def test_a_token_another_worker_stored_is_used_under_the_lock(connector):
     stale_copy = Connection.objects.get(pk=connector.connection.pk)  # loaded before any token
     connector.sample("Account", 1)
-    other = SystemConnector(stale_copy)
+    other = SalesforceConnector(stale_copy)
     assert other.sample("Account", 1)
     assert other.client.oauth.http.calls == 0
 
@@ -127,7 +127,7 @@ def test_changed_credentials_void_the_stored_token(connector):
     connection.secrets = {**connection.secrets, "client_secret": "rotated-wrong"}
     connection.save()
     with pytest.raises(AuthError, match="Salesforce token request failed: invalid_client"):
-        SystemConnector(connection).sample("Account", 1)
+        SalesforceConnector(connection).sample("Account", 1)
 
 
 # ---------------------------------------------------------------- schema

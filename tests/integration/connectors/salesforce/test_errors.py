@@ -11,7 +11,7 @@ from connectors.errors import (
     ValidationError,
 )
 from connectors.models import Connection
-from connectors.salesforce.connector import SystemConnector
+from connectors.salesforce.connector import SalesforceConnector
 from tests.integration.connectors.salesforce.accounts import count
 from tests.integration.sandbox.salesforce_client import control
 
@@ -19,7 +19,7 @@ pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
-def warm(connector) -> SystemConnector:
+def warm(connector) -> SalesforceConnector:
     """A connector holding a token and the Account describe, so faults hit only the call."""
     connector.external_id_field("Account")
     return connector
@@ -85,14 +85,14 @@ def test_dropped_connection_is_transient(warm, salesforce_sandbox):
 
 
 def test_unreachable_login_url_is_transient(make_connection):
-    gone = SystemConnector(make_connection(login_url="https://127.0.0.1:9"))
+    gone = SalesforceConnector(make_connection(login_url="https://127.0.0.1:9"))
     with pytest.raises(TransientError, match="Could not reach Salesforce"):
         gone.sample("Account", 1)
 
 
 def test_token_endpoint_outage_is_transient_not_reauth(make_connection, salesforce_sandbox):
     control(salesforce_sandbox, "faults", {"outage": True})
-    health = SystemConnector(make_connection()).test()
+    health = SalesforceConnector(make_connection()).test()
     assert not health.ok and not health.needs_reauth and "503" in health.message
 
 

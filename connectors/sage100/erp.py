@@ -1,0 +1,257 @@
+"""Sage 100 in the ERP role: customers (AR_Customer, keyed `<division>-<customer no>`),
+sales orders through the bridge, items (CI_Item), and the feeds back: order headers open and
+in history, warehouse stock, cash receipts and customers, polled by DateUpdated.
+
+A bound customer costs no call at all (its reference is the binding; its name, for the
+note, is the deal's). A customer create names the CRM id (`UDF_CRM_ID`) and an order create
+the deal (`UDF_DEAL_ID`), so the bridge answers with a record made for them meanwhile.
+
+Item codes found in Sage are remembered by this process for KNOWN_ITEM_SECONDS (found ones
+only: a code not found is looked up live every time, so an item created in Sage passes at the
+next retry); an order Sage refuses over an item makes the process forget them all.
+"""
+
+import time
+from decimal import Decimal
+from typing import Any
+
+from connectors.base import Record, WebhookEvent
+from connectors.errors import ValidationError
+from connectors.roles import (
+    CREDIT,
+    CUSTOMER_LIST,
+    CUSTOMER_SYNC,
+    CUSTOMERS,
+    ITEM_LIST,
+    ORDER_STATUS,
+    PAYMENTS,
+    SALES_ORDERS,
+    STOCK,
+    Change,
+    CustomerMatch,
+    DocumentMade,
+    EntityNames,
+    ErpRole,
+    Feed,
+    OrderRead,
+    PaymentRead,
+    StockRead,
+)
+from connectors.values import ADDRESS_PARTS, money
+
+KNOWN_ITEM_SECONDS = 300.0
+# (connection id, its creation time, code in capitals) -> (expires at, Sage's ItemCode)
+KNOWN_ITEMS: dict[tuple[Any, ...], tuple[float, str]] = {}
+ORDER_REFERENCE, CUSTOMER_REFERENCE = "UDF_DEAL_ID", "UDF_CRM_ID"
+ORDER_KIND = "sage100.sales_order"
+OPEN_ORDER_STATUSES = ("N", "O", "H")  # new, open, on hold; closed orders move to history
+ORDER_TOTAL_PARTS = ("TaxableAmt", "NonTaxableAmt", "SalesTaxAmt", "FreightAmt")
+CUSTOMER_COLUMNS = {  # common field → AR_Customer columns it is written to
+    "name": ("CustomerName",),
+    "phone": ("TelephoneNo",),
+    "email": ("EmailAddress",),
+    "billing_address": ("AddressLine1", "AddressLine2", "AddressLine3", "City", "State",
+                        "ZipCode", "CountryCode"),
+    "credit_limit": ("CreditLimit",),
+    "terms": ("TermsCode",),
+}  # fmt: skip
+
+
+def customer_columns(field: str, value: Any) -> dict[str, Any]:
+    if field == "billing_address":
+        lines = [*str(value.get("street") or "").split("\n"), "", ""][:3]
+        parts = [*lines, *(value.get(part) for part in ADDRESS_PARTS[1:])]
+        columns = CUSTOMER_COLUMNS[field]
+        return {column: part or "" for column, part in zip(columns, parts, strict=True)}
+    return {CUSTOMER_COLUMNS[field][0]: value if value not in (None, "") else None}
+
+
+class Sage100Erp(ErpRole):
+    capabilities = frozenset({SALES_ORDERS, CUSTOMER_SYNC, CUSTOMER_LIST, ITEM_LIST, CREDIT})
+    feeds = {
+        ORDER_STATUS: (
+            Feed("sales_order", ORDER_KIND, record="sales_order"),
+            Feed("sales_order_history", ORDER_KIND, record="sales_order"),
+        ),
+        STOCK: (Feed("stock", "sage100.stock"),),
+        PAYMENTS: (Feed("cash_receipt", "sage100.cash_receipt"),),
+        CUSTOMERS: (Feed("customer", "sage100.customer", record="customer"),),
+    }
+    entity_names = {
+        "Customer": EntityNames("AR_Customer", "customer"),
+        "SalesOrder": EntityNames(
+            "SO_SalesOrderHeader", "sales_order", "sales_order_line", "lines"
+        ),
+        "OrderStatus": EntityNames("SO_SalesOrderHeader", "sales_order"),
+        "InventoryLevel": EntityNames("IM_ItemWarehouse", "stock"),
+        "Payment": EntityNames("AR_CashReceiptsHistory", "cash_receipt"),
+    }
+    item_table = "Product code → Sage 100 item"
+    short_label = "S100"
+    writable_fields = frozenset(CUSTOMER_COLUMNS)
+
+    def change_of(self, entity: str, record: Record) -> Change:
+        stamp = f"{record['DateUpdated']}|{record['TimeUpdated']}"
+        return Change(self.key_of(entity, record), stamp, self.updated_at(record))
+
+    # ------------------------------------------------------------ customers
+
+    def customer_ref(self, record: Record) -> str:
+        return f"{record['ARDivisionNo']}-{record['CustomerNo']}"
+
+    def bound_customer(self, ref: str, customer: dict[str, Any]) -> CustomerMatch:
+        return CustomerMatch(ref, customer["name"], "bound before")
+
+    def find_or_create_customer(
+        self, values: Record, customer: dict[str, Any], idempotency_key: str
+    ) -> CustomerMatch:
+        searches = [
+            ("CRM id", CUSTOMER_REFERENCE, values.get(CUSTOMER_REFERENCE)),
+            ("email", "EmailAddress", values.get("EmailAddress")),
+            ("name", "CustomerName", values.get("CustomerName")),
+        ]
+        for how, column, value in searches:
+            if value:
+                found = self.search("customer", limit=1, **{column: value})
+                if found:
+                    return self.match(found[0], f"found by {how}")
+        created = self.create("customer", values, idempotency_key)
+        return self.match(created, "found by CRM id" if created.get("existed") else "created")
+
+    def match(self, record: Record, how: str) -> CustomerMatch:
+        return CustomerMatch(self.customer_ref(record), record.get("CustomerName") or "", how)
+
+    def read_customer(self, ref: str) -> Record:
+        return self.get("customer", ref)
+
+    def customer_values(self, record: Record) -> dict[str, Any]:
+        lines = [record.get(f"AddressLine{n}") or "" for n in (1, 2, 3)]
+        street = "\n".join(line for line in lines if line)
+        address = [street, *(record.get(c) for c in ("City", "State", "ZipCode", "CountryCode"))]
+        return {
+            "name": record.get("CustomerName"),
+            "phone": record.get("TelephoneNo"),
+            "email": record.get("EmailAddress"),
+            "billing_address": dict(zip(ADDRESS_PARTS, address, strict=True)),
+            "credit_limit": record.get("CreditLimit"),
+            "terms": record.get("TermsCode"),
+            "balance": record.get("CurrentBalance"),
+            "account_number": record.get("CustomerNo"),
+        }
+
+    def update_customer(self, ref: str, values: dict[str, Any], idempotency_key: str) -> str:
+        body = {
+            k: v
+            for field, value in values.items()
+            for k, v in customer_columns(field, value).items()
+        }
+        self.update("customer", ref, body, idempotency_key)
+        return self.change_of("customer", self.get("customer", ref)).stamp
+
+    def customers_to_load(self) -> list[Record]:
+        """In key order, less those bound to a CRM record already (`UDF_CRM_ID`)."""
+        return [
+            row
+            for row in self.stream("customer")
+            if not (row.get(CUSTOMER_REFERENCE) or "").strip()
+        ]
+
+    def items_to_load(self) -> list[dict[str, Any]]:
+        return [
+            {"sku": item["ItemCode"], "name": item.get("ItemCodeDesc") or item["ItemCode"]}
+            for item in self.stream("item")
+        ]
+
+    # ------------------------------------------------------------ orders
+
+    def item_code(self, code: str) -> str:
+        key = self.known_item_key(code)
+        known = KNOWN_ITEMS.get(key)
+        if known and known[0] > time.monotonic():
+            return known[1]
+        found = self.search("item", limit=1, ItemCode=code)
+        if not found:
+            return ""
+        KNOWN_ITEMS[key] = (time.monotonic() + KNOWN_ITEM_SECONDS, found[0]["ItemCode"])
+        return found[0]["ItemCode"]
+
+    def known_item_key(self, code: str) -> tuple[Any, ...]:
+        return (self.connection.pk, str(self.connection.created_at), code.strip().upper())
+
+    def forget_items(self) -> None:
+        """Look every item of this connection up live again (one was refused by Sage)."""
+        scope = self.known_item_key("")[:2]
+        for key in [key for key in KNOWN_ITEMS if key[:2] == scope]:
+            KNOWN_ITEMS.pop(key, None)
+
+    def create_sales_order(
+        self, values: Record, deal_reference: str, idempotency_key: str
+    ) -> DocumentMade:
+        """The create names the deal, so the bridge answers with the order Sage has for it
+        (open or in history) instead of making a second one."""
+        values = {**values, ORDER_REFERENCE: values.get(ORDER_REFERENCE) or deal_reference}
+        try:
+            order = self.create("sales_order", values, idempotency_key)
+        except ValidationError as exc:
+            if any(field.startswith("ItemCode") for field in exc.fields):
+                self.forget_items()  # an item known before may be gone: check live again
+            raise
+        number = order["SalesOrderNo"]
+        return DocumentMade(number, number, bool(order.get("existed")))
+
+    @classmethod
+    def order_deal_reference(cls, event: WebhookEvent) -> str:
+        return str(event.payload.get(ORDER_REFERENCE) or "")
+
+    def read_order(self, number: str) -> OrderRead:
+        row = self.get("sales_order", number)
+        return OrderRead(
+            row,
+            self.updated_at(row),
+            row.get(ORDER_REFERENCE) or "",
+            back_order=row.get("OrderType") == "B",
+        )
+
+    def invoice_of_order(self, number: str) -> str:
+        invoices = self.search("invoice_history", SalesOrderNo=number)
+        return invoices[0]["InvoiceNo"] if invoices else ""
+
+    def order_of_invoice(self, invoice_number: str) -> str:
+        invoiced = self.search("invoice_history", InvoiceNo=invoice_number)
+        return invoiced[0]["SalesOrderNo"] if invoiced else ""
+
+    def read_payment(self, key: str) -> PaymentRead:
+        record = self.get("cash_receipt", key)
+        return PaymentRead(record, [record["InvoiceNo"]])
+
+    def read_stock(self, key: str) -> StockRead:
+        item_code = self.parse_key("stock", key)["ItemCode"]
+        return StockRead(item_code, self.search("stock", ItemCode=item_code))
+
+    def credit(self, ref: str) -> dict[str, Any]:
+        """AR_Customer's CreditLimit and CurrentBalance, and its open SO_SalesOrderHeader rows."""
+        customer = self.get("customer", ref)
+        sql = self.reader.dialect.select(
+            "SO_SalesOrderHeader",
+            columns=["SalesOrderNo", "OrderStatus", "DiscountAmt", *ORDER_TOTAL_PARTS],
+            where=["ARDivisionNo = ?", "CustomerNo = ?"],
+        )
+        orders = [
+            row
+            for row in self.reader.rows(sql, [customer["ARDivisionNo"], customer["CustomerNo"]])
+            if row["OrderStatus"] in OPEN_ORDER_STATUSES
+        ]
+        amount = sum(
+            (money(sum(money(o[p]) for p in ORDER_TOTAL_PARTS) - money(o["DiscountAmt"]))
+             for o in orders),
+            Decimal(0),
+        )  # fmt: skip
+        limit, balance = money(customer["CreditLimit"]), money(customer["CurrentBalance"])
+        return {
+            "name": customer["CustomerName"],
+            "currency": "",  # Sage 100 keeps one currency per company
+            "credit_limit": str(limit),
+            "balance": str(balance),
+            "available": str(limit - balance - amount),
+            "open_orders": {"count": len(orders), "amount": str(amount)},
+        }

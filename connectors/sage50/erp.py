@@ -1,0 +1,217 @@
+"""Sage Accounting (Sage 50 cloud) in the ERP role: customers are contacts of type CUSTOMER,
+deals become sales invoices (each line with a ledger account and the customer's tax rate,
+the deal's currency with Sage's exchange rate), and customer receipts flow back.
+
+Sage Accounting has no conditional create: an invoice is looked up by the deal's reference
+before it is made, and the create carries an `idempotency_id`, so a retried create after a
+lost reply returns the first invoice.
+"""
+
+import re
+from decimal import Decimal
+from typing import Any
+
+from connectors.base import Record, WebhookEvent, parse_moment
+from connectors.roles import (
+    CREDIT,
+    CUSTOMER_LIST,
+    CUSTOMER_SYNC,
+    CUSTOMERS,
+    INVOICES,
+    PAYMENTS,
+    Change,
+    CustomerMatch,
+    DocumentMade,
+    EntityNames,
+    ErpRole,
+    Feed,
+    PaymentRead,
+)
+from connectors.values import ADDRESS_PARTS, money
+
+CUSTOMER_TYPE = "CUSTOMER"
+
+
+def contact_body(field: str, value: Any) -> dict[str, Any]:
+    """The contact fields (nested objects merge in Sage) that carry one common field."""
+    if field == "billing_address":
+        lines = [*str(value.get("street") or "").split("\n"), ""]
+        return {
+            "main_address": {
+                "address_line_1": lines[0] or None,
+                "address_line_2": ", ".join(line for line in lines[1:] if line) or None,
+                "city": value.get("city") or None,
+                "region": value.get("state") or None,
+                "postal_code": value.get("zip") or None,
+                "country_id": value.get("country") or None,
+            }
+        }
+    if field in ("phone", "email"):
+        return {"main_contact_person": {"telephone" if field == "phone" else "email": value}}
+    if field == "terms":
+        days = re.search(r"\d+", str(value or ""))
+        return {"credit_days": int(days.group()) if days else 0}
+    return {field: value if value not in (None, "") else None}
+
+
+def invoice_made(invoice: Record, existed: bool) -> DocumentMade:
+    number = invoice.get("invoice_number") or invoice["id"]
+    return DocumentMade(invoice["id"], number, existed, invoice.get("total_amount"))
+
+
+class SageAccountingErp(ErpRole):
+    capabilities = frozenset({INVOICES, CUSTOMER_SYNC, CUSTOMER_LIST, CREDIT})
+    feeds = {
+        PAYMENTS: (Feed("contact_payments", "sage50.contact_payment", record="contact_payment"),),
+        CUSTOMERS: (Feed("contacts", "sage50.contact", record="customer"),),
+    }
+    entity_names = {
+        "Customer": EntityNames("contacts", "contacts"),
+        "Invoice": EntityNames("sales_invoices", "sales_invoices"),
+        "Payment": EntityNames("contact_payments", "contact_payments"),
+    }
+    ledger_table = "GL account → Sage ledger account"
+    short_label = "S50"
+    writable_fields = frozenset({"name", "phone", "email", "billing_address", "credit_limit",
+                                 "terms"})  # fmt: skip
+
+    def change_of(self, entity: str, record: Record) -> Change:
+        return Change(record["id"], record["updated_at"], parse_moment(record["updated_at"]))
+
+    # ------------------------------------------------------------ customers
+
+    def customer_ref(self, record: Record) -> str:
+        return record["id"]
+
+    def bound_customer(self, ref: str, customer: dict[str, Any]) -> CustomerMatch:
+        """Read, for its default tax rate."""
+        return self.match(self.get("contacts", ref), "bound before")
+
+    def match(self, contact: Record, how: str) -> CustomerMatch:
+        tax_rate = (contact.get("default_sales_tax_rate") or {}).get("id") or ""
+        return CustomerMatch(contact["id"], contact.get("name") or "", how, tax_rate)
+
+    def find_or_create_customer(
+        self, values: Record, customer: dict[str, Any], idempotency_key: str
+    ) -> CustomerMatch:
+        """By email, then name, among contacts of type CUSTOMER; else a new contact."""
+        searches = [
+            ("email", {"email": customer.get("email")}),
+            ("name", {"name": customer["name"]}),
+        ]
+        for how, criteria in searches:
+            if not all(criteria.values()):
+                continue
+            found = [
+                record
+                for record in self.search("contacts", **criteria)
+                if CUSTOMER_TYPE in {kind["id"] for kind in record.get("contact_types") or []}
+            ]
+            if found:
+                return self.match(found[0], f"found by {how}")
+        return self.match(self.create("contacts", values, idempotency_key), "created")
+
+    def read_customer(self, ref: str) -> Record:
+        return self.get("contacts", ref)
+
+    def customer_title(self, record: Record, ref: str) -> str:
+        return f"Sage 50 contact {record.get('name') or ref}"
+
+    def customer_values(self, record: Record) -> dict[str, Any]:
+        """Phone and email are the main contact person's, the terms its credit days."""
+        address = record.get("main_address") or {}
+        person = record.get("main_contact_person") or {}
+        lines = [address.get("address_line_1") or "", address.get("address_line_2") or ""]
+        days = record.get("credit_days")
+        street = "\n".join(line for line in lines if line)
+        parts = [street, address.get("city"), address.get("region"), address.get("postal_code"),
+                 (address.get("country") or {}).get("id")]  # fmt: skip
+        return {
+            "name": record.get("name"),
+            "phone": person.get("telephone"),
+            "email": person.get("email") or record.get("email"),
+            "billing_address": dict(zip(ADDRESS_PARTS, parts, strict=True)),
+            "credit_limit": record.get("credit_limit"),
+            "terms": f"{days} days" if days not in (None, "") else None,
+            "balance": record.get("balance"),
+            "account_number": record.get("reference"),
+        }
+
+    def update_customer(self, ref: str, values: dict[str, Any], idempotency_key: str) -> str:
+        body: dict[str, Any] = {}
+        for field, value in values.items():
+            for name, part in contact_body(field, value).items():
+                body[name] = {**body.get(name, {}), **part} if isinstance(part, dict) else part
+        return self.update("contacts", ref, body, idempotency_key)["updated_at"]
+
+    def customers_to_load(self) -> list[Record]:
+        contacts = self.search("contacts", contact_type_id=CUSTOMER_TYPE)
+        return sorted(contacts, key=lambda contact: contact["id"])
+
+    # ------------------------------------------------------------ invoices
+
+    def find_invoice(self, customer_ref: str, reference: str) -> DocumentMade | None:
+        found = self.search("sales_invoices", contact_id=customer_ref, reference=reference)
+        return invoice_made(found[0], True) if found else None
+
+    def get_invoice(self, invoice_id: str) -> DocumentMade:
+        return invoice_made(self.get("sales_invoices", invoice_id), True)
+
+    def create_invoice(
+        self,
+        values: Record,
+        lines: list[dict[str, Any]],
+        tax_rate: str,
+        rate_to_base: Decimal | None,
+        idempotency_key: str,
+    ) -> DocumentMade:
+        """Sage's exchange_rate is units of the invoice currency per base unit."""
+        values = dict(values)
+        if rate_to_base:
+            values["exchange_rate"] = str((Decimal(1) / rate_to_base).quantize(Decimal("0.000001")))
+        for line, source in zip(values["invoice_lines"], lines, strict=True):
+            if tax_rate:
+                line.setdefault("tax_rate_id", tax_rate)
+            if source.get("ledger_account_id"):
+                line["ledger_account_id"] = source["ledger_account_id"]
+        return invoice_made(self.create("sales_invoices", values, idempotency_key), False)
+
+    def ledger_account(self, nominal_code: str) -> str:
+        found = self.search("ledger_accounts", nominal_code=nominal_code)
+        return found[0]["id"] if len(found) == 1 else ""
+
+    def product_ledger_account(self, sku: str) -> str:
+        if not sku:
+            return ""
+        found = self.search("products", item_code=sku)
+        return ((found[0].get("sales_ledger_account") or {}).get("id") or "") if found else ""
+
+    # ------------------------------------------------------------ what flows back
+
+    def read_payment(self, key: str) -> PaymentRead:
+        record = self.get("contact_payments", key)
+        invoices = [item["artefact"]["id"] for item in record.get("allocated_artefacts") or []]
+        return PaymentRead(record, invoices)
+
+    @classmethod
+    def is_customer_payment(cls, event: WebhookEvent) -> bool:
+        return (event.payload.get("transaction_type") or {}).get("id") == "CUSTOMER_RECEIPT"
+
+    def credit(self, ref: str) -> dict[str, Any]:
+        """The contact's credit_limit and balance, and its invoices with an amount outstanding."""
+        contact = self.get("contacts", ref)
+        unpaid = [
+            invoice
+            for invoice in self.search("sales_invoices", contact_id=ref)
+            if money(invoice.get("outstanding_amount")) > 0
+        ]
+        amount = sum((money(invoice["outstanding_amount"]) for invoice in unpaid), Decimal(0))
+        limit, balance = money(contact.get("credit_limit")), money(contact.get("balance"))
+        return {
+            "name": contact.get("name") or contact.get("displayed_as") or ref,
+            "currency": (contact.get("currency") or {}).get("id", ""),
+            "credit_limit": str(limit),
+            "balance": str(balance),
+            "available": str(limit - balance),
+            "outstanding_invoices": {"count": len(unpaid), "amount": str(amount)},
+        }

@@ -1,0 +1,195 @@
+"""Streak in the CRM role: a deal is a box of the connection's pipeline, its account the
+box's first organization, notes are comments, and the document number goes to a box field.
+
+Streak webhooks name a stage by key, so a won deal is recognised by the trigger stage's key
+in the box's pipeline; `read_deal` resolves the name through the pipeline and says which key
+it found, so the flow can remember it and compare later deliveries without asking Streak.
+"""
+
+from collections.abc import Iterable
+from datetime import UTC, datetime
+from decimal import Decimal
+from typing import Any
+
+from clarity.formats import parse_product_line
+from connectors.base import Record, WebhookEvent
+from connectors.errors import ValidationError
+from connectors.roles import (
+    ACCOUNT_LOAD,
+    ACCOUNT_SYNC,
+    ACCOUNTS,
+    DEAL_STAGE,
+    INVOICE_FIELD,
+    WON_DEALS,
+    AccountWrite,
+    Change,
+    CrmRole,
+    DealRead,
+    LoadResult,
+    StageHint,
+)
+from connectors.streak import organizations
+from connectors.streak.client import SYSTEM
+
+DEAL_ID_FIELD = "Deal ID"  # the box field the won-deal flows read the deal's ID from
+
+
+def plain(quantity: Decimal) -> str:
+    """A quantity as people write it: 700, 2.5 (not 700.0 or 7E+2)."""
+    return format(Decimal(quantity).normalize(), "f")
+
+
+def quantity_asked(products: Any, sku: str) -> Decimal:
+    """How many of `sku` a box's Products text ("SKU x qty @ price" lines) asks for."""
+    total = Decimal(0)
+    for text in str(products or "").splitlines():
+        line = parse_product_line(text)
+        if line and line[0].upper() == sku.upper():
+            total += line[1]
+    return total
+
+
+class StreakCrm(CrmRole):
+    capabilities = frozenset({WON_DEALS, INVOICE_FIELD, ACCOUNT_SYNC, ACCOUNT_LOAD})
+    event_kinds = {"BOX_CHANGE_STAGE": DEAL_STAGE, organizations.KIND: ACCOUNTS}
+    won_stage = "Closed-Won"
+    deal_entity = "Box"
+    account_entity = "Organization"
+    note_entity = "Comment"
+    document_fields = {"sales_order": "Sage Order No", "invoice": "Sage Invoice ID"}
+
+    @classmethod
+    def stage_hint(cls, event: WebhookEvent) -> StageHint | None:
+        if event.kind != "BOX_CHANGE_STAGE":
+            return None
+        payload = event.payload
+        return StageHint(
+            str(payload.get("stageKey") or ""), by_key=True, scope=payload.get("pipelineKey", "")
+        )
+
+    @classmethod
+    def account_version(cls, event: WebhookEvent, crm_owned: list[str]) -> str:
+        return organizations.fingerprint(event.payload.get("object") or {}, crm_owned)
+
+    def change_of(self, entity: str, record: Record) -> Change:
+        stamp = int(record["lastUpdatedTimestamp"])
+        return Change(record["key"], str(stamp), datetime.fromtimestamp(stamp / 1000, UTC))
+
+    # ------------------------------------------------------------ deals
+
+    def read_deal(self, key: str, trigger_stage: str, fields: Iterable[str] = ()) -> DealRead:
+        """The box (its fields by name), its first organization and first contact."""
+        box = self.get("Box", key)
+        trigger_key = self.stage_key(trigger_stage, box["pipelineKey"])
+        organization = self.first_linked(box, "organizations", "Organization")
+        contact = self.first_linked(box, "contacts", "Contact")
+        record = box | {"organization": organization, "contact": contact}
+        won = box["stageKey"] == trigger_key
+        return DealRead(record, box["stageName"], won, trigger_key, box["pipelineKey"])
+
+    def first_linked(self, box: Record, listed: str, entity: str) -> Record:
+        keys = [item["key"] for item in box.get(listed) or []]
+        return self.get(entity, keys[0]) if keys else {}
+
+    def stage_key(self, name: str, pipeline_key: str) -> str:
+        """The key of the stage `name` in the pipeline, read again once if it is missing
+        (perhaps added or renamed since the pipeline was read)."""
+        key = self.pipeline(pipeline_key).stage_key(name)
+        if key is None:
+            key = self.pipeline(pipeline_key, refresh=True).stage_key(name)
+        if key is None:
+            raise ValidationError(
+                f"The Streak pipeline has no stage “{name}”: set the flow's trigger stage to "
+                "one of its stages.",
+                system=SYSTEM,
+                fields={"trigger_stage": name},
+            )
+        return key
+
+    def describe_source(self, path: str) -> str:
+        if path.startswith("fieldsByName."):
+            return f"the box field “{path.removeprefix('fieldsByName.')}”"
+        head, _, rest = path.partition(".")
+        if head in ("organization", "contact") and rest:
+            return f"the {head}'s {rest.split('[')[0]}"
+        return path
+
+    def write_deal(
+        self, key: str, values: dict[str, Any], idempotency_key: str, stage: str = ""
+    ) -> None:
+        self.write_back(key, values, stage)
+
+    def add_note(
+        self, key: str, message: str, idempotency_key: str, posted_before: bool = True
+    ) -> None:
+        self.add_comment(key, message, check_existing=posted_before)
+
+    def find_deal(self, reference: str) -> str:
+        found = self.search("Box", **{DEAL_ID_FIELD: reference})
+        return found[0]["key"] if found else ""
+
+    def deal_version(self, key: str) -> str:
+        return str(self.get("Box", key).get("lastUpdatedTimestamp") or "")
+
+    # ------------------------------------------------------------ organizations
+
+    def read_account(self, key: str) -> Record:
+        return self.get("Organization", key)
+
+    def lacking(self, fields: list[str]) -> str:
+        return f"a Streak organization has no {', '.join(fields)}"
+
+    def account_values(self, record: Record, options: dict[str, Any]) -> dict[str, Any]:
+        return organizations.organization_values(record)
+
+    def account_version_before(self, record: Record, crm_owned: list[str]) -> str:
+        """Streak echoes our write at once, perhaps before its reply is handled: the
+        version is the fingerprint of the CRM-owned values, which the write leaves alone."""
+        return organizations.fingerprint(record, crm_owned)
+
+    def write_account(
+        self,
+        record: Record,
+        values: dict[str, Any],
+        erp_label: str,
+        options: dict[str, Any],
+        idempotency_key: str,
+    ) -> AccountWrite:
+        body, changed, skipped = organizations.organization_changes(
+            erp_label, record, values, list(values)
+        )
+        if body:
+            self.update("Organization", record["key"], body, idempotency_key)
+        return AccountWrite(changed, skipped)
+
+    def load_accounts(
+        self, customers: list[dict[str, Any]], erp_label: str, idempotency_key: str
+    ) -> list[LoadResult]:
+        """Each customer an organization, found by name or created."""
+        results = []
+        for customer in customers:
+            values = organizations.organization_of(erp_label, customer)
+            made = self.create("Organization", values, f"{idempotency_key}-{customer['ref']}")
+            results.append(LoadResult(made["key"]))
+        return results
+
+    # ------------------------------------------------------------ stock
+
+    def warn_short_deals(
+        self, sku: str, on_hand: Decimal, closed_stages: set[str], erp_label: str
+    ) -> list[str]:
+        """Streak keeps no product records: each box not in a closed stage whose Products
+        field asks for more of the item than is on hand gets a comment saying so."""
+        warned = []
+        for box in self.boxes():
+            if box.get("stageName") in closed_stages:
+                continue
+            wanted = quantity_asked(box.get("fieldsByName", {}).get("Products"), sku)
+            if wanted > on_hand:
+                message = (
+                    f"Stock alert: this deal asks for {plain(wanted)} of {sku}, but {erp_label} "
+                    f"has {plain(on_hand)} on hand ({plain(wanted - on_hand)} short)."
+                )
+                self.add_comment(box["key"], message)
+                warned.append(box["key"])
+        return warned

@@ -1,0 +1,120 @@
+"""The role contract's fixtures: every connector of a role, against its live sandbox.
+
+A connector joins the contract with one entry in `CRMS` or `ERPS`: the fixture that makes
+its Connection to the sandbox (shared with the flow tests, `polling_setup`) and, for a CRM,
+where its seed data keeps the records the tests need. The test bodies know nothing else of
+a system: what differs between systems they learn from the connector's own attributes.
+
+Each connector's tests are marked as one xdist group, to run on one worker under
+`-n 2 --dist loadgroup` and start its sandbox once; every test gets the sandbox reset to
+its seed, so nothing depends on which worker or in which order they run.
+"""
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from connectors.roles import CrmRole, ErpRole
+from connectors.services import connector_for
+from tests.integration.flows.polling_setup import (  # noqa: F401 (fixtures)
+    comments_on,
+    sage50,
+    sage100,
+    salesforce,
+    streak,
+)
+from tests.integration.flows.won_deals import open_usd_opportunity, seeded_box_key
+
+RECORDED = Path(__file__).parent.parent / "integration" / "connectors" / "fixtures"
+
+
+@dataclass(frozen=True)
+class Delivery:
+    """A webhook delivery as the system sent it: the body and our URL's query."""
+
+    body: bytes
+    params: dict[str, str]
+
+
+@dataclass(frozen=True)
+class CrmSeed:
+    """Where a CRM sandbox's seed keeps what the contract reads and writes."""
+
+    won_deal: str  # the key of a deal in the CRM's won stage, in USD
+    open_deal: str  # the key of a deal in another stage
+    account: str  # the key of the won deal's organization or account
+    stage_change: Delivery  # a recorded webhook about a deal that reached the won stage
+    notes: Callable[[str], list[str]]  # the notes a person sees on a deal, by its key
+
+
+def streak_seed(crm: Any) -> CrmSeed:
+    won = seeded_box_key("SAL-1002")
+    return CrmSeed(
+        won_deal=won,
+        open_deal=seeded_box_key("SAL-1003"),
+        account=crm.get("Box", won)["organizations"][0]["key"],
+        stage_change=Delivery(
+            (RECORDED / "streak" / "box_change_stage.json").read_bytes(),
+            {"event": "BOX_CHANGE_STAGE"},
+        ),
+        notes=lambda key: comments_on(crm.connection, key),
+    )
+
+
+def salesforce_seed(crm: Any) -> CrmSeed:
+    [won] = crm.search("Opportunity", ExternalID__c="CRM-OPP-0004")  # Closed Won, USD
+    return CrmSeed(
+        won_deal=won["Id"],
+        open_deal=open_usd_opportunity(crm)["Id"],
+        account=won["AccountId"],
+        stage_change=Delivery(
+            (RECORDED / "salesforce" / "outbound_opportunity.xml").read_bytes(), {}
+        ),
+        notes=lambda key: [crm.get("Opportunity", key).get("Description") or ""],
+    )
+
+
+@dataclass(frozen=True)
+class Contender:
+    """A connector in the contract: the fixture making its connection, and its seed."""
+
+    connection: str
+    seed: Callable[[Any], CrmSeed] | None = None
+
+
+def contender(name: str, seed: Callable[[Any], CrmSeed] | None = None) -> Any:
+    return pytest.param(
+        Contender(name, seed), id=name, marks=pytest.mark.xdist_group(f"contract-{name}")
+    )
+
+
+CRMS = [contender("streak", streak_seed), contender("salesforce", salesforce_seed)]
+ERPS = [contender("sage100"), contender("sage50")]
+
+
+def connect(request: pytest.FixtureRequest) -> Any:
+    return connector_for(request.getfixturevalue(request.param.connection))
+
+
+@pytest.fixture(params=CRMS)
+def crm(request: pytest.FixtureRequest) -> CrmRole:
+    return connect(request)
+
+
+@pytest.fixture
+def crm_seed(request: pytest.FixtureRequest, crm: CrmRole) -> CrmSeed:
+    return request.node.callspec.params["crm"].seed(crm)
+
+
+@pytest.fixture(params=ERPS)
+def erp(request: pytest.FixtureRequest) -> ErpRole:
+    return connect(request)
+
+
+@pytest.fixture(params=CRMS + ERPS)
+def connector(request: pytest.FixtureRequest) -> CrmRole | ErpRole:
+    """Any connector, for what both roles share."""
+    return connect(request)
