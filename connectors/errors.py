@@ -50,6 +50,18 @@ class ValidationError(ConnectorError):
         self.fields = fields or {}
 
 
+class Ambiguous(ValidationError):
+    """Several records match where one was expected: a person chooses. `fields` names each
+    candidate as `candidate <key>` → its name, so the run's page can offer them."""
+
+    CANDIDATE = "candidate "
+
+    def __init__(self, message: str, *, candidates: dict[str, str], **kwargs) -> None:
+        fields = {f"{self.CANDIDATE}{key}": name for key, name in candidates.items()}
+        super().__init__(message, fields=fields, **kwargs)
+        self.candidates = candidates
+
+
 class NotFound(ConnectorError):
     """A record or reference the request named does not exist."""
 

@@ -39,6 +39,30 @@ CUSTOMER_LIST = "customer_list"  # list every customer (initial load)
 ITEM_LIST = "item_list"
 CREDIT = "credit"
 
+# What a system lacking a capability cannot do, and what a missing feed is about, in words
+# for the pages that say why a flow is not offered.
+CAPABILITY_WORDS = {
+    WON_DEALS: "read won deals and write their Sage number back",
+    INVOICE_FIELD: "keep the Sage invoice number on a deal",
+    ACCOUNT_SYNC: "read and write organizations or accounts",
+    ACCOUNT_LOAD: "load organizations or accounts in bulk",
+    ITEM_RECORDS: "keep product records",
+    SALES_ORDERS: "take sales orders",
+    INVOICES: "take sales invoices",
+    CUSTOMER_SYNC: "read and write customers",
+    CUSTOMER_LIST: "list its customers",
+    ITEM_LIST: "list its items",
+    CREDIT: "tell a customer's credit",
+}
+TOPIC_WORDS = {
+    DEAL_STAGE: "deal stage changes",
+    ACCOUNTS: "account changes",
+    CUSTOMERS: "customer changes",
+    ORDER_STATUS: "sales order changes",
+    STOCK: "stock changes",
+    PAYMENTS: "payments",
+}
+
 
 @dataclass(frozen=True)
 class Feed:
@@ -102,6 +126,15 @@ class CustomerMatch:
     name: str
     how: str  # "bound before", "found by email", "created", …
     tax_rate: str = ""  # the customer's default sales tax rate, where Sage keeps one
+
+
+@dataclass(frozen=True)
+class ItemRef:
+    """An item as the ERP knows it: its code (as Sage spells it) and its record id, where
+    the ERP's documents name items by id (Sage Accounting products)."""
+
+    code: str
+    id: str
 
 
 @dataclass(frozen=True)
@@ -285,6 +318,7 @@ class ErpRole(Role):
     """An ERP: customers, sales orders or invoices, items, and the feeds back."""
 
     entity_names: ClassVar[dict[str, EntityNames]] = {}  # canonical entity → names
+    multi_currency: ClassVar[bool] = False  # documents in any currency (else in the base)
     item_table: ClassVar[str] = ""  # the lookup table of CRM product codes → its items
     ledger_table: ClassVar[str] = ""  # the lookup table of GL account codes → its ledgers
     short_label: ClassVar[str] = ""  # prefixes external ids ("S100-00-ACME")
@@ -340,8 +374,8 @@ class ErpRole(Role):
 
     # ---- documents
 
-    def item_code(self, code: str) -> str:
-        """Sage's code for the item, or "" when Sage has no such item (asked live)."""
+    def find_item(self, code: str) -> ItemRef | None:
+        """The item with this code, or None when Sage has none (asked live)."""
         raise self.unsupported("look items up")
 
     def create_sales_order(
@@ -364,7 +398,7 @@ class ErpRole(Role):
         rate_to_base: Decimal | None,
         idempotency_key: str,
     ) -> DocumentMade:
-        """Create the invoice: `lines` are the canonical lines (with their ledger account),
+        """Create the invoice: `lines` are the canonical lines (with their item and ledger),
         `rate_to_base` base units per unit of its currency (None: base currency)."""
         raise self.unsupported("create invoices")
 

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 from connectors.base import WebhookEvent
 from connectors.registry import SYSTEMS
-from connectors.roles import CrmRole, ErpRole
+from connectors.roles import CAPABILITY_WORDS, TOPIC_WORDS, CrmRole, ErpRole
 from connectors.services import connector_for
 
 if TYPE_CHECKING:
@@ -141,14 +141,24 @@ class Flow:
     watches: tuple[Watch, ...] = ()
 
     def works_for(self, crm_system: str, erp_system: str) -> bool:
-        """The pair's systems have what the flow needs; a polling flow, a feed to read."""
-        sides = {key: SYSTEMS[system].connector_class for key, system in
-                 (("crm", crm_system), ("erp", erp_system))}  # fmt: skip
-        if not (self.needs_crm <= sides["crm"].capabilities
-                and self.needs_erp <= sides["erp"].capabilities):  # fmt: skip
-            return False
-        feeds = [sides[watch.side].feeds.get(watch.topic) for watch in self.watches]
-        return self.trigger != "poll" or any(feeds)
+        return not self.missing_for(crm_system, erp_system)
+
+    def missing_for(self, crm_system: str, erp_system: str) -> list[str]:
+        """Why a pair of these systems cannot run the flow, in words ([] when it can): a
+        capability it needs that a side lacks; for a polling flow, no feed to read."""
+        sides = {"crm": SYSTEMS[crm_system], "erp": SYSTEMS[erp_system]}
+        needs = {"crm": self.needs_crm, "erp": self.needs_erp}
+        missing = [
+            f"{system.label} cannot {CAPABILITY_WORDS.get(need, need)}"
+            for side, system in sides.items()
+            for need in sorted(needs[side] - system.connector_class.capabilities)
+        ]
+        feeds = [sides[w.side].connector_class.feeds.get(w.topic) for w in self.watches]
+        if self.trigger == "poll" and self.watches and not any(feeds):
+            topics = " or ".join(TOPIC_WORDS.get(w.topic, w.topic) for w in self.watches)
+            labels = " nor ".join(sides[w.side].label for w in self.watches)
+            missing.append(f"{labels} offers no feed of {topics}")
+        return missing
 
     def option(self, options: dict[str, Any], name: str) -> Any:
         """The option's value in `options`, or this flow's default for it."""

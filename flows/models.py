@@ -206,8 +206,33 @@ class ExternalLink(models.Model):
         return f"{self.entity} {self.crm_id} ↔ {self.sage_id}"
 
 
+class Claim(models.Model):
+    """A run's hold on a CRM record while it finds or makes the record's Sage counterpart:
+    two runs for one new organization (deals won together, a backlog drained by several
+    workers) take turns, so Sage gets one customer. The hold lapses at `until`, so a run
+    whose worker died does not block the record for ever."""
+
+    pair = models.ForeignKey(IntegrationPair, on_delete=models.CASCADE, related_name="claims")
+    entity = models.CharField(max_length=50)
+    crm_id = models.CharField(max_length=255)
+    run = models.ForeignKey("SyncRun", on_delete=models.CASCADE, related_name="claims")
+    until = models.DateTimeField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["pair", "entity", "crm_id"], name="one_claim_per_record"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.entity} {self.crm_id} held by run {self.run_id}"
+
+
 class Approval(models.Model):
-    """A run stopped because its amount is over the flow's threshold."""
+    """A run stopped because its amount is over the flow's threshold. It binds what was
+    approved (`fingerprint` of the amount and lines): a run whose deal changed since asks
+    again."""
 
     class Status(models.TextChoices):
         PENDING = "pending", "Pending"
@@ -220,6 +245,7 @@ class Approval(models.Model):
     base_amount = models.DecimalField(max_digits=14, decimal_places=2)
     base_currency = models.CharField(max_length=3)
     reason = models.CharField(max_length=255)
+    fingerprint = models.CharField(max_length=64, blank=True)
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
     decided_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True

@@ -108,7 +108,7 @@ def execute_run(run_id: int) -> str:
         )  # fmt: skip
         ctx.outputs[step.name] = output
         progressed = True
-    finish(run, Status.SUCCEEDED)
+    finish(run, Status.SUCCEEDED, **NO_ERROR)  # an earlier attempt's error is history now
     return "succeeded"
 
 
@@ -194,6 +194,11 @@ def wake_next_of_key(run: SyncRun) -> None:
     )
     if waiting:
         enqueue(waiting)
+
+
+NO_ERROR: dict[str, Any] = {
+    "error_class": "", "error_message": "", "error_detail": "", "error_fields": {}
+}  # fmt: skip
 
 
 def error_fields(error: Exception) -> dict[str, Any]:

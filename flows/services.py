@@ -7,9 +7,11 @@ from django.db import transaction
 from django.utils import timezone
 
 from clarity.audit import record_action
+from connectors.errors import Ambiguous
 from connectors.models import IntegrationPair
-from flows.models import FlowConfig, SyncRun
+from flows.models import ExternalLink, FlowConfig, RunStep, SyncRun
 from flows.runner import enqueue
+from flows.steps import MAP_DEAL
 
 Status = SyncRun.Status
 FROM_FAILED_STEP = "failed_step"
@@ -85,6 +87,37 @@ def cancel_run(run: SyncRun) -> SyncRun:
     run.refresh_from_db()
     record_action(None, run, "cancelled")
     return run
+
+
+def choose_customer(run: SyncRun, sage_id: str) -> SyncRun:
+    """Answer a run that found several Sage customers for the deal's organization: bind the
+    organization to the one a person chose, then retry the run (it books to that one)."""
+    candidates = {
+        field.removeprefix(Ambiguous.CANDIDATE)
+        for field in run.error_fields or {}
+        if field.startswith(Ambiguous.CANDIDATE)
+    }
+    if sage_id not in candidates:
+        raise RunActionRefused(
+            f"{sage_id!r} is not one of the customers run {run.pk} found; choose one it lists."
+        )
+    mapped = run.steps.filter(name=MAP_DEAL, status=RunStep.Status.SUCCEEDED).last()
+    customer = (mapped.output if mapped else {}).get("customer") or {}
+    crm_id = (customer.get("external_refs") or {}).get("crm") or ""
+    if not crm_id:
+        raise RunActionRefused(f"Run {run.pk} has no CRM organization to bind.")
+    links = ExternalLink.objects.filter(pair=run.pair, entity="customer")
+    taken = links.filter(sage_id=sage_id).exclude(crm_id=crm_id).first()
+    if taken:
+        raise RunActionRefused(
+            f"Sage customer {sage_id} is bound to another CRM record ({taken.crm_id}) already."
+        )
+    with transaction.atomic():
+        ExternalLink.objects.update_or_create(
+            pair=run.pair, entity="customer", crm_id=crm_id, defaults={"sage_id": sage_id}
+        )
+        record_action(None, run, "customer chosen", f"{customer.get('name')} → {sage_id}")
+        return retry_run(run)
 
 
 def start_initial_load(pair: IntegrationPair) -> SyncRun:

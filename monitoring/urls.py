@@ -15,6 +15,7 @@ urlpatterns = [
     path("runs/<int:pk>/", runs.run_detail, name="run-detail"),
     path("runs/<int:pk>/retry/", runs.retry, name="run-retry"),
     path("runs/<int:pk>/cancel/", runs.cancel, name="run-cancel"),
+    path("runs/<int:pk>/customer/", runs.choose_customer, name="run-choose-customer"),
     path("errors/", errors.error_queue, name="error-queue"),
     path("errors/<str:key>/retry/", errors.retry_group, name="error-group-retry"),
     path("approvals/", approvals.approval_list, name="approval-list"),
@@ -29,4 +30,5 @@ urlpatterns = [
     path("alerts/channels/<int:pk>/test/", alerts.send_test_view, name="alert-channel-test"),
     path("alerts/rules/new/", alerts.AlertRuleCreateView.as_view(), name="alert-rule-create"),
     path("alerts/rules/<int:pk>/", alerts.AlertRuleEditView.as_view(), name="alert-rule-edit"),
+    path("alerts/mail/retry/", alerts.retry_mail_view, name="alert-mail-retry"),
 ]

@@ -11,12 +11,13 @@ only: a code not found is looked up live every time, so an item created in Sage 
 next retry); an order Sage refuses over an item makes the process forget them all.
 """
 
+import hashlib
 import time
 from decimal import Decimal
 from typing import Any
 
 from connectors.base import Record, WebhookEvent
-from connectors.errors import ValidationError
+from connectors.errors import Ambiguous, ValidationError
 from connectors.roles import (
     CREDIT,
     CUSTOMER_LIST,
@@ -33,6 +34,7 @@ from connectors.roles import (
     EntityNames,
     ErpRole,
     Feed,
+    ItemRef,
     OrderRead,
     PaymentRead,
     StockRead,
@@ -40,6 +42,8 @@ from connectors.roles import (
 from connectors.values import ADDRESS_PARTS, money
 
 KNOWN_ITEM_SECONDS = 300.0
+REFERENCE_LENGTH = 40  # UDF_CRM_ID's width
+CANDIDATES = 10  # customers listed when several match
 # (connection id, its creation time, code in capitals) -> (expires at, Sage's ItemCode)
 KNOWN_ITEMS: dict[tuple[Any, ...], tuple[float, str]] = {}
 ORDER_REFERENCE, CUSTOMER_REFERENCE = "UDF_DEAL_ID", "UDF_CRM_ID"
@@ -64,6 +68,24 @@ def customer_columns(field: str, value: Any) -> dict[str, Any]:
         columns = CUSTOMER_COLUMNS[field]
         return {column: part or "" for column, part in zip(columns, parts, strict=True)}
     return {CUSTOMER_COLUMNS[field][0]: value if value not in (None, "") else None}
+
+
+def fitted_reference(crm_id: str) -> str:
+    """The CRM id as UDF_CRM_ID holds it: itself when it fits, else a digest that does."""
+    if len(crm_id) <= REFERENCE_LENGTH:
+        return crm_id
+    return "sha256:" + hashlib.sha256(crm_id.encode()).hexdigest()[: REFERENCE_LENGTH - 7]
+
+
+def ambiguous(found: list[Record], how: str, value: Any) -> Ambiguous:
+    candidates = {f"{c['ARDivisionNo']}-{c['CustomerNo']}": c["CustomerName"] for c in found}
+    listed = ", ".join(f"{ref} ({name})" for ref, name in candidates.items())
+    return Ambiguous(
+        f"Sage 100 has {len(found)} customers with the {how} “{value}”: {listed}. Choose the "
+        "one this organization buys as on the run's page (or merge them in Sage), then retry.",
+        candidates=candidates,
+        system="sage100",
+    )
 
 
 class Sage100Erp(ErpRole):
@@ -105,14 +127,22 @@ class Sage100Erp(ErpRole):
     def find_or_create_customer(
         self, values: Record, customer: dict[str, Any], idempotency_key: str
     ) -> CustomerMatch:
+        """By the CRM record's id in UDF_CRM_ID (a key longer than the column, such as
+        Streak's, by a digest that fits), then email, then name; the create names the id, so
+        the bridge answers with a customer made for it meanwhile."""
+        crm_id = str((customer.get("external_refs") or {}).get("crm") or "")
+        reference = values.get(CUSTOMER_REFERENCE) or fitted_reference(crm_id)
+        values = {**values, CUSTOMER_REFERENCE: reference} if reference else values
         searches = [
-            ("CRM id", CUSTOMER_REFERENCE, values.get(CUSTOMER_REFERENCE)),
+            ("CRM id", CUSTOMER_REFERENCE, reference),
             ("email", "EmailAddress", values.get("EmailAddress")),
             ("name", "CustomerName", values.get("CustomerName")),
         ]
         for how, column, value in searches:
             if value:
-                found = self.search("customer", limit=1, **{column: value})
+                found = self.search("customer", limit=CANDIDATES, **{column: value})
+                if len(found) > 1:
+                    raise ambiguous(found, how, value)
                 if found:
                     return self.match(found[0], f"found by {how}")
         created = self.create("customer", values, idempotency_key)
@@ -164,16 +194,16 @@ class Sage100Erp(ErpRole):
 
     # ------------------------------------------------------------ orders
 
-    def item_code(self, code: str) -> str:
+    def find_item(self, code: str) -> ItemRef | None:
         key = self.known_item_key(code)
         known = KNOWN_ITEMS.get(key)
         if known and known[0] > time.monotonic():
-            return known[1]
+            return ItemRef(known[1], known[1])
         found = self.search("item", limit=1, ItemCode=code)
         if not found:
-            return ""
+            return None
         KNOWN_ITEMS[key] = (time.monotonic() + KNOWN_ITEM_SECONDS, found[0]["ItemCode"])
-        return found[0]["ItemCode"]
+        return ItemRef(found[0]["ItemCode"], found[0]["ItemCode"])
 
     def known_item_key(self, code: str) -> tuple[Any, ...]:
         return (self.connection.pk, str(self.connection.created_at), code.strip().upper())

@@ -12,6 +12,7 @@ from decimal import Decimal
 from typing import Any
 
 from connectors.base import Record, WebhookEvent, parse_moment
+from connectors.errors import Ambiguous
 from connectors.roles import (
     CREDIT,
     CUSTOMER_LIST,
@@ -25,6 +26,7 @@ from connectors.roles import (
     EntityNames,
     ErpRole,
     Feed,
+    ItemRef,
     PaymentRead,
 )
 from connectors.values import ADDRESS_PARTS, money
@@ -70,6 +72,7 @@ class SageAccountingErp(ErpRole):
         "Invoice": EntityNames("sales_invoices", "sales_invoices"),
         "Payment": EntityNames("contact_payments", "contact_payments"),
     }
+    multi_currency = True  # an invoice in the deal's currency, with Sage's exchange rate
     ledger_table = "GL account → Sage ledger account"
     short_label = "S50"
     writable_fields = frozenset({"name", "phone", "email", "billing_address", "credit_limit",
@@ -107,6 +110,16 @@ class SageAccountingErp(ErpRole):
                 for record in self.search("contacts", **criteria)
                 if CUSTOMER_TYPE in {kind["id"] for kind in record.get("contact_types") or []}
             ]
+            if len(found) > 1:
+                candidates = {record["id"]: record.get("name") or "" for record in found}
+                listed = ", ".join(f"{name} ({ref})" for ref, name in candidates.items())
+                raise Ambiguous(
+                    f"Sage has {len(found)} customers with the {how} “{criteria[how]}”: "
+                    f"{listed}. Choose the one this organization buys as on the run's page "
+                    "(or merge them in Sage), then retry.",
+                    candidates=candidates,
+                    system="sage50",
+                )
             if found:
                 return self.match(found[0], f"found by {how}")
         return self.match(self.create("contacts", values, idempotency_key), "created")
@@ -174,7 +187,14 @@ class SageAccountingErp(ErpRole):
                 line.setdefault("tax_rate_id", tax_rate)
             if source.get("ledger_account_id"):
                 line["ledger_account_id"] = source["ledger_account_id"]
+            if source.get("item_id"):
+                line["product_id"] = source["item_id"]
         return invoice_made(self.create("sales_invoices", values, idempotency_key), False)
+
+    def find_item(self, code: str) -> ItemRef | None:
+        """A product by its item code (any case); invoice lines name it by id."""
+        found = self.search("products", item_code=code)
+        return ItemRef(found[0].get("item_code") or code, found[0]["id"]) if found else None
 
     def ledger_account(self, nominal_code: str) -> str:
         found = self.search("ledger_accounts", nominal_code=nominal_code)

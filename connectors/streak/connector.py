@@ -23,7 +23,7 @@ from itertools import islice
 from typing import Any
 from urllib.parse import quote
 
-from connectors.base import Connector, FieldInfo, Health, Record, RecordLink, record_link
+from connectors.base import Connector, FieldInfo, Health, Record
 from connectors.errors import AuthError, ConnectorError, NotFound, Unsupported, ValidationError
 from connectors.streak.client import DEFAULT_BASE_URL, DEFAULT_RATE, SYSTEM, StreakClient
 from connectors.streak.crm import StreakCrm
@@ -311,33 +311,6 @@ class StreakConnector(WebhookAdmin, StreakCrm, Connector):
             if len(found) >= n:
                 break
         return list(found.values())[:n]
-
-    @classmethod
-    def record_links(
-        cls, settings: dict[str, Any], entity_key: str, references: dict[str, Any]
-    ) -> list[RecordLink]:
-        return record_link("Streak box", settings.get("base_url", ""), "boxes", entity_key, False)
-
-    # ------------------------------------------------------------ as mappings see boxes
-
-    hidden_sample_paths = ("fields.",)  # field keys; mappings read `fieldsByName`
-
-    def field_path(self, info: FieldInfo) -> str:
-        return f"fieldsByName.{info.name}" if info.custom else info.name
-
-    def mapping_samples(self, entity: str, n: int = 5) -> list[Record]:
-        """Boxes come with their first organization and contact, as `read_deal` gives them."""
-        records = self.sample(entity, n)
-        if entity != "Box":
-            return records
-        return [
-            box
-            | {
-                "organization": self.first_linked(box, "organizations", "Organization"),
-                "contact": self.first_linked(box, "contacts", "Contact"),
-            }
-            for box in records
-        ]
 
     # ------------------------------------------------------------ writes
 

@@ -12,7 +12,7 @@ from decimal import Decimal
 from typing import Any
 
 from clarity.formats import parse_product_line
-from connectors.base import Record, WebhookEvent
+from connectors.base import FieldInfo, Record, RecordLink, WebhookEvent, record_link
 from connectors.errors import ValidationError
 from connectors.roles import (
     ACCOUNT_LOAD,
@@ -75,17 +75,41 @@ class StreakCrm(CrmRole):
         stamp = int(record["lastUpdatedTimestamp"])
         return Change(record["key"], str(stamp), datetime.fromtimestamp(stamp / 1000, UTC))
 
+    # ------------------------------------------------------------ boxes as mappings read them
+
+    @classmethod
+    def record_links(
+        cls, settings: dict[str, Any], entity_key: str, references: dict[str, Any]
+    ) -> list[RecordLink]:
+        return record_link("Streak box", settings.get("base_url", ""), "boxes", entity_key, False)
+
+    hidden_sample_paths = ("fields.",)  # field keys; mappings read `fieldsByName`
+
+    def field_path(self, info: FieldInfo) -> str:
+        return f"fieldsByName.{info.name}" if info.custom else info.name
+
+    def mapping_samples(self, entity: str, n: int = 5) -> list[Record]:
+        """Boxes come with their first organization and contact, as `read_deal` gives them."""
+        records = self.sample(entity, n)
+        return [self.with_parties(box) for box in records] if entity == "Box" else records
+
+    def with_parties(self, box: Record) -> Record:
+        """The box with its first organization and first contact, as mappings read it."""
+        organization = self.first_linked(box, "organizations", "Organization")
+        return box | {
+            "organization": organization,
+            "contact": self.first_linked(box, "contacts", "Contact"),
+        }
+
     # ------------------------------------------------------------ deals
 
     def read_deal(self, key: str, trigger_stage: str, fields: Iterable[str] = ()) -> DealRead:
-        """The box (its fields by name), its first organization and first contact."""
         box = self.get("Box", key)
         trigger_key = self.stage_key(trigger_stage, box["pipelineKey"])
-        organization = self.first_linked(box, "organizations", "Organization")
-        contact = self.first_linked(box, "contacts", "Contact")
-        record = box | {"organization": organization, "contact": contact}
         won = box["stageKey"] == trigger_key
-        return DealRead(record, box["stageName"], won, trigger_key, box["pipelineKey"])
+        return DealRead(
+            self.with_parties(box), box["stageName"], won, trigger_key, box["pipelineKey"]
+        )
 
     def first_linked(self, box: Record, listed: str, entity: str) -> Record:
         keys = [item["key"] for item in box.get(listed) or []]

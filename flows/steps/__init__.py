@@ -14,7 +14,7 @@ from typing import Any
 from connectors.roles import CrmRole
 from flows.base import Step, StepContext
 
-READ_DEAL, MAP_DEAL, CUSTOMER = "read_deal", "map_deal", "customer"
+READ_DEAL, MAP_DEAL, CUSTOMER, ITEMS = "read_deal", "map_deal", "customer", "items"
 
 
 def trigger_stage(options: dict[str, Any], crm: type[CrmRole] | CrmRole) -> str:

@@ -2,8 +2,14 @@
 currency) waits for an approver; approved, it goes on; rejected, the reason goes to the CRM
 and the run ends `rejected`. Approvers are emailed when a run starts waiting.
 
+A decision binds what was decided: the approval keeps a fingerprint of the amount and the
+lines, and a run whose deal no longer matches it (retried from the start after the deal was
+edited) waits for a new decision.
+
 The decisions themselves are taken in `flows.approvals`."""
 
+import hashlib
+import json
 from decimal import Decimal
 from typing import Any
 
@@ -19,7 +25,7 @@ from flows.base import AwaitApproval, Rejected, StepContext
 from flows.models import Approval, SyncRun
 from flows.steps import MAP_DEAL
 from flows.steps.crm import add_note
-from flows.steps.mapping import decimal
+from flows.steps.money import decimal
 
 PERMISSION = "flows.decide_approval"
 
@@ -31,26 +37,67 @@ def approval_rule(ctx: StepContext) -> dict[str, Any]:
     base = ctx.pair.base_currency
     if base_amount <= threshold:
         return {"needed": False, "base_amount": str(base_amount), "threshold": str(threshold)}
-    approval = Approval.objects.filter(run=ctx.run).select_related("decided_by").first()
-    if approval and approval.status == Approval.Status.APPROVED:
-        return {
-            "needed": True,
-            "approved_by": str(approval.decided_by or ""),
-            "comment": approval.comment,
-        }
-    if approval and approval.status == Approval.Status.REJECTED:
-        note = rejection_note(approval)
-        add_note(ctx, note)
-        raise Rejected(note)
+    fingerprint = fingerprint_of(document)
     reason = f"{base_amount:,.2f} {base} is over the approval threshold of {threshold:,.2f} {base}."
-    if approval is None:
-        notify_approvers(ctx.run, reason)
-    raise AwaitApproval(
+    asked = AwaitApproval(
         amount=decimal(document.get("total")),
         currency=document.get("currency") or base,
         base_amount=base_amount,
         reason=reason,
     )
+    approval = Approval.objects.filter(run=ctx.run).select_related("decided_by").first()
+    if approval and approval.fingerprint and approval.fingerprint != fingerprint:
+        ask_again(ctx.run, approval, asked, fingerprint)  # the deal changed since the decision
+        raise asked
+    if approval and approval.status == Approval.Status.APPROVED:
+        return {
+            "needed": True,
+            "approved_by": str(approval.decided_by or ""),
+            "comment": approval.comment,
+            "fingerprint": fingerprint,
+        }
+    if approval and approval.status == Approval.Status.REJECTED:
+        note = rejection_note(approval)
+        add_note(ctx, note)
+        raise Rejected(note)
+    if approval is None:
+        Approval.objects.create(
+            run=ctx.run, amount=asked.amount, currency=asked.currency,
+            base_amount=base_amount, base_currency=base, reason=reason, fingerprint=fingerprint,
+        )  # fmt: skip
+        notify_approvers(ctx.run, reason)
+    raise asked
+
+
+def fingerprint_of(document: dict[str, Any]) -> str:
+    """What an approver approves: the amount, its currency and base amount, and the lines
+    (item, quantity, price). A decision binds to exactly these."""
+    lines = [
+        [str(line.get("sku") or ""), str(decimal(line.get("quantity")).normalize()),
+         str(decimal(line.get("unit_price")).normalize())]
+        for line in document.get("lines") or []
+    ]  # fmt: skip
+    approved = {
+        "total": str(decimal(document.get("total")).normalize()),
+        "currency": str(document.get("currency") or "").upper(),
+        "total_base": str(decimal(document.get("total_base")).normalize()),
+        "lines": lines,
+    }
+    return hashlib.sha256(json.dumps(approved, sort_keys=True).encode()).hexdigest()
+
+
+def ask_again(run: SyncRun, approval: Approval, asked: AwaitApproval, fingerprint: str) -> None:
+    """The amount or lines differ from what was decided: the decision no longer binds, and
+    the approvers are asked again (the earlier decision stays in the audit log)."""
+    decided = approval.get_status_display().lower()
+    before = f"{approval.amount:,.2f} {approval.currency}"
+    asked.reason = f"{asked.reason} The deal changed since it was {decided} at {before}."[:255]
+    Approval.objects.filter(pk=approval.pk).update(
+        status=Approval.Status.PENDING, amount=asked.amount, currency=asked.currency,
+        base_amount=asked.base_amount, reason=asked.reason, fingerprint=fingerprint,
+        decided_by=None, decided_at=None, comment="",
+    )  # fmt: skip
+    notify_approvers(run, asked.reason)
 
 
 def rejection_note(approval: Approval) -> str:

@@ -1,13 +1,18 @@
 """The Sage customer for the deal's organization: the one bound to it before, else one Sage
 already has (by external reference, email or name, as the ERP searches), else a new one.
 
-The binding (`ExternalLink`) is recorded as soon as the customer is known, so the next deal
-of the same organization finds it at once and never makes a second customer.
+One customer per organization, whatever the timing: the search and the create run under a
+claim on the organization (`flows.claims`), and the binding (`ExternalLink`) is recorded
+before the claim is let go, so the next deal of the same organization, however close
+behind, finds it and never makes a second customer. Where Sage already holds several that
+match, the ERP says so with the candidates and the run stops for a person to choose.
 """
 
 from typing import Any
 
+from connectors.roles import CustomerMatch
 from flows.base import StepContext
+from flows.claims import claimed
 from flows.models import ExternalLink
 from flows.publishing import publish
 from flows.steps import MAP_DEAL, write_key
@@ -19,14 +24,14 @@ ENTITY = "customer"
 def find_or_create_customer(ctx: StepContext) -> dict[str, Any]:
     customer = ctx.outputs[MAP_DEAL]["customer"]
     crm_id = (customer.get("external_refs") or {}).get("crm") or ""
-    link = ExternalLink.objects.filter(pair=ctx.pair, entity=ENTITY, crm_id=crm_id).first()
-    if crm_id and link:
-        found = ctx.erp.bound_customer(link.sage_id, customer)
+    if not crm_id:
+        found = find_or_create(ctx, customer)
     else:
-        values = to_erp(ctx, "Customer", customer, "customer")
-        found = ctx.erp.find_or_create_customer(values, customer, write_key(ctx, ENTITY, values))
-    if crm_id and not link:
-        bind(ctx, crm_id, found.ref)
+        found = bound(ctx, crm_id, customer)
+        if found is None:
+            with claimed(ctx.run, ENTITY, crm_id, f"the Sage customer for {customer['name']}"):
+                found = bound(ctx, crm_id, customer) or find_or_create(ctx, customer)
+                bind(ctx, crm_id, found.ref)
     if found.how == "created":
         publish(
             ctx.pair,
@@ -41,6 +46,16 @@ def find_or_create_customer(ctx: StepContext) -> dict[str, Any]:
         "tax_rate_id": found.tax_rate,
         "references": {"sage_customer": found.ref},
     }
+
+
+def bound(ctx: StepContext, crm_id: str, customer: dict[str, Any]) -> CustomerMatch | None:
+    link = ExternalLink.objects.filter(pair=ctx.pair, entity=ENTITY, crm_id=crm_id).first()
+    return ctx.erp.bound_customer(link.sage_id, customer) if link else None
+
+
+def find_or_create(ctx: StepContext, customer: dict[str, Any]) -> CustomerMatch:
+    values = to_erp(ctx, "Customer", customer, "customer")
+    return ctx.erp.find_or_create_customer(values, customer, write_key(ctx, ENTITY, values))
 
 
 def bind(ctx: StepContext, crm_id: str, ref: str) -> None:

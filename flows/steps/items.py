@@ -1,13 +1,15 @@
 """Matching the deal's lines to what Sage knows.
 
-Sales orders: each product code goes through the pair's lookup table of product codes to
-the ERP's items (`ErpRole.item_table`, when the pair has one; a code not in it is tried as
-it is) and must be an item in Sage (`ErpRole.item_code`). An unknown item is handled by the
-flow's `unknown_item_policy`: `flag` (default) stops the run saying how to fix it,
-`skip_line` leaves the line out (the CRM note says so), `create` is refused (no ERP here can
-create items through its write path).
+Every ERP: each product code goes through the pair's lookup table of product codes to the
+ERP's items (`ErpRole.item_table`, when the pair has one; a code not in it is tried as it
+is) and must be an item in Sage (`ErpRole.find_item`): its code as Sage spells it replaces
+the deal's, and its id goes with the line for ERPs whose documents name items by id. An
+unknown item is handled by the flow's `unknown_item_policy`, the same for every ERP and
+never silent: `flag` (default) stops the run saying how to fix it, `skip_line` leaves the
+line out (the CRM note says so), `create` is refused (no ERP here can create items through
+Clarity yet).
 
-Invoices: each line needs a ledger account. The deal's GL Account Code goes through the
+Invoices also need a ledger account on each line. The deal's GL Account Code goes through the
 lookup table of GL accounts (`ErpRole.ledger_table`); a code it lacks is filled in from the
 ERP's chart of accounts when exactly one ledger account has that nominal code. Without a code
 (or with one Sage does not have), the line takes the sales ledger account of its product.
@@ -17,7 +19,7 @@ from typing import Any
 
 from connectors.errors import ValidationError
 from flows.base import StepContext
-from flows.steps import MAP_DEAL
+from flows.steps import ITEMS, MAP_DEAL
 from mappings.lookups import load_table
 from mappings.models import LookupEntry, LookupTable
 
@@ -30,9 +32,9 @@ def match_items(ctx: StepContext) -> dict[str, Any]:
     for index, line in enumerate(ctx.outputs[MAP_DEAL]["document"]["lines"], start=1):
         sku = str(line.get("sku") or "")
         code = (table.folded.get(sku.strip().casefold()) if table else None) or sku
-        item_code = ctx.erp.item_code(code)
-        if item_code:
-            lines.append(line | {"sku": item_code})
+        item = ctx.erp.find_item(code)
+        if item:
+            lines.append(line | {"sku": item.code, "item_id": item.id})
         elif policy == "skip_line":
             skipped.append(sku)
         else:
@@ -45,6 +47,12 @@ def match_items(ctx: StepContext) -> dict[str, Any]:
             fields={"lines": "no known item"},
         )
     return {"lines": lines, "skipped": skipped}
+
+
+def left_out(ctx: StepContext) -> str:
+    """For the deal's note: the lines `skip_line` left out, if any."""
+    skipped = ctx.outputs[ITEMS]["skipped"]
+    return f" Left out, not in {ctx.erp.label}: {', '.join(skipped)}." if skipped else ""
 
 
 def unknown_item(ctx: StepContext, sku: str, index: int, policy: str) -> ValidationError:
@@ -69,7 +77,7 @@ def ledger_accounts(ctx: StepContext) -> dict[str, Any]:
     )
     known = dict(table.entries.values_list("key", "value"))
     lines = []
-    for index, line in enumerate(ctx.outputs[MAP_DEAL]["document"]["lines"], start=1):
+    for index, line in enumerate(ctx.outputs[ITEMS]["lines"], start=1):
         code = str(line.get("gl_account") or "").strip()
         if code and code not in known:
             ledger = ctx.erp.ledger_account(code)

@@ -6,7 +6,6 @@ review (`NeedsReview`: failed, visible in the error queue, retried once the rate
 """
 
 from dataclasses import replace
-from decimal import Decimal
 from typing import Any
 
 from connectors.base import FieldInfo
@@ -15,15 +14,12 @@ from connectors.roles import EntityNames
 from connectors.services import cached_schema
 from flows.base import StepContext
 from flows.steps import READ_DEAL
+from flows.steps.money import NeedsReview, check_total, plain, rate_to_base
 from mappings.canonical import to_json
 from mappings.engine import Issue, MappingResult, compiled_version
 from mappings.lookups import PairEnvironment
 from mappings.models import Mapping
 from mappings.versions import rules_by_target
-
-
-class NeedsReview(ValidationError):
-    """An amount could not be converted to the base currency: add the rate, then retry."""
 
 
 def active_mapping(ctx: StepContext, direction: str, source: str, target: str):
@@ -144,7 +140,8 @@ def map_deal(document: str):
         customer, customer_spec = apply(ctx, "in", entity, "Customer", record)
         check(ctx, customer, customer_spec, "customer")
         made, spec = apply(ctx, "in", entity, document, record)
-        check(ctx, made, spec, "sales order" if document == "SalesOrder" else "invoice")
+        noun = "sales order" if document == "SalesOrder" else "invoice"
+        check(ctx, made, spec, noun)
         if not made.output.get("crm_deal_id"):
             raise ValidationError(
                 "The deal has no ID to mark the Sage record with, so a retry could not find "
@@ -152,16 +149,16 @@ def map_deal(document: str):
                 f"in {ctx.crm.label}, then retry.",
                 fields={"crm_deal_id": "required"},
             )
+        check_total(ctx, made.output, noun)
+        currency = (made.output.get("currency") or "").upper()
+        rate = rate_to_base(ctx, currency) if currency not in ("", ctx.pair.base_currency) else None
         total = made.output.get("total")
         ctx.set_summary(f"{customer.output['name']} — {total} {made.output['currency']}")
         return {
             "customer": to_json(customer.output),
             "document": to_json(made.output),
+            "rate": plain(rate) if rate else "",  # the one rate this deal is converted at
             "warnings": [issue.to_dict() for issue in [*customer.issues, *made.issues]],
         }
 
     return step
-
-
-def decimal(value: Any) -> Decimal:
-    return Decimal(str(value)) if value not in (None, "") else Decimal(0)

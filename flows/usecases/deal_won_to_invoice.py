@@ -1,7 +1,8 @@
 """Won deal → customer + sales invoice (a CRM that keeps the invoice number → an ERP that
 takes invoices: Streak → Sage Accounting).
 
-Like the sales order flow, ending in an invoice: each line's ledger account from the deal's
+Like the sales order flow, ending in an invoice: each line tied to its product in Sage (an
+unknown item handled by `unknown_item_policy`, as for orders), its ledger account from the deal's
 GL Account Code or its product's category account, the customer's default tax rate, and the
 deal's currency with the exchange rate to the base currency from the pair's rates (a deal
 in a currency without a rate stops at mapping as `NeedsReview`; add the rate, then retry).
@@ -13,20 +14,21 @@ included: Sage Accounting has no conditional create, so it is the only guard aga
 invoice for the deal that this run's history does not know of.
 """
 
+from decimal import Decimal
 from typing import Any
 
 from connectors.roles import DEAL_STAGE, INVOICE_FIELD, INVOICES, WON_DEALS, DocumentMade
 from flows.base import Flow, Step, StepContext, Watch
 from flows.models import ExternalLink
 from flows.publishing import publish
-from flows.steps import CUSTOMER, MAP_DEAL, after_won_deal, write_key
+from flows.steps import CUSTOMER, ITEMS, MAP_DEAL, after_won_deal, write_key
 from flows.steps.approval import approval_rule
 from flows.steps.crm import post_note, write_back
 from flows.steps.customer import find_or_create_customer
 from flows.steps.deal import accepts_won_deal, read_deal
-from flows.steps.items import ledger_accounts
-from flows.steps.mapping import NeedsReview, map_deal, to_erp
-from mappings.lookups import PairEnvironment
+from flows.steps.items import ledger_accounts, left_out, match_items
+from flows.steps.mapping import map_deal, to_erp
+from flows.steps.money import rate_to_base
 
 ENTITY = "invoice"
 
@@ -40,7 +42,11 @@ def create_invoice(ctx: StepContext) -> dict[str, Any]:
         lines = ctx.outputs["ledger_accounts"]["lines"]
         canonical = document | {"customer_ref": customer_ref, "lines": lines}
         values = to_erp(ctx, "Invoice", canonical, "sales invoice")
-        rate = rate_to_base(ctx, document)
+        currency = (document.get("currency") or "").upper()
+        recorded = ctx.outputs[MAP_DEAL].get("rate")
+        rate = Decimal(recorded) if recorded else None
+        if currency not in ("", ctx.pair.base_currency) and rate is None:
+            rate = rate_to_base(ctx, currency)
         tax_rate = ctx.outputs[CUSTOMER].get("tax_rate_id") or ""
         key = write_key(ctx, ENTITY, values)
         invoice = ctx.erp.create_invoice(values, lines, tax_rate, rate, key)
@@ -82,21 +88,6 @@ def existing_invoice(
     return ctx.erp.find_invoice(customer_ref, reference)
 
 
-def rate_to_base(ctx: StepContext, document: dict[str, Any]):
-    """Base units per unit of the deal's currency, from the pair's rates; None when the
-    deal is in the base currency."""
-    currency, base = (document.get("currency") or "").upper(), ctx.pair.base_currency
-    if not currency or currency == base:
-        return None
-    rate = PairEnvironment(ctx.pair).rate(currency, base)
-    if not rate:
-        raise NeedsReview(
-            f"No {currency} → {base} exchange rate: add it under Currency rates, then retry.",
-            fields={"currency": currency},
-        )
-    return rate
-
-
 def invoice_note(ctx: StepContext) -> tuple[str, str]:
     invoice = ctx.outputs["sales_invoice"]
     document = ctx.outputs[MAP_DEAL]["document"]
@@ -105,7 +96,7 @@ def invoice_note(ctx: StepContext) -> tuple[str, str]:
         f"Sage sales invoice {invoice['invoice_number']} created for {customer['name']}: "
         f"{invoice.get('total') or document.get('total')} {document.get('currency')}."
     )
-    return invoice["invoice_number"], note
+    return invoice["invoice_number"], note + left_out(ctx)
 
 
 deal_won_to_invoice = Flow(
@@ -121,6 +112,7 @@ deal_won_to_invoice = Flow(
         after_won_deal(MAP_DEAL, map_deal("Invoice"), "Map and validate"),
         after_won_deal("approval", approval_rule, "Approval rule"),
         after_won_deal(CUSTOMER, find_or_create_customer, "Find or create the customer"),
+        after_won_deal(ITEMS, match_items, "Match items"),
         after_won_deal("ledger_accounts", ledger_accounts, "Ledger accounts"),
         after_won_deal("sales_invoice", create_invoice, "Create the sales invoice"),
         after_won_deal(
@@ -134,6 +126,7 @@ deal_won_to_invoice = Flow(
     default_options={
         "trigger_stage": "",  # empty: the CRM's won stage (Streak "Closed-Won", …)
         "approval_threshold": 10000,
+        "unknown_item_policy": "flag",  # flag, skip_line or create
     },
     accepts=accepts_won_deal,
     watches=(Watch("crm", DEAL_STAGE),),

@@ -1,7 +1,8 @@
 """Won deal → customer + sales order (any CRM → an ERP that takes sales orders).
 
-Steps: re-read the deal; map it with the pair's mappings and validate; the approval rule;
-find or create the customer; match the items; create the order; write its number back.
+Steps: re-read the deal; map it with the pair's mappings and validate (its lines must come
+to its amount); the approval rule; find or create the customer; match the items; create the
+order, in the ERP's currency (`flows.steps.money`); write its number back.
 
 Never two orders for one deal: the deal's binding (`ExternalLink`, our database) is checked
 first; the create then names the deal and the ERP answers with the order it already has for
@@ -17,13 +18,14 @@ from connectors.roles import DEAL_STAGE, SALES_ORDERS, WON_DEALS
 from flows.base import Flow, Step, StepContext, Watch
 from flows.models import ExternalLink
 from flows.publishing import publish
-from flows.steps import CUSTOMER, MAP_DEAL, after_won_deal, write_key
+from flows.steps import CUSTOMER, ITEMS, MAP_DEAL, after_won_deal, write_key
 from flows.steps.approval import approval_rule
 from flows.steps.crm import post_note, write_back
 from flows.steps.customer import find_or_create_customer
 from flows.steps.deal import accepts_won_deal, read_deal
-from flows.steps.items import match_items
+from flows.steps.items import left_out, match_items
 from flows.steps.mapping import map_deal, to_erp
+from flows.steps.money import conversion_note, in_erp_currency
 
 ENTITY = "sales_order"
 FOUND = "found (made by an earlier attempt)"
@@ -31,16 +33,17 @@ FOUND = "found (made by an earlier attempt)"
 
 def create_sales_order(ctx: StepContext) -> dict[str, Any]:
     document = ctx.outputs[MAP_DEAL]["document"]
+    canonical = document | {
+        "customer_ref": ctx.outputs[CUSTOMER]["customer_ref"],
+        "lines": ctx.outputs[ITEMS]["lines"],
+    }
+    canonical, conversion = in_erp_currency(ctx, canonical, "sales order")
     link = ExternalLink.objects.filter(
         pair=ctx.pair, entity=ENTITY, crm_id=ctx.run.entity_key
     ).first()
     if link:
         number, how = link.sage_id, FOUND
     else:
-        canonical = document | {
-            "customer_ref": ctx.outputs[CUSTOMER]["customer_ref"],
-            "lines": ctx.outputs["items"]["lines"],
-        }
         values = to_erp(ctx, "SalesOrder", canonical, "sales order")
         order = ctx.erp.create_sales_order(
             values, document["crm_deal_id"], write_key(ctx, ENTITY, values)
@@ -56,27 +59,33 @@ def create_sales_order(ctx: StepContext) -> dict[str, Any]:
             "crm_id": ctx.run.entity_key,
             "sales_order_no": number,
             "customer_ref": ctx.outputs[CUSTOMER]["customer_ref"],
-            "total": document.get("total"),
-            "currency": document.get("currency"),
+            "total": canonical.get("total"),
+            "currency": canonical.get("currency"),
         },
         number,
     )
-    return {"sales_order_no": number, "how": how, "references": {"sage_order_no": number}}
+    return {
+        "sales_order_no": number,
+        "how": how,
+        "total": canonical.get("total"),
+        "currency": canonical.get("currency"),
+        "conversion": conversion,
+        "references": {"sage_order_no": number},
+    }
 
 
 def order_note(ctx: StepContext) -> tuple[str, str]:
-    number = ctx.outputs["sales_order"]["sales_order_no"]
+    order = ctx.outputs["sales_order"]
     document = ctx.outputs[MAP_DEAL]["document"]
     customer = ctx.outputs[CUSTOMER]
-    erp = ctx.erp.label
+    total = order.get("total") or document.get("total")
+    currency = order.get("currency") or document.get("currency")
     note = (
-        f"{erp} sales order {number} created for {customer['name']} "
-        f"({customer['customer_ref']}): {document.get('total')} {document.get('currency')}."
+        f"{ctx.erp.label} sales order {order['sales_order_no']} created for {customer['name']} "
+        f"({customer['customer_ref']}): {total} {currency}."
     )
-    skipped = ctx.outputs["items"]["skipped"]
-    if skipped:
-        note += f" Left out, not in {erp}: {', '.join(skipped)}."
-    return number, note
+    note += conversion_note(order.get("conversion") or {}) + left_out(ctx)
+    return order["sales_order_no"], note
 
 
 deal_won_to_sales_order = Flow(
@@ -91,7 +100,7 @@ deal_won_to_sales_order = Flow(
         after_won_deal(MAP_DEAL, map_deal("SalesOrder"), "Map and validate"),
         after_won_deal("approval", approval_rule, "Approval rule"),
         after_won_deal(CUSTOMER, find_or_create_customer, "Find or create the customer"),
-        after_won_deal("items", match_items, "Match items"),
+        after_won_deal(ITEMS, match_items, "Match items"),
         after_won_deal("sales_order", create_sales_order, "Create the sales order"),
         after_won_deal("write_back", write_back(ENTITY, order_note), "Write the order number back"),
         after_won_deal("note", post_note("sales_order"), "Add a note to the deal"),

@@ -42,6 +42,19 @@ FIX_RULES = (
         "Fill {where} in {crm}, then retry from the failed step.",
     ),
     FixRule(
+        "Ambiguous",
+        r"",
+        "Sage has several customers that match this organization: choose below the one it "
+        "buys as (the organization is bound to it and the run goes on), or merge them in Sage "
+        "and retry.",
+    ),
+    FixRule(
+        "RecordBusy",
+        r"",
+        "Another run is creating this organization's Sage customer; this run goes on by itself "
+        "in a few seconds, with the same customer.",
+    ),
+    FixRule(
         "ValidationError",
         r"several orders",
         "Sage 100 has duplicate orders for this deal: keep one, then retry.",

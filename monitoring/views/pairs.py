@@ -50,9 +50,17 @@ def pair_flows(request: HttpRequest, slug: str) -> HttpResponse:
         }
         for config in configs
     ]
+    offered = {config.flow for config in configs}
+    unavailable = [
+        {"flow": flow, "why": "; ".join(missing)}
+        for flow in FLOWS.values()
+        if flow.name not in offered
+        and (missing := flow.missing_for(pair.crm.system, pair.erp.system))
+    ]
     context = {
         "pair": pair,
         "rows": rows,
+        "unavailable": unavailable,
         "can_change": FLOWS_RULE.allows(request.user),
         "waiting": SyncRun.objects.filter(pair=pair, status__in=SyncRun.CLAIMABLE).count(),
     }

@@ -12,9 +12,11 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
 from clarity.permissions import needs, rule_required
+from connectors.errors import Ambiguous
 from flows.models import SyncRun
 from flows.registry import FLOWS
 from flows.services import FROM_FAILED_STEP, FROM_START, RunActionRefused, cancel_run, retry_run
+from flows.services import choose_customer as choose_customer_for
 from flows.services import retry_runs as retry_many
 from monitoring.forms import RunFilterForm
 from monitoring.views.diagnosis import fix_for, record_links
@@ -79,6 +81,11 @@ def run_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "fix": fix_for(run.error_class, run.error_message) if run.error_class else "",
         "links": record_links(run),
         "references": sorted((run.references or {}).items()),
+        "candidates": [
+            (field.removeprefix(Ambiguous.CANDIDATE), name)
+            for field, name in (run.error_fields or {}).items()
+            if field.startswith(Ambiguous.CANDIDATE)
+        ],
         "can_retry": run.status in (*SyncRun.RETRYABLE, SyncRun.Status.RETRY_SCHEDULED),
         "can_cancel": run.status
         in (
@@ -118,6 +125,21 @@ def retry(request: HttpRequest, pk: int) -> HttpResponse:
         where = "the start" if start_from == FROM_START else "the failed step"
         status = run.get_status_display().lower()
         messages.success(request, f"Run {run.pk} retried from {where}: now {status}.")
+    return redirect(run)
+
+
+@rule_required(RETRY_RUNS)
+@require_POST
+def choose_customer(request: HttpRequest, pk: int) -> HttpResponse:
+    run = get_object_or_404(SyncRun, pk=pk)
+    try:
+        choose_customer_for(run, request.POST.get("sage_id", ""))
+    except RunActionRefused as refused:
+        messages.error(request, str(refused))
+    else:
+        run.refresh_from_db()
+        status = run.get_status_display().lower()
+        messages.success(request, f"Booked to {request.POST['sage_id']}; run {run.pk} is {status}.")
     return redirect(run)
 
 

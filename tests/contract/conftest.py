@@ -1,7 +1,7 @@
 """The role contract's fixtures: every connector of a role, against its live sandbox.
 
 A connector joins the contract with one entry in `CRMS` or `ERPS`: the fixture that makes
-its Connection to the sandbox (shared with the flow tests, `polling_setup`) and, for a CRM,
+its Connection to the sandbox (shared with the flow tests, tests/conftest.py) and, for a CRM,
 where its seed data keeps the records the tests need. The test bodies know nothing else of
 a system: what differs between systems they learn from the connector's own attributes.
 
@@ -19,14 +19,8 @@ import pytest
 
 from connectors.roles import CrmRole, ErpRole
 from connectors.services import connector_for
-from tests.integration.flows.polling_setup import (  # noqa: F401 (fixtures)
-    comments_on,
-    sage50,
-    sage100,
-    salesforce,
-    streak,
-)
-from tests.integration.flows.won_deals import open_usd_opportunity, seeded_box_key
+from tests.integration.flows.polling import comments_on
+from tests.won_deals import open_usd_opportunity, seeded_box_key
 
 RECORDED = Path(__file__).parent.parent / "integration" / "connectors" / "fixtures"
 

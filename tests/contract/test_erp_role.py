@@ -93,10 +93,7 @@ def sold(sku: str, **extra: Any) -> dict[str, Any]:
 
 # One call per method of each capability, made on an ERP that lacks it.
 PROBES: dict[str, tuple[Callable[[Any], object], ...]] = {
-    SALES_ORDERS: (
-        lambda erp: erp.create_sales_order({}, "CT-0", "contract-probe"),
-        lambda erp: erp.item_code("CT-0"),
-    ),
+    SALES_ORDERS: (lambda erp: erp.create_sales_order({}, "CT-0", "contract-probe"),),
     INVOICES: (
         lambda erp: erp.create_invoice({}, [], "", None, "contract-probe"),
         lambda erp: erp.find_invoice("CT-0", "CT-0"),
@@ -217,15 +214,21 @@ def test_items_to_load_are_named_by_sku(erp):
 # ---------------------------------------------------------------- documents
 
 
+def test_an_item_is_found_by_its_code_in_any_case_and_an_unknown_code_is_not(erp):
+    item = erp.find_item(SOLD.code.lower())
+
+    assert item is not None and item.code == SOLD.code and item.id
+    assert erp.find_item(CODES_UNKNOWN_TO_SAGE[0]) is None
+
+
 def test_a_sales_order_made_twice_for_one_deal_is_one_order(erp, customer):
     if SALES_ORDERS not in erp.capabilities:
         with pytest.raises(Unsupported):
             erp.create_sales_order({}, "CT-DEAL-0042", "contract-order-1")
         return
-    sku = erp.item_code(SOLD.code)
-    assert sku, f"{erp.label} has no item {SOLD.code}"
-    assert erp.item_code(CODES_UNKNOWN_TO_SAGE[0]) == ""
-    values = to_erp(erp, "SalesOrder", document(customer, "CT-DEAL-0042", [sold(sku)]))
+    item = erp.find_item(SOLD.code)
+    assert item, f"{erp.label} has no item {SOLD.code}"
+    values = to_erp(erp, "SalesOrder", document(customer, "CT-DEAL-0042", [sold(item.code)]))
 
     first = erp.create_sales_order(values, "CT-DEAL-0042", "contract-order-1")
     again = erp.create_sales_order(values, "CT-DEAL-0042", "contract-order-2")

@@ -11,18 +11,12 @@ from playwright.sync_api import Page, expect
 from connectors.models import IntegrationPair
 from flows.models import SyncRun
 from flows.runner import execute_run
-from tests.integration.flows.polling_setup import (  # noqa: F401 (fixtures)
-    sage50,
-    sage100,
-    salesforce,
-    streak,
-)
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
 
 @pytest.fixture
-def pair(salesforce, sage100) -> IntegrationPair:  # noqa: F811
+def pair(salesforce, sage100) -> IntegrationPair:
     return IntegrationPair.objects.create(name="Acme load", crm=salesforce, erp=sage100)
 
 
@@ -66,7 +60,7 @@ def test_an_admin_starts_the_load_and_the_progress_bar_reaches_100_percent(
 
 
 @pytest.fixture
-def services_pair(streak, sage50) -> IntegrationPair:  # noqa: F811
+def services_pair(streak, sage50) -> IntegrationPair:
     return IntegrationPair.objects.create(name="Services load", crm=streak, erp=sage50)
 
 

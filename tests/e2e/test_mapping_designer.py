@@ -8,7 +8,7 @@ from playwright.sync_api import Page, expect
 
 from connectors.models import IntegrationPair
 from mappings.models import LookupTable, Mapping
-from tests.integration.flows.won_deals import sage100_connection, streak_connection
+from tests.won_deals import sage100_connection, streak_connection
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 

@@ -14,11 +14,14 @@ from playwright.sync_api import Page, expect
 from flows.models import Approval, SyncRun
 from mappings.defaults.base import PRODUCT_TO_SAGE100_ITEM
 from mappings.models import LookupTable
+from tests import won_deals as shared
 from tests.factories import IntegrationPairFactory
-from tests.integration.flows import won_deals as shared
 
-pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
-runs_inline, sage100_pair, sage = shared.runs_inline, shared.sage100_pair, shared.sage
+pytestmark = [
+    pytest.mark.e2e,
+    pytest.mark.django_db(transaction=True),
+    pytest.mark.usefixtures("runs_inline"),
+]
 
 
 def test_an_approver_approves_a_large_deal_and_the_order_reaches_sage_100(

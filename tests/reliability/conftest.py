@@ -2,7 +2,7 @@
 sweeper the test ticks itself (django-q2's schedule only ticks every ~30 s), won deals
 cloned in the Streak sandbox, and a wait for every run to settle.
 
-Pairs are set up as in tests/integration/flows, whose helpers are reused."""
+The Streak → Sage 100 pair (`sage100_pair`, `sage`) is tests/conftest.py's."""
 
 import subprocess
 import time
@@ -10,10 +10,8 @@ from collections.abc import Callable, Iterator
 
 import pytest
 
-from connectors.services import connector_for
 from flows.models import SyncRun
 from flows.sweeper import sweep
-from tests.integration.flows import won_deals as shared
 from tests.qcluster import kill_qcluster, start_qcluster
 
 # Seeded Sales deals in USD, under the approval threshold, selling items Sage 100 has.
@@ -67,14 +65,6 @@ def settle(runs: Callable[[], list[SyncRun]], timeout: float, tick: float = 0.5)
 
 
 @pytest.fixture
-def sage100_pair(transactional_db, streak_sandbox, sage100_sandbox) -> tuple:
-    """Streak (Sales pipeline) + Sage 100 with deal_won_to_sales_order on: (pair, token)."""
-    crm = shared.streak_connection(streak_sandbox)
-    erp = shared.sage100_connection(sage100_sandbox)
-    return shared.make_pair("Streak Sage 100", crm, erp, "deal_won_to_sales_order")
-
-
-@pytest.fixture
-def sage(sage100_pair):
-    """The Sage 100 connector, to read orders and customers back over ODBC."""
-    return connector_for(sage100_pair[0].erp)
+def sage100_pair(transactional_db, sage100_pair) -> tuple:
+    """The shared won-deal pair, committed where the qcluster workers can read it."""
+    return sage100_pair

@@ -10,7 +10,7 @@ import pytest
 import requests
 
 from flows.models import InboundEvent, SyncRun
-from tests.integration.flows import won_deals as shared
+from tests import won_deals as shared
 from tests.reliability.conftest import settle, wait_for
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.xdist_group("reliability")]

@@ -13,10 +13,9 @@ from connectors.services import connector_for
 from flows.models import SyncRun
 from flows.sweeper import sweep
 from sandbox.streak import data as streak_data
-from tests.integration.flows import won_deals as shared
+from tests import won_deals as shared
 
-pytestmark = pytest.mark.django_db
-runs_inline = shared.runs_inline  # execute runs at once, in this process
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("runs_inline")]
 DEALS = ("SRV-2001", "SRV-2013")
 
 

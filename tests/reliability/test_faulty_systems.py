@@ -11,7 +11,7 @@ import pytest
 from django.conf import settings
 
 from flows.models import SyncRun
-from tests.integration.flows import won_deals as shared
+from tests import won_deals as shared
 from tests.reliability.conftest import GOOD_DEALS, settle
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.xdist_group("reliability")]

@@ -9,7 +9,7 @@ from hypothesis import strategies as st
 
 from connectors.services import connector_for
 from flows.models import InboundEvent, SyncRun
-from tests.integration.flows import won_deals as shared
+from tests import won_deals as shared
 
 pytestmark = pytest.mark.django_db
 MAX_BYTES = 1024 * 1024

@@ -10,7 +10,7 @@ import pytest
 from connectors.models import Connection, IntegrationPair
 from connectors.services import connector_for
 from flows.models import ExternalLink
-from tests.integration.flows import won_deals as shared
+from tests import won_deals as shared
 
 pytestmark = pytest.mark.django_db
 ORG = "org-acme-in-the-crm"

@@ -12,13 +12,9 @@ from connectors.models import IntegrationPair
 from connectors.salesforce.crm import account_of
 from connectors.services import connector_for
 from flows.models import ExternalLink, SyncRun
-from tests.integration.flows import polling_setup as shared
-from tests.integration.flows.polling_setup import poll_now, sage100_rows
+from tests.integration.flows.polling import poll_now, sage100_rows
 
-pytestmark = pytest.mark.django_db
-
-inline_runs, make_pair = shared.inline_runs, shared.make_pair  # fixtures
-sage100, sage50, salesforce = shared.sage100, shared.sage50, shared.salesforce
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("runs_inline")]
 
 FLOW = "customer_sync"
 # The sandbox org has no credit limit field on Account; AccountNumber (free text) is the

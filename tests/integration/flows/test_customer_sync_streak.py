@@ -19,13 +19,9 @@ from connectors.models import Connection, IntegrationPair
 from connectors.services import connector_for, register_pair_webhook
 from flows.models import ExternalLink, InboundEvent, SyncRun
 from flows.runner import execute_run
-from tests.integration.flows import polling_setup as shared
-from tests.integration.flows.polling_setup import poll_now
+from tests.integration.flows.polling import poll_now
 
 pytestmark = pytest.mark.django_db(transaction=True)
-
-make_pair = shared.make_pair  # fixture
-streak, sage100, sage50 = shared.streak, shared.sage100, shared.sage50
 
 FLOW = "customer_sync"
 

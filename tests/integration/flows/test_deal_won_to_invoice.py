@@ -10,12 +10,12 @@ from flows.models import SyncRun
 from flows.services import retry_run
 from mappings.defaults.base import GL_TO_LEDGER
 from mappings.models import LookupEntry
+from sandbox.catalogue import CODES_UNKNOWN_TO_SAGE
 from sandbox.sage_accounting.data import ledger_account_id
 from sandbox.streak import data as streak_data
-from tests.integration.flows import won_deals as shared
+from tests import won_deals as shared
 
-pytestmark = pytest.mark.django_db
-runs_inline = shared.runs_inline  # fixture shared with the main module
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("runs_inline")]
 
 
 @pytest.fixture
@@ -53,6 +53,10 @@ def test_a_won_services_deal_becomes_an_invoice_with_ledger_accounts_and_its_num
         ("SERV-HOUR", ledger_account_id(4010)), ("KIT-301", ledger_account_id(4020))
     ]  # fmt: skip
     assert not LookupEntry.objects.filter(table__pair=pair, table__name=GL_TO_LEDGER).exists()
+    products = {p["item_code"]: p["id"] for p in sage.search("products")}
+    assert [line["product"]["id"] for line in invoice["invoice_lines"]] == [
+        products["SERV-HOUR"], products["KIT-301"]
+    ]  # each line tied to its product in Sage
     organization = streak.get("Organization", box["organizations"][0]["key"])
     assert invoice["contact"]["displayed_as"].startswith(organization["name"])
     comments = [c["message"] for c in streak.search("Comment", box_key=key)]
@@ -84,3 +88,19 @@ def test_a_eur_deal_without_a_rate_is_held_for_review_then_invoiced_once_the_rat
     }
     assert LookupEntry.objects.get(table__pair=pair, key="4000").value == ledger_account_id(4000)
     assert streak.get("Box", key)["fieldsByName"]["Sage Invoice ID"] == invoice["invoice_number"]
+
+
+def test_an_unknown_item_stops_the_invoice_with_the_fix_whatever_the_gl_code(
+    client, streak_sandbox, sage50_pair, streak, sage
+):
+    pair, token = sage50_pair
+    box = streak.search("Box", **{"Deal ID": "SRV-2008"})[0]
+    streak.update("Box", box["key"], {"GL Account Code": "4000"}, "gl")  # a code Sage knows
+    key, run = shared.win_box(client, streak_sandbox, pair, token, "SRV-2008")
+    run.refresh_from_db()
+    box = streak.get("Box", key)
+    [unknown] = [code for code, _, _ in shared.products(box) if code in CODES_UNKNOWN_TO_SAGE]
+    assert run.status == SyncRun.Status.FAILED
+    assert run.error_message.startswith(f"Item {unknown} is not in Sage 50: add it")
+    assert run.steps.get(name="items").status == "failed"
+    assert not sage.search("sales_invoices", reference="SRV-2008")

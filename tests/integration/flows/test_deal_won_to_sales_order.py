@@ -2,7 +2,7 @@
 sandboxes deliver to our webhook endpoint, runs execute inline (django-q2 sync mode), and
 the result is read back from Sage 100 over ODBC and from the CRM over its API.
 
-Shared setup: `won_deals.py`."""
+Shared helpers: `tests/won_deals.py`."""
 
 from decimal import Decimal
 
@@ -14,42 +14,35 @@ from flows.services import retry_run
 from mappings.defaults.base import PRODUCT_TO_SAGE100_ITEM
 from mappings.versions import import_table
 from sandbox.streak import data as streak_data
-from tests.integration.flows import won_deals as shared
+from tests import won_deals as shared
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("runs_inline")]
 CLOSED_WON, PROPOSAL = streak_data.CLOSED_WON, "5003"
-runs_inline, sage100_pair, streak, sage = (
-    shared.runs_inline,
-    shared.sage100_pair,
-    shared.streak,
-    shared.sage,
-)  # fixtures
-salesforce_pair = shared.salesforce_pair
 
 
 # ---------------------------------------------------------------- Streak → Sage 100
 
 
 def test_a_box_won_in_streak_becomes_one_customer_and_order_with_its_number_on_the_box(
-    client, streak_sandbox, sage100_pair, streak, sage
+    client, streak_sandbox, sage100_pair, streak_crm, sage
 ):
     pair, token = sage100_pair
     key, run = shared.win_box(client, streak_sandbox, pair, token, "SAL-1005")
     run.refresh_from_db()
     assert run.status == SyncRun.Status.SUCCEEDED, run.error_message
-    box = streak.get("Box", key)
+    box = streak_crm.get("Box", key)
     [order] = shared.orders_for(sage, "SAL-1005")
     number = order["SalesOrderNo"]
     assert box["fieldsByName"]["Sage Order No"] == number
     assert [(line["ItemCode"], line["QuantityOrdered"], line["UnitPrice"])
             for line in order["lines"]] == shared.products(box)  # fmt: skip
     assert sum(line["ExtensionAmt"] for line in order["lines"]) == Decimal("988.81")
-    organization = streak.get("Organization", box["organizations"][0]["key"])
+    organization = streak_crm.get("Organization", box["organizations"][0]["key"])
     [customer] = shared.customers_named(sage, organization["name"][:30])
     assert (order["ARDivisionNo"], order["CustomerNo"]) == (
         customer["ARDivisionNo"], customer["CustomerNo"]
     )  # fmt: skip
-    comments = [c["message"] for c in streak.search("Comment", box_key=key)]
+    comments = [c["message"] for c in streak_crm.search("Comment", box_key=key)]
     assert any(f"Sage 100 sales order {number} created" in message for message in comments)
     assert run.references == {
         "sage_customer": f"{customer['ARDivisionNo']}-{customer['CustomerNo']}",
@@ -72,7 +65,7 @@ def test_the_same_webhook_delivered_five_times_makes_one_order(
 
 
 def test_a_box_moved_to_another_stage_starts_no_run_once_the_stage_is_known(
-    client, streak_sandbox, sage100_pair, streak, sage
+    client, streak_sandbox, sage100_pair, streak_crm, sage
 ):
     pair, token = sage100_pair
     first = shared.seeded_box_key("SAL-1003")
@@ -81,7 +74,7 @@ def test_a_box_moved_to_another_stage_starts_no_run_once_the_stage_is_known(
     assert run.status == SyncRun.Status.SUCCEEDED
     assert run.summary == "The deal is in Proposal, not Closed-Won: nothing was written."
     assert not shared.orders_for(sage, "SAL-1003")
-    assert not streak.get("Box", first)["fieldsByName"].get("Sage Order No")
+    assert not streak_crm.get("Box", first)["fieldsByName"].get("Sage Order No")
     second = shared.seeded_box_key("SAL-1014")
     shared.deliver_streak(client, pair, token, shared.move_box(streak_sandbox, second, PROPOSAL))
     assert not SyncRun.objects.filter(entity_key=second).exists()
@@ -102,7 +95,7 @@ def test_a_webhook_for_a_deal_no_longer_won_writes_nothing(
 
 
 def test_an_unknown_item_fails_with_the_fix_and_a_retry_after_fixing_the_lookup_succeeds(
-    client, streak_sandbox, sage100_pair, streak, sage
+    client, streak_sandbox, sage100_pair, streak_crm, sage
 ):
     pair, token = sage100_pair
     shared.eur_rate(pair)
@@ -123,11 +116,11 @@ def test_an_unknown_item_fails_with_the_fix_and_a_retry_after_fixing_the_lookup_
     customer = sage.get("customer", run.references["sage_customer"])
     assert len(shared.customers_named(sage, customer["CustomerName"])) == 1
     assert ExternalLink.objects.filter(pair=pair, entity="customer").count() == 1
-    assert streak.get("Box", key)["fieldsByName"]["Sage Order No"] == order["SalesOrderNo"]
+    assert streak_crm.get("Box", key)["fieldsByName"]["Sage Order No"] == order["SalesOrderNo"]
 
 
 def test_skip_line_policy_leaves_the_unknown_item_out_and_says_so(
-    client, streak_sandbox, sage100_pair, streak, sage
+    client, streak_sandbox, sage100_pair, streak_crm, sage
 ):
     pair, token = sage100_pair
     config = FlowConfig.objects.get(pair=pair, flow="deal_won_to_sales_order")
@@ -139,12 +132,90 @@ def test_skip_line_policy_leaves_the_unknown_item_out_and_says_so(
     assert run.status == SyncRun.Status.SUCCEEDED, run.error_message
     [order] = shared.orders_for(sage, "SAL-1008")
     assert "WIDGET-999" not in [line["ItemCode"] for line in order["lines"]]
-    comments = [c["message"] for c in streak.search("Comment", box_key=key)]
+    comments = [c["message"] for c in streak_crm.search("Comment", box_key=key)]
     assert any("Left out, not in Sage 100: WIDGET-999." in message for message in comments)
 
 
+def test_a_eur_deal_becomes_an_order_in_the_companys_dollars_at_the_approval_rate(
+    client, streak_sandbox, sage100_pair, streak_crm, sage
+):
+    pair, token = sage100_pair
+    shared.eur_rate(pair)  # 1.08 USD per EUR; Sage 100 keeps one currency, USD
+    key, run = shared.win_box(client, streak_sandbox, pair, token, "SAL-1001")
+    run.refresh_from_db()
+    assert run.status == SyncRun.Status.SUCCEEDED, run.error_message
+    box = streak_crm.get("Box", key)
+    assert box["fieldsByName"]["Currency"] == "EUR"
+    [order] = shared.orders_for(sage, "SAL-1001")
+    in_eur = shared.products(box)
+    assert [(line["ItemCode"], line["QuantityOrdered"], line["UnitPrice"])
+            for line in order["lines"]] == [
+        (code, quantity, (price * Decimal("1.08")).quantize(Decimal("0.01")))
+        for code, quantity, price in in_eur
+    ]  # fmt: skip
+    eur_total = sum((quantity * price for _, quantity, price in in_eur), Decimal(0))
+    usd_total = sum(line["ExtensionAmt"] for line in order["lines"])
+    # Unit prices round to the cent, so the order may differ from the converted total by one.
+    assert abs(usd_total - eur_total * Decimal("1.08")) <= Decimal("0.01")
+    comments = [c["message"] for c in streak_crm.search("Comment", box_key=key)]
+    assert any(
+        f": {usd_total} USD. Converted from {eur_total:.2f} EUR at 1.08 USD per EUR." in message
+        for message in comments
+    ), comments
+    conversion = run.steps.get(name="sales_order").output["conversion"]
+    assert (conversion["currency"], conversion["rate"]) == ("EUR", "1.08")
+    assert Decimal(conversion["base_total"]) == usd_total
+
+
+def test_a_deal_whose_lines_do_not_come_to_its_amount_stops_before_sage_with_both_numbers(
+    client, streak_sandbox, sage100_pair, streak_crm, sage
+):
+    pair, token = sage100_pair
+    box = streak_crm.search("Box", **{"Deal ID": "SAL-1005"})[0]
+    streak_crm.update("Box", box["key"], {"Amount": "1000.00"}, "test-amount")  # lines: 988.81
+    _, run = shared.win_box(client, streak_sandbox, pair, token, "SAL-1005")
+    run.refresh_from_db()
+    assert run.status == SyncRun.Status.FAILED
+    assert "lines come to 988.81 USD but its amount is 1,000.00 USD" in run.error_message
+    assert not shared.orders_for(sage, "SAL-1005")
+
+
+def test_two_sage_customers_matching_the_organization_stop_the_run_until_one_is_chosen(
+    client, streak_sandbox, sage100_pair, streak_crm, sage, users
+):
+    pair, token = sage100_pair
+    name = "Twin Brothers Trading"
+    twins = [
+        sage.create("customer", {"ARDivisionNo": "00", "CustomerName": name}, f"twin-{n}")
+        for n in (1, 2)
+    ]
+    refs = [f"00-{twin['CustomerNo']}" for twin in twins]
+    organization = streak_crm.create("Organization", {"name": name}, "org")
+    box = shared.won_clone(streak_sandbox, "SAL-1005", "TWIN-1")
+    stored = streak_sandbox.app.store.get("boxes", box["key"])
+    stored |= {"organizations": [{"key": organization["key"]}], "contacts": []}
+    streak_sandbox.app.store.put("boxes", box["key"], stored)
+    shared.deliver_streak(client, pair, token, shared.raw_box(streak_sandbox, box["key"]))
+    run = SyncRun.objects.get(pair=pair, entity_key=box["key"])
+    assert (run.status, run.error_class) == (SyncRun.Status.FAILED, "Ambiguous")
+    assert all(ref in run.error_message for ref in refs)
+    assert not shared.orders_for(sage, "TWIN-1")
+
+    client.force_login(users["operator"])
+    page = client.get(run.get_absolute_url()).content.decode()
+    assert "Which customer does this organization buy as?" in page
+    assert all(ref in page.split('id="customer-candidates"')[1] for ref in refs)
+    client.post(f"/runs/{run.pk}/customer/", {"sage_id": refs[1]})
+
+    run.refresh_from_db()
+    assert run.status == SyncRun.Status.SUCCEEDED, run.error_message
+    [order] = shared.orders_for(sage, "TWIN-1")
+    assert f"{order['ARDivisionNo']}-{order['CustomerNo']}" == refs[1]
+    assert len(shared.customers_named(sage, name)) == 2  # none made: one of the two chosen
+
+
 def test_a_bridge_that_commits_then_fails_still_ends_with_exactly_one_order(
-    client, streak_sandbox, sage100_sandbox, sage100_pair, streak, sage
+    client, streak_sandbox, sage100_sandbox, sage100_pair, streak_crm, sage
 ):
     pair, token = sage100_pair
     shared.set_faults(sage100_sandbox, commit_then_fail_rate=1.0)
@@ -160,7 +231,7 @@ def test_a_bridge_that_commits_then_fails_still_ends_with_exactly_one_order(
     run.refresh_from_db()
     assert run.status == SyncRun.Status.SUCCEEDED, run.error_message
     [order] = shared.orders_for(sage, "SAL-1013")
-    assert streak.get("Box", key)["fieldsByName"]["Sage Order No"] == order["SalesOrderNo"]
+    assert streak_crm.get("Box", key)["fieldsByName"]["Sage Order No"] == order["SalesOrderNo"]
     customer = sage.get("customer", run.references["sage_customer"])
     assert len(shared.customers_named(sage, customer["CustomerName"])) == 1
 

@@ -3,7 +3,7 @@ pipeline read once and again when it changed, Streak's comments read only when t
 be there already, no order looked up before the create (the bridge finds it), and items
 known to Sage remembered while an unknown one is always asked again.
 
-Shared setup: `won_deals.py`; the deals run inline against the live sandboxes."""
+Shared helpers: `tests/won_deals.py`; the deals run inline against the live sandboxes."""
 
 import sqlite3
 from collections import Counter
@@ -14,15 +14,9 @@ from connectors.sage100.client import OdbcReader
 from flows.models import SyncRun
 from flows.services import retry_run
 from sandbox.streak import data as streak_data
-from tests.integration.flows import won_deals as shared
+from tests import won_deals as shared
 
-pytestmark = pytest.mark.django_db
-runs_inline, sage100_pair, streak, sage = (
-    shared.runs_inline,
-    shared.sage100_pair,
-    shared.streak,
-    shared.sage,
-)  # fixtures
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("runs_inline")]
 
 
 @pytest.fixture
@@ -84,7 +78,7 @@ def test_a_won_deal_of_a_customer_already_linked_costs_six_calls(
 
 
 def test_a_field_renamed_in_streak_after_the_pipeline_was_read_still_gets_the_number(
-    client, monkeypatch, streak_sandbox, sage100_pair, streak, sage
+    client, monkeypatch, streak_sandbox, sage100_pair, streak_crm, sage
 ):
     pair, token = sage100_pair
     [order_field] = [
@@ -93,7 +87,7 @@ def test_a_field_renamed_in_streak_after_the_pipeline_was_read_still_gets_the_nu
         if field["key"] == streak_data.FIELD_SAGE_ORDER_NO
     ]
     monkeypatch.setitem(order_field, "name", "Order No (Sage)")
-    assert streak.pipeline().find_field("Sage Order No") is None  # read and kept like this
+    assert streak_crm.pipeline().find_field("Sage Order No") is None  # read and kept like this
     order_field["name"] = "Sage Order No"  # an admin renames the field in Streak
     key, run = shared.win_box(client, streak_sandbox, pair, token, "SAL-1005")
     succeeded(run)
@@ -103,7 +97,7 @@ def test_a_field_renamed_in_streak_after_the_pipeline_was_read_still_gets_the_nu
 
 
 def test_a_retried_write_back_does_not_post_the_comment_twice(
-    client, monkeypatch, streak_sandbox, sage100_pair, streak
+    client, monkeypatch, streak_sandbox, sage100_pair, streak_crm
 ):
     pair, token = sage100_pair
     app, dispatch = streak_sandbox.app, streak_sandbox.app.dispatch
@@ -123,14 +117,14 @@ def test_a_retried_write_back_does_not_post_the_comment_twice(
     number = run.references["sage_order_no"]
     notes = [
         comment["message"]
-        for comment in streak.search("Comment", box_key=key)
+        for comment in streak_crm.search("Comment", box_key=key)
         if f"Sage 100 sales order {number} created" in comment["message"]
     ]
     assert len(notes) == 1
 
 
 def test_an_order_an_earlier_attempt_made_is_returned_by_the_create_not_made_again(
-    client, streak_sandbox, sage100_pair, streak, sage
+    client, streak_sandbox, sage100_pair, streak_crm, sage
 ):
     pair, token = sage100_pair
     made_before = sage.create(
@@ -145,7 +139,7 @@ def test_an_order_an_earlier_attempt_made_is_returned_by_the_create_not_made_aga
     assert step.output["how"] == "found (made by an earlier attempt)"
     [order] = shared.orders_for(sage, "SAL-1005")
     assert order["SalesOrderNo"] == made_before["SalesOrderNo"] == run.references["sage_order_no"]
-    assert streak.get("Box", key)["fieldsByName"]["Sage Order No"] == order["SalesOrderNo"]
+    assert streak_crm.get("Box", key)["fieldsByName"]["Sage Order No"] == order["SalesOrderNo"]
 
 
 def test_an_item_created_in_sage_after_the_run_failed_passes_on_retry(

@@ -19,11 +19,10 @@ from flows.base import Flow, Step
 from flows.models import Delivery, FlowConfig, Subscription, SyncRun
 from flows.registry import FLOWS
 from flows.services import FROM_START, retry_run
+from tests import won_deals as shared
 from tests.factories import IntegrationPairFactory
-from tests.integration.flows import won_deals as shared
 
-pytestmark = pytest.mark.django_db
-runs_inline, sage100_pair, sage = shared.runs_inline, shared.sage100_pair, shared.sage
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("runs_inline")]
 SECRET = "a-receiver-secret-of-some-length"
 
 

@@ -12,17 +12,12 @@ from connectors.models import IntegrationPair
 from connectors.services import connector_for
 from flows.models import ExternalLink, SyncRun
 from flows.services import retry_run, start_initial_load
-from tests.integration.flows.polling_setup import (  # noqa: F401 (fixtures)
-    inline_runs,
-    sage100,
-    salesforce,
-)
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("runs_inline")]
 
 
 @pytest.fixture
-def pair(salesforce, sage100) -> IntegrationPair:  # noqa: F811
+def pair(salesforce, sage100) -> IntegrationPair:
     return IntegrationPair.objects.create(name="Salesforce Sage 100", crm=salesforce, erp=sage100)
 
 

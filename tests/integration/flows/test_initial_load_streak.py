@@ -9,18 +9,12 @@ from connectors.models import IntegrationPair
 from connectors.services import connector_for
 from flows.models import ExternalLink, SyncRun
 from flows.services import start_initial_load
-from tests.integration.flows.polling_setup import (  # noqa: F401 (fixtures)
-    inline_runs,
-    sage50,
-    sage100,
-    streak,
-)
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("runs_inline")]
 
 
 @pytest.fixture
-def pair(streak, sage50) -> IntegrationPair:  # noqa: F811
+def pair(streak, sage50) -> IntegrationPair:
     return IntegrationPair.objects.create(name="Streak Sage 50", crm=streak, erp=sage50)
 
 
@@ -68,7 +62,7 @@ def test_sage50_customers_become_streak_organizations_once(pair, streak_sandbox)
 
 
 @pytest.fixture
-def sage100_pair(streak, sage100) -> IntegrationPair:  # noqa: F811
+def sage100_pair(streak, sage100) -> IntegrationPair:
     return IntegrationPair.objects.create(name="Streak Sage 100", crm=streak, erp=sage100)
 
 

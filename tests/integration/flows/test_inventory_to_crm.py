@@ -9,13 +9,9 @@ import requests
 
 from connectors.services import connector_for
 from flows.models import SyncRun
-from tests.integration.flows import polling_setup as shared
-from tests.integration.flows.polling_setup import comments_on, poll_now, sage100_rows
+from tests.integration.flows.polling import comments_on, poll_now, sage100_rows
 
-pytestmark = pytest.mark.django_db
-
-inline_runs, make_pair = shared.inline_runs, shared.make_pair  # fixtures
-sage100, streak, salesforce = shared.sage100, shared.streak, shared.salesforce
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("runs_inline")]
 
 FLOW = "inventory_to_crm"
 

@@ -7,8 +7,8 @@ import pytest
 
 from connectors.services import connector_for
 from flows.models import ExternalLink, InboundEvent, SyncRun
-from tests.integration.flows import polling_setup as shared
-from tests.integration.flows.polling_setup import (
+from tests.integration.flows import polling as shared
+from tests.integration.flows.polling import (
     comments_on,
     first_box,
     link_order,
@@ -17,10 +17,7 @@ from tests.integration.flows.polling_setup import (
     set_status_in_sage,
 )
 
-pytestmark = pytest.mark.django_db
-
-inline_runs, make_pair = shared.inline_runs, shared.make_pair  # fixtures
-sage100, streak, salesforce = shared.sage100, shared.streak, shared.salesforce
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("runs_inline")]
 
 FLOW = "order_status_to_crm"
 

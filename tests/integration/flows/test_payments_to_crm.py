@@ -10,8 +10,7 @@ from connectors.services import connector_for
 from flows.models import ExternalLink, SyncRun
 from sandbox.sage_accounting import data as sage_data
 from sandbox.sage_accounting.shapes import seed_id
-from tests.integration.flows import polling_setup as shared
-from tests.integration.flows.polling_setup import (
+from tests.integration.flows.polling import (
     comments_on,
     first_box,
     link_order,
@@ -21,15 +20,7 @@ from tests.integration.flows.polling_setup import (
     set_status_in_sage,
 )
 
-pytestmark = pytest.mark.django_db
-
-inline_runs, make_pair = shared.inline_runs, shared.make_pair  # fixtures
-sage100, sage50, streak, salesforce = (
-    shared.sage100,
-    shared.sage50,
-    shared.streak,
-    shared.salesforce,
-)
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("runs_inline")]
 
 FLOW = "payments_to_crm"
 

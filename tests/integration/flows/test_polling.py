@@ -1,7 +1,7 @@
 """The poller against the live sandboxes: watermarks move only with the events they cover,
 a change read twice starts one run, failures are recorded and picked up by the next poll,
-our own CRM writes are recognised, and the schedule polls only what is due. Shared setup:
-`polling_setup.py`."""
+our own CRM writes are recognised, and the schedule polls only what is due. Shared helpers:
+`polling.py`."""
 
 from datetime import UTC, datetime, timedelta
 
@@ -14,16 +14,10 @@ from connectors.models import Connection, IntegrationPair
 from connectors.services import connector_for
 from flows.models import FlowConfig, InboundEvent, SyncRun, Watermark
 from flows.polling import is_echo, poll_config, poll_due
-from tests.integration.flows import polling_setup as shared
+from tests.integration.flows import polling as shared
+from tests.won_deals import STREAK_KEY
 
-pytestmark = pytest.mark.django_db
-inline_runs, make_pair = shared.inline_runs, shared.make_pair  # fixtures
-sage100, streak, salesforce, sage50 = (
-    shared.sage100,
-    shared.streak,
-    shared.salesforce,
-    shared.sage50,
-)
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("runs_inline")]
 
 
 # ---------------------------------------------------------------- the poller
@@ -163,7 +157,7 @@ def test_our_own_crm_write_is_recognised_and_a_users_edit_is_not(
     requests.post(  # a salesperson edits the box afterwards
         f"{streak_sandbox.url}/api/v1/boxes/{box['key']}",
         json={"notes": "Customer called about delivery."},
-        auth=(shared.STREAK_KEY, ""),
+        auth=(STREAK_KEY, ""),
         timeout=5,
     ).raise_for_status()
     edited = crm.get("Box", box["key"])

@@ -8,17 +8,12 @@ from django.utils import timezone
 from connectors.services import connector_for
 from flows.models import FlowConfig, InboundEvent, SyncRun, Watermark
 from flows.polling import poll
-from tests.integration.flows.won_deals import (  # noqa: F401 (fixtures)
-    open_usd_opportunity,
-    orders_for,
-    runs_inline,
-    salesforce_pair,
-)
+from tests.won_deals import open_usd_opportunity, orders_for
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("runs_inline")]
 
 
-def test_an_opportunity_won_in_salesforce_is_polled_into_one_order(salesforce_pair):  # noqa: F811
+def test_an_opportunity_won_in_salesforce_is_polled_into_one_order(salesforce_pair):
     pair, _token = salesforce_pair
     config = FlowConfig.objects.get(pair=pair, flow="deal_won_to_sales_order")
     config.trigger = FlowConfig.Trigger.POLL

@@ -8,12 +8,11 @@ from collections.abc import Callable, Iterator
 import pytest
 
 from flows.models import SyncRun
-from tests.integration.flows import won_deals as shared
+from tests import won_deals as shared
 from tests.prometheus import api_calls, grown
 from tests.qcluster import kill_qcluster, start_qcluster
 
 pytestmark = pytest.mark.django_db(transaction=True)
-sage100_pair = shared.sage100_pair
 
 
 @pytest.fixture

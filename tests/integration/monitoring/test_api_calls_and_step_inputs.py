@@ -1,6 +1,6 @@
 """What a real won-deal run leaves for operators: API calls counted per system in /metrics,
 and each step's input on the run's page. Streak → Sage 100 against the live sandboxes, runs
-executed inline (django-q2 sync mode); shared setup in `tests/integration/flows/won_deals.py`.
+executed inline (django-q2 sync mode); shared helpers in `tests/won_deals.py`.
 """
 
 import pytest
@@ -13,12 +13,11 @@ from connectors.http import HttpClient
 from connectors.models import ApiCallCount
 from flows.models import RunStep, SyncRun
 from sandbox.core.server import start
+from tests import won_deals as shared
 from tests.integration.echo_sandbox import EchoSandbox
-from tests.integration.flows import won_deals as shared
 from tests.prometheus import api_calls, grown
 
-pytestmark = pytest.mark.django_db
-runs_inline, sage100_pair, sage = shared.runs_inline, shared.sage100_pair, shared.sage
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("runs_inline")]
 
 
 def served_api_requests(monkeypatch, sandbox) -> list[str]:

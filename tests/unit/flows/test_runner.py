@@ -61,6 +61,8 @@ def test_transient_error_schedules_a_retry_that_resumes_at_the_failed_step(confi
     assert script.first_calls == 1  # not repeated: its output was reused
     statuses = list(run.steps.filter(attempt=2).values_list("name", "status"))
     assert statuses == [("first", "skipped"), ("second", "succeeded")]
+    run.refresh_from_db()  # the run's page and the error queue show no old error
+    assert (run.error_class, run.error_message) == ("", "")
 
 
 def test_transient_errors_end_in_dead_after_the_last_attempt(config, script, new_run, settings):

@@ -409,3 +409,16 @@ def test_pair_flows_saves_options_and_resuming_queues_the_waiting_runs(
     client.post(reverse("pair-pause", args=[pair.slug]), {"action": "resume"})
     pair.refresh_from_db()
     assert pair.enabled and no_queue == [held.pk]
+
+
+def test_the_flows_page_says_which_flows_the_pairs_systems_cannot_run_and_why(client, users, pair):
+    client.force_login(users["viewer"])
+
+    page = client.get(reverse("pair-flows", args=[pair.slug])).content.decode()
+
+    offered = page.split('id="flows-unavailable"')[0]
+    unavailable = page.split('id="flows-unavailable"')[1]
+    assert FLOWS["deal_won_to_sales_order"].label in offered
+    assert FLOWS["deal_won_to_invoice"].label in unavailable
+    assert "Sage 100 cannot take sales invoices" in unavailable
+    assert FLOWS["deal_won_to_sales_order"].label not in unavailable

@@ -5,15 +5,9 @@ already taken is not taken again (409)."""
 import pytest
 
 from flows.models import Approval, SyncRun
-from tests.integration.flows import won_deals as shared
+from tests import won_deals as shared
 
-pytestmark = pytest.mark.django_db
-runs_inline, sage100_pair, streak, sage = (
-    shared.runs_inline,
-    shared.sage100_pair,
-    shared.streak,
-    shared.sage,
-)  # fixtures shared with the won-deal tests
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("runs_inline")]
 
 
 @pytest.fixture
@@ -53,7 +47,9 @@ def test_the_queue_lists_the_waiting_deal_with_its_amount(client, users, waiting
     assert approval["pair"] == run.pair.slug and approval["status"] == "pending"
 
 
-def test_approving_continues_the_run_and_the_order_is_created(client, users, waiting, streak, sage):
+def test_approving_continues_the_run_and_the_order_is_created(
+    client, users, waiting, streak_crm, sage
+):
     key, run = waiting
     reply = decide(as_user(client, users, "approver"), run.approval, "approve", "Good customer.")
     assert reply.status_code == 200, reply.content
@@ -61,10 +57,12 @@ def test_approving_continues_the_run_and_the_order_is_created(client, users, wai
     run.refresh_from_db()
     assert run.status == SyncRun.Status.SUCCEEDED, run.error_message
     [order] = shared.orders_for(sage, "SAL-1006")
-    assert streak.get("Box", key)["fieldsByName"]["Sage Order No"] == order["SalesOrderNo"]
+    assert streak_crm.get("Box", key)["fieldsByName"]["Sage Order No"] == order["SalesOrderNo"]
 
 
-def test_rejecting_ends_the_run_with_the_comment_on_the_deal(client, users, waiting, streak, sage):
+def test_rejecting_ends_the_run_with_the_comment_on_the_deal(
+    client, users, waiting, streak_crm, sage
+):
     key, run = waiting
     api = as_user(client, users, "admin")
     assert decide(api, run.approval, "reject").status_code == 400  # a reason is required
@@ -73,7 +71,7 @@ def test_rejecting_ends_the_run_with_the_comment_on_the_deal(client, users, wait
     run.refresh_from_db()
     assert run.status == SyncRun.Status.REJECTED
     assert not shared.orders_for(sage, "SAL-1006")
-    comments = [c["message"] for c in streak.search("Comment", box_key=key)]
+    comments = [c["message"] for c in streak_crm.search("Comment", box_key=key)]
     assert any(message.endswith("Reason: Over their credit limit.") for message in comments)
 
 

@@ -1,15 +1,14 @@
-"""Won-deal test setup shared by the flow, e2e and reliability tests: connections to the
-live sandboxes, a Streak → Sage 100 pair, and what a Streak user or webhook does."""
+"""Won-deal helpers shared by the integration, contract, e2e and reliability tests: connections to
+the live sandboxes, pairs, and what a Streak user or webhook does. The fixtures built on them
+are in tests/conftest.py and tests/integration/flows/conftest.py."""
 
 import json
 import time
 from decimal import Decimal
 
-import pytest
 import requests
 
 from connectors.models import Connection, IntegrationPair
-from connectors.services import connector_for
 from flows.models import FlowConfig, SyncRun
 from mappings.models import CurrencyRate
 from sandbox.sage100.app import BRIDGE_KEY
@@ -18,12 +17,6 @@ from sandbox.streak.seed import seed_documents
 
 STREAK_KEY = "sandbox-streak-key"
 CLOSED_WON = streak_data.CLOSED_WON
-
-
-@pytest.fixture(autouse=True)
-def runs_inline(monkeypatch) -> None:
-    """async_task runs execute_run at once, in this process."""
-    monkeypatch.setattr("django_q.conf.Conf.SYNC", True)
 
 
 def seeded_box_key(deal_id: str) -> str:
@@ -158,40 +151,6 @@ def customers_named(sage, name: str) -> list[dict]:
 
 def orders_for(sage, deal_id: str) -> list[dict]:
     return sage.search("sales_order", UDF_DEAL_ID=deal_id)
-
-
-# ---------------------------------------------------------------- fixtures
-
-
-@pytest.fixture
-def sage100_pair(streak_sandbox, sage100_sandbox):
-    crm = streak_connection(streak_sandbox)
-    erp = sage100_connection(sage100_sandbox)
-    return make_pair("Streak Sage 100", crm, erp, "deal_won_to_sales_order")
-
-
-@pytest.fixture
-def streak(sage100_pair):
-    return connector_for(sage100_pair[0].crm)
-
-
-@pytest.fixture
-def sage(sage100_pair):
-    return connector_for(sage100_pair[0].erp)
-
-
-@pytest.fixture
-def salesforce_pair(salesforce_sandbox, sage100_sandbox):
-    crm = Connection.objects.create(
-        name="Salesforce",
-        system="salesforce",
-        settings={"login_url": salesforce_sandbox.url, "auth_flow": "client_credentials",
-                  "client_id": "sandbox-client", "api_version": "59.0",
-                  "ca_bundle": str(salesforce_sandbox.app.data_dir / "salesforce-cert.pem")},
-        secrets={"client_secret": "sandbox-secret"},
-    )  # fmt: skip
-    erp = sage100_connection(sage100_sandbox)
-    return make_pair("Salesforce Sage 100", crm, erp, "deal_won_to_sales_order")
 
 
 def open_usd_opportunity(salesforce) -> dict:

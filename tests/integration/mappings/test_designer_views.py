@@ -11,7 +11,7 @@ from django.urls import reverse
 from connectors.models import IntegrationPair
 from mappings.defaults.base import TERMS_TO_SAGE100
 from mappings.models import LookupEntry, LookupTable, Mapping
-from tests.integration.flows.won_deals import sage100_connection, streak_connection
+from tests.won_deals import sage100_connection, streak_connection
 
 pytestmark = pytest.mark.django_db
 
