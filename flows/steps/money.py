@@ -93,7 +93,12 @@ def in_erp_currency(
         "base_currency": base,
         "base_total": str(converted),
     }
-    return document | {"lines": lines, "currency": base, "total": str(converted)}, conversion
+    said = f"{currency} {original} @ {plain(rate)}"  # first, so the order's comment keeps it
+    notes = f"{said} {document.get('notes') or ''}".strip()
+    converted_document = document | {
+        "lines": lines, "currency": base, "total": str(converted), "notes": notes
+    }  # fmt: skip
+    return converted_document, conversion
 
 
 def conversion_note(conversion: dict[str, str]) -> str:

@@ -91,8 +91,10 @@ def load_customers(ctx: StepContext) -> dict[str, Any]:
 
 
 def load_items(ctx: StepContext) -> dict[str, Any]:
-    if not loads_items(ctx):
+    if ITEM_RECORDS not in ctx.crm.capabilities:
         return {"skipped": f"{ctx.crm.label} has no product records to load items into"}
+    if ITEM_LIST not in ctx.erp.capabilities:
+        return {"skipped": f"{ctx.erp.label} lists no items to load"}
     result = in_batches(ctx, items_to_load(ctx), "items_done", load_products)
     return result | {"references": {"items_loaded": ctx.run.progress["items_done"]}}
 

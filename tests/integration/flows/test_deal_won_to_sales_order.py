@@ -162,6 +162,7 @@ def test_a_eur_deal_becomes_an_order_in_the_companys_dollars_at_the_approval_rat
         f": {usd_total} USD. Converted from {eur_total:.2f} EUR at 1.08 USD per EUR." in message
         for message in comments
     ), comments
+    assert order["Comment"].startswith(f"EUR {eur_total:.2f} @ 1.08")
     conversion = run.steps.get(name="sales_order").output["conversion"]
     assert (conversion["currency"], conversion["rate"]) == ("EUR", "1.08")
     assert Decimal(conversion["base_total"]) == usd_total

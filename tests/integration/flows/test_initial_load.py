@@ -102,3 +102,24 @@ def test_a_load_that_failed_half_way_resumes_after_its_last_batch_without_duplic
     assert run.progress["done"] == run.progress["total"]
     ids = [account["ExternalID__c"] for account in loaded_accounts(pair)]
     assert len(ids) == len(set(ids)) == len(customers)
+
+
+def test_sage50_customers_load_into_salesforce_as_accounts_bound_to_them(salesforce, sage50):
+    pair = IntegrationPair.objects.create(name="Salesforce Sage 50", crm=salesforce, erp=sage50)
+    contacts = connector_for(sage50).customers_to_load()
+    assert contacts  # the Sage Accounting seed has customers
+
+    run = start_initial_load(pair)
+
+    run.refresh_from_db()
+    assert run.status == SyncRun.Status.SUCCEEDED, run.error_message
+    soql = "SELECT Id, Name, ExternalID__c FROM Account WHERE ExternalID__c LIKE 'S50-%'"
+    accounts = {a["ExternalID__c"]: a for a in connector_for(salesforce).query(soql)}
+    assert set(accounts) == {f"S50-{contact['id']}" for contact in contacts}
+    for contact in contacts:
+        account = accounts[f"S50-{contact['id']}"]
+        assert account["Name"] == contact["name"]
+        link = ExternalLink.objects.get(pair=pair, entity="customer", sage_id=contact["id"])
+        assert link.crm_id == account["Id"]
+    items = run.steps.get(name="items").output
+    assert items == {"skipped": "Sage 50 lists no items to load"}
