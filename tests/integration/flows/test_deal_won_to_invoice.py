@@ -55,7 +55,8 @@ def test_a_won_services_deal_becomes_an_invoice_with_ledger_accounts_and_its_num
     assert not LookupEntry.objects.filter(table__pair=pair, table__name=GL_TO_LEDGER).exists()
     products = {p["item_code"]: p["id"] for p in sage.search("products")}
     assert [line["product"]["id"] for line in invoice["invoice_lines"]] == [
-        products["SERV-HOUR"], products["KIT-301"]
+        products["SERV-HOUR"],
+        products["KIT-301"],
     ]  # each line tied to its product in Sage
     organization = streak.get("Organization", box["organizations"][0]["key"])
     assert invoice["contact"]["displayed_as"].startswith(organization["name"])
