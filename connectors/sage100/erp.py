@@ -77,9 +77,20 @@ def fitted_reference(crm_id: str) -> str:
     return "sha256:" + hashlib.sha256(crm_id.encode()).hexdigest()[: REFERENCE_LENGTH - 7]
 
 
+def described(customer: Record) -> str:
+    """A customer as a person tells it from a namesake: name, place, email and balance."""
+    place = ", ".join(str(customer.get(c) or "") for c in ("City", "State") if customer.get(c))
+    parts = [customer["CustomerName"], place, customer.get("EmailAddress") or "no email"]
+    balance = customer.get("CurrentBalance")
+    if balance is not None:
+        parts.append(f"balance {money(balance):,.2f}")
+    return " · ".join(part for part in parts if part)
+
+
 def ambiguous(found: list[Record], how: str, value: Any) -> Ambiguous:
-    candidates = {f"{c['ARDivisionNo']}-{c['CustomerNo']}": c["CustomerName"] for c in found}
-    listed = ", ".join(f"{ref} ({name})" for ref, name in candidates.items())
+    refs = [f"{c['ARDivisionNo']}-{c['CustomerNo']}" for c in found]
+    candidates = {ref: described(c) for ref, c in zip(refs, found, strict=True)}
+    listed = ", ".join(f"{ref} ({c['CustomerName']})" for ref, c in zip(refs, found, strict=True))
     return Ambiguous(
         f"Sage 100 has {len(found)} customers with the {how} “{value}”: {listed}. Choose the "
         "one this organization buys as on the run's page (or merge them in Sage), then retry.",

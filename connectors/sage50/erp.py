@@ -56,6 +56,16 @@ def contact_body(field: str, value: Any) -> dict[str, Any]:
     return {field: value if value not in (None, "") else None}
 
 
+def described(contact: Record) -> str:
+    """A contact as a person tells it from a namesake: name, place, email and balance."""
+    address = contact.get("main_address") or {}
+    email = (contact.get("main_contact_person") or {}).get("email") or contact.get("email")
+    parts = [contact.get("name") or "", address.get("city") or "", email or "no email"]
+    if contact.get("balance") is not None:
+        parts.append(f"balance {money(contact['balance']):,.2f}")
+    return " · ".join(part for part in parts if part)
+
+
 def invoice_made(invoice: Record, existed: bool) -> DocumentMade:
     number = invoice.get("invoice_number") or invoice["id"]
     return DocumentMade(invoice["id"], number, existed, invoice.get("total_amount"))
@@ -111,8 +121,8 @@ class SageAccountingErp(ErpRole):
                 if CUSTOMER_TYPE in {kind["id"] for kind in record.get("contact_types") or []}
             ]
             if len(found) > 1:
-                candidates = {record["id"]: record.get("name") or "" for record in found}
-                listed = ", ".join(f"{name} ({ref})" for ref, name in candidates.items())
+                candidates = {record["id"]: described(record) for record in found}
+                listed = ", ".join(f"{r.get('name')} ({r['id']})" for r in found)
                 raise Ambiguous(
                     f"Sage has {len(found)} customers with the {how} “{criteria[how]}”: "
                     f"{listed}. Choose the one this organization buys as on the run's page "
