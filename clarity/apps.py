@@ -18,7 +18,10 @@ class ClarityConfig(AppConfig):
 
 def _ensure_schedules(sender: AppConfig, **kwargs: object) -> None:
     if sender.name == "clarity":
-        from clarity.health import HEARTBEAT_TASK
+        from django_q.models import Schedule
+
         from clarity.schedules import repeat_every
 
-        repeat_every(1, "Worker heartbeat", HEARTBEAT_TASK)
+        # The heartbeat is a thread in each worker now (clarity/health.py), not a schedule.
+        Schedule.objects.filter(name="Worker heartbeat").delete()
+        repeat_every(1, "Mail sweeper", "clarity.outbox.sweep")

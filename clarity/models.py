@@ -1,4 +1,5 @@
 from django.db import models
+from django.utils import timezone
 
 
 class WorkerHeartbeat(models.Model):
@@ -9,3 +10,44 @@ class WorkerHeartbeat(models.Model):
 
     def __str__(self) -> str:
         return f"{self.host} at {self.last_seen:%Y-%m-%d %H:%M:%S}"
+
+
+class OutboxMessage(models.Model):
+    """One e-mail on its way out, kept until it is sent or given up on (`clarity.outbox`):
+    a mail server that is down or not set up delays mail, never loses it or stops what
+    queued it, and the alerts page can say why it has not left."""
+
+    class Kind(models.TextChoices):
+        APPROVAL = "approval", "approval"
+        ALERT = "alert", "alert"
+        DIGEST = "digest", "alert digest"
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", "Queued"
+        SENT = "sent", "Sent"
+        FAILED = "failed", "Failed"
+
+    kind = models.CharField(max_length=10, choices=Kind.choices)
+    subject = models.CharField(max_length=255)
+    body = models.TextField()
+    recipients = models.JSONField(default=list)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.QUEUED)
+    attempts = models.PositiveIntegerField(
+        default=0, help_text="Tries so far; waiting for EMAIL_URL is none."
+    )
+    next_attempt_at = models.DateTimeField(
+        null=True, blank=True, help_text="When it is due; while a worker sends it, its lease."
+    )
+    last_error = models.TextField(
+        blank=True, help_text="Why the last try failed and what fixes it; never a secret."
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+    sent_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+        indexes = [models.Index(fields=["status", "next_attempt_at"], name="outbox_due")]
+        permissions = [("retry_outboxmessage", "Can retry unsent e-mail")]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} e-mail “{self.subject}” ({self.status})"

@@ -16,8 +16,9 @@ APPROVER = "Approver"
 VIEWER = "Viewer"
 ROLES = (INTEGRATION_ADMIN, OPERATOR, APPROVER, VIEWER)
 
-# Apps whose models make up the product; roles only grant permissions on these.
-PRODUCT_APPS = ("connectors", "mappings", "flows", "monitoring")
+# Apps whose models make up the product (clarity's: the outbox, worker heartbeats); roles only
+# grant permissions on these.
+PRODUCT_APPS = ("clarity", "connectors", "mappings", "flows", "monitoring")
 
 # Beyond "view everything": the extra permission codenames (app_label.codename) of a role.
 # Codenames of models that do not exist yet are picked up once they do.
@@ -31,6 +32,8 @@ ROLE_EXTRA_PERMISSIONS: dict[str, tuple[str, ...]] = {
         "mappings.add_lookupentry",
         "mappings.change_lookupentry",
         "mappings.delete_lookupentry",
+        # Sending unsent e-mail again once EMAIL_URL is fixed (the alerts page).
+        "clarity.retry_outboxmessage",
     ),
     APPROVER: ("flows.decide_approval",),
     VIEWER: (),

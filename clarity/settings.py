@@ -26,12 +26,15 @@ CLARITY_DEMO_PASSWORD = env.str("CLARITY_DEMO_PASSWORD", default="clarity-demo")
 # Base URL the CRMs use to reach our webhooks (shown on the pair page).
 CLARITY_PUBLIC_URL = env.str("CLARITY_PUBLIC_URL", default="http://127.0.0.1:8000")
 # A worker heartbeat older than this makes /readyz answer 503 (see clarity/health.py).
-CLARITY_WORKER_STALE_SECONDS = env.int("CLARITY_WORKER_STALE_SECONDS", default=120)
-# Runs (flows/runner.py): full-jitter backoff between attempts, a lease per attempt.
+CLARITY_WORKER_STALE_SECONDS = env.int("CLARITY_WORKER_STALE_SECONDS", default=20)
+# Told to stop, a worker gives a run back after at most this long in a step (run_workers).
+CLARITY_WORKER_STOP_SECONDS = env.float("CLARITY_WORKER_STOP_SECONDS", default=3.0)
+# Runs (flows/runner.py): full-jitter backoff between attempts, a lease per attempt that
+# the worker renews every third of it (flows/leases.py).
 CLARITY_RETRY_BASE_SECONDS = env.float("CLARITY_RETRY_BASE_SECONDS", default=30.0)
 CLARITY_RETRY_CAP_SECONDS = env.float("CLARITY_RETRY_CAP_SECONDS", default=3600.0)
 CLARITY_MAX_ATTEMPTS = env.int("CLARITY_MAX_ATTEMPTS", default=8)
-CLARITY_RUN_LEASE_SECONDS = env.int("CLARITY_RUN_LEASE_SECONDS", default=300)
+CLARITY_RUN_LEASE_SECONDS = env.int("CLARITY_RUN_LEASE_SECONDS", default=30)
 CLARITY_MAX_CRASHES = env.int("CLARITY_MAX_CRASHES", default=3)
 CLARITY_SWEEP_SECONDS = env.int("CLARITY_SWEEP_SECONDS", default=60)
 CLARITY_WEBHOOK_MAX_BYTES = 1024 * 1024
@@ -39,6 +42,28 @@ CLARITY_WEBHOOK_MAX_BYTES = 1024 * 1024
 CLARITY_CREDIT_BUDGET_SECONDS = env.float("CLARITY_CREDIT_BUDGET_SECONDS", default=5.0)
 # When set, /metrics asks for `Authorization: Bearer <token>`.
 CLARITY_METRICS_TOKEN = env.str("CLARITY_METRICS_TOKEN", default="")
+
+# Mail leaves through the outbox (clarity/outbox.py). EMAIL_URL is django-environ's form, e.g.
+# smtp+tls://user:password@smtp.example.com:587. Unset, development prints mail on the
+# console, and production keeps mail queued with the alerts page saying to set EMAIL_URL,
+# rather than trying Django's default, a server on localhost:25 that is seldom there. The URL
+# itself is no setting: Django's error pages hide EMAIL_HOST_PASSWORD, not EMAIL_URL.
+email_url = env.str("EMAIL_URL", default="") or ("consolemail://" if DEBUG else "")
+email = (
+    env.email_url_config(email_url)
+    if email_url
+    else {"EMAIL_BACKEND": "clarity.outbox.NotSetUpBackend"}
+)
+EMAIL_BACKEND = email["EMAIL_BACKEND"]
+EMAIL_HOST = email.get("EMAIL_HOST") or "localhost"
+EMAIL_PORT = email.get("EMAIL_PORT") or 25
+EMAIL_HOST_USER = email.get("EMAIL_HOST_USER") or ""
+EMAIL_HOST_PASSWORD = email.get("EMAIL_HOST_PASSWORD") or ""
+EMAIL_USE_TLS = bool(email.get("EMAIL_USE_TLS"))
+EMAIL_USE_SSL = bool(email.get("EMAIL_USE_SSL"))
+EMAIL_FILE_PATH = email.get("EMAIL_FILE_PATH") or str(VAR_DIR / "mail")
+EMAIL_TIMEOUT = 10  # seconds per exchange with the mail server: a worker never hangs on it
+DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="Clarity Connect <clarity@localhost>")
 
 INSTALLED_APPS = [
     "django.contrib.admin",

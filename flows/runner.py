@@ -1,23 +1,20 @@
-"""Claim a run, execute its steps, and decide what happens after an error.
+"""Execute a claimed run's steps, and decide what happens after an error.
 
-`execute_run` is the django-q2 task. It first claims the run with one conditional UPDATE:
-pending (or a retry that is due) → running, with a lease. Only the oldest active run of a
-pair and entity key can be claimed, so events of one record are handled one at a time, in
-order. A worker that dies leaves the lease to expire; the sweeper then takes the run back.
+`execute_run` is the django-q2 task. It claims the run (flows/leases.py: a conditional UPDATE
+with a lease), keeps the lease while the steps go on, and writes each step's result and the
+run's outcome only while the run is still this worker's. A worker that dies leaves the lease
+to lapse; the sweeper then takes the run back. A retry is rung for at its due time.
 """
 
 import logging
-import os
-import socket
 import time
 from datetime import timedelta
 from typing import Any
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Exists, F, OuterRef, Q
+from django.db.models import F
 from django.utils import timezone
-from django_q.tasks import async_task
 
 from clarity.logs import bind_log_context, logs_for_run
 from connectors.errors import (
@@ -30,7 +27,17 @@ from connectors.metering import flushes_api_calls
 from connectors.services import record_outcome
 from flows.backoff import backoff_seconds
 from flows.base import AwaitApproval, Rejected, StepContext, StepOutputs
+from flows.leases import (
+    LeaseLost,
+    claim,
+    give_back,
+    kept,
+    owned,
+    pass_on,
+    stop_requested,
+)
 from flows.models import Approval, RunStep, SyncRun
+from flows.queue import enqueue, enqueue_at
 from flows.redaction import redact
 from flows.registry import FLOWS
 
@@ -38,58 +45,45 @@ logger = logging.getLogger(__name__)
 Status = SyncRun.Status
 
 
-def worker_name() -> str:
-    return f"{socket.gethostname()}:{os.getpid()}"
-
-
-def enqueue(run: SyncRun) -> None:
-    """Ring the doorbell for a run. Inside a transaction the queue row commits with it."""
-    async_task("flows.runner.execute_run", run.pk, task_name=f"run-{run.pk}", group="runs")
-
-
-def claim(run_id: int) -> bool:
-    """Take the run if it is due, unclaimed, and the oldest active run of its key."""
-    now = timezone.now()
-    older_active = SyncRun.objects.filter(
-        pair=OuterRef("pair"),
-        entity_key=OuterRef("entity_key"),
-        pk__lt=OuterRef("pk"),
-        status__in=SyncRun.ACTIVE,
-    )
-    claimed = (
-        SyncRun.objects.filter(pk=run_id, status__in=SyncRun.CLAIMABLE)
-        .filter(pair__enabled=True, flow_config__enabled=True)
-        .filter(Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now))
-        .filter(~Exists(older_active))
-        .update(
-            status=Status.RUNNING,
-            attempt=F("attempt") + 1,
-            lease_until=now + timedelta(seconds=settings.CLARITY_RUN_LEASE_SECONDS),
-            lease_owner=worker_name(),
-            started_at=now,
-            updated_at=now,
-        )
-    )
-    return claimed == 1
-
-
 @flushes_api_calls
 @logs_for_run
 def execute_run(run_id: int) -> str:
     """The task: claim, run the steps not yet done, record the outcome."""
+    if stop_requested():
+        return pass_on(run_id)
     if not claim(run_id):
         return "not claimed"
     run = SyncRun.objects.select_related("flow_config", "pair__crm", "pair__erp", "event").get(
         pk=run_id
     )
     bind_log_context(pair=run.pair.slug)
+    try:
+        with kept(run):
+            return run_steps(run)
+    except LeaseLost:
+        logger.warning(
+            "Run %s was taken over by another worker after attempt %s's lease lapsed; "
+            "this attempt stops and writes nothing more",
+            run.pk,
+            run.attempt,
+        )
+        return "lease lost"
+
+
+def run_steps(run: SyncRun) -> str:
+    """Each step not yet done, its result written while the run is still this attempt's."""
     flow = FLOWS[run.flow_config.flow]
     ctx = StepContext(run=run, flow=flow, outputs=StepOutputs(done_outputs(run)))
     progressed = False  # did this attempt get any step done?
     for order, step in enumerate(flow.steps, start=1):
+        if stop_requested():
+            if not give_back(run):
+                raise LeaseLost(f"run {run.pk} attempt {run.attempt}")
+            return "given back: the worker is stopping"
         if step.name in ctx.outputs:
             output = ctx.outputs.outputs[step.name]
-            record_step(run, order, step.name, RunStep.Status.SKIPPED, {}, output)
+            with owned(run):
+                record_step(run, order, step.name, RunStep.Status.SKIPPED, {}, output)
             continue
         ctx.outputs.start_step()
         started = time.monotonic()
@@ -98,17 +92,22 @@ def execute_run(run_id: int) -> str:
         except Exception as exc:
             duration = time.monotonic() - started
             step_input = input_of(ctx, order)
-            record_step(run, order, step.name, RunStep.Status.FAILED, step_input, {}, exc, duration)
-            if progressed:
-                restart_attempt_budget(run)
-            return settle_failure(run, exc)
-        record_step(
-            run, order, step.name, RunStep.Status.SUCCEEDED, input_of(ctx, order), output,
-            duration=time.monotonic() - started,
-        )  # fmt: skip
+            with owned(run):
+                record_step(
+                    run, order, step.name, RunStep.Status.FAILED, step_input, {}, exc, duration
+                )
+                if progressed:
+                    restart_attempt_budget(run)
+                return settle_failure(run, exc)
+        with owned(run):
+            record_step(
+                run, order, step.name, RunStep.Status.SUCCEEDED, input_of(ctx, order), output,
+                duration=time.monotonic() - started,
+            )  # fmt: skip
         ctx.outputs[step.name] = output
         progressed = True
-    finish(run, Status.SUCCEEDED, **NO_ERROR)  # an earlier attempt's error is history now
+    with owned(run):
+        finish(run, Status.SUCCEEDED, **NO_ERROR)  # an earlier attempt's error is history now
     return "succeeded"
 
 
@@ -259,12 +258,11 @@ def park(run: SyncRun, status: str, **fields: Any) -> None:
 
 
 def retry_later(run: SyncRun, error: Exception, delay: float) -> None:
-    park(
-        run,
-        Status.RETRY_SCHEDULED,
-        next_attempt_at=timezone.now() + timedelta(seconds=delay),
-        **error_fields(error),
-    )
+    """Park the run until its retry is due and ring for it then. `rung_at` says the ring is
+    in the queue from that time, so the sweeper leaves it alone unless it goes missing."""
+    due = timezone.now() + timedelta(seconds=delay)
+    park(run, Status.RETRY_SCHEDULED, next_attempt_at=due, rung_at=due, **error_fields(error))
+    enqueue_at(run, due)
 
 
 def pause_for_reauth(run: SyncRun, error: AuthError) -> None:

@@ -1,11 +1,16 @@
-"""The sweeper: a django-q2 schedule that rings the doorbell again for any run that needs it.
+"""The sweeper: a django-q2 schedule, the safety net that rings the doorbell again for any
+run that needs it.
 
-It enqueues runs whose retry is due, takes back runs whose lease expired (the worker died
-mid-run) and marks a run dead after CLARITY_MAX_CRASHES such crashes. Enqueueing a run twice
-is harmless (only one worker can claim it) but not free: with a backlog longer than a tick,
-ringing every due run at every tick would fill the queue with copies. So a run is rung once
-when it falls due (`rung_at` notes it) and again only if it is still waiting RERING_AFTER
-later, in case its queue row was lost.
+A run is rung for when it is stored and, for a retry, at its due time (flows/queue.py); a
+worker keeps its run's lease while it works and gives the run back when it stops
+(flows/leases.py). The sweeper catches what those miss: it takes back runs whose lease lapsed
+(the worker died mid-run), marks a run dead after CLARITY_MAX_CRASHES such crashes, and rings
+a run left waiting: pending a minute after it was stored, or due with no ring since (taken
+back, or its pair resumed). Enqueueing a run twice is harmless (only one worker can claim
+it) but not free: with a backlog longer than a tick, ringing every due run at every tick
+would fill the queue with copies. So a run that was rung (`rung_at`; for a retry, its due
+time) is rung again only if it is still waiting RERING_AFTER later, in case its queue row
+was lost.
 """
 
 from datetime import timedelta
@@ -15,7 +20,7 @@ from django.db.models import F, Q
 from django.utils import timezone
 
 from flows.models import RERING_AFTER, SyncRun
-from flows.runner import enqueue
+from flows.queue import enqueue
 
 Status = SyncRun.Status
 

@@ -85,9 +85,11 @@ def queue_and_lag() -> list[str]:
         oldest=Min("created_at")
     )["oldest"]
     lag = (timezone.now() - oldest).total_seconds() if oldest else 0
+    due_tasks = OrmQ.objects.filter(lock__lte=timezone.now())
     return [
-        *family("clarity_queue_depth", "gauge", "Tasks waiting in the django-q2 queue.",
-                [sample("clarity_queue_depth", OrmQ.objects.count())]),
+        # A retry waits in the queue until it is due (flows/queue.py); only due tasks count.
+        *family("clarity_queue_depth", "gauge", "Tasks due in the django-q2 queue, not taken.",
+                [sample("clarity_queue_depth", due_tasks.count())]),
         *family("clarity_inbox_lag_seconds", "gauge", "Age of the oldest pending run.",
                 [sample("clarity_inbox_lag_seconds", round(lag, 3))]),
     ]  # fmt: skip

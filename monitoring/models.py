@@ -4,6 +4,7 @@ from django.db import models
 from django.utils import timezone
 
 from clarity.fields import EncryptedJSONField
+from clarity.models import OutboxMessage
 from connectors.models import IntegrationPair
 
 
@@ -127,10 +128,12 @@ class AlertThrottle(models.Model):
 
 
 class AlertDelivery(models.Model):
-    """One message to one channel: kept, sent or not, so every alert can be looked up."""
+    """One message to one channel: kept, sent or not, so every alert can be looked up. An
+    email is `queued` in the outbox; its `mail` says whether it has left since."""
 
     class Status(models.TextChoices):
         SENT = "sent", "Sent"
+        QUEUED = "queued", "Queued as e-mail"
         FAILED = "failed", "Failed"
 
     rule = models.ForeignKey(
@@ -149,6 +152,9 @@ class AlertDelivery(models.Model):
     sent_at = models.DateTimeField(default=timezone.now)
     status = models.CharField(max_length=10, choices=Status.choices)
     error = models.TextField(blank=True)
+    mail = models.ForeignKey(
+        OutboxMessage, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
 
     class Meta:
         ordering = ["-sent_at", "-pk"]

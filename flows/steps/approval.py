@@ -16,11 +16,11 @@ from typing import Any
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Permission
-from django.core.mail import send_mail
 from django.db.models import Q
 from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
 
+from clarity.outbox import Kind, queue_mail
 from flows.base import AwaitApproval, Rejected, StepContext
 from flows.models import Approval, SyncRun
 from flows.steps import MAP_DEAL
@@ -135,7 +135,10 @@ def run_link(run: SyncRun) -> str:
 
 
 def notify_approvers(run: SyncRun, reason: str) -> int:
-    """Email every approver that `run` waits for a decision; returns how many were told."""
+    """Email every approver that `run` waits for a decision; returns how many were told.
+
+    The email is queued in the outbox, whose worker sends and retries it: a mail server that
+    is down or not set up never keeps the run from waiting for its approval."""
     recipients = sorted(approvers().values_list("email", flat=True))
     if not recipients:
         return 0
@@ -145,4 +148,5 @@ def notify_approvers(run: SyncRun, reason: str) -> int:
         f"Pair: {run.pair.name}\nDeal: {run.summary or run.entity_key}\nWhy: {reason}\n\n"
         f"Approve or reject it here: {run_link(run)}\n"
     )
-    return send_mail(subject, body, None, recipients)
+    queue_mail(Kind.APPROVAL, subject, body, recipients)
+    return len(recipients)

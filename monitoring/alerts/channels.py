@@ -1,18 +1,20 @@
 """Sending one message through one channel, and recording that it was sent (or why not).
 
 HTTP channels use plain requests with short timeouts: an alert must never hold a worker.
+Email goes through the outbox (`clarity.outbox`), which sends and retries it on its own.
 """
 
 import hashlib
 import hmac
 import json
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import requests
-from django.conf import settings
-from django.core.mail import send_mail
 
+from clarity.models import OutboxMessage
+from clarity.outbox import Kind, queue_mail
 from connectors.models import IntegrationPair
 from monitoring.models import AlertChannel, AlertDelivery, AlertRule
 
@@ -58,16 +60,13 @@ def text_of(message: Message) -> str:
     return f"{message.body}\n{message.url}".strip()
 
 
-def send_email(channel: AlertChannel, message: Message) -> None:
+def send_email(channel: AlertChannel, message: Message) -> OutboxMessage:
+    """Queue the email in the outbox, which sends it (and retries) apart from the alert."""
     recipients = channel.settings.get("recipients") or []
     if not recipients:
         raise DeliveryFailed("No recipients: add at least one email address to the channel.")
-    send_mail(
-        f"[Clarity Connect] {message.subject}",
-        text_of(message),
-        settings.DEFAULT_FROM_EMAIL,
-        recipients,
-    )
+    kind = Kind.DIGEST if message.incident_count > 1 else Kind.ALERT
+    return queue_mail(kind, f"[Clarity Connect] {message.subject}", text_of(message), recipients)
 
 
 def post(url: str, body: bytes, headers: dict[str, str]) -> None:
@@ -108,7 +107,8 @@ def send_webhook(channel: AlertChannel, message: Message) -> None:
     post(url, body, {SIGNATURE_HEADER: sign(secret, int(time.time()), body)})
 
 
-SENDERS = {
+# Each sends, or raises DeliveryFailed; email returns the message it queued.
+SENDERS: dict[str, Callable[[AlertChannel, Message], OutboxMessage | None]] = {
     AlertChannel.Kind.EMAIL: send_email,
     AlertChannel.Kind.SLACK: send_slack,
     AlertChannel.Kind.WEBHOOK: send_webhook,
@@ -116,13 +116,14 @@ SENDERS = {
 
 
 def deliver(channel: AlertChannel, message: Message) -> AlertDelivery:
-    """Send and record; a failure is recorded with its reason, never raised."""
-    status, error = AlertDelivery.Status.SENT, ""
+    """Send (email: queue) and record; a failure is recorded with its reason, never raised."""
+    error, mail = "", None
     try:
-        SENDERS[channel.kind](channel, message)
+        mail = SENDERS[channel.kind](channel, message)
+        status = AlertDelivery.Status.QUEUED if mail else AlertDelivery.Status.SENT
     except DeliveryFailed as exc:
         status, error = AlertDelivery.Status.FAILED, str(exc)
-    except Exception as exc:  # an SMTP or DNS error must not stop the other channels
+    except Exception as exc:  # one channel's unexpected error must not stop the others
         status, error = AlertDelivery.Status.FAILED, f"{type(exc).__name__}: {exc}"[:500]
     return AlertDelivery.objects.create(
         rule=message.rule,
@@ -134,6 +135,7 @@ def deliver(channel: AlertChannel, message: Message) -> AlertDelivery:
         is_test=message.is_test,
         status=status,
         error=error,
+        mail=mail,
     )
 
 

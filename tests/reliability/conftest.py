@@ -1,4 +1,4 @@
-"""The reliability harness: real `manage.py qcluster` processes on the test database, a
+"""The reliability harness: real `manage.py run_workers` clusters on the test database, a
 sweeper the test ticks itself (django-q2's schedule only ticks every ~30 s), won deals
 cloned in the Streak sandbox, and a wait for every run to settle.
 
@@ -38,7 +38,7 @@ def wait_for(predicate: Callable[[], bool], timeout: float, every: float = 0.2,
 
 @pytest.fixture
 def start_cluster(transactional_db) -> Iterator[Callable[..., subprocess.Popen]]:
-    """Start `manage.py qcluster` (2 workers) on the test database; env overrides the
+    """Start `manage.py run_workers` (2 workers) on the test database; env overrides the
     retry and lease settings. Every cluster started is killed at the end of the test."""
     started: list[subprocess.Popen] = []
 

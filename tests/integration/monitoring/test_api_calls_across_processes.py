@@ -17,7 +17,7 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 @pytest.fixture
 def cluster() -> Iterator[subprocess.Popen]:
-    """One `manage.py qcluster` worker on the test database."""
+    """One `manage.py run_workers` worker on the test database."""
     process = start_qcluster()
     yield process
     kill_qcluster(process)

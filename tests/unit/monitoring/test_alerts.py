@@ -18,7 +18,8 @@ from monitoring.alerts.evaluation import evaluate
 from monitoring.models import AlertChannel, AlertDelivery, AlertIncident, AlertRule
 from tests.factories import IntegrationPairFactory
 
-pytestmark = pytest.mark.django_db
+# The outbox's worker task runs at once, in this process: email alerts land in mail.outbox.
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("runs_inline")]
 Status = SyncRun.Status
 
 
@@ -92,9 +93,11 @@ def finished_run(pair, status: str = Status.FAILED, key: str = "box-1", **fields
 # ---------------------------------------------------------------- channels
 
 
-def test_email_channel_sends_to_its_recipients(email_channel):
+def test_email_channel_sends_to_its_recipients_through_the_outbox(email_channel):
     delivery = send_test(email_channel)
-    assert delivery.status == "sent" and delivery.is_test
+    assert delivery.status == "queued" and delivery.is_test
+    delivery.mail.refresh_from_db()
+    assert (delivery.mail.kind, delivery.mail.status) == ("alert", "sent")
     [message] = mail.outbox
     assert message.to == ["ops@example.com"]
     assert "Test alert" in message.subject
@@ -241,6 +244,7 @@ def test_throttle_sends_one_message_per_window_then_a_digest_with_the_count(emai
     assert len(mail.outbox) == 3  # nothing new, nothing sent
     deliveries = AlertDelivery.objects.filter(rule=rule, pair=pair).order_by("sent_at")
     assert [d.incident_count for d in deliveries] == [1, 3]
+    assert [d.mail.kind for d in deliveries] == ["alert", "digest"]
 
 
 def test_every_enabled_channel_of_a_rule_gets_the_alert(email_channel, pair, receiver):
@@ -251,7 +255,8 @@ def test_every_enabled_channel_of_a_rule_gets_the_alert(email_channel, pair, rec
     finished_run(pair)
     evaluate()
     assert len(mail.outbox) == 1 and len(receiver.requests) == 1
-    assert AlertDelivery.objects.filter(status="sent").count() == 2
+    statuses = sorted(AlertDelivery.objects.values_list("channel__kind", "status"))
+    assert statuses == [("email", "queued"), ("slack", "sent")]  # the email by the outbox
 
 
 # ---------------------------------------------------------------- pages
