@@ -319,6 +319,7 @@ class ErpRole(Role):
 
     entity_names: ClassVar[dict[str, EntityNames]] = {}  # canonical entity → names
     multi_currency: ClassVar[bool] = False  # documents in any currency (else in the base)
+    creates_items: ClassVar[bool] = False  # the `create` unknown-item policy works
     item_table: ClassVar[str] = ""  # the lookup table of CRM product codes → its items
     ledger_table: ClassVar[str] = ""  # the lookup table of GL account codes → its ledgers
     short_label: ClassVar[str] = ""  # prefixes external ids ("S100-00-ACME")
@@ -377,6 +378,13 @@ class ErpRole(Role):
     def find_item(self, code: str) -> ItemRef | None:
         """The item with this code, or None when Sage has none (asked live)."""
         raise self.unsupported("look items up")
+
+    def create_item(
+        self, code: str, description: str, unit_price: Decimal, gl_account: str, key: str
+    ) -> ItemRef:
+        """Make the item a deal sells (the `create` unknown-item policy); its sales ledger
+        from the line's GL account code where Sage has it. Safe to repeat with `key`."""
+        raise self.unsupported("create items")
 
     def create_sales_order(
         self, values: Record, deal_reference: str, idempotency_key: str

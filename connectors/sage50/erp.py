@@ -83,6 +83,7 @@ class SageAccountingErp(ErpRole):
         "Payment": EntityNames("contact_payments", "contact_payments"),
     }
     multi_currency = True  # an invoice in the deal's currency, with Sage's exchange rate
+    creates_items = True
     ledger_table = "GL account → Sage ledger account"
     short_label = "S50"
     writable_fields = frozenset({"name", "phone", "email", "billing_address", "credit_limit",
@@ -205,6 +206,26 @@ class SageAccountingErp(ErpRole):
         """A product by its item code (any case); invoice lines name it by id."""
         found = self.search("products", item_code=code)
         return ItemRef(found[0].get("item_code") or code, found[0]["id"]) if found else None
+
+    def create_item(
+        self, code: str, description: str, unit_price: Decimal, gl_account: str, key: str
+    ) -> ItemRef:
+        """A product: sales to the line's GL account (else the first sales ledger), costs to
+        the first direct-expenses ledger, the deal's price as its selling price."""
+        sales = (gl_account and self.ledger_account(gl_account)) or self.first_ledger("SALES")
+        body = {
+            "item_code": code,
+            "description": description or code,
+            "sales_ledger_account_id": sales,
+            "purchase_ledger_account_id": self.first_ledger("DIRECT_EXPENSES"),
+            "sales_prices": [{"price_name": "Selling Price", "price": str(unit_price)}],
+        }
+        product = self.create("products", body, key)
+        return ItemRef(product.get("item_code") or code, product["id"])
+
+    def first_ledger(self, kind: str) -> str:
+        found = self.search("ledger_accounts", ledger_account_type_id=kind)
+        return min(found, key=lambda ledger: str(ledger.get("nominal_code")))["id"] if found else ""
 
     def ledger_account(self, nominal_code: str) -> str:
         found = self.search("ledger_accounts", nominal_code=nominal_code)

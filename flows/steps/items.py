@@ -6,8 +6,9 @@ is) and must be an item in Sage (`ErpRole.find_item`): its code as Sage spells i
 the deal's, and its id goes with the line for ERPs whose documents name items by id. An
 unknown item is handled by the flow's `unknown_item_policy`, the same for every ERP and
 never silent: `flag` (default) stops the run saying how to fix it, `skip_line` leaves the
-line out (the CRM note says so), `create` is refused (no ERP here can create items through
-Clarity yet).
+line out (the CRM note says so), `create` makes the item where the ERP can
+(`ErpRole.creates_items`: Sage Accounting products) and is refused with the fix where it
+cannot (Sage 100's bridge creates no items).
 
 Invoices also need a ledger account on each line. The deal's GL Account Code goes through the
 lookup table of GL accounts (`ErpRole.ledger_table`); a code it lacks is filled in from the
@@ -20,6 +21,7 @@ from typing import Any
 from connectors.errors import ValidationError
 from flows.base import StepContext
 from flows.steps import ITEMS, MAP_DEAL
+from flows.steps.money import decimal
 from mappings.lookups import load_table
 from mappings.models import LookupEntry, LookupTable
 
@@ -28,11 +30,17 @@ def match_items(ctx: StepContext) -> dict[str, Any]:
     table = load_table(ctx.pair, ctx.erp.item_table)
     policy = ctx.option("unknown_item_policy")
     erp = ctx.erp.label
-    lines, skipped = [], []
+    lines, skipped, created = [], [], []
     for index, line in enumerate(ctx.outputs[MAP_DEAL]["document"]["lines"], start=1):
         sku = str(line.get("sku") or "")
         code = (table.folded.get(sku.strip().casefold()) if table else None) or sku
         item = ctx.erp.find_item(code)
+        if item is None and policy == "create" and ctx.erp.creates_items:
+            item = ctx.erp.create_item(
+                code, str(line.get("description") or ""), decimal(line.get("unit_price")),
+                str(line.get("gl_account") or ""), ctx.idempotency_key(f"item-{code}"),
+            )  # fmt: skip
+            created.append(item.code)
         if item:
             lines.append(line | {"sku": item.code, "item_id": item.id})
         elif policy == "skip_line":
@@ -46,13 +54,15 @@ def match_items(ctx: StepContext) -> dict[str, Any]:
             "then retry.",
             fields={"lines": "no known item"},
         )
-    return {"lines": lines, "skipped": skipped}
+    return {"lines": lines, "skipped": skipped, "created": created}
 
 
 def left_out(ctx: StepContext) -> str:
-    """For the deal's note: the lines `skip_line` left out, if any."""
-    skipped = ctx.outputs[ITEMS]["skipped"]
-    return f" Left out, not in {ctx.erp.label}: {', '.join(skipped)}." if skipped else ""
+    """For the deal's note: the items `create` made and the lines `skip_line` left out."""
+    items, erp = ctx.outputs[ITEMS], ctx.erp.label
+    created, skipped = items.get("created") or [], items["skipped"]
+    said = f" Created in {erp}: {', '.join(created)}." if created else ""
+    return said + (f" Left out, not in {erp}: {', '.join(skipped)}." if skipped else "")
 
 
 def unknown_item(ctx: StepContext, sku: str, index: int, policy: str) -> ValidationError:

@@ -6,7 +6,7 @@ from decimal import Decimal
 import pytest
 
 from connectors.services import connector_for
-from flows.models import SyncRun
+from flows.models import FlowConfig, SyncRun
 from flows.services import retry_run
 from mappings.defaults.base import GL_TO_LEDGER
 from mappings.models import LookupEntry
@@ -105,3 +105,25 @@ def test_an_unknown_item_stops_the_invoice_with_the_fix_whatever_the_gl_code(
     assert run.error_message.startswith(f"Item {unknown} is not in Sage 50: add it")
     assert run.steps.get(name="items").status == "failed"
     assert not sage.search("sales_invoices", reference="SRV-2008")
+
+
+def test_the_create_policy_makes_the_unknown_product_in_sage_and_invoices_it(
+    client, streak_sandbox, sage50_pair, streak, sage
+):
+    pair, token = sage50_pair
+    config = FlowConfig.objects.get(pair=pair, flow="deal_won_to_invoice")
+    config.options = {"unknown_item_policy": "create"}
+    config.save()
+    key, run = shared.win_box(client, streak_sandbox, pair, token, "SRV-2008")
+    run.refresh_from_db()
+    assert run.status == SyncRun.Status.SUCCEEDED, run.error_message
+    box = streak.get("Box", key)
+    [(unknown, _, price)] = [
+        line for line in shared.products(box) if line[0] in CODES_UNKNOWN_TO_SAGE
+    ]
+    [product] = sage.search("products", item_code=unknown)
+    assert Decimal(product["sales_prices"][0]["price"]) == price
+    invoice = sage.get("sales_invoices", run.references["sage_invoice_id"])
+    assert product["id"] in [line["product"]["id"] for line in invoice["invoice_lines"]]
+    comments = [c["message"] for c in streak.search("Comment", box_key=key)]
+    assert any(f"Created in Sage 50: {unknown}." in message for message in comments)
