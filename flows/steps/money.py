@@ -6,7 +6,8 @@ The conversion happens once, at the rate `map_deal` recorded for the approval ru
 in its output), so the order carries the amounts the approver saw. Each unit price becomes
 base currency rounded to the cent, as Sage prices lines; the converted lines must come to
 their original sum converted, within a cent, or the run stops with both numbers. The rate
-and the original amount go into the step's output and the deal's note.
+and the original amount go into the step's output, the deal's note and the head of the
+order's comment.
 """
 
 from decimal import Decimal
