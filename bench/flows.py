@@ -28,7 +28,17 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
-import ingest  # noqa: E402  (the shared harness: temporary database, processes, pair)
+import ingest  # noqa: E402  (the shared harness: Django on a temporary database, processes)
+import requests  # noqa: E402
+from django.db.models import Avg  # noqa: E402
+from django.test import Client  # noqa: E402
+from django_q.conf import Conf  # noqa: E402
+
+from connectors.sage100.client import OdbcReader  # noqa: E402
+from flows.models import RunStep, SyncRun  # noqa: E402
+from sandbox.registry import start_all  # noqa: E402
+from sandbox.streak import data as streak_data  # noqa: E402
+from sandbox.streak.seed import seed_documents  # noqa: E402
 
 LATENCY_DEALS = 100
 OFFERED_PER_S = 10
@@ -57,11 +67,6 @@ def count_api_calls(running) -> None:
 
 def won_boxes(streak, count: int, prefix: str) -> list[dict]:
     """`count` new Closed-Won boxes cloned from seeded deals, in the webhook's shape."""
-    import requests
-
-    from sandbox.streak import data as streak_data
-    from sandbox.streak.seed import seed_documents
-
     seeded = {b["fields"][streak_data.FIELD_DEAL_ID]: b for b in seed_documents()["boxes"]}
     boxes = []
     for number in range(count):
@@ -92,8 +97,6 @@ def deliver(client, pair, token, box: dict) -> float:
 
 def wait_for_runs(pair, keys: list[str], timeout: float) -> dict[str, float]:
     """Finish time (epoch seconds) of each box's run, once all have succeeded."""
-    from flows.models import SyncRun
-
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         runs = SyncRun.objects.filter(pair=pair, entity_key__in=keys)
@@ -111,10 +114,6 @@ def wait_for_runs(pair, keys: list[str], timeout: float) -> dict[str, float]:
 
 def mean_step_durations(pair) -> dict[str, float]:
     """Where a run's time goes: the mean duration of each step over every run."""
-    from django.db.models import Avg
-
-    from flows.models import RunStep
-
     rows = RunStep.objects.filter(run__pair=pair).values("name").annotate(ms=Avg("duration_ms"))
     return {row["name"]: round(row["ms"], 1) for row in rows.order_by("-ms")}
 
@@ -122,10 +121,6 @@ def mean_step_durations(pair) -> dict[str, float]:
 def odbc_queries_of_deals(client, pair, token, boxes: list[dict]) -> list[int]:
     """Run the deals inline in this process, one after the other; the ODBC queries (and
     catalog reads) of each."""
-    from django_q.conf import Conf
-
-    from connectors.sage100.client import OdbcReader
-
     queries = Counter()
     originals = {name: getattr(OdbcReader, name) for name in ("rows", "one", "scalar", "columns")}
 
@@ -153,12 +148,8 @@ def odbc_queries_of_deals(client, pair, token, boxes: list[dict]) -> list[int]:
 
 
 def main() -> None:
-    from sandbox.registry import start_all
-
     with tempfile.TemporaryDirectory() as folder:
-        env = ingest.use_temporary_database(Path(folder))
-        from django.test import Client
-
+        env = ingest.migrated_database()
         sandboxes = start_all(Path(folder) / "sandboxes", ports={"streak": 0, "sage100": 0},
                               names=["streak", "sage100"])  # fmt: skip
         streak, sage100 = sandboxes["streak"], sandboxes["sage100"]

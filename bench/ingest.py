@@ -12,9 +12,12 @@ average, since the machine may be shared. Standalone: `.venv/bin/python bench/in
 The harness functions here are shared with bench/flows.py.
 """
 
+import atexit
 import functools
 import json
 import os
+import shutil
+import signal
 import socket
 import statistics
 import subprocess
@@ -26,8 +29,25 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import django
+
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+# The benchmarks run on a fresh database of their own, chosen before Django starts (and
+# handed to the processes they start), so the models are imported at the top as usual.
+WORKDIR = Path(tempfile.mkdtemp(prefix="clarity-bench-"))
+atexit.register(shutil.rmtree, WORKDIR, ignore_errors=True)
+os.environ["DATABASE_URL"] = f"sqlite:///{WORKDIR / 'bench.sqlite3'}"
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "clarity.settings")
+django.setup()
+
+from django.core.management import call_command  # noqa: E402
+
+from connectors.models import Connection, IntegrationPair  # noqa: E402
+from flows.models import FlowConfig, InboundEvent, SyncRun  # noqa: E402
+from sandbox.sage100.app import BRIDGE_KEY  # noqa: E402
+from sandbox.streak import data as streak_data  # noqa: E402
+from sandbox.streak.seed import seed_documents  # noqa: E402
 
 DELIVERIES = 3000
 BARE_REQUESTS = 3000
@@ -38,16 +58,8 @@ GUNICORN_ARGS = ["--workers", "2", "--worker-class", "sync", "--no-control-socke
 SERVER = "gunicorn " + " ".join(GUNICORN_ARGS)
 
 
-def use_temporary_database(folder: Path) -> dict[str, str]:
-    """Point this process (and the children given the returned env) at a fresh database,
-    migrated."""
-    os.environ["DATABASE_URL"] = f"sqlite:///{folder / 'bench.sqlite3'}"
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "clarity.settings")
-    import django
-
-    django.setup()
-    from django.core.management import call_command
-
+def migrated_database() -> dict[str, str]:
+    """Migrate the benchmark's database; the environment that points children at it."""
     call_command("migrate", verbosity=0, interactive=False)
     return {**os.environ}
 
@@ -72,8 +84,6 @@ def start_process(args: list[str], env: dict[str, str], module: str = "") -> sub
 
 
 def stop_process(process: subprocess.Popen) -> None:
-    import signal
-
     os.killpg(process.pid, signal.SIGKILL)
     process.wait(timeout=30)
 
@@ -96,11 +106,6 @@ def start_server(env: dict[str, str]) -> tuple[subprocess.Popen, int]:
 
 def streak_sage100_pair(streak_url: str, sage100_app=None) -> tuple:
     """A Streak (Sales) + Sage 100 pair with deal_won_to_sales_order on: (pair, token)."""
-    from connectors.models import Connection, IntegrationPair
-    from flows.models import FlowConfig
-    from sandbox.sage100.app import BRIDGE_KEY
-    from sandbox.streak import data as streak_data
-
     crm = Connection.objects.create(
         name="Streak Sales", system="streak",
         settings={"base_url": streak_url, "pipeline_key": streak_data.SALES["key"],
@@ -125,15 +130,11 @@ def streak_sage100_pair(streak_url: str, sage100_app=None) -> tuple:
 @functools.cache
 def won_box_template() -> dict:
     """A seeded won deal, built once: building the whole seed takes milliseconds."""
-    from sandbox.streak.seed import seed_documents
-
     return seed_documents()["boxes"][4]
 
 
 def won_box(number: int) -> dict:
     """A distinct Closed-Won box in Streak's webhook shape (a seeded deal, new key)."""
-    from sandbox.streak import data as streak_data
-
     key = f"bench-box-{number:07d}"
     return won_box_template() | {"key": key, "boxKey": key, "stageKey": streak_data.CLOSED_WON,
                                  "lastUpdatedTimestamp": 1_700_000_000_000 + number}  # fmt: skip
@@ -193,28 +194,25 @@ def hammer(port: int, requests_to_send: list[bytes], tally: Tally) -> None:
 
 def main() -> None:
     load_before = os.getloadavg()[0]
-    with tempfile.TemporaryDirectory() as folder:
-        env = use_temporary_database(Path(folder))
-        pair, token = streak_sage100_pair("http://127.0.0.1:9")  # no run executes here
-        hook = f"/hooks/{pair.slug}/{token}/?event=BOX_CHANGE_STAGE"
-        deliveries = [
-            http_request("POST", hook, json.dumps([won_box(n)]).encode()) for n in range(DELIVERIES)
-        ]
-        healthz = http_request("GET", "/healthz")
-        bare, hooks = Tally(), Tally()
-        server, port = start_server(env)
-        try:
-            hammer(port, [healthz] * 200, Tally())  # warm up both workers
-            # Rounds that take turns, so that both kinds meet the same neighbours on a
-            # shared machine.
-            for round_ in range(ROUNDS):
-                hammer(port, [healthz] * (BARE_REQUESTS // ROUNDS), bare)
-                hammer(port, deliveries[round_::ROUNDS], hooks)
-        finally:
-            stop_process(server)
-        from flows.models import InboundEvent, SyncRun
-
-        stored, runs = InboundEvent.objects.count(), SyncRun.objects.count()
+    env = migrated_database()
+    pair, token = streak_sage100_pair("http://127.0.0.1:9")  # no run executes here
+    hook = f"/hooks/{pair.slug}/{token}/?event=BOX_CHANGE_STAGE"
+    deliveries = [
+        http_request("POST", hook, json.dumps([won_box(n)]).encode()) for n in range(DELIVERIES)
+    ]
+    healthz = http_request("GET", "/healthz")
+    bare, hooks = Tally(), Tally()
+    server, port = start_server(env)
+    try:
+        hammer(port, [healthz] * 200, Tally())  # warm up both workers
+        # Rounds that take turns, so that both kinds meet the same neighbours on a
+        # shared machine.
+        for round_ in range(ROUNDS):
+            hammer(port, [healthz] * (BARE_REQUESTS // ROUNDS), bare)
+            hammer(port, deliveries[round_::ROUNDS], hooks)
+    finally:
+        stop_process(server)
+    stored, runs = InboundEvent.objects.count(), SyncRun.objects.count()
     load = [round(load_before, 1), round(os.getloadavg()[0], 1)]
     accepted, baseline = hooks.summary(), bare.summary()
     print(f"deliveries sent {DELIVERIES}, answered 200: {hooks.ok}, events stored: {stored}, "

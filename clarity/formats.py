@@ -68,6 +68,11 @@ def parse_address_line(text: str, default_country: str = "") -> dict[str, Any]:
     return address
 
 
+def plain_number(number: Decimal) -> str:
+    """A quantity or rate as people write it: 700, 2.5, 1.08 (not 700.0, 7E+2 or 1.0800)."""
+    return format(Decimal(number).normalize(), "f")
+
+
 PRODUCT_LINE = re.compile(
     r"^\s*(?P<sku>\S+?)\s*[x\u00d7*]\s*(?P<quantity>\d[\d,]*(?:\.\d+)?)\s*@\s*"
     r"(?P<currency>[A-Z]{3}\s*|[$€£]\s*)?(?P<price>\d[\d,]*(?:\.\d+)?)\s*$",

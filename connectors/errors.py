@@ -59,7 +59,15 @@ class Ambiguous(ValidationError):
     def __init__(self, message: str, *, candidates: dict[str, str], **kwargs) -> None:
         fields = {f"{self.CANDIDATE}{key}": name for key, name in candidates.items()}
         super().__init__(message, fields=fields, **kwargs)
-        self.candidates = candidates
+
+    @classmethod
+    def candidates_in(cls, fields: dict[str, str]) -> dict[str, str]:
+        """The candidates an error's stored `fields` name: key → description."""
+        return {
+            name.removeprefix(cls.CANDIDATE): value
+            for name, value in fields.items()
+            if name.startswith(cls.CANDIDATE)
+        }
 
 
 class NotFound(ConnectorError):

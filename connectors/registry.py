@@ -93,3 +93,10 @@ def event_topics() -> dict[str, tuple[System, str]]:
 def event_topic(kind: str) -> tuple[System, str] | None:
     """Which system an event of `kind` came from and what it is about; None if unknown."""
     return event_topics().get(kind)
+
+
+def sent_about(kind: str, topic: str) -> "type[Connector] | None":
+    """The connector class of the system an event of `kind` came from, when the event is
+    about `topic`; None otherwise."""
+    source = event_topic(kind)
+    return source[0].connector_class if source and source[1] == topic else None

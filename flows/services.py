@@ -92,12 +92,7 @@ def cancel_run(run: SyncRun) -> SyncRun:
 def choose_customer(run: SyncRun, sage_id: str) -> SyncRun:
     """Answer a run that found several Sage customers for the deal's organization: bind the
     organization to the one a person chose, then retry the run (it books to that one)."""
-    candidates = {
-        field.removeprefix(Ambiguous.CANDIDATE)
-        for field in run.error_fields or {}
-        if field.startswith(Ambiguous.CANDIDATE)
-    }
-    if sage_id not in candidates:
+    if sage_id not in Ambiguous.candidates_in(run.error_fields or {}):
         raise RunActionRefused(
             f"{sage_id!r} is not one of the customers run {run.pk} found; choose one it lists."
         )

@@ -11,7 +11,7 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
-from clarity.formats import parse_product_line
+from clarity.formats import parse_product_line, plain_number
 from connectors.base import FieldInfo, Record, RecordLink, WebhookEvent, record_link
 from connectors.errors import ValidationError
 from connectors.roles import (
@@ -32,11 +32,6 @@ from connectors.streak import organizations
 from connectors.streak.client import SYSTEM
 
 DEAL_ID_FIELD = "Deal ID"  # the box field the won-deal flows read the deal's ID from
-
-
-def plain(quantity: Decimal) -> str:
-    """A quantity as people write it: 700, 2.5 (not 700.0 or 7E+2)."""
-    return format(Decimal(quantity).normalize(), "f")
 
 
 def quantity_asked(products: Any, sku: str) -> Decimal:
@@ -210,9 +205,11 @@ class StreakCrm(CrmRole):
                 continue
             wanted = quantity_asked(box.get("fieldsByName", {}).get("Products"), sku)
             if wanted > on_hand:
+                asked, has = plain_number(wanted), plain_number(on_hand)
+                short = plain_number(wanted - on_hand)
                 message = (
-                    f"Stock alert: this deal asks for {plain(wanted)} of {sku}, but {erp_label} "
-                    f"has {plain(on_hand)} on hand ({plain(wanted - on_hand)} short)."
+                    f"Stock alert: this deal asks for {asked} of {sku}, but {erp_label} has "
+                    f"{has} on hand ({short} short)."
                 )
                 self.add_comment(box["key"], message)
                 warned.append(box["key"])

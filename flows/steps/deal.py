@@ -19,7 +19,7 @@ from typing import Any
 from django.db import transaction
 
 from connectors.base import WebhookEvent
-from connectors.registry import event_topic
+from connectors.registry import sent_about
 from connectors.roles import DEAL_STAGE, DealRead
 from flows.base import StepContext
 from flows.models import ExternalLink, FlowConfig
@@ -37,11 +37,8 @@ DEAL_DOCUMENTS = ("sales_order", "invoice")  # ExternalLink entities of the won-
 
 def accepts_won_deal(config: FlowConfig, event: WebhookEvent) -> bool:
     """From the event alone: did the deal just reach the trigger stage (as far as we know)?"""
-    source = event_topic(event.kind)
-    if source is None or source[1] != DEAL_STAGE:
-        return False
-    crm = source[0].connector_class
-    hint = crm.stage_hint(event)
+    crm = sent_about(event.kind, DEAL_STAGE)
+    hint = crm.stage_hint(event) if crm else None
     if hint is None:
         return False
     options = config.options

@@ -8,13 +8,14 @@ review (`NeedsReview`: failed, visible in the error queue, retried once the rate
 from dataclasses import replace
 from typing import Any
 
+from clarity.formats import plain_number
 from connectors.base import FieldInfo
 from connectors.errors import ValidationError
 from connectors.roles import EntityNames
 from connectors.services import cached_schema
 from flows.base import StepContext
 from flows.steps import READ_DEAL
-from flows.steps.money import NeedsReview, check_total, plain, rate_to_base
+from flows.steps.money import NeedsReview, check_total, deal_rate
 from mappings.canonical import to_json
 from mappings.engine import Issue, MappingResult, compiled_version
 from mappings.lookups import PairEnvironment
@@ -150,14 +151,13 @@ def map_deal(document: str):
                 fields={"crm_deal_id": "required"},
             )
         check_total(ctx, made.output, noun)
-        currency = (made.output.get("currency") or "").upper()
-        rate = rate_to_base(ctx, currency) if currency not in ("", ctx.pair.base_currency) else None
+        rate = deal_rate(ctx, str(made.output.get("currency") or ""))
         total = made.output.get("total")
         ctx.set_summary(f"{customer.output['name']} — {total} {made.output['currency']}")
         return {
             "customer": to_json(customer.output),
             "document": to_json(made.output),
-            "rate": plain(rate) if rate else "",  # the one rate this deal is converted at
+            "rate": plain_number(rate) if rate else "",  # the one rate this deal is converted at
             "warnings": [issue.to_dict() for issue in [*customer.issues, *made.issues]],
         }
 

@@ -13,6 +13,7 @@ order's comment.
 from decimal import Decimal
 from typing import Any
 
+from clarity.formats import plain_number
 from connectors.errors import ValidationError
 from flows.base import StepContext
 from flows.steps import MAP_DEAL
@@ -41,9 +42,13 @@ def rate_to_base(ctx: StepContext, currency: str) -> Decimal:
     return rate
 
 
-def plain(number: Decimal) -> str:
-    """A rate as people write it: 1.08, not 1.08000000."""
-    return format(number.normalize(), "f")
+def deal_rate(ctx: StepContext, currency: str) -> Decimal | None:
+    """The deal's one rate to the base currency (None in the base): the rate `map_deal`
+    recorded, or, while mapping, the pair's rate now."""
+    if currency.upper() in ("", ctx.pair.base_currency):
+        return None
+    recorded = ctx.outputs[MAP_DEAL].get("rate") if MAP_DEAL in ctx.outputs else ""
+    return Decimal(recorded) if recorded else rate_to_base(ctx, currency.upper())
 
 
 def line_total(lines: list[dict[str, Any]]) -> Decimal:
@@ -68,10 +73,9 @@ def in_erp_currency(
 ) -> tuple[dict[str, Any], dict[str, str]]:
     """The document as the ERP takes it, and the conversion made ({} for none)."""
     currency, base = (document.get("currency") or "").upper(), ctx.pair.base_currency
-    if ctx.erp.multi_currency or currency in ("", base):
+    rate = None if ctx.erp.multi_currency else deal_rate(ctx, currency)
+    if rate is None:
         return document, {}
-    recorded = ctx.outputs[MAP_DEAL].get("rate")
-    rate = Decimal(recorded) if recorded else rate_to_base(ctx, currency)
     lines = []
     for line in document["lines"]:
         unit = (decimal(line.get("unit_price")) * rate).quantize(CENT)
@@ -90,11 +94,11 @@ def in_erp_currency(
     conversion = {
         "currency": currency,
         "total": str(original),
-        "rate": plain(rate),
+        "rate": plain_number(rate),
         "base_currency": base,
         "base_total": str(converted),
     }
-    said = f"{currency} {original} @ {plain(rate)}"  # first, so the order's comment keeps it
+    said = f"{currency} {original} @ {plain_number(rate)}"  # first, so the order's comment keeps it
     notes = f"{said} {document.get('notes') or ''}".strip()
     converted_document = document | {
         "lines": lines, "currency": base, "total": str(converted), "notes": notes

@@ -14,7 +14,6 @@ included: Sage Accounting has no conditional create, so it is the only guard aga
 invoice for the deal that this run's history does not know of.
 """
 
-from decimal import Decimal
 from typing import Any
 
 from connectors.roles import DEAL_STAGE, INVOICE_FIELD, INVOICES, WON_DEALS, DocumentMade
@@ -28,7 +27,7 @@ from flows.steps.customer import find_or_create_customer
 from flows.steps.deal import accepts_won_deal, read_deal
 from flows.steps.items import ledger_accounts, left_out, match_items
 from flows.steps.mapping import map_deal, to_erp
-from flows.steps.money import rate_to_base
+from flows.steps.money import deal_rate
 
 ENTITY = "invoice"
 
@@ -42,11 +41,7 @@ def create_invoice(ctx: StepContext) -> dict[str, Any]:
         lines = ctx.outputs["ledger_accounts"]["lines"]
         canonical = document | {"customer_ref": customer_ref, "lines": lines}
         values = to_erp(ctx, "Invoice", canonical, "sales invoice")
-        currency = (document.get("currency") or "").upper()
-        recorded = ctx.outputs[MAP_DEAL].get("rate")
-        rate = Decimal(recorded) if recorded else None
-        if currency not in ("", ctx.pair.base_currency) and rate is None:
-            rate = rate_to_base(ctx, currency)
+        rate = deal_rate(ctx, str(document.get("currency") or ""))
         tax_rate = ctx.outputs[CUSTOMER].get("tax_rate_id") or ""
         key = write_key(ctx, ENTITY, values)
         invoice = ctx.erp.create_invoice(values, lines, tax_rate, rate, key)

@@ -17,8 +17,9 @@ all) and totals the quantity on hand through the pair's mapping "… stock → i
 from decimal import Decimal
 from typing import Any
 
+from clarity.formats import plain_number
 from connectors.base import WebhookEvent
-from connectors.registry import event_topic
+from connectors.registry import sent_about
 from connectors.roles import STOCK
 from flows.base import Flow, Step, StepContext, Watch
 from flows.models import FlowConfig
@@ -30,13 +31,7 @@ NAME = "inventory_to_crm"
 
 
 def accepts(config: FlowConfig, event: WebhookEvent) -> bool:
-    source = event_topic(event.kind)
-    return source is not None and source[1] == STOCK
-
-
-def plain(quantity: Decimal) -> str:
-    """A quantity as people write it: 700, 2.5 (not 700.0 or 7E+2)."""
-    return format(Decimal(quantity).normalize(), "f")
+    return sent_about(event.kind, STOCK) is not None
 
 
 def read_stock(ctx: StepContext) -> dict[str, Any]:
@@ -52,8 +47,8 @@ def read_stock(ctx: StepContext) -> dict[str, Any]:
     on_hand = sum((Decimal(level["on_hand"]) for level in levels), Decimal(0))
     stock = {
         "sku": read.sku,
-        "on_hand": plain(on_hand),
-        "warehouses": {level["warehouse"]: plain(level["on_hand"]) for level in levels},
+        "on_hand": plain_number(on_hand),
+        "warehouses": {level["warehouse"]: plain_number(level["on_hand"]) for level in levels},
     }
     publish(ctx.pair, "inventory.changed", stock, f"run-{ctx.run.pk}")
     return stock
@@ -86,7 +81,9 @@ def warn_short_deals(ctx: StepContext, stock: dict[str, Any]) -> dict[str, Any]:
     sku, on_hand = stock["sku"], Decimal(stock["on_hand"])
     closed = set(ctx.option("closed_stages") or [])
     warned = ctx.crm.warn_short_deals(sku, on_hand, closed, ctx.erp.label)
-    ctx.set_summary(f"{sku}: {plain(on_hand)} on hand; {len(warned)} open deal(s) told short.")
+    ctx.set_summary(
+        f"{sku}: {plain_number(on_hand)} on hand; {len(warned)} open deal(s) told short."
+    )
     return {"warned": warned}
 
 

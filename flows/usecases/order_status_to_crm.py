@@ -22,7 +22,7 @@ and a new order counts as told (the won-deal flow said so when it created it).
 from typing import Any
 
 from connectors.base import WebhookEvent
-from connectors.registry import event_topic
+from connectors.registry import sent_about
 from connectors.roles import ORDER_STATUS, SALES_ORDERS, WON_DEALS
 from flows.base import Flow, Step, StepContext, Watch
 from flows.models import ExternalLink, FlowConfig, SyncRun
@@ -48,10 +48,10 @@ def order_no_of(ctx: StepContext) -> str:
 
 def accepts(config: FlowConfig, event: WebhookEvent) -> bool:
     """An order change, of an order that came from a deal we know."""
-    source = event_topic(event.kind)
-    if source is None or source[1] != ORDER_STATUS:
+    erp = sent_about(event.kind, ORDER_STATUS)
+    if erp is None:
         return False
-    if source[0].connector_class.order_deal_reference(event):
+    if erp.order_deal_reference(event):
         return True
     order_no = event.entity_key.removeprefix(f"{SALES_ORDER}:")
     return ExternalLink.objects.filter(

@@ -15,7 +15,7 @@ keyed into Sage by hand) ends the run with a summary saying so; the run still su
 from typing import Any
 
 from connectors.base import WebhookEvent
-from connectors.registry import event_topic
+from connectors.registry import sent_about
 from connectors.roles import PAYMENTS, WON_DEALS
 from flows.base import Flow, Step, StepContext, Watch
 from flows.models import ExternalLink, FlowConfig
@@ -33,10 +33,8 @@ SENTENCE = (
 
 def accepts(config: FlowConfig, event: WebhookEvent) -> bool:
     """A polled payment that is a customer's."""
-    source = event_topic(event.kind)
-    if source is None or source[1] != PAYMENTS:
-        return False
-    return source[0].connector_class.is_customer_payment(event)
+    erp = sent_about(event.kind, PAYMENTS)
+    return erp is not None and erp.is_customer_payment(event)
 
 
 def read_payment(ctx: StepContext) -> dict[str, Any]:

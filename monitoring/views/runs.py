@@ -81,11 +81,7 @@ def run_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "fix": fix_for(run.error_class, run.error_message) if run.error_class else "",
         "links": record_links(run),
         "references": sorted((run.references or {}).items()),
-        "candidates": [
-            (field.removeprefix(Ambiguous.CANDIDATE), name)
-            for field, name in (run.error_fields or {}).items()
-            if field.startswith(Ambiguous.CANDIDATE)
-        ],
+        "candidates": list(Ambiguous.candidates_in(run.error_fields or {}).items()),
         "can_retry": run.status in (*SyncRun.RETRYABLE, SyncRun.Status.RETRY_SCHEDULED),
         "can_cancel": run.status
         in (

@@ -4,7 +4,7 @@ import pytest
 from rest_framework.test import APIClient
 
 from connectors.errors import ValidationError
-from flows.models import SyncRun
+from flows.models import InboundEvent, SyncRun
 from flows.runner import execute_run
 
 pytestmark = pytest.mark.django_db
@@ -59,8 +59,6 @@ def test_cancel_and_anonymous(users, failed):
 
 
 def test_events_are_listed_per_pair(users, config):
-    from flows.models import InboundEvent
-
     InboundEvent.objects.create(pair=config.pair, source="webhook", kind="BOX_CHANGE_STAGE",
                                 dedupe_key="k1", status="accepted")  # fmt: skip
     listed = api_as(users["viewer"]).get("/api/v1/events/", {"pair": config.pair.slug}).json()

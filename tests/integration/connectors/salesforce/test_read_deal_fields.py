@@ -5,6 +5,7 @@ field mapped in the designer has its value when the flow runs; a name the org do
 import pytest
 
 from connectors.salesforce.connector import SalesforceConnector
+from connectors.salesforce.crm import mapped_columns
 
 pytestmark = pytest.mark.django_db
 
@@ -63,6 +64,7 @@ def test_a_mapped_field_the_org_lacks_is_left_out_and_the_rest_read(connector):
 def test_a_mapped_path_that_is_not_a_field_name_never_reaches_the_query(connector):
     opportunity = won_opportunity(connector)
     mapped = ["Name FROM Account --", "Account.Name, (SELECT Id FROM Contacts)"]
+    assert mapped_columns(mapped) == ([], [])  # neither is a field name: not put in the query
 
     read = connector.read_deal(opportunity["Id"], "Closed Won", mapped)
 
