@@ -1,5 +1,5 @@
-"""Sage 100: reads over ODBC (`client.OdbcReader`), writes through the bridge beside Sage
-(`bridge_client.BridgeClient`), which drives the Business Object Interface.
+"""Sage 100: reads over ODBC (`client.OdbcReader`), writes through the Clarity agent beside
+Sage (the bridge: `bridge_client.BridgeClient`), which drives the Business Object Interface.
 
 Records are Sage's own rows (column names as in Sage, money as Decimal). Keys of several
 columns are joined with "-" ("00-ACME" for division 00, customer ACME; "WID-100-000" for an
@@ -60,6 +60,7 @@ class Sage100Connector(Sage100Erp, Connector):
         self.bridge = BridgeClient(
             self.settings.get("bridge_url", ""),
             self.secrets.get("bridge_key", ""),
+            ca_bundle=self.settings.get("ca_bundle", ""),
             throttle_key=f"sage100-bridge-{connection.pk}",
         )
         zone = self.settings.get("time_zone")

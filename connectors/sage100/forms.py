@@ -1,4 +1,5 @@
 import zoneinfo
+from pathlib import Path
 
 from django import forms
 
@@ -12,7 +13,7 @@ DIALECTS = [
 
 
 class ConnectionSettingsForm(ConnectionForm):
-    """Sage 100: reads over ODBC, writes through the Clarity bridge beside Sage 100."""
+    """Sage 100: reads over ODBC, writes through the Clarity agent (the bridge) beside Sage 100."""
 
     system = "sage100"
     secret_fields = ("odbc_password", "bridge_key")
@@ -29,8 +30,16 @@ class ConnectionSettingsForm(ConnectionForm):
     )
     bridge_url = forms.URLField(
         assume_scheme="https",
-        label="Bridge URL",
-        help_text="The Clarity bridge on the Sage 100 server. Sandbox: http://127.0.0.1:8104.",
+        label="Agent URL",
+        help_text="The Clarity agent on the Sage 100 server, e.g. https://sage-server:8105. "
+        "Sandbox: http://127.0.0.1:8104.",
+    )
+    ca_bundle = forms.CharField(
+        required=False,
+        max_length=500,
+        label="Agent CA certificate",
+        help_text="Path on this server to the PEM certificate (or its CA's) the agent serves "
+        "https with, when it is not signed by a public CA.",
     )
     default_warehouse = forms.CharField(max_length=3, initial="000")
     time_zone = forms.CharField(
@@ -40,7 +49,15 @@ class ConnectionSettingsForm(ConnectionForm):
         "Sage stamps on changes. Blank: this server's.",
     )
     odbc_password = forms.CharField(required=False, label="ODBC password")
-    bridge_key = forms.CharField(help_text="The shared key the bridge was started with.")
+    bridge_key = forms.CharField(
+        label="Agent key", help_text="The shared key the agent was started with."
+    )
+
+    def clean_ca_bundle(self) -> str:
+        path = self.cleaned_data["ca_bundle"].strip()
+        if path and not Path(path).is_file():
+            raise forms.ValidationError("No file at this path on the Clarity server.")
+        return path
 
     def clean_time_zone(self) -> str:
         zone = self.cleaned_data["time_zone"].strip()

@@ -1,1 +1,1 @@
-"""The Sage 100 sandbox: Sage's tables in SQLite (read over ODBC) and the bridge's writes."""
+"""The Sage 100 sandbox: Sage's tables in SQLite (read over ODBC) and the agent's writes."""

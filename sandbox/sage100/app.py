@@ -1,9 +1,10 @@
-"""Sage100Sandbox: the Clarity bridge (with the sandbox backend) plus a few pages of "Sage
-100" at the root, over `<data_dir>/sage100.db`, which clients read through ODBC.
+"""Sage100Sandbox: the Clarity agent (Sage 100's endpoints over the sandbox backend) plus a
+few pages of "Sage 100" at the root, over `<data_dir>/sage100.db`, which clients read
+through ODBC.
 
-The bridge lives under /v1/ (the fault-injected API paths). Pages: sales orders with a
+The agent lives under /v1/ (the fault-injected API paths). Pages: sales orders with a
 status control, an order's lines, customers, cash receipts and stock, each form posting
-through the same backend as the bridge, so it follows the same BOI rules.
+through the same backend as the agent, so it follows the same BOI rules.
 """
 
 from pathlib import Path
@@ -14,21 +15,22 @@ from werkzeug.routing import Rule
 from werkzeug.utils import redirect
 from werkzeug.wrappers import Request, Response
 
-from connectors.sage100.bridge import protocol
-from connectors.sage100.bridge.backend import BOIError
-from connectors.sage100.bridge.server import WRITE_METHODS, BridgeApp, error_response
+from agent import protocol
+from agent.backend import Refused
+from agent.sage100.api import Sage100Api
+from agent.server import WRITE_METHODS, AgentApp, error_response
 from sandbox.core.app import SandboxApp
 from sandbox.sage100.backend import SandboxBackend
 from sandbox.sage100.sales import CLOSING_STATUSES, OPEN_STATUSES
 from sandbox.sage100.seed import write_seed
 from sandbox.sage100.views import PageQueries
 
-BRIDGE_KEY = "sandbox-bridge-key"
+BRIDGE_KEY = "sandbox-bridge-key"  # the agent's key (its name from before the agent)
 FAULT_ERRORS = {
     "outage": ("unavailable", "Sage 100 is not reachable: no BOI session could be opened."),
     "rate_limited": ("rate_limited", "Too many requests; retry after the Retry-After delay."),
-    "error": ("internal_error", "The bridge failed before doing anything."),
-    "commit_then_fail": ("internal_error", "The bridge failed while sending the reply."),
+    "error": ("internal_error", "The agent failed before doing anything."),
+    "commit_then_fail": ("internal_error", "The agent failed while sending the reply."),
 }
 
 
@@ -45,8 +47,8 @@ class Sage100Sandbox(SandboxApp):
         if not self.db_path.exists():
             write_seed(self.db_path)
         self.backend = SandboxBackend(self.db_path)
-        self.bridge = BridgeApp(
-            self.backend, BRIDGE_KEY, self.data_dir / "sage100-bridge-idempotency.db"
+        self.agent = AgentApp(
+            Sage100Api(self.backend), BRIDGE_KEY, self.data_dir / "sage100-agent-idempotency.db"
         )
         self.pages = PageQueries(self.db_path)
 
@@ -56,7 +58,7 @@ class Sage100Sandbox(SandboxApp):
 
     def routes(self) -> list[Rule]:
         return [
-            Rule("/v1/<path:rest>", endpoint="bridge",
+            Rule("/v1/<path:rest>", endpoint="agent",
                  methods=["GET", "POST", "PATCH", "PUT", "DELETE"]),
             Rule("/", endpoint="orders", methods=["GET"]),
             Rule("/orders/<order_no>", endpoint="order", methods=["GET"]),
@@ -68,7 +70,7 @@ class Sage100Sandbox(SandboxApp):
 
     def reset(self) -> None:
         write_seed(self.db_path)
-        self.bridge.idempotency.clear()
+        self.agent.idempotency.clear()
 
     def fault_body(self, kind: str, status: int) -> Response:
         code, message = FAULT_ERRORS[kind]
@@ -77,13 +79,13 @@ class Sage100Sandbox(SandboxApp):
     def describe(self) -> list[str]:
         return [f"ODBC: {self.odbc_connection_string}"]
 
-    # ------------------------------------------------------------ bridge
+    # ------------------------------------------------------------ agent
 
-    def on_bridge(self, request: Request, rest: str) -> Response:
-        """The bridge as is; a write it committed may still fail on the way back (the
+    def on_agent(self, request: Request, rest: str) -> Response:
+        """The agent as is; a write it committed may still fail on the way back (the
         commit-then-fail knob), and a retry with the same Idempotency-Key then gets the
-        first reply from the bridge's memory."""
-        response = self.bridge.handle(request)
+        first reply from the agent's memory."""
+        response = self.agent.handle(request)
         replayed = response.headers.get(protocol.REPLAYED_HEADER) == "true"
         if request.method in WRITE_METHODS and response.status_code < 400 and not replayed:
             return self.committed(response)
@@ -161,7 +163,7 @@ class Sage100Sandbox(SandboxApp):
         """Run a page form's write; redirect back with what happened (Sage's error if any)."""
         try:
             write()
-        except BOIError as exc:
+        except Refused as exc:
             return redirect(f"{back_to}?{urlencode({'error': exc.message})}", code=303)
         return redirect(f"{back_to}?{urlencode({'flash': done})}", code=303)
 

@@ -1,10 +1,10 @@
-"""The bridge's sandbox backend: BOI's business rules applied to the SQLite tables.
+"""The agent's Sage 100 sandbox backend: BOI's business rules applied to the SQLite tables.
 
-Each write is one SQLite transaction: a refused write raises `BOIError` with a message in
+Each write is one SQLite transaction: a refused write raises `Refused` with a message in
 the style of BOI's `sLastErrorMsg` and rolls back, so nothing is written. A conditional
 create looks for its external reference inside that same transaction (BEGIN IMMEDIATE: no
 other write can come between the look and the write). Every row written
-gets DateUpdated/TimeUpdated (and Created on new rows) and the bridge's user key.
+gets DateUpdated/TimeUpdated (and Created on new rows) and the agent's user key.
 """
 
 import re
@@ -15,14 +15,9 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-from connectors.sage100.bridge.backend import (
-    EXISTED,
-    BOIError,
-    Record,
-    Sage100Backend,
-    SeveralMatches,
-)
-from connectors.sage100.bridge.sqlite import write_transaction
+from agent.backend import EXISTED, Record, Refused, SeveralMatches
+from agent.sage100.backend import Sage100Backend
+from agent.sqlite import write_transaction
 from sandbox.sage100.boi import fetch, find_customer, insert, set_values, stamp, update
 from sandbox.sage100.data import COMPANY_CODE
 from sandbox.sage100.rules import TAX_RATES, suggest_customer_no
@@ -44,7 +39,7 @@ class SandboxBackend(Sage100Backend):
 
     @contextmanager
     def transaction(self) -> Iterator[sqlite3.Connection]:
-        """One BOI write: all of it commits, or (on BOIError or anything else) none of it."""
+        """One BOI write: all of it commits, or (on Refused or anything else) none of it."""
         with write_transaction(self.db_path, rows_by_name=True) as db:
             yield db
 
@@ -72,7 +67,7 @@ class SandboxBackend(Sage100Backend):
                     return {**found[0][1], EXISTED: True}
             check_division(db, division)
             if not values.get("CustomerName"):
-                raise BOIError("The CustomerName is required.")
+                raise Refused("The CustomerName is required.")
             if not customer_no:
                 taken = {
                     r[0]
@@ -82,11 +77,11 @@ class SandboxBackend(Sage100Backend):
                 }
                 customer_no = suggest_customer_no(str(values["CustomerName"]), taken)
             if not CUSTOMER_NO.match(customer_no):
-                raise BOIError(
+                raise Refused(
                     f"Invalid customer number {customer_no}: use up to 20 letters and digits."
                 )
             if find_customer(db, division, customer_no):
-                raise BOIError(f"Customer {division}-{customer_no} already exists.")
+                raise Refused(f"Customer {division}-{customer_no} already exists.")
             customer = TABLES_BY_NAME["AR_Customer"].blank()
             customer.update(
                 ARDivisionNo=division, CustomerNo=customer_no, CountryCode="USA",
@@ -106,10 +101,10 @@ class SandboxBackend(Sage100Backend):
         with self.transaction() as db:
             customer = find_customer(db, division, customer_no.upper())
             if customer is None:
-                raise BOIError(f"Customer {division}-{customer_no} is not on file.")
+                raise Refused(f"Customer {division}-{customer_no} is not on file.")
             set_values("AR_Customer", customer, values, CUSTOMER_READ_ONLY)
             if not customer["CustomerName"]:
-                raise BOIError("The CustomerName is required.")
+                raise Refused("The CustomerName is required.")
             check_customer_codes(db, customer)
             customer.update(stamp())
             update(db, "AR_Customer", customer, ("ARDivisionNo", "CustomerNo"))
@@ -158,7 +153,7 @@ def holding(
     found = []
     for table in tables:
         if column not in TABLES_BY_NAME[table].column_names:
-            raise BOIError(f"The column {column} is not in the IOList of {what}.")
+            raise Refused(f"The column {column} is not in the IOList of {what}.")
         rows = db.execute(f"SELECT * FROM {table} WHERE {column} = ?", (value,))
         found.extend((table, dict(row)) for row in rows)
     return found
@@ -166,15 +161,15 @@ def holding(
 
 def check_division(db: sqlite3.Connection, division: str) -> None:
     if not fetch(db, "SELECT 1 FROM AR_Division WHERE ARDivisionNo = ?", division):
-        raise BOIError(f"The AR division {division or '(blank)'} is not on file.")
+        raise Refused(f"The AR division {division or '(blank)'} is not on file.")
 
 
 def check_customer_codes(db: sqlite3.Connection, customer: Record) -> None:
     """The coded fields must name something on file (terms, tax schedule) or a valid flag."""
     if not fetch(db, "SELECT 1 FROM AR_TermsCode WHERE TermsCode = ?", customer["TermsCode"]):
-        raise BOIError(f"The terms code {customer['TermsCode']} is not on file.")
+        raise Refused(f"The terms code {customer['TermsCode']} is not on file.")
     if customer["TaxSchedule"] not in TAX_RATES:
-        raise BOIError(f"The tax schedule {customer['TaxSchedule']} is not on file.")
+        raise Refused(f"The tax schedule {customer['TaxSchedule']} is not on file.")
     for column, allowed in FLAG_VALUES.items():
         if customer[column] not in allowed:
-            raise BOIError(f"Invalid value for {column}: use one of {', '.join(allowed)}.")
+            raise Refused(f"Invalid value for {column}: use one of {', '.join(allowed)}.")

@@ -6,13 +6,13 @@ from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from connectors.sage100.bridge.backend import BOIError, Record
+from agent.backend import Record, Refused
 from sandbox.sage100.rules import SYSTEM_USER_KEY, decimal_hours
 from sandbox.sage100.schema import DATE, TABLES_BY_NAME
 
 
 def stamp(created: bool = False) -> dict[str, Any]:
-    """The audit columns of a row written now by the bridge's BOI session."""
+    """The audit columns of a row written now by the agent's BOI session."""
     now = datetime.now()
     values = {
         "DateUpdated": now.date().isoformat(),
@@ -30,18 +30,18 @@ def stamp(created: bool = False) -> dict[str, Any]:
 
 def to_decimal(value: Any, column: str) -> Decimal:
     if isinstance(value, bool):
-        raise BOIError(f"Invalid numeric value for {column}.")
+        raise Refused(f"Invalid numeric value for {column}.")
     try:
         return Decimal(str(value))
     except InvalidOperation:
-        raise BOIError(f"Invalid numeric value for {column}: {value!r}.") from None
+        raise Refused(f"Invalid numeric value for {column}: {value!r}.") from None
 
 
 def to_date(value: Any, column: str) -> str:
     try:
         return date.fromisoformat(str(value)).isoformat()
     except ValueError:
-        raise BOIError(f"Invalid date for {column}: {value!r} (use YYYY-MM-DD).") from None
+        raise Refused(f"Invalid date for {column}: {value!r} (use YYYY-MM-DD).") from None
 
 
 def set_values(table: str, target: Record, values: Record, read_only: set[str]) -> None:
@@ -50,18 +50,18 @@ def set_values(table: str, target: Record, values: Record, read_only: set[str]) 
     kinds = dict(schema.all_columns)
     for column, value in values.items():
         if column not in kinds:
-            raise BOIError(f"The column {column} is not in the IOList.")
+            raise Refused(f"The column {column} is not in the IOList.")
         if column in read_only:
-            raise BOIError(f"The column {column} cannot be changed.")
+            raise Refused(f"The column {column} cannot be changed.")
         kind = kinds[column]
         if kind == DATE:
             target[column] = to_date(value, column) if value else None
         elif kind.startswith("VARCHAR"):
             if not isinstance(value, str):
-                raise BOIError(f"Invalid value for {column}: expected text.")
+                raise Refused(f"Invalid value for {column}: expected text.")
             length = schema.length(column)
             if length is not None and len(value) > length:
-                raise BOIError(f"The value for {column} exceeds {length} characters.")
+                raise Refused(f"The value for {column} exceeds {length} characters.")
             target[column] = value
         else:
             target[column] = float(to_decimal(value, column))

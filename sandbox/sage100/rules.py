@@ -15,7 +15,7 @@ TAX_RATES: dict[str, Decimal] = {
     "MN": Decimal("6.875"), "CO": Decimal("2.9"), "NC": Decimal("4.75"), "FL": Decimal("6.0"),
 }  # fmt: skip
 
-SYSTEM_USER_KEY = "0000000001"  # the user the bridge's BOI session logs on as
+SYSTEM_USER_KEY = "0000000001"  # the user the agent's BOI session logs on as
 CLERK_USER_KEYS = ["0000000002", "0000000003", "0000000004"]
 
 

@@ -1,12 +1,12 @@
 """The sandbox's SO_SalesOrder_bus and friends: sales orders, their status, cash receipts
-and stock. Each method runs inside the caller's transaction and raises BOIError to refuse."""
+and stock. Each method runs inside the caller's transaction and raises Refused to refuse."""
 
 import sqlite3
 from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any
 
-from connectors.sage100.bridge.backend import BOIError, Record
+from agent.backend import Record, Refused
 from sandbox.sage100.boi import (
     fetch,
     find_customer,
@@ -82,17 +82,17 @@ class SalesOrders:
         customer_no = str(values.pop("CustomerNo", "")).upper()
         customer = find_customer(self.db, division, customer_no)
         if customer is None:
-            raise BOIError(f"Customer {division}-{customer_no} is not on file.")
+            raise Refused(f"Customer {division}-{customer_no} is not on file.")
         if customer["CustomerStatus"] == "I":
-            raise BOIError(f"Customer {division}-{customer_no} is inactive.")
+            raise Refused(f"Customer {division}-{customer_no} is inactive.")
         number = str(values.pop("SalesOrderNo", "") or self.next_number())
         if len(number) != 7 or not number.isdigit():
-            raise BOIError(f"Invalid sales order number {number}: use 7 digits.")
+            raise Refused(f"Invalid sales order number {number}: use 7 digits.")
         if self._find_order(number)[0]:
-            raise BOIError(f"Sales order {number} already exists.")
+            raise Refused(f"Sales order {number} already exists.")
         refused = not_settable(set(values), HEADER_SETTABLE, "SO_SalesOrderHeader")
         if refused:
-            raise BOIError(f"The column {sorted(refused)[0]} cannot be set on a new order.")
+            raise Refused(f"The column {sorted(refused)[0]} cannot be set on a new order.")
         today = date.today().isoformat()
         header = TABLES_BY_NAME["SO_SalesOrderHeader"].blank()
         header.update(
@@ -104,14 +104,14 @@ class SalesOrders:
         )  # fmt: skip
         set_values("SO_SalesOrderHeader", header, values, set())
         if header["OrderType"] not in ("S", "B"):
-            raise BOIError(f"Invalid OrderType {header['OrderType']}: use S or B.")
+            raise Refused(f"Invalid OrderType {header['OrderType']}: use S or B.")
         if header["OrderStatus"] not in OPEN_STATUSES:
-            raise BOIError(f"Invalid OrderStatus {header['OrderStatus']}: use N, O or H.")
+            raise Refused(f"Invalid OrderStatus {header['OrderStatus']}: use N, O or H.")
         if customer["CreditHold"] == "Y":
             header["OrderStatus"] = "H"  # Sage puts orders of customers on credit hold on hold
         self._check_warehouse(header["WarehouseCode"])
         if not line_values:
-            raise BOIError("The sales order has no lines.")
+            raise Refused("The sales order has no lines.")
         lines = [
             self._line(number, index, header, line) for index, line in enumerate(line_values, 1)
         ]
@@ -128,13 +128,13 @@ class SalesOrders:
         """One detail line checked the way SO_SalesOrder_bus.oLines does."""
         refused = not_settable(set(values), LINE_SETTABLE, "SO_SalesOrderDetail")
         if refused:
-            raise BOIError(f"The column {sorted(refused)[0]} cannot be set on a line.")
+            raise Refused(f"The column {sorted(refused)[0]} cannot be set on a line.")
         code = str(values.get("ItemCode", "")).upper()
         item = fetch(self.db, "SELECT * FROM CI_Item WHERE ItemCode = ?", code)
         if item is None:
-            raise BOIError(f"The item code {code or '(blank)'} is not on file.")
+            raise Refused(f"The item code {code or '(blank)'} is not on file.")
         if item["InactiveItem"] == "Y":
-            raise BOIError(f"Item {code} is inactive.")
+            raise Refused(f"Item {code} is inactive.")
         line = TABLES_BY_NAME["SO_SalesOrderDetail"].blank()
         line.update(
             SalesOrderNo=number, LineKey=line_key(index), LineSeqNo=line_seq_no(index),
@@ -147,24 +147,24 @@ class SalesOrders:
         set_values("SO_SalesOrderDetail", line, {**values, "ItemCode": code}, set())
         quantity = to_decimal(values.get("QuantityOrdered", 0), "QuantityOrdered")
         if quantity <= 0:
-            raise BOIError(f"Line {index}: the quantity ordered must be greater than zero.")
+            raise Refused(f"Line {index}: the quantity ordered must be greater than zero.")
         price = Decimal(str(line["UnitPrice"]))
         discount = Decimal(str(line["LineDiscountPercent"]))
         if price < 0 or not 0 <= discount <= 100:
-            raise BOIError(f"Line {index}: invalid unit price or discount percent.")
+            raise Refused(f"Line {index}: invalid unit price or discount percent.")
         if item["ItemType"] == "1":
             self._check_warehouse(line["WarehouseCode"])
             if not self._stock_row(code, line["WarehouseCode"]):
-                raise BOIError(f"Item {code} is not stocked in warehouse {line['WarehouseCode']}.")
+                raise Refused(f"Item {code} is not stocked in warehouse {line['WarehouseCode']}.")
         line["ExtensionAmt"] = float(line_extension(quantity, price, discount))
         return line
 
     def set_status(self, number: str, status: str) -> Record:
         header, table = self._find_order(number)
         if header is None:
-            raise BOIError(f"Sales order {number} is not on file.")
+            raise Refused(f"Sales order {number} is not on file.")
         if table != "SO_SalesOrderHeader":
-            raise BOIError(f"Sales order {number} is in history and can no longer be changed.")
+            raise Refused(f"Sales order {number} is in history and can no longer be changed.")
         status = status.upper()
         if status in OPEN_STATUSES:
             header.update(OrderStatus=status, **stamp())
@@ -172,7 +172,7 @@ class SalesOrders:
             return {**header, "lines": self._lines("SO_SalesOrderDetail", number)}
         if status not in CLOSING_STATUSES:
             choices = ", ".join(f"{k} ({v})" for k, v in (OPEN_STATUSES | CLOSING_STATUSES).items())
-            raise BOIError(f"Invalid OrderStatus {status}: use {choices}.")
+            raise Refused(f"Invalid OrderStatus {status}: use {choices}.")
         return self._close(header, status)
 
     def _close(self, header: Record, status: str) -> Record:
@@ -229,7 +229,7 @@ class SalesOrders:
         customer_no = str(values.get("CustomerNo", "")).upper()
         invoice_no = str(values.get("InvoiceNo", ""))
         if find_customer(self.db, division, customer_no) is None:
-            raise BOIError(f"Customer {division}-{customer_no} is not on file.")
+            raise Refused(f"Customer {division}-{customer_no} is not on file.")
         invoice = fetch(
             self.db,
             "SELECT * FROM AR_OpenInvoice WHERE ARDivisionNo = ? AND CustomerNo = ? "
@@ -237,17 +237,17 @@ class SalesOrders:
             division, customer_no, invoice_no,
         )  # fmt: skip
         if invoice is None:
-            raise BOIError(f"Invoice {invoice_no} is not on file for {division}-{customer_no}.")
+            raise Refused(f"Invoice {invoice_no} is not on file for {division}-{customer_no}.")
         amount = to_money(to_decimal(values.get("Amount", 0), "Amount"))
         balance = Decimal(str(invoice["Balance"]))
         if amount <= 0:
-            raise BOIError("The amount received must be greater than zero.")
+            raise Refused("The amount received must be greater than zero.")
         if amount > balance:
-            raise BOIError(f"The amount applied exceeds the invoice balance of {balance:.2f}.")
+            raise Refused(f"The amount applied exceeds the invoice balance of {balance:.2f}.")
         deposit_date = to_date(values.get("DepositDate") or date.today(), "DepositDate")
         check_no = str(values.get("CheckNo", ""))
         if len(check_no) > 10:
-            raise BOIError("The value for CheckNo exceeds 10 characters.")
+            raise Refused("The value for CheckNo exceeds 10 characters.")
         last = fetch(self.db, "SELECT MAX(DepositNo) AS n FROM AR_CashReceiptsHistory")["n"]
         receipt = TABLES_BY_NAME["AR_CashReceiptsHistory"].blank()
         receipt.update(
@@ -270,13 +270,13 @@ class SalesOrders:
         code = item_code.upper()
         item = fetch(self.db, "SELECT * FROM CI_Item WHERE ItemCode = ?", code)
         if item is None:
-            raise BOIError(f"The item code {code} is not on file.")
+            raise Refused(f"The item code {code} is not on file.")
         if item["ItemType"] != "1":
-            raise BOIError(f"Item {code} is not an inventory item.")
+            raise Refused(f"Item {code} is not an inventory item.")
         self._check_warehouse(warehouse_code)
         on_hand = to_decimal(quantity, "QuantityOnHand")
         if on_hand < 0:
-            raise BOIError("The quantity on hand cannot be negative.")
+            raise Refused("The quantity on hand cannot be negative.")
         stock = self._stock_row(code, warehouse_code)
         if stock is None:
             stock = TABLES_BY_NAME["IM_ItemWarehouse"].blank()
@@ -309,7 +309,7 @@ class SalesOrders:
 
     def _check_warehouse(self, code: str) -> None:
         if not fetch(self.db, "SELECT 1 FROM IM_Warehouse WHERE WarehouseCode = ?", code):
-            raise BOIError(f"Warehouse {code or '(blank)'} is not on file.")
+            raise Refused(f"Warehouse {code or '(blank)'} is not on file.")
 
     def _adjust_stock(
         self, line: Record, on_sales_order: Decimal, on_hand: Decimal = Decimal(0)

@@ -7,7 +7,7 @@ from contextlib import closing
 from functools import cache
 from pathlib import Path
 
-from connectors.sage100.bridge.sqlite import write_transaction
+from agent.sqlite import write_transaction
 from sandbox.sage100.data import Row, customer_rows, item_rows, reference_rows
 from sandbox.sage100.orders import order_rows
 from sandbox.sage100.schema import TABLES

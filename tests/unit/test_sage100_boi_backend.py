@@ -5,8 +5,8 @@ from datetime import date
 
 import pytest
 
-from connectors.sage100.bridge.backend import BackendUnavailable, BOIError, SeveralMatches
-from connectors.sage100.bridge.boi_backend import BOIBackend
+from agent.backend import BackendUnavailable, Refused, SeveralMatches
+from agent.sage100.boi import BOIBackend
 
 
 class ComError(Exception):
@@ -151,7 +151,7 @@ def test_the_session_is_kept_and_each_write_gets_its_task_context(backend, fake)
 
 
 def test_updating_a_customer_not_on_file_says_so_and_writes_nothing(backend, fake):
-    with pytest.raises(BOIError, match="Customer 00-NOPE is not on file"):
+    with pytest.raises(Refused, match="Customer 00-NOPE is not on file"):
         backend.update_customer("00", "NOPE", {"TelephoneNo": "555"})
     assert ("AR_Customer_bus", "nWrite") not in fake.log
     assert fake.log[-2:] == [("AR_Customer_bus", "nClear"), ("AR_Customer_bus", "DropObject")]
@@ -160,7 +160,7 @@ def test_updating_a_customer_not_on_file_says_so_and_writes_nothing(backend, fak
 def test_a_refused_line_raises_sages_message_discards_the_order_and_releases_it(backend, fake):
     fake.script[("oLines", "nSetValue", "ItemCode$", "NOPE")] = (
         0, "The item code NOPE is not on file.")  # fmt: skip
-    with pytest.raises(BOIError) as caught:
+    with pytest.raises(Refused) as caught:
         backend.create_sales_order(HEADER, [{"ItemCode": "NOPE", "QuantityOrdered": 1}])
     assert caught.value.message == "The item code NOPE is not on file."
     assert ("SO_SalesOrder_bus", "nWrite") not in fake.log
@@ -218,9 +218,9 @@ def test_a_new_customer_gets_a_free_number_from_its_name(backend, fake):
 
 
 def test_writes_it_cannot_do_yet_are_refused_plainly(backend, fake):
-    with pytest.raises(BOIError, match="A/R Cash Receipts Entry"):
+    with pytest.raises(Refused, match="A/R Cash Receipts Entry"):
         backend.post_cash_receipt({"InvoiceNo": "0100006"})
-    with pytest.raises(BOIError, match="I/M Transaction Entry"):
+    with pytest.raises(Refused, match="I/M Transaction Entry"):
         backend.set_stock("WIDGET-100", "000", 5)
     assert fake.log == []
 

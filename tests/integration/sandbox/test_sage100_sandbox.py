@@ -1,5 +1,5 @@
 """The Sage 100 sandbox as its clients see it: Sage's tables read through pyodbc + unixODBC
-+ the SQLite3 driver, writes through the signed bridge with `requests`, and the pages."""
++ the SQLite3 driver, writes through the signed agent with `requests`, and the pages."""
 
 import json
 import time
@@ -10,7 +10,7 @@ import pyodbc
 import pytest
 import requests
 
-from connectors.sage100.bridge.protocol import (
+from agent.protocol import (
     IDEMPOTENCY_HEADER,
     REPLAYED_HEADER,
     SIGNATURE_HEADER,
@@ -39,9 +39,12 @@ def odbc(sage100):
 
 def bridge(sandbox, method: str, path: str, body=None, key: str = KEY, idempotency_key=None):
     raw = json.dumps(body).encode() if body is not None else b""
-    headers = {"Content-Type": "application/json", **signed_headers(key, method, path, raw)}
     if method in ("POST", "PATCH"):
-        headers[IDEMPOTENCY_HEADER] = idempotency_key or str(uuid.uuid4())
+        idempotency_key = idempotency_key or str(uuid.uuid4())
+    headers = {
+        "Content-Type": "application/json",
+        **signed_headers(key, method, path, raw, idempotency_key or ""),
+    }
     return requests.request(method, f"{sandbox.url}{path}", data=raw, headers=headers, timeout=10)
 
 
@@ -156,7 +159,9 @@ def test_bridge_refuses_unsigned_badly_signed_and_stale_requests(
     now, old = str(int(time.time())), str(int(time.time()) - 301)
     filled = {
         name: value.format(
-            now=now, old=old, old_signature=sign_request(KEY, "POST", "/v1/customers", body, old)
+            now=now,
+            old=old,
+            old_signature=sign_request(KEY, "POST", "/v1/customers", body, old, "k1"),
         )
         for name, value in headers.items()
     }
@@ -255,7 +260,7 @@ def _hours_now() -> float:
          "Customer 00-NOSUCHCO is not on file."),
     ],
 )  # fmt: skip
-def test_a_refused_order_is_a_boi_error_and_writes_nothing(
+def test_a_refused_order_is_refused_with_sages_message_and_writes_nothing(
     sage100, odbc, customer_no, line, message
 ):
     before = [count(odbc, t) for t in ("SO_SalesOrderHeader", "SO_SalesOrderDetail")]
@@ -266,7 +271,7 @@ def test_a_refused_order_is_a_boi_error_and_writes_nothing(
     body = {"ARDivisionNo": "00", "CustomerNo": customer_no, "lines": [good_line, line]}
     reply = bridge(sage100, "POST", "/v1/sales-orders", body)
     assert reply.status_code == 422
-    assert reply.json()["error"]["code"] == "boi_error"
+    assert reply.json()["error"]["code"] == "refused"
     assert message in reply.json()["error"]["message"]
     assert [count(odbc, t) for t in ("SO_SalesOrderHeader", "SO_SalesOrderDetail")] == before
     assert odbc.execute("SELECT NextSalesOrderNo FROM SO_Options").fetchone()[0] == next_number

@@ -12,9 +12,9 @@ from decimal import Decimal
 
 import pytest
 
+from connectors.agent_client import json_value
 from connectors.base import FieldInfo
 from connectors.sage50.fields import STATIC_FIELDS
-from connectors.sage100.bridge_client import json_value
 from connectors.streak.fields import PipelineDefinition
 from mappings.defaults import DEFAULT_LOOKUP_TABLES, defaults_for
 from mappings.defaults.base import GL_TO_LEDGER

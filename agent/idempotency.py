@@ -1,8 +1,9 @@
-"""The bridge's memory of Idempotency-Keys, in SQLite, so a retried write is done once.
+"""The agent's memory of Idempotency-Keys, in SQLite, so a retried write is done once.
 
 A key is first recorded as pending (so a concurrent repeat gets 409), then with the final
-reply. Replies of 5xx are not kept: nothing was written, so the retry runs again. A key
-belongs to one request (method, path and body); reusing it for another is refused.
+reply. Replies the server abandons (5xx, several matches, a record in use) are not kept:
+nothing was written, so the retry runs again. A key belongs to one request (method, path
+and body); reusing it for another is refused.
 """
 
 import hashlib
@@ -12,7 +13,7 @@ from contextlib import closing
 from dataclasses import dataclass
 from pathlib import Path
 
-from connectors.sage100.bridge.sqlite import write_transaction
+from agent.sqlite import write_transaction
 
 KEEP_SECONDS = 24 * 3600  # how long a key is remembered
 PENDING_TIMEOUT_SECONDS = 600  # a pending key older than this is taken as abandoned

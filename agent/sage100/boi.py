@@ -1,8 +1,8 @@
-"""The bridge's production backend: Sage 100's Business Object Interface (BOI) over COM.
+"""The agent's Sage 100 backend: Sage 100's Business Object Interface (BOI) over COM.
 
-Windows only: needs pywin32 and a Sage 100 workstation install on the bridge's machine.
+Windows only: needs pywin32 and a Sage 100 workstation install on the agent's machine.
 `win32com`/`pythoncom` are imported lazily inside `com_script_factory`, so this module
-imports anywhere; it has NOT been run against a real Sage 100 here. It is tested against a
+imports anywhere. It has NOT met a real Sage 100: it is tested only against a
 recording stand-in of the COM objects (tests/unit/test_sage100_boi_backend.py) that checks
 the call sequence the reference describes:
 
@@ -13,12 +13,12 @@ the call sequence the reference describes:
     oBus = oScript.NewObject("<Object>_bus", oSS) ... nSetKeyValue/nSetKey/nSetValue/nWrite
     oBus.DropObject()                                           (always)
 
-A call returning 0 raises `BOIError` with the object's `sLastErrorMsg` after discarding the
+A call returning 0 raises `Refused` with the object's `sLastErrorMsg` after discarding the
 record (`nClear`) and releasing the object; -1 (a warning) goes on, its message kept in the
 reply's `_warnings`. Any COM exception drops the session; the next request opens a new
 one. All COM calls run on one worker thread (COM apartment rules); one write at a time.
-Run it with: `CLARITY_BRIDGE_KEY=... CLARITY_BOI_PASSWORD=... python -m connectors.sage100.bridge
---backend connectors.sage100.bridge.boi_backend:BOIBackend "C:\\Sage\\MAS90\\Home" ABC user`.
+Run it with: `CLARITY_AGENT_KEY=... CLARITY_BOI_PASSWORD=... python -m agent --product sage100
+--backend agent.sage100.boi:BOIBackend "C:\\Sage\\MAS90\\Home" ABC user`.
 Out-parameters (`nGetNextSalesOrderNo`, `nGetValue`) come back from pywin32 as a tuple
 (result, value) when the object publishes type information (unconfirmed for ProvideX).
 
@@ -28,7 +28,7 @@ filter, begin, end)` with a ProvideX filter such as `UDF_DEAL_ID$="SAL-1005"`, t
 coming back separated by SEP (chr 138). Open orders are `SO_SalesOrder_svc`; the history
 object's name (`SO_SalesOrderHistoryInquiry_svc`) is unconfirmed. Deleted orders kept in
 history (OrderStatus X) do not count. The look-up and the
-write run in one turn of the single BOI worker, so no other bridge write comes between.
+write run in one turn of the single BOI worker, so no other agent write comes between.
 """
 
 import os
@@ -40,14 +40,8 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
-from connectors.sage100.bridge.backend import (
-    EXISTED,
-    BackendUnavailable,
-    BOIError,
-    Record,
-    Sage100Backend,
-    SeveralMatches,
-)
+from agent.backend import EXISTED, BackendUnavailable, Record, Refused, SeveralMatches
+from agent.sage100.backend import Sage100Backend
 
 ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 ORDER_TOTALS = ("TaxableAmt", "NonTaxableAmt", "SalesTaxAmt", "FreightAmt", "DiscountAmt")
@@ -155,7 +149,7 @@ class BOIBackend(Sage100Backend):
                 if getattr(session, call)(*args) == 0:
                     message = session.sLastErrorMsg
                     self._drop_session()
-                    raise BackendUnavailable(f"Sage 100 refused the bridge's session: {message}")
+                    raise BackendUnavailable(f"Sage 100 refused the agent's session: {message}")
         return self._session
 
     def _drop_session(self) -> None:
@@ -178,7 +172,7 @@ class BOIBackend(Sage100Backend):
             self.warnings = []
             try:
                 return work()
-            except (BOIError, BackendUnavailable, SeveralMatches):
+            except (Refused, BackendUnavailable, SeveralMatches):
                 raise
             except Exception as exc:
                 self._drop_session()
@@ -205,7 +199,7 @@ class BOIBackend(Sage100Backend):
             if discard is not None:
                 with suppress(Exception):
                     discard.nClear()
-            raise BOIError(message)
+            raise Refused(message)
         if result < 0:
             self.warnings.append(obj.sLastErrorMsg)
         return result
@@ -275,7 +269,7 @@ class BOIBackend(Sage100Backend):
                         break
                     bus.nClear()
                 else:
-                    raise BOIError(f"Customer {division}-{tries[-1]} already exists.")
+                    raise Refused(f"Customer {division}-{tries[-1]} already exists.")
                 self._set_values(bus, values_left, bus)
                 self._check(bus, bus.nWrite(), bus)
                 key = {"ARDivisionNo": division, "CustomerNo": customer_no}
@@ -293,7 +287,7 @@ class BOIBackend(Sage100Backend):
                 self._check(bus, bus.nSetKeyValue("CustomerNo$", customer_no), bus)
                 if self._check(bus, bus.nSetKey(), bus) != 1:  # not an existing record
                     bus.nClear()
-                    raise BOIError(f"Customer {division}-{customer_no} is not on file.")
+                    raise Refused(f"Customer {division}-{customer_no} is not on file.")
                 self._set_values(bus, values, bus)
                 self._check(bus, bus.nWrite(), bus)
                 key = {"ARDivisionNo": division, "CustomerNo": customer_no}
@@ -349,7 +343,7 @@ class BOIBackend(Sage100Backend):
                 self._check(bus, bus.nSetKeyValue("SalesOrderNo$", number), bus)
                 if self._check(bus, bus.nSetKey(), bus) != 2:
                     bus.nClear()
-                    raise BOIError(f"Sales order {number} already exists.")
+                    raise Refused(f"Sales order {number} already exists.")
                 customer_first = {k: values.pop(k) for k in ("ARDivisionNo", "CustomerNo")
                                   if k in values}  # fmt: skip
                 self._set_values(bus, customer_first, bus)  # fills the customer's defaults
@@ -379,7 +373,7 @@ class BOIBackend(Sage100Backend):
                 self._check(bus, bus.nSetKeyValue("SalesOrderNo$", sales_order_no), bus)
                 if self._check(bus, bus.nSetKey(), bus) != 1:
                     bus.nClear()
-                    raise BOIError(f"Sales order {sales_order_no} is not on file.")
+                    raise Refused(f"Sales order {sales_order_no} is not on file.")
                 if status == "X":
                     self._check(bus, bus.nDelete(), bus)
                 elif status in ("N", "O", "H"):
@@ -387,8 +381,8 @@ class BOIBackend(Sage100Backend):
                     self._check(bus, bus.nWrite(), bus)
                 else:
                     bus.nClear()
-                    raise BOIError(
-                        f"OrderStatus {status}: the BOI bridge sets N, O or H, or deletes (X); "
+                    raise Refused(
+                        f"OrderStatus {status}: the BOI agent sets N, O or H, or deletes (X); "
                         "completing an order is shipping and invoicing it in Sage."
                     )
                 return self._reply({"SalesOrderNo": sales_order_no, "OrderStatus": status})
@@ -398,13 +392,13 @@ class BOIBackend(Sage100Backend):
         return self._run(work)
 
     def post_cash_receipt(self, values: Record) -> Record:
-        raise BOIError(
-            "Cash receipts are not written through BOI by this bridge yet: enter them in "
+        raise Refused(
+            "Cash receipts are not written through BOI by the agent yet: enter them in "
             "A/R Cash Receipts Entry."
         )
 
     def set_stock(self, item_code: str, warehouse_code: str, quantity_on_hand: Any) -> Record:
-        raise BOIError(
-            "Stock is not set through BOI by this bridge yet: post an adjustment in "
+        raise Refused(
+            "Stock is not set through BOI by the agent yet: post an adjustment in "
             "I/M Transaction Entry."
         )

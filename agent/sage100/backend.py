@@ -1,9 +1,9 @@
-"""What the bridge needs from Sage 100: the writes it performs through the Business Object
+"""What the agent needs from Sage 100: the writes it performs through the Business Object
 Interface (BOI), named after the BOI objects that do them.
 
 Values use Sage's column names (`CustomerName`, `ItemCode`, `UDF_CRM_ID`…), exactly what a
 BOI backend passes to `nSetValue`. Amounts and quantities arrive as Decimal. A write Sage
-refuses (BOI result 0) raises `BOIError` with Sage's last-error message, and writes nothing.
+refuses (BOI result 0) raises `Refused` with Sage's last-error message, and writes nothing.
 
 A create may name a column holding the record's external reference (`match`, e.g.
 `UDF_DEAL_ID`): then, as part of the same write (the same transaction, or the same turn of
@@ -11,39 +11,18 @@ the one BOI worker), a record that already holds the value is returned instead, 
 `EXISTED`, and nothing is written. Several orders for one deal raise `SeveralMatches` (a
 person must keep one); of several customers for one CRM record, the first is returned.
 
-Two implementations: the production one drives BOI over COM (pywin32, Windows only), the
-sandbox one (`sandbox.sage100.backend`) applies the same rules to a SQLite copy of the tables.
+Two implementations: `agent.sage100.boi.BOIBackend` drives BOI over COM (pywin32, Windows
+only); `sandbox.sage100.backend.SandboxBackend` applies the same rules to a SQLite copy of
+the tables.
 """
 
-from abc import ABC, abstractmethod
+from abc import abstractmethod
 from typing import Any
 
-Record = dict[str, Any]
-EXISTED = "_existed"  # set on a record a conditional create found instead of writing
+from agent.backend import AgentBackend, Record
 
 
-class BOIError(Exception):
-    """A BOI call returned 0; `message` is the object's `sLastErrorMsg`."""
-
-    def __init__(self, message: str) -> None:
-        super().__init__(message)
-        self.message = message
-
-
-class SeveralMatches(Exception):
-    """More than one record already holds the external reference a create names: a person
-    must keep one (the bridge answers 409 `several_matches`)."""
-
-    def __init__(self, message: str) -> None:
-        super().__init__(message)
-        self.message = message
-
-
-class Sage100Backend(ABC):
-    @abstractmethod
-    def health(self) -> Record:
-        """Whether a session to Sage 100 can be opened; company, version and such."""
-
+class Sage100Backend(AgentBackend):
     @abstractmethod
     def create_customer(self, values: Record, match: str = "") -> Record:
         """AR_Customer_bus: a new customer. `ARDivisionNo` required; `CustomerNo` is
@@ -75,7 +54,3 @@ class Sage100Backend(ABC):
     @abstractmethod
     def set_stock(self, item_code: str, warehouse_code: str, quantity_on_hand: Any) -> Record:
         """Set an item's quantity on hand in one warehouse; returns IM_ItemWarehouse row."""
-
-
-class BackendUnavailable(Exception):
-    """Sage 100 cannot be reached (no session, COM failure): the bridge answers 503."""

@@ -1,5 +1,5 @@
-"""One SQLite write transaction, as the bridge's idempotency store and the Sage 100 sandbox
-both need it: BEGIN IMMEDIATE (the write lock at once, so two writers never deadlock on a
+"""One SQLite write transaction, as the agent's idempotency store and the sandbox backends
+all need it: BEGIN IMMEDIATE (the write lock at once, so two writers never deadlock on a
 lock upgrade), COMMIT on the way out, ROLLBACK on any exception, the connection closed."""
 
 import sqlite3

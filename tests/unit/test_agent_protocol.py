@@ -1,19 +1,22 @@
-"""The bridge's protocol (signatures, the time window) and its idempotency, without Sage:
-the bridge app runs in-process on a recording fake backend."""
+"""The agent's protocol (signatures over the idempotency key, the time window), its body
+limit and its idempotency, without Sage: the agent app runs in-process with Sage 100's
+endpoints on a recording fake backend (Sage 50's: test_agent_sage50_api.py)."""
 
 import hashlib
 import hmac
+import io
 import json
 import threading
 import time
 from decimal import Decimal
 
 import pytest
-from werkzeug.test import Client
+from werkzeug.test import Client, EnvironBuilder
+from werkzeug.wrappers import Request
 
-from connectors.sage100.bridge import protocol
-from connectors.sage100.bridge.backend import EXISTED, BOIError, Sage100Backend, SeveralMatches
-from connectors.sage100.bridge.protocol import (
+from agent import protocol
+from agent.backend import EXISTED, RecordInUse, Refused, SeveralMatches
+from agent.protocol import (
     IDEMPOTENCY_HEADER,
     REPLAYED_HEADER,
     WINDOW_SECONDS,
@@ -22,17 +25,20 @@ from connectors.sage100.bridge.protocol import (
     signed_headers,
     verify_signature,
 )
-from connectors.sage100.bridge.server import BridgeApp
+from agent.sage100.api import Sage100Api
+from agent.sage100.backend import Sage100Backend
+from agent.server import AgentApp
 
 KEY = "unit-test-key"
 BODY = b'{"ARDivisionNo": "00", "CustomerName": "Acme"}'
 NOW = 1_750_000_000
-METHOD, PATH = "PATCH", "/v1/customers/00/ACME"
+METHOD, PATH, IDEMPOTENCY_KEY = "PATCH", "/v1/customers/00/ACME", "deal-7:customer"
 
 
 def test_signature_round_trip():
-    headers = signed_headers(KEY, METHOD, PATH, BODY, now=NOW)
+    headers = signed_headers(KEY, METHOD, PATH, BODY, IDEMPOTENCY_KEY, now=NOW)
     assert headers[protocol.TIMESTAMP_HEADER] == str(NOW)
+    assert headers[IDEMPOTENCY_HEADER] == IDEMPOTENCY_KEY
     verify_signature(
         KEY,
         METHOD,
@@ -40,32 +46,35 @@ def test_signature_round_trip():
         BODY,
         headers[protocol.TIMESTAMP_HEADER],
         headers[protocol.SIGNATURE_HEADER],
-        NOW,
+        IDEMPOTENCY_KEY,
+        now=NOW,
     )
 
 
-def test_signature_is_hmac_sha256_of_timestamp_method_path_and_body():
-    signed = b"1750000000\nPATCH\n/v1/customers/00/ACME\n" + BODY
+def test_signature_is_hmac_sha256_of_timestamp_method_path_key_and_body():
+    signed = b"1750000000\nPATCH\n/v1/customers/00/ACME\ndeal-7:customer\n" + BODY
     expected = hmac.new(KEY.encode(), signed, hashlib.sha256).hexdigest()
-    assert sign_request(KEY, METHOD, PATH, BODY, NOW) == expected
+    assert sign_request(KEY, METHOD, PATH, BODY, NOW, IDEMPOTENCY_KEY) == expected
 
 
 @pytest.mark.parametrize(
-    "key, method, path, body, timestamp",
+    "key, method, path, body, timestamp, idempotency_key",
     [
-        ("other-key", METHOD, PATH, BODY, str(NOW)),  # wrong key
-        (KEY, METHOD, PATH, BODY.replace(b"Acme", b"Acne"), str(NOW)),  # body altered
-        (KEY, METHOD, PATH, BODY + b" ", str(NOW)),  # even by a byte
-        (KEY, METHOD, PATH, BODY, str(NOW - 1)),  # timestamp altered (inside the window)
-        (KEY, METHOD, "/v1/customers/00/OTHER", BODY, str(NOW)),  # replayed to another record
-        (KEY, METHOD, PATH + "?force=1", BODY, str(NOW)),  # query added
-        (KEY, "POST", PATH, BODY, str(NOW)),  # another method
+        ("other-key", METHOD, PATH, BODY, str(NOW), IDEMPOTENCY_KEY),  # wrong key
+        (KEY, METHOD, PATH, BODY.replace(b"Acme", b"Acne"), str(NOW), IDEMPOTENCY_KEY),
+        (KEY, METHOD, PATH, BODY + b" ", str(NOW), IDEMPOTENCY_KEY),  # even by a byte
+        (KEY, METHOD, PATH, BODY, str(NOW - 1), IDEMPOTENCY_KEY),  # timestamp altered
+        (KEY, METHOD, "/v1/customers/00/OTHER", BODY, str(NOW), IDEMPOTENCY_KEY),  # record
+        (KEY, METHOD, PATH + "?force=1", BODY, str(NOW), IDEMPOTENCY_KEY),  # query added
+        (KEY, "POST", PATH, BODY, str(NOW), IDEMPOTENCY_KEY),  # another method
+        (KEY, METHOD, PATH, BODY, str(NOW), "deal-7:customer-again"),  # another key: 2nd write
+        (KEY, METHOD, PATH, BODY, str(NOW), ""),  # the key taken off
     ],
 )
-def test_tampering_is_detected(key, method, path, body, timestamp):
-    signature = sign_request(KEY, METHOD, PATH, BODY, NOW)
+def test_tampering_is_detected(key, method, path, body, timestamp, idempotency_key):
+    signature = sign_request(KEY, METHOD, PATH, BODY, NOW, IDEMPOTENCY_KEY)
     with pytest.raises(SignatureError) as caught:
-        verify_signature(key, method, path, body, timestamp, signature, now=NOW)
+        verify_signature(key, method, path, body, timestamp, signature, idempotency_key, NOW)
     assert caught.value.code == "bad_signature"
 
 
@@ -104,12 +113,12 @@ def test_every_error_code_has_an_http_status():
     assert all(400 <= status < 600 for status in protocol.ERROR_CODES.values())
 
 
-# ---------------------------------------------------------------- the bridge app
+# ---------------------------------------------------------------- the agent app, Sage 100
 
 
-class FakeBackend(Sage100Backend):
-    """Records calls; refuses customers named "Refused"; can be made to block or crash;
-    keeps the orders it made, for conditional creates."""
+class FakeSage100(Sage100Backend):
+    """Records calls; refuses customers named "Refused"; can be made to block, crash or
+    find a record in use; keeps the orders it made, for conditional creates."""
 
     def __init__(self) -> None:
         self.calls: list[tuple] = []
@@ -117,6 +126,7 @@ class FakeBackend(Sage100Backend):
         self.release = threading.Event()
         self.release.set()
         self.crash = False
+        self.in_use = False
 
     def health(self):
         return {"status": "ok"}
@@ -126,8 +136,10 @@ class FakeBackend(Sage100Backend):
         self.release.wait(5)
         if self.crash:
             raise RuntimeError("COM object went away")
+        if self.in_use:
+            raise RecordInUse("Customer ACME is open in Customer Maintenance.")
         if values.get("CustomerName") == "Refused":
-            raise BOIError("The CustomerName is required.")
+            raise Refused("The CustomerName is required.", "CustomerName")
         return {"ARDivisionNo": "00", "CustomerNo": f"C{len(self.calls)}"}
 
     def update_customer(self, division, customer_no, values):
@@ -158,20 +170,18 @@ class FakeBackend(Sage100Backend):
 
 @pytest.fixture
 def backend():
-    return FakeBackend()
+    return FakeSage100()
 
 
 @pytest.fixture
 def client(backend, tmp_path):
-    return Client(BridgeApp(backend, KEY, tmp_path / "idempotency.db"))
+    return Client(AgentApp(Sage100Api(backend), KEY, tmp_path / "idempotency.db"))
 
 
 def post(client, path, payload, key="key-1", sign_with=KEY):
     body = json.dumps(payload).encode()
-    headers = {**signed_headers(sign_with, "POST", path, body), "Content-Type": "application/json"}
-    if key:
-        headers[IDEMPOTENCY_HEADER] = key
-    return client.post(path, data=body, headers=headers)
+    headers = signed_headers(sign_with, "POST", path, body, key or "")
+    return client.post(path, data=body, headers={**headers, "Content-Type": "application/json"})
 
 
 def test_a_repeated_request_gets_the_first_reply_without_calling_the_backend(client, backend):
@@ -183,6 +193,17 @@ def test_a_repeated_request_gets_the_first_reply_without_calling_the_backend(cli
     assert len(backend.calls) == 1
 
 
+def test_a_captured_write_sent_again_under_another_key_fails_the_signature(client, backend):
+    body = json.dumps({"ARDivisionNo": "00", "CustomerName": "Acme"}).encode()
+    captured = signed_headers(KEY, "POST", "/v1/customers", body, "deal-7:customer")
+    assert client.post("/v1/customers", data=body, headers=captured).status_code == 201
+    replayed = client.post(
+        "/v1/customers", data=body, headers={**captured, IDEMPOTENCY_HEADER: "deal-7:again"}
+    )
+    assert replayed.status_code == 401 and replayed.json["error"]["code"] == "bad_signature"
+    assert len(backend.calls) == 1  # one customer, not two
+
+
 def test_a_key_reused_for_another_request_is_refused(client, backend):
     post(client, "/v1/customers", {"ARDivisionNo": "00", "CustomerName": "Acme"})
     reused = post(client, "/v1/customers", {"ARDivisionNo": "00", "CustomerName": "Other"})
@@ -191,12 +212,16 @@ def test_a_key_reused_for_another_request_is_refused(client, backend):
     assert len(backend.calls) == 1
 
 
-def test_a_boi_refusal_is_remembered_and_a_crash_is_not(client, backend):
+def test_a_refusal_is_remembered_with_its_field_and_a_crash_is_not(client, backend):
     refused = post(client, "/v1/customers", {"CustomerName": "Refused"}, key="k-refused")
-    assert refused.status_code == 422 and refused.json["error"]["code"] == "boi_error"
-    assert post(client, "/v1/customers", {"CustomerName": "Refused"}, key="k-refused").headers[
-        REPLAYED_HEADER
-    ] == "true"  # fmt: skip
+    assert refused.status_code == 422
+    assert refused.json["error"] == {
+        "code": "refused",
+        "message": "The CustomerName is required.",
+        "field": "CustomerName",
+    }
+    again = post(client, "/v1/customers", {"CustomerName": "Refused"}, key="k-refused")
+    assert again.headers[REPLAYED_HEADER] == "true"
     backend.crash = True
     crashed = post(client, "/v1/customers", {"CustomerName": "Acme"}, key="k-crash")
     assert crashed.status_code == 500 and "COM object went away" in crashed.json["error"]["message"]
@@ -204,6 +229,17 @@ def test_a_boi_refusal_is_remembered_and_a_crash_is_not(client, backend):
     retried = post(client, "/v1/customers", {"CustomerName": "Acme"}, key="k-crash")
     assert retried.status_code == 201 and REPLAYED_HEADER not in retried.headers
     assert len(backend.calls) == 3
+
+
+def test_a_record_in_use_is_not_remembered_for_its_key(client, backend):
+    backend.in_use = True
+    busy = post(client, "/v1/customers", {"CustomerName": "Acme"}, key="k-busy")
+    assert busy.status_code == 409 and busy.json["error"]["code"] == "record_in_use"
+    assert "Customer Maintenance" in busy.json["error"]["message"]
+    backend.in_use = False  # the clerk closed the record
+    retried = post(client, "/v1/customers", {"CustomerName": "Acme"}, key="k-busy")
+    assert retried.status_code == 201 and REPLAYED_HEADER not in retried.headers
+    assert len(backend.calls) == 2
 
 
 def test_a_concurrent_repeat_is_told_the_first_is_still_running(client, backend, tmp_path):
@@ -214,7 +250,7 @@ def test_a_concurrent_repeat_is_told_the_first_is_still_running(client, backend,
     deadline = time.time() + 5
     while not backend.calls and time.time() < deadline:
         time.sleep(0.01)
-    other_client = Client(BridgeApp(backend, KEY, tmp_path / "idempotency.db"))
+    other_client = Client(AgentApp(Sage100Api(backend), KEY, tmp_path / "idempotency.db"))
     repeat = post(other_client, "/v1/customers", payload)
     backend.release.set()
     first.join()
@@ -233,13 +269,57 @@ def test_writes_need_an_idempotency_key_and_a_signature(client, backend):
 
 
 def test_bad_bodies_and_paths_are_json_errors(client):
-    headers = {**signed_headers(KEY, "POST", "/v1/customers", b"{oops"), IDEMPOTENCY_HEADER: "k"}
+    headers = signed_headers(KEY, "POST", "/v1/customers", b"{oops", "k")
     not_json = client.post("/v1/customers", data=b"{oops", headers=headers)
     assert not_json.status_code == 400 and not_json.json["error"]["code"] == "bad_request"
     no_lines = post(client, "/v1/sales-orders", {"CustomerNo": "X"}, key="k2")
-    assert no_lines.status_code == 400 and '"lines"' in no_lines.json["error"]["message"]
+    assert no_lines.status_code == 400 and no_lines.json["error"]["field"] == "lines"
     missing = client.get("/v1/nothing", headers=signed_headers(KEY, "GET", "/v1/nothing", b""))
     assert missing.status_code == 404 and missing.json["error"]["code"] == "not_found"
+
+
+class CountingStream(io.RawIOBase):
+    """A request body of `size` bytes (endless when None) that counts what was read."""
+
+    def __init__(self, size: int | None) -> None:
+        self.left, self.read_bytes = size, 0
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer) -> int:
+        count = len(buffer) if self.left is None else min(len(buffer), self.left)
+        buffer[:count] = b" " * count
+        self.read_bytes += count
+        if self.left is not None:
+            self.left -= count
+        return count
+
+
+def send_stream(backend, tmp_path, stream: CountingStream, content_length: int | None):
+    app = AgentApp(Sage100Api(backend), KEY, tmp_path / "idempotency.db", max_body_bytes=1000)
+    headers = signed_headers(KEY, "POST", "/v1/customers", b"", "k-large")
+    environ = EnvironBuilder(path="/v1/customers", method="POST", headers=headers).get_environ()
+    environ["wsgi.input"] = stream
+    environ.pop("CONTENT_LENGTH", None)
+    if content_length is None:
+        environ["wsgi.input_terminated"] = True  # chunked: the server ends the stream
+    else:
+        environ["CONTENT_LENGTH"] = str(content_length)
+    return app.handle(Request(environ))
+
+
+def test_a_body_declared_too_large_is_refused_before_a_byte_is_read(backend, tmp_path):
+    stream = CountingStream(50_000_000)
+    reply = send_stream(backend, tmp_path, stream, content_length=50_000_000)
+    assert reply.status_code == 413 and json.loads(reply.get_data())["error"]["code"] == "too_large"
+    assert stream.read_bytes == 0 and backend.calls == []
+
+
+def test_a_chunked_body_is_read_only_to_one_byte_past_the_limit(backend, tmp_path):
+    stream = CountingStream(None)
+    reply = send_stream(backend, tmp_path, stream, content_length=None)
+    assert reply.status_code == 413 and stream.read_bytes == 1001 and backend.calls == []
 
 
 def test_amounts_reach_the_backend_as_decimals(client, backend):
@@ -249,20 +329,17 @@ def test_amounts_reach_the_backend_as_decimals(client, backend):
 
 def test_a_signed_request_replayed_to_another_path_is_refused(client, backend):
     body = json.dumps({"OrderStatus": "X"}).encode()
-    headers = {
-        **signed_headers(KEY, "POST", "/v1/sales-orders/0000001/status", body),
-        IDEMPOTENCY_HEADER: "k-status",
-    }
+    headers = signed_headers(KEY, "POST", "/v1/sales-orders/0000001/status", body, "k-status")
     replayed = client.post("/v1/sales-orders/0000002/status", data=body, headers=headers)
     assert replayed.status_code == 401 and replayed.json["error"]["code"] == "bad_signature"
     sent = client.post("/v1/sales-orders/0000001/status", data=body, headers=headers)
     assert sent.status_code == 200
 
 
-def test_the_query_string_is_signed(client):
+def test_the_query_string_is_signed_and_health_names_the_product(client):
     path = "/v1/health?verbose=1"
     signed = client.get(path, headers=signed_headers(KEY, "GET", path, b""))
-    assert signed.status_code == 200
+    assert signed.json["health"] == {"status": "ok", "product": "sage100"}
     unsigned_query = client.get(path, headers=signed_headers(KEY, "GET", "/v1/health", b""))
     assert unsigned_query.status_code == 401
 
@@ -285,6 +362,7 @@ def test_several_orders_for_the_deal_are_refused_and_a_retry_after_cleaning_up_r
     backend.orders = [{**ORDER, "SalesOrderNo": "0000001"}, {**ORDER, "SalesOrderNo": "0000002"}]
     refused = post(client, "/v1/sales-orders?match=UDF_DEAL_ID", ORDER, key="k-several")
     assert refused.status_code == 409 and refused.json["error"]["code"] == "several_matches"
+    assert refused.json["error"]["field"] == "UDF_DEAL_ID"
     backend.orders.pop()  # someone deleted the duplicate in Sage
     retried = post(client, "/v1/sales-orders?match=UDF_DEAL_ID", ORDER, key="k-several")
     assert retried.status_code == 200 and REPLAYED_HEADER not in retried.headers

@@ -1,1 +1,0 @@
-"""The Clarity bridge that runs beside Sage 100 and writes through BOI (see server.py)."""
