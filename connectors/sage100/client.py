@@ -1,136 +1,32 @@
-"""Read Sage 100 over ODBC: the connection string, streaming reads, the catalog, and ODBC
-errors turned into the connector error classes.
+"""Read Sage 100 over ODBC: the shared reader (`connectors.odbc`) with Sage 100's words for
+what to install or fix, and ProvideX as the default dialect.
 
-Sage's ODBC drivers are read-only; writes go through the bridge (`bridge_client.py`).
-Connections use autocommit, or some drivers (SQLite's, ProvideX with caching) keep showing
-the data of the first read. Rows come back as dicts with trailing spaces stripped (ProvideX
-pads text) and floats turned into Decimal (money must not be float).
+Sage's ODBC drivers are read-only; writes go through the Clarity agent beside Sage 100.
 """
-
-import re
-from collections.abc import Iterator
-from contextlib import suppress
-from dataclasses import dataclass
-from decimal import Decimal
-from typing import Any
 
 import pyodbc
 
-from connectors import metering
-from connectors.errors import AuthError, ConnectorError, NotFound, TransientError
-from connectors.sage100.dialects import DIALECTS, Dialect, identifier
+from connectors.errors import ConnectorError
+from connectors.odbc import client as odbc
+from connectors.odbc.client import FETCH_SIZE, Column
 
 SYSTEM = "sage100"  # the error identity (registry key)
-FETCH_SIZE = 1000  # rows per fetchmany: large reads stream, never a whole table in memory
-LOGIN_TIMEOUT_SECONDS = 15
-QUERY_TIMEOUT_SECONDS = 120
-# Fast reads that never wait on records open in Sage, and unpadded text: the options the
-# reference recommends for the ProvideX driver, unless the connection string sets them.
-# The SQLite3 driver (sandbox) reads a whole result into memory unless told to step.
-DIALECT_OPTIONS = {
-    "providex": {"DirtyReads": "1", "BurstMode": "1", "StripTrailingSpaces": "1"},
-    "sqlite": {"StepAPI": "1"},
-}
+SAGE100 = odbc.OdbcProduct(
+    system=SYSTEM,
+    label="Sage 100",
+    driver_fix="install the Sage 100 ODBC driver for this server's 64-bit Python",
+    logon_fix="check the user and password",
+)
 
-DRIVER_MISSING_STATES = {"IM002", "IM003", "IM014"}
-TRANSIENT_STATES = {"HYT00", "HYT01", "08S01", "08001", "08004", "08007", "40001", "HY117"}
-AUTH_STATES = {"28000", "28P01"}
-TRANSIENT_WORDS = ("timeout", "timed out", "locked", "busy", "deadlock", "communication link")
-AUTH_WORDS = ("password", "login failed", "logon failed", "invalid user", "not authorized")
-
-TEXT_TYPES = {1, 12, -1, -8, -9, -10}  # CHAR, VARCHAR, LONGVARCHAR and the wide ones
-NUMBER_TYPES = {2, 3, 6, 7, 8}  # NUMERIC, DECIMAL, FLOAT, REAL, DOUBLE
-INTEGER_TYPES = {4, 5, -5, -6}
-DATE_TYPES = {91, 9}
-DATETIME_TYPES = {93, 11}
-
-
-class DriverNotFound(ConnectorError):
-    """The ODBC driver or DSN named in the connection string is not installed here."""
-
-
-@dataclass(frozen=True)
-class Column:
-    """One column as the ODBC catalog describes it."""
-
-    name: str
-    sql_type: int
-    type_name: str
-    size: int | None
-    scale: int | None
-
-    @property
-    def kind(self) -> str:
-        if self.sql_type in DATE_TYPES:
-            return "date"
-        if self.sql_type in DATETIME_TYPES:
-            return "datetime"
-        if self.sql_type in INTEGER_TYPES:
-            return "integer"
-        if self.sql_type in NUMBER_TYPES:
-            return "number"
-        if self.sql_type == -7:
-            return "boolean"
-        return "string"
-
-
-def build_connection_string(base: str, dialect: str, password: str = "") -> str:
-    """The stored string (never holding the password) plus PWD and the dialect's options."""
-    parts = [part for part in base.strip().split(";") if part.strip()]
-    present = {part.split("=", 1)[0].strip().upper() for part in parts}
-    options = DIALECT_OPTIONS.get(dialect, {})
-    parts += [f"{k}={v}" for k, v in options.items() if k.upper() not in present]
-    if password and "PWD" not in present:
-        parts.append("PWD={" + password.replace("}", "}}") + "}")
-    return ";".join(parts)
-
-
-def driver_named_in(connection_string: str) -> str:
-    match = re.search(r"(?:^|;)\s*(DRIVER|DSN)\s*=\s*(\{[^}]*\}|[^;]*)", connection_string, re.I)
-    if not match:
-        return "the driver"
-    return f"{match.group(1).upper()}={match.group(2).strip()}"
+__all__ = ["SAGE100", "SYSTEM", "Column", "OdbcReader", "odbc_error"]
 
 
 def odbc_error(exc: pyodbc.Error, connection_string: str = "") -> ConnectorError:
-    """Classify an ODBC error once, keeping the driver's own words as `detail`."""
-    state = str(exc.args[0]) if exc.args else ""
-    detail = str(exc.args[1]) if len(exc.args) > 1 else str(exc)
-    lowered = detail.lower()
-    kwargs: dict[str, Any] = {"system": SYSTEM, "detail": detail}
-    if (
-        state in DRIVER_MISSING_STATES
-        or "can't open lib" in lowered
-        or "data source name not found" in lowered
-        or "architecture mismatch" in lowered
-    ):
-        named = driver_named_in(connection_string)
-        return DriverNotFound(
-            f"Sage 100 ODBC driver not found: install the Sage 100 ODBC driver for this "
-            f"server's 64-bit Python (or fix {named} in the connection string).",
-            **kwargs,
-        )
-    if state in AUTH_STATES or any(word in lowered for word in AUTH_WORDS):
-        return AuthError(
-            f"Sage 100 refused the ODBC logon: check the user and password ({detail}).", **kwargs
-        )
-    if state in TRANSIENT_STATES or any(word in lowered for word in TRANSIENT_WORDS):
-        return TransientError(
-            f"Sage 100 ODBC read failed for now (timeout, lock or lost link): {detail}", **kwargs
-        )
-    return ConnectorError(f"Sage 100 ODBC read failed: {detail}", **kwargs)
+    """Classify an ODBC error once, in Sage 100's words."""
+    return odbc.odbc_error(exc, SAGE100, connection_string)
 
 
-def plain(value: Any) -> Any:
-    """Driver values as the connector hands them on: text unpadded, money as Decimal."""
-    if isinstance(value, str):
-        return value.rstrip()
-    if isinstance(value, float):
-        return Decimal(repr(value))
-    return value
-
-
-class OdbcReader:
+class OdbcReader(odbc.OdbcReader):
     """One ODBC connection to one Sage 100 company, opened on first use."""
 
     def __init__(
@@ -140,115 +36,4 @@ class OdbcReader:
         password: str = "",
         fetch_size: int = FETCH_SIZE,
     ) -> None:
-        if dialect not in DIALECTS:
-            raise ValueError(f"Unknown Sage 100 SQL dialect {dialect!r}")
-        self.dialect: Dialect = DIALECTS[dialect]
-        self.safe_connection_string = connection_string  # without the password, for messages
-        self._connection_string = build_connection_string(connection_string, dialect, password)
-        self.fetch_size = fetch_size
-        self._connection: pyodbc.Connection | None = None
-
-    def connect(self) -> pyodbc.Connection:
-        if self._connection is None:
-            try:
-                connection = pyodbc.connect(
-                    self._connection_string, autocommit=True, timeout=LOGIN_TIMEOUT_SECONDS
-                )
-                connection.timeout = QUERY_TIMEOUT_SECONDS
-            except pyodbc.Error as exc:
-                error = odbc_error(exc, self.safe_connection_string)
-                metering.count(SYSTEM, error)  # a logon that fails is a call that failed
-                raise error from None
-            self._connection = connection
-        return self._connection
-
-    def close(self) -> None:
-        if self._connection is not None:
-            with suppress(pyodbc.Error):  # already gone: nothing left to release
-                self._connection.close()
-            self._connection = None
-
-    def _cursor(self) -> pyodbc.Cursor:
-        try:
-            return self.connect().cursor()
-        except pyodbc.Error as exc:
-            self.close()
-            raise odbc_error(exc, self.safe_connection_string) from None
-
-    def _fail(self, exc: pyodbc.Error) -> ConnectorError:
-        """Classify, and drop the connection when the link itself may be broken."""
-        error = odbc_error(exc, self.safe_connection_string)
-        if isinstance(error, TransientError):
-            self.close()
-        return error
-
-    def _execute(self, cursor: pyodbc.Cursor, sql: str, params: tuple | list) -> pyodbc.Cursor:
-        """Run one query, counted by its outcome (`connectors.metering`)."""
-        try:
-            cursor.execute(sql, *params)
-        except pyodbc.Error as exc:
-            metering.count(SYSTEM, odbc_error(exc))
-            raise
-        metering.count(SYSTEM)
-        return cursor
-
-    def rows(self, sql: str, params: tuple | list = ()) -> Iterator[dict[str, Any]]:
-        """Stream the rows of one SELECT, `fetch_size` at a time."""
-        cursor = self._cursor()
-        try:
-            self._execute(cursor, sql, params)
-            names = [column[0] for column in cursor.description]
-            while True:
-                batch = cursor.fetchmany(self.fetch_size)
-                if not batch:
-                    return
-                for row in batch:
-                    yield {name: plain(value) for name, value in zip(names, row, strict=True)}
-        except pyodbc.Error as exc:
-            raise self._fail(exc) from None
-        finally:
-            cursor.close()
-
-    def one(self, sql: str, params: tuple | list = ()) -> dict[str, Any] | None:
-        return next(iter(self.rows(sql, params)), None)
-
-    def scalar(self, sql: str, params: tuple | list = ()) -> Any:
-        cursor = self._cursor()
-        try:
-            found = self._execute(cursor, sql, params).fetchone()
-        except pyodbc.Error as exc:
-            raise self._fail(exc) from None
-        finally:
-            cursor.close()
-        return plain(found[0]) if found else None
-
-    def columns(self, table: str) -> list[Column]:
-        """The table's columns from the ODBC catalog: custom `UDF_*` columns included, as
-        they are now (a column added in Custom Office shows up on the next call)."""
-        cursor = self._cursor()
-        try:
-            found = [
-                Column(
-                    name=row.column_name,
-                    sql_type=row.data_type,
-                    type_name=row.type_name or "",
-                    size=row.column_size,
-                    scale=declared_scale(row.type_name or "", row.decimal_digits),
-                )
-                for row in cursor.columns(table=identifier(table))
-            ]
-        except pyodbc.Error as exc:
-            raise self._fail(exc) from None
-        finally:
-            cursor.close()
-        if not found:
-            raise NotFound(
-                f"Sage 100 has no table {table} (or the ODBC user cannot see it).", system=SYSTEM
-            )
-        return found
-
-
-def declared_scale(type_name: str, decimal_digits: int | None) -> int | None:
-    """Digits after the point: from `NUMERIC(13,2)` when the type says, else the catalog's."""
-    match = re.search(r"\(\s*\d+\s*,\s*(\d+)\s*\)", type_name)
-    return int(match.group(1)) if match else decimal_digits
+        super().__init__(SAGE100, connection_string, dialect, password, fetch_size)
