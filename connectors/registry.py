@@ -20,6 +20,7 @@ class System:
     side: str  # CRM or ERP
     description: str
     class_name: str  # the connector class in `connectors.<key>.connector`
+    choice_label: str = ""  # how the connection form offers it, when more than the label
 
     @property
     def form_class(self) -> "type[ConnectionForm]":
@@ -58,14 +59,22 @@ SYSTEMS: dict[str, System] = {
         ),
         System(
             "sage50",
-            "Sage 50",
+            "Sage Accounting",
             ERP,
-            "Sage Accounting API v3.1 (Sage 50 cloud).",
+            "Cloud accounting: Sage Accounting API v3.1 (also sold as Sage 50 cloud).",
             "SageAccountingConnector",
+            "Sage Accounting (cloud, also sold as Sage 50 cloud)",
+        ),
+        System(
+            "sage50desktop",
+            "Sage 50 (US desktop)",
+            ERP,
+            "Desktop Sage 50 US (Peachtree): reads over ODBC, writes through the Clarity agent.",
+            "Sage50DesktopConnector",
         ),
     )
 }
-SYSTEM_CHOICES = [(s.key, s.label) for s in SYSTEMS.values()]
+SYSTEM_CHOICES = [(s.key, s.choice_label or s.label) for s in SYSTEMS.values()]
 
 
 def systems_on(side: str) -> list[System]:

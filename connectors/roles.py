@@ -73,6 +73,9 @@ class Feed:
     kind: str
     record: str = ""  # entity key prefix; feeds about one record (open/history) share it
     bare_key: bool = False  # no prefix: the key as the system's webhooks name the record
+    # Found by comparing snapshots (a system without change times): its first read announces
+    # every record, so a poll starting out keeps that read as its snapshot and runs nothing.
+    snapshot: bool = False
 
 
 @dataclass(frozen=True)

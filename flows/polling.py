@@ -95,8 +95,12 @@ def poll(config: FlowConfig) -> PollResult:
                 connectors[watch.side] = connector_for(getattr(pair, watch.side))
             connector = connectors[watch.side]
             feed = watch.feed
-            cursor = mark.cursor(feed.entity) or FeedCursor(now - FIRST_POLL_LOOKBACK)
-            changes, after = read_feed(connector, feed.entity, cursor)
+            cursor = mark.cursor(feed.entity)
+            changes, after = read_feed(
+                connector, feed.entity, cursor or FeedCursor(now - FIRST_POLL_LOOKBACK)
+            )
+            if feed.snapshot and cursor is None:
+                changes = []  # the first snapshot: every record, none of them a change
             for record, change in changes:
                 result.read += 1
                 if watch.side == "crm" and is_echo(pair, change):

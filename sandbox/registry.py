@@ -43,8 +43,12 @@ SANDBOXES = [
         "OAuth client sandbox-client / sandbox-secret",
     ),
     SandboxSpec(
-        "sage100", "Sage 100 (bridge, pages; data over ODBC)",
-        "sandbox.sage100.app:Sage100Sandbox", 8104, "bridge key sandbox-bridge-key",
+        "sage100", "Sage 100 (the agent, pages; data over ODBC)",
+        "sandbox.sage100.app:Sage100Sandbox", 8104, "agent key sandbox-bridge-key",
+    ),
+    SandboxSpec(
+        "sage50desktop", "Sage 50 (US desktop; agent, pages; data over ODBC)",
+        "sandbox.sage50desktop.app:Sage50DesktopSandbox", 8106, "agent key sandbox-agent-key",
     ),
 ]  # fmt: skip
 

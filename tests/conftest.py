@@ -15,6 +15,8 @@ from connectors.services import connector_for
 from sandbox.core.faults import FaultSettings
 from sandbox.core.server import RunningSandbox
 from sandbox.registry import start_all
+from sandbox.sage50desktop.app import AGENT_KEY
+from sandbox.sage50desktop.data import COMPANY_NAME
 from sandbox.sage100.app import BRIDGE_KEY
 from sandbox.streak import data as streak_data
 from tests import won_deals
@@ -92,6 +94,11 @@ def sage100_sandbox(sandbox_pool, tmp_path_factory) -> RunningSandbox:
     return _fresh_sandbox(sandbox_pool, tmp_path_factory, "sage100")
 
 
+@pytest.fixture
+def sage50desktop_sandbox(sandbox_pool, tmp_path_factory) -> RunningSandbox:
+    return _fresh_sandbox(sandbox_pool, tmp_path_factory, "sage50desktop")
+
+
 # ---------------------------------------------------------------- connections
 # A Connection to each live sandbox, for the flow, contract and e2e tests.
 
@@ -109,6 +116,22 @@ def sage100(sage100_sandbox) -> Connection:
             "default_warehouse": "000",
         },
         secrets={"bridge_key": BRIDGE_KEY},
+    )
+
+
+@pytest.fixture
+def sage50desktop(sage50desktop_sandbox) -> Connection:
+    return Connection.objects.create(
+        name=COMPANY_NAME,
+        system="sage50desktop",
+        settings={
+            "odbc_connection_string": sage50desktop_sandbox.app.odbc_connection_string,
+            "odbc_dialect": "sqlite",
+            "company_name": COMPANY_NAME,
+            "agent_url": sage50desktop_sandbox.url,
+            "customer_reference_field": "CustomField5",
+        },
+        secrets={"agent_key": AGENT_KEY, "odbc_password": ""},
     )
 
 

@@ -1,8 +1,9 @@
 """Building blocks of the default mappings, and the lookup tables they use.
 
-One module per system (`streak`, `salesforce`, `sage100`, `sage50`), each able to move to
-its connector's `defaults.py`; `create_default_mappings(pair)` (in `mappings.versions`) only
-needs `defaults_for(crm, erp)` (in the package) and `DEFAULT_LOOKUP_TABLES` from here.
+One module per system (`streak`, `salesforce`, `sage100`, `sage50`, `sage50desktop`), each
+able to move to its connector's `defaults.py`; `create_default_mappings(pair)` (in
+`mappings.versions`) only needs `defaults_for(crm, erp)` (in the package) and
+`DEFAULT_LOOKUP_TABLES` from here.
 
 Source records, as the flows hand them to the engine:
 - Streak Box: the connector's decoded box (`fieldsByName` by field name), plus the flow's
@@ -60,6 +61,8 @@ TERMS_TO_SAGE100 = "Payment terms → Sage 100 terms code"
 TERMS_TO_DAYS = "Payment terms → credit days"
 GL_TO_LEDGER = SageAccountingErp.ledger_table  # the tables the ERP's flows look codes up in
 PRODUCT_TO_SAGE100_ITEM = Sage100Erp.item_table
+GL_TO_SAGE50_ACCOUNT = "GL account code → Sage 50 account"  # Sage50DesktopErp.ledger_table
+PRODUCT_TO_SAGE50_ITEM = "Product code → Sage 50 item"  # Sage50DesktopErp.item_table
 ISO_TO_SAGE100_COUNTRY = {"US": "USA", "CA": "CAN", "MX": "MEX", "GB": "GBR", "IE": "IRL",
                           "DE": "DEU", "FR": "FRA", "NL": "NLD", "BE": "BEL", "AT": "AUT",
                           "CH": "CHE", "ES": "ESP", "IT": "ITA", "SE": "SWE",
@@ -86,6 +89,19 @@ DEFAULT_LOOKUP_TABLES: dict[str, list[dict[str, Any]]] = {
          "description": "GL account codes (4000) to Sage ledger account ids; fill from "
                         "Sage's ledger accounts.",
          "entries": {}},
+    ],
+    "sage50desktop": [
+        {"name": TERMS_TO_DAYS, "on_miss": "default", "default_value": "30",
+         "description": "CRM payment terms to the customer's due days (Terms_DueDays).",
+         "entries": {"Due on receipt": "0", "Net 15": "15", "Net 30": "30", "Net 60": "60"}},
+        {"name": PRODUCT_TO_SAGE50_ITEM, "on_miss": "pass_through", "default_value": "",
+         "description": "CRM product codes Sage 50 knows by another Item ID; codes not "
+                        "listed are used as they are.",
+         "entries": {}},
+        {"name": GL_TO_SAGE50_ACCOUNT, "on_miss": "pass_through", "default_value": "",
+         "description": "The deals' GL account codes (4000) to Sage 50 account IDs (40000); "
+                        "a code not listed is looked up in the chart of accounts as it is.",
+         "entries": {"4000": "40000", "4100": "40200"}},
     ],
 }  # fmt: skip
 

@@ -68,14 +68,23 @@ def salesforce_document(document: str) -> tuple[dict, ...]:
 
 
 def salesforce_out(erp: str) -> list[DefaultMapping]:
-    """Sage 100's order numbers and stock; Sage Accounting has neither to send back."""
-    if erp != "sage100":
+    """Sage 100's order numbers; stock from the Sages that keep it (Sage 100, Sage 50
+    desktop); Sage Accounting has neither to send back."""
+    label = {"sage100": "Sage 100", "sage50desktop": "Sage 50"}.get(erp)
+    if label is None:
         return []
+    stock = DefaultMapping(
+        f"{label} stock → Salesforce product",
+        OUT,
+        "salesforce",
+        "InventoryLevel",
+        "Product2",
+        (rule("ProductCode", "sku"), rule("Quantity_On_Hand__c", "on_hand", "integer")),
+    )
+    if erp != "sage100":
+        return [stock]
     return [
         DefaultMapping("Sage 100 order status → Salesforce opportunity", OUT, "salesforce",
                        "OrderStatus", "Opportunity", (rule("Sage_Order_No__c", "order_number"),)),
-        DefaultMapping("Sage 100 stock → Salesforce product", OUT, "salesforce",
-                       "InventoryLevel", "Product2",
-                       (rule("ProductCode", "sku"),
-                        rule("Quantity_On_Hand__c", "on_hand", "integer"))),
+        stock,
     ]  # fmt: skip

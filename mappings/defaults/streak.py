@@ -60,8 +60,8 @@ def streak_document(document: str) -> tuple[dict, ...]:
 
 
 def streak_out(erp: str) -> list[DefaultMapping]:
-    """Sage 100 reports order status; Sage Accounting has invoices, not orders."""
-    label = "Sage 100" if erp == "sage100" else "Sage"
+    """Sage 100 reports order status; the others send the invoice number back."""
+    label = {"sage100": "Sage 100", "sage50desktop": "Sage 50"}.get(erp, "Sage")
     if erp == "sage100":
         back = DefaultMapping(
             "Sage 100 order status → Streak deal",

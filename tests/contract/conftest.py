@@ -86,7 +86,7 @@ def contender(name: str, seed: Callable[[Any], CrmSeed] | None = None) -> Any:
 
 
 CRMS = [contender("streak", streak_seed), contender("salesforce", salesforce_seed)]
-ERPS = [contender("sage100"), contender("sage50")]
+ERPS = [contender("sage100"), contender("sage50"), contender("sage50desktop")]
 
 
 def connect(request: pytest.FixtureRequest) -> Any:
