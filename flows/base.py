@@ -139,6 +139,9 @@ class Flow:
     default_options: dict[str, Any] = field(default_factory=dict)
     accepts: Callable[["FlowConfig", WebhookEvent], bool] = lambda config, event: False
     watches: tuple[Watch, ...] = ()
+    # Flows of one `choice` are alternatives: a pair runs one of them at a time (a won deal
+    # becomes a sales order or an invoice in Sage, never both).
+    choice: str = ""
 
     def works_for(self, crm_system: str, erp_system: str) -> bool:
         return not self.missing_for(crm_system, erp_system)

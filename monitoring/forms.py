@@ -122,6 +122,22 @@ class FlowConfigForm(forms.Form):
         for name, default in defaults.items():
             self.fields[f"option_{name}"] = option_field(name, default)
 
+    def clean(self) -> dict[str, Any]:
+        """Of the flows that are alternatives (`Flow.choice`), one may be on at a time."""
+        data = super().clean()
+        flow = FLOWS.get(self.config.flow)
+        if data.get("enabled") and flow and flow.choice:
+            rivals = [other.name for other in FLOWS.values()
+                      if other.choice == flow.choice and other.name != flow.name]  # fmt: skip
+            on = FlowConfig.objects.filter(pair=self.config.pair, flow__in=rivals, enabled=True)
+            if on:
+                labels = ", ".join(f"“{FLOWS[c.flow].label}”" for c in on)
+                raise forms.ValidationError(
+                    f"Turn off {labels} first: a won deal becomes one Sage document, an order "
+                    "or an invoice, so the pair runs one of these flows at a time."
+                )
+        return data
+
     def save(self) -> FlowConfig:
         data = self.cleaned_data
         self.config.enabled = data["enabled"]

@@ -15,7 +15,7 @@ from connectors.services import check_connection, has_webhook_registered, regist
 from connectors.streak.webhooks import PAIR_EVENTS
 from sandbox.core.server import RunningSandbox
 
-STREAK_PAIRS = ("streak-sage100", "streak-sage50")
+STREAK_PAIRS = ("streak-sage100", "streak-sage50", "streak-sage50-desktop")
 SALESFORCE_PAIR = "salesforce-sage100"
 SAGE50_CONNECTION = "Demo Sage 50"
 

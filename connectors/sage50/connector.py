@@ -107,7 +107,7 @@ def same(found: Any, wanted: Any) -> bool:
 
 class SageAccountingConnector(SageAccountingErp, Connector):
     system = "sage50"
-    label = "Sage 50"
+    label = "Sage Accounting"
     page_size = 200  # items per list call (Sage's maximum)
     supports_oauth_connect = True
 
@@ -132,7 +132,7 @@ class SageAccountingConnector(SageAccountingErp, Connector):
         """The sandbox serves its pages at the host root, beside /v3.1."""
         root = re.sub(r"/v\d+(\.\d+)?/?$", "", (settings.get("api_url") or "").rstrip("/"))
         invoice = references.get("sage_invoice_id")
-        return record_link("Sage 50 invoice", root, "invoices", invoice)
+        return record_link("Sage Accounting invoice", root, "invoices", invoice)
 
     @property
     def client(self) -> SageClient:
@@ -277,7 +277,8 @@ class SageAccountingConnector(SageAccountingErp, Connector):
             return RESOURCES[entity]
         except KeyError:
             raise NotFound(
-                f"Sage 50 has no entity {entity!r}; it has {', '.join(RESOURCES)}.", system=SYSTEM
+                f"Sage Accounting has no entity {entity!r}; it has {', '.join(RESOURCES)}.",
+                system=SYSTEM,
             ) from None
 
     def _writable(self, entity: str) -> Resource:

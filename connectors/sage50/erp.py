@@ -139,7 +139,7 @@ class SageAccountingErp(ErpRole):
         return self.get("contacts", ref)
 
     def customer_title(self, record: Record, ref: str) -> str:
-        return f"Sage 50 contact {record.get('name') or ref}"
+        return f"Sage Accounting contact {record.get('name') or ref}"
 
     def customer_values(self, record: Record) -> dict[str, Any]:
         """Phone and email are the main contact person's, the terms its credit days."""

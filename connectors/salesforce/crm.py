@@ -19,6 +19,7 @@ from connectors.roles import (
     ACCOUNT_SYNC,
     ACCOUNTS,
     DEAL_STAGE,
+    INVOICE_FIELD,
     ITEM_RECORDS,
     WON_DEALS,
     AccountWrite,
@@ -93,7 +94,7 @@ def account_fields(field: str, value: Any, target: str, kinds: dict[str, str]) -
 
 
 class SalesforceCrm(CrmRole):
-    capabilities = frozenset({WON_DEALS, ACCOUNT_SYNC, ACCOUNT_LOAD, ITEM_RECORDS})
+    capabilities = frozenset({WON_DEALS, INVOICE_FIELD, ACCOUNT_SYNC, ACCOUNT_LOAD, ITEM_RECORDS})
     feeds = {
         DEAL_STAGE: (Feed("Opportunity", POLLED_OPPORTUNITY, bare_key=True),),
         ACCOUNTS: (Feed("Account", POLLED_ACCOUNT, record="account"),),
@@ -103,7 +104,7 @@ class SalesforceCrm(CrmRole):
     deal_entity = "Opportunity"
     account_entity = "Account"
     item_entity = "Product2"
-    document_fields = {"sales_order": "Sage_Order_No__c"}
+    document_fields = {"sales_order": "Sage_Order_No__c", "invoice": "Sage_Invoice_No__c"}
 
     @classmethod
     def stage_hint(cls, event: WebhookEvent) -> StageHint | None:

@@ -26,7 +26,7 @@ TEST = "connectors.test_connection"
 
 class ConnectionListView(RuleRequiredMixin, ListView):
     """Every connection with its health and last error, Test, and Reconnect for those that
-    connect through an OAuth consent page (Sage 50)."""
+    connect through an OAuth consent page (Sage Accounting)."""
 
     permission = needs(VIEW)
     template_name = "connectors/connection_list.html"

@@ -23,7 +23,9 @@ CreditAnswer = inline_serializer(
         "balance": serializers.DecimalField(14, 2),
         "available": serializers.DecimalField(14, 2),
         "open_orders": serializers.DictField(help_text="Sage 100: count and amount."),
-        "outstanding_invoices": serializers.DictField(help_text="Sage 50: count and amount."),
+        "outstanding_invoices": serializers.DictField(
+            help_text="Sage Accounting: count and amount."
+        ),
     },
 )
 

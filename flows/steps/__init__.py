@@ -15,6 +15,7 @@ from connectors.roles import CrmRole
 from flows.base import Step, StepContext
 
 READ_DEAL, MAP_DEAL, CUSTOMER, ITEMS = "read_deal", "map_deal", "customer", "items"
+WON_DEAL_DOCUMENT = "won_deal_document"  # the flows' `choice`: an order or an invoice
 
 
 def trigger_stage(options: dict[str, Any], crm: type[CrmRole] | CrmRole) -> str:

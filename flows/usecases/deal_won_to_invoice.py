@@ -20,14 +20,14 @@ from connectors.roles import DEAL_STAGE, INVOICE_FIELD, INVOICES, WON_DEALS, Doc
 from flows.base import Flow, Step, StepContext, Watch
 from flows.models import ExternalLink
 from flows.publishing import publish
-from flows.steps import CUSTOMER, ITEMS, MAP_DEAL, after_won_deal, write_key
+from flows.steps import CUSTOMER, ITEMS, MAP_DEAL, WON_DEAL_DOCUMENT, after_won_deal, write_key
 from flows.steps.approval import approval_rule
 from flows.steps.crm import post_note, write_back
 from flows.steps.customer import find_or_create_customer
 from flows.steps.deal import accepts_won_deal, read_deal
 from flows.steps.items import ledger_accounts, left_out, match_items
 from flows.steps.mapping import map_deal, to_erp
-from flows.steps.money import deal_rate
+from flows.steps.money import conversion_note, deal_rate, in_erp_currency
 
 ENTITY = "invoice"
 
@@ -35,16 +35,18 @@ ENTITY = "invoice"
 def create_invoice(ctx: StepContext) -> dict[str, Any]:
     document = ctx.outputs[MAP_DEAL]["document"]
     customer_ref = ctx.outputs[CUSTOMER]["customer_ref"]
+    lines = ctx.outputs["ledger_accounts"]["lines"]
+    canonical = document | {"customer_ref": customer_ref, "lines": lines}
+    canonical, conversion = in_erp_currency(ctx, canonical, "sales invoice")
     invoice = existing_invoice(ctx, customer_ref, document)
     how = "found (made by an earlier attempt)"
     if invoice is None:
-        lines = ctx.outputs["ledger_accounts"]["lines"]
-        canonical = document | {"customer_ref": customer_ref, "lines": lines}
         values = to_erp(ctx, "Invoice", canonical, "sales invoice")
-        rate = deal_rate(ctx, str(document.get("currency") or ""))
+        currency = str(canonical.get("currency") or "")
+        rate = deal_rate(ctx, currency) if ctx.erp.multi_currency else None
         tax_rate = ctx.outputs[CUSTOMER].get("tax_rate_id") or ""
         key = write_key(ctx, ENTITY, values)
-        invoice = ctx.erp.create_invoice(values, lines, tax_rate, rate, key)
+        invoice = ctx.erp.create_invoice(values, canonical["lines"], tax_rate, rate, key)
         how = "created"
     ExternalLink.objects.get_or_create(
         pair=ctx.pair, entity=ENTITY, crm_id=ctx.run.entity_key, defaults={"sage_id": invoice.id}
@@ -58,14 +60,16 @@ def create_invoice(ctx: StepContext) -> dict[str, Any]:
             "invoice_number": invoice.number,
             "customer_ref": customer_ref,
             "total": invoice.total,
-            "currency": document.get("currency"),
+            "currency": canonical.get("currency"),
         },
         invoice.id,
     )
     return {
         "invoice_id": invoice.id,
         "invoice_number": invoice.number,
-        "total": invoice.total,
+        "total": invoice.total or canonical.get("total"),
+        "currency": canonical.get("currency"),
+        "conversion": conversion,
         "how": how,
         "references": {"sage_invoice_id": invoice.id, "sage_invoice_number": invoice.number},
     }
@@ -88,19 +92,22 @@ def invoice_note(ctx: StepContext) -> tuple[str, str]:
     document = ctx.outputs[MAP_DEAL]["document"]
     customer = ctx.outputs[CUSTOMER]
     note = (
-        f"Sage sales invoice {invoice['invoice_number']} created for {customer['name']}: "
-        f"{invoice.get('total') or document.get('total')} {document.get('currency')}."
+        f"{ctx.erp.label} sales invoice {invoice['invoice_number']} created for "
+        f"{customer['name']}: {invoice.get('total') or document.get('total')} "
+        f"{invoice.get('currency') or document.get('currency')}."
     )
-    return invoice["invoice_number"], note + left_out(ctx)
+    return invoice["invoice_number"], note + conversion_note(
+        invoice.get("conversion") or {}
+    ) + left_out(ctx)
 
 
 deal_won_to_invoice = Flow(
     name="deal_won_to_invoice",
     label="Won deal → Sage customer and sales invoice",
     description=(
-        "When a deal reaches the trigger stage, find or create the customer in Sage "
-        "Accounting, create the sales invoice with ledger accounts, tax and currency, and "
-        "write the invoice number back to the deal."
+        "When a deal reaches the trigger stage, find or create the customer in Sage, create "
+        "the sales invoice with ledger accounts, tax and currency, and write the invoice "
+        "number back to the deal."
     ),
     steps=(
         Step("read_deal", read_deal, "Re-read the deal from the CRM"),
@@ -125,4 +132,5 @@ deal_won_to_invoice = Flow(
     },
     accepts=accepts_won_deal,
     watches=(Watch("crm", DEAL_STAGE),),
+    choice=WON_DEAL_DOCUMENT,
 )

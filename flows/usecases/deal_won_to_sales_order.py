@@ -18,7 +18,7 @@ from connectors.roles import DEAL_STAGE, SALES_ORDERS, WON_DEALS
 from flows.base import Flow, Step, StepContext, Watch
 from flows.models import ExternalLink
 from flows.publishing import publish
-from flows.steps import CUSTOMER, ITEMS, MAP_DEAL, after_won_deal, write_key
+from flows.steps import CUSTOMER, ITEMS, MAP_DEAL, WON_DEAL_DOCUMENT, after_won_deal, write_key
 from flows.steps.approval import approval_rule
 from flows.steps.crm import post_note, write_back
 from flows.steps.customer import find_or_create_customer
@@ -90,10 +90,10 @@ def order_note(ctx: StepContext) -> tuple[str, str]:
 
 deal_won_to_sales_order = Flow(
     name="deal_won_to_sales_order",
-    label="Won deal → Sage 100 customer and sales order",
+    label="Won deal → Sage customer and sales order",
     description=(
-        "When a deal reaches the trigger stage, find or create the customer in Sage 100, "
-        "create the sales order with its lines, and write the order number back to the deal."
+        "When a deal reaches the trigger stage, find or create the customer in Sage, create "
+        "the sales order with its lines, and write the order number back to the deal."
     ),
     steps=(
         Step("read_deal", read_deal, "Re-read the deal from the CRM"),
@@ -115,4 +115,5 @@ deal_won_to_sales_order = Flow(
     },
     accepts=accepts_won_deal,
     watches=(Watch("crm", DEAL_STAGE),),
+    choice=WON_DEAL_DOCUMENT,
 )

@@ -20,7 +20,7 @@ from flows.models import SyncRun
 from flows.registry import FLOWS
 from flows.services import INITIAL_LOAD, start_initial_load
 
-SUPPORTED = "it loads Sage 100 into Streak or Salesforce, and Sage 50 into Streak"
+SUPPORTED = "it loads Sage 100 into Streak or Salesforce, and Sage Accounting into Streak"
 
 
 def latest_load(pair: IntegrationPair) -> SyncRun | None:

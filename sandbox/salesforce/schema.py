@@ -283,6 +283,7 @@ OPPORTUNITY = SObject("Opportunity", "Opportunity", "006", [
     readonly("IsWon", "boolean", nillable=False),
     readonly("HasOpportunityLineItem", "boolean", nillable=False),
     text("Sage_Order_No__c", 30, label="Sage Order No"),
+    text("Sage_Invoice_No__c", 30, label="Sage Invoice No"),
     text("ExternalID__c", 40, external_id=True, unique=True, label="External ID"),
 ], children=[Child("OpportunityLineItems", "OpportunityLineItem", "OpportunityId")])  # fmt: skip
 

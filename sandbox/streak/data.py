@@ -165,7 +165,8 @@ def pipeline(number: int, name: str, description: str) -> dict[str, Any]:
 
 SALES = pipeline(1, "Sales", "New business: widgets, gadgets and kits.")
 SERVICES = pipeline(2, "Services", "Installation, support plans and billable hours.")
-PIPELINES = [SALES, SERVICES]
+WHOLESALE = pipeline(3, "Wholesale", "Trade accounts, invoiced from Sage 50 on the office PC.")
+PIPELINES = [SALES, SERVICES, WHOLESALE]
 
 
 def box_template(box_key: str, pipeline_key: str, created: int) -> dict[str, Any]:

@@ -198,7 +198,7 @@ def box_documents(
     contacts: list[dict[str, Any]],
     first_number: int,
 ) -> list[dict[str, Any]]:
-    is_sales = pipeline_doc is data.SALES
+    is_sales = pipeline_doc is not data.SERVICES  # Sales and Wholesale sell goods
     rng = random.Random(7000 + first_number)
     catalogue = [p for p in PRODUCTS if (p.category != "service") == is_sales]
     if not is_sales:  # services deals sometimes include an install kit
@@ -206,7 +206,7 @@ def box_documents(
     stages = STAGE_MIX[:]
     rng.shuffle(stages)
     deal_names = SALES_DEALS if is_sales else SERVICES_DEALS
-    prefix = "SAL" if is_sales else "SRV"
+    prefix = {data.SALES["key"]: "SAL", data.SERVICES["key"]: "SRV"}.get(pipeline_doc["key"], "WHL")
     documents = []
     for index in range(BOXES_PER_PIPELINE):
         org_index = rng.randrange(len(organizations))
@@ -260,6 +260,7 @@ def seed_documents() -> dict[str, list[dict[str, Any]]]:
     contacts = contact_documents(organizations)
     boxes = box_documents(data.SALES, organizations, contacts, 1001)
     boxes += box_documents(data.SERVICES, organizations, contacts, 2001)
+    boxes += box_documents(data.WHOLESALE, organizations, contacts, 3001)
     comments = []
     for number, box in enumerate(boxes[::9], start=1):
         box["commentCount"] = 1

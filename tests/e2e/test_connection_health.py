@@ -32,7 +32,7 @@ def test_connect_to_sage_through_the_consent_page(
 ):
     login("admin")
     page.goto(f"{live_server.url}/connections/{connection.pk}/")
-    page.get_by_role("button", name="Connect to Sage 50").click()
+    page.get_by_role("button", name="Connect to Sage Accounting").click()
 
     expect(page.get_by_text("Allow Clarity Connect to access")).to_be_visible()
     page.get_by_role("button", name="Allow").click()
@@ -48,7 +48,7 @@ def test_connect_to_sage_through_the_consent_page(
 def test_denied_consent_is_reported(page: Page, live_server, users, login, connection):
     login("admin")
     page.goto(f"{live_server.url}/connections/{connection.pk}/")
-    page.get_by_role("button", name="Connect to Sage 50").click()
+    page.get_by_role("button", name="Connect to Sage Accounting").click()
     page.get_by_role("button", name="Deny").click()
     expect(page.get_by_role("status")).to_contain_text("did not grant access")
 

@@ -60,7 +60,7 @@ def test_admin_creates_a_pair_and_sees_its_webhook_url_once(page: Page, live_ser
     page.get_by_role("link", name="New pair").click()
     page.get_by_label("Name").fill("Acme deals")
     page.get_by_label("CRM").select_option(label="Acme Streak (Streak)")
-    page.get_by_label("ERP").select_option(label="Acme Sage (Sage 50)")
+    page.get_by_label("ERP").select_option(label="Acme Sage (Sage Accounting)")
     page.get_by_role("button", name="Create pair").click()
 
     url = page.locator("#webhook-url").inner_text()

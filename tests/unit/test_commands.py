@@ -30,19 +30,22 @@ def test_seed_demo_creates_role_users_connections_and_pairs_and_can_run_again(se
     assert roles == {"admin": "Integration admin", "operator": "Operator",
                      "approver": "Approver", "viewer": "Viewer"}  # fmt: skip
     assert get_user_model().objects.get(username="admin").check_password("demo-pass-42")
-    assert Connection.objects.count() == 5
+    assert Connection.objects.count() == 7
     assert set(IntegrationPair.objects.values_list("slug", flat=True)) == {
         "streak-sage100",
         "streak-sage50",
+        "streak-sage50-desktop",
         "salesforce-sage100",
     }
     on = FlowConfig.objects.filter(enabled=True).values_list("pair__slug", "flow")
     assert ("streak-sage100", "deal_won_to_sales_order") in on
     assert ("streak-sage50", "deal_won_to_invoice") in on
+    assert ("streak-sage50-desktop", "deal_won_to_invoice") in on
+    assert ("streak-sage50-desktop", "deal_won_to_sales_order") not in on
     assert {(slug, "customer_sync") for slug in ("streak-sage100", "streak-sage50")} <= set(on)
 
     run("seed_demo")
-    assert Connection.objects.count() == 5 and IntegrationPair.objects.count() == 3
+    assert Connection.objects.count() == 7 and IntegrationPair.objects.count() == 4
 
 
 def test_seed_demo_again_fills_settings_an_older_demo_lacks_and_keeps_the_rest():

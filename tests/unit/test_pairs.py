@@ -47,7 +47,7 @@ def test_other_combinations_are_refused_with_the_valid_ones_listed(
     form = form_for(crm, erp)
     assert not form.is_valid()
     message = form.errors[bad_field][0]
-    assert "Streak → Sage 100" in message and "Salesforce → Sage 50" in message
+    assert "Streak → Sage 100" in message and "Salesforce → Sage Accounting" in message
     assert "is not a" in message
 
 

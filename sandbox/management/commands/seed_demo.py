@@ -37,6 +37,15 @@ DEMO_CONNECTIONS = [
         "secrets": {"api_key": "sandbox-streak-key"},
     },
     {
+        "name": "Demo Streak Wholesale",
+        "system": "streak",
+        "settings": {
+            "base_url": "http://127.0.0.1:8101",
+            "pipeline_key": "agxzfm1haWxmb29nYWVyUGlwZWxpbmU6MDAwMDAwMDM6c2FuZGJveA",  # Wholesale
+        },
+        "secrets": {"api_key": "sandbox-streak-key"},
+    },
+    {
         "name": "Demo Salesforce",
         "system": "salesforce",
         "settings": {
@@ -61,6 +70,20 @@ DEMO_CONNECTIONS = [
         "secrets": {"bridge_key": "sandbox-bridge-key"},
     },
     {
+        "name": "Demo Sage 50 desktop",
+        "system": "sage50desktop",
+        "settings": {
+            "odbc_connection_string": (
+                f"DRIVER={{SQLite3}};Database={SANDBOX_DIR / 'sage50desktop.db'}"
+            ),
+            "odbc_dialect": "sqlite",
+            "company_name": "Cedar Ridge Supply Co.",
+            "agent_url": "http://127.0.0.1:8106",
+            "customer_reference_field": "CustomField5",
+        },
+        "secrets": {"agent_key": "sandbox-agent-key"},
+    },
+    {
         "name": "Demo Sage 50",
         "system": "sage50",
         "settings": {
@@ -73,10 +96,17 @@ DEMO_CONNECTIONS = [
     },
 ]
 # (slug, name, CRM, ERP): deals won in Streak's Sales pipeline become Sage 100 orders, in its
-# Services pipeline Sage 50 invoices; Salesforce opportunities become Sage 100 orders.
+# Services pipeline Sage Accounting invoices, in its Wholesale pipeline Sage 50 desktop
+# invoices; Salesforce opportunities become Sage 100 orders.
 DEMO_PAIRS = [
     ("streak-sage100", "Streak → Sage 100", "Demo Streak", "Demo Sage 100"),
-    ("streak-sage50", "Streak → Sage 50", "Demo Streak Services", "Demo Sage 50"),
+    ("streak-sage50", "Streak → Sage Accounting", "Demo Streak Services", "Demo Sage 50"),
+    (
+        "streak-sage50-desktop",
+        "Streak → Sage 50 desktop",
+        "Demo Streak Wholesale",
+        "Demo Sage 50 desktop",
+    ),
     ("salesforce-sage100", "Salesforce → Sage 100", "Demo Salesforce", "Demo Sage 100"),
 ]
 # Rates to the base currency (USD), so the demo's EUR and GBP deals convert.
@@ -85,6 +115,8 @@ RATES_AS_OF = date(2025, 1, 1)
 # Flows switched on for the demo pairs (others stay off until an admin turns them on).
 DEMO_FLOWS = ("deal_won_to_sales_order", "deal_won_to_invoice", "order_status_to_crm",
               "payments_to_crm", "inventory_to_crm", "customer_sync")  # fmt: skip
+# A pair whose ERP takes both orders and invoices makes one of them (the pair's choice).
+DEMO_FLOWS_OFF = {"streak-sage50-desktop": ("deal_won_to_sales_order",)}
 
 
 class Command(BaseCommand):
@@ -126,7 +158,8 @@ class Command(BaseCommand):
             pair.rotate_webhook_token()
             pair.full_clean()
             pair.save()
-            FlowConfig.objects.filter(pair=pair, flow__in=DEMO_FLOWS).update(enabled=True)
+            flows = set(DEMO_FLOWS) - set(DEMO_FLOWS_OFF.get(slug, ()))
+            FlowConfig.objects.filter(pair=pair, flow__in=flows).update(enabled=True)
         for currency, rate in DEMO_RATES.items():
             CurrencyRate.objects.get_or_create(
                 pair=None, from_currency=currency, to_currency="USD", as_of=RATES_AS_OF,

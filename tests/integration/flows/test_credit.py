@@ -131,7 +131,7 @@ def test_sage50_outage_or_slowness_is_a_503_within_the_budget(
     shared.set_faults(sage_accounting_sandbox, outage=True)
     reply, _ = credit(viewer, sage50_pair)
     assert reply.status_code == 503
-    assert reply.json()["detail"].startswith("Sage 50 is unreachable: Sage")
+    assert reply.json()["detail"].startswith("Sage Accounting is unreachable: Sage")
     settings.CLARITY_CREDIT_BUDGET_SECONDS = 1
     shared.set_faults(sage_accounting_sandbox, outage=False, latency_ms=2500)
     reply, took = credit(viewer, sage50_pair)

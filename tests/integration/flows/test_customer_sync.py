@@ -132,7 +132,7 @@ def test_salesforce_and_sage50_each_send_the_fields_they_own_once(bound_sage50, 
     assert run.status == SyncRun.Status.SUCCEEDED, run.error_message
     contact = sage.get("contacts", contact_id)
     assert contact["main_contact_person"]["telephone"] == "(555) 010-5050"
-    assert run.summary == f"Sage 50 contact {contact['name']}: phone from the CRM."
+    assert run.summary == f"Sage Accounting contact {contact['name']}: phone from the CRM."
     assert poll_now(pair, FLOW).runs == 0  # our write in Sage's feed: not a second run
 
     time.sleep(1.1)
@@ -142,6 +142,8 @@ def test_salesforce_and_sage50_each_send_the_fields_they_own_once(bound_sage50, 
     assert crm.get("Account", account_id)["AccountNumber"] == "31000.00"
     latest = SyncRun.objects.filter(pair=pair).latest("pk")
     assert latest.status == SyncRun.Status.SUCCEEDED, latest.error_message
-    assert latest.summary.startswith(f"Account {contact['name']}: credit_limit from Sage 50")
+    assert latest.summary.startswith(
+        f"Account {contact['name']}: credit_limit from Sage Accounting"
+    )
     assert poll_now(pair, FLOW).runs == 0  # the Account's change is our own write
     assert SyncRun.objects.filter(pair=pair).count() == 2

@@ -50,7 +50,7 @@ SIDES = {
         ),
     ),
     "sage50": Side(
-        label="Sage 50",
+        label="Sage Accounting",
         entity="contacts",
         phone=lambda c: c["main_contact_person"]["telephone"],
         credit_limit=lambda c: c["credit_limit"],

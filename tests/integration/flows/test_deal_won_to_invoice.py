@@ -61,7 +61,9 @@ def test_a_won_services_deal_becomes_an_invoice_with_ledger_accounts_and_its_num
     organization = streak.get("Organization", box["organizations"][0]["key"])
     assert invoice["contact"]["displayed_as"].startswith(organization["name"])
     comments = [c["message"] for c in streak.search("Comment", box_key=key)]
-    assert any(f"Sage sales invoice {invoice['invoice_number']} created" in c for c in comments)
+    assert any(
+        f"Sage Accounting sales invoice {invoice['invoice_number']} created" in c for c in comments
+    )
     shared.deliver_streak(client, pair, token, shared.raw_box(streak_sandbox, key), "BOX_EDIT")
     assert len(sage.search("sales_invoices", reference="SRV-2001")) == 1
 
@@ -102,7 +104,7 @@ def test_an_unknown_item_stops_the_invoice_with_the_fix_whatever_the_gl_code(
     box = streak.get("Box", key)
     [unknown] = [code for code, _, _ in shared.products(box) if code in CODES_UNKNOWN_TO_SAGE]
     assert run.status == SyncRun.Status.FAILED
-    assert run.error_message.startswith(f"Item {unknown} is not in Sage 50: add it")
+    assert run.error_message.startswith(f"Item {unknown} is not in Sage Accounting: add it")
     assert run.steps.get(name="items").status == "failed"
     assert not sage.search("sales_invoices", reference="SRV-2008")
 
@@ -126,4 +128,4 @@ def test_the_create_policy_makes_the_unknown_product_in_sage_and_invoices_it(
     invoice = sage.get("sales_invoices", run.references["sage_invoice_id"])
     assert product["id"] in [line["product"]["id"] for line in invoice["invoice_lines"]]
     comments = [c["message"] for c in streak.search("Comment", box_key=key)]
-    assert any(f"Created in Sage 50: {unknown}." in message for message in comments)
+    assert any(f"Created in Sage Accounting: {unknown}." in message for message in comments)

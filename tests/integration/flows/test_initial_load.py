@@ -122,4 +122,4 @@ def test_sage50_customers_load_into_salesforce_as_accounts_bound_to_them(salesfo
         link = ExternalLink.objects.get(pair=pair, entity="customer", sage_id=contact["id"])
         assert link.crm_id == account["Id"]
     items = run.steps.get(name="items").output
-    assert items == {"skipped": "Sage 50 lists no items to load"}
+    assert items == {"skipped": "Sage Accounting lists no items to load"}

@@ -45,7 +45,7 @@ def test_sage50_customers_become_streak_organizations_once(pair, streak_sandbox)
     organization = by_name[sample["name"]]
     assert organization["phoneNumbers"] == [sample["main_contact_person"]["telephone"]]
     assert sample["main_address"]["city"] in organization["addresses"][0]
-    assert organization["other"].startswith("Sage 50: credit limit ")
+    assert organization["other"].startswith("Sage Accounting: credit limit ")
     links = ExternalLink.objects.filter(pair=pair, entity="customer")
     assert {link.sage_id for link in links} == {customer["id"] for customer in customers}
     assert links.get(sage_id=sample["id"]).crm_id == organization["key"]
