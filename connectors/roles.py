@@ -9,14 +9,15 @@ leaves the capability out of `capabilities`, so the flows that need it are not o
 Every connector of a role passes the same contract tests (`tests/contract/`).
 """
 
-from collections.abc import Iterable
+import threading
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any, ClassVar
 
 from connectors.base import Record, WebhookEvent
-from connectors.errors import Unsupported
+from connectors.errors import ConnectorError, Unsupported
 
 # Topics: what a change feed or a pushed event is about, whatever the system calls it.
 DEAL_STAGE = "deal_stage"  # a deal moved to another stage
@@ -170,7 +171,7 @@ class PaymentRead:
 class StockRead:
     sku: str
     rows: list[Record]  # one per warehouse
-    warehouse_of: str = "WarehouseCode"  # the rows' warehouse column
+    warehouse_of: str = "WarehouseCode"  # the rows' warehouse column; "": no warehouses
 
 
 @dataclass(frozen=True)
@@ -188,6 +189,42 @@ class LoadResult:
 
     crm_id: str = ""
     error: str = ""
+
+
+@dataclass(frozen=True)
+class Stream:
+    """A push stream a CRM connection offers (a Change Data Capture channel, a platform
+    event channel): `run_subscribers` follows each one and stores what it pushes."""
+
+    topic: str  # the system's name for the channel
+    entity: str = ""  # the feed entity whose changes it carries: its polls read a lost stretch
+    keeps_for: timedelta | None = None  # how long the system keeps events for a resume
+    endpoint: str = ""  # where it is served; a changed one starts a new subscription
+
+
+@dataclass(frozen=True)
+class Resync:
+    """Changes of `entity` since `since` that a stream could not deliver one by one: the
+    polls of the entity's feed read them again."""
+
+    entity: str
+    since: datetime
+
+
+@dataclass(frozen=True)
+class StreamBatch:
+    """What one push held: events to store, stretches to read again, and the position to
+    store with them (opaque; "" keeps the stored one). The next batch is asked for only
+    once this one is stored, so a resume from the stored position misses nothing."""
+
+    events: list[WebhookEvent]
+    position: str = ""
+    resyncs: list[Resync] = field(default_factory=list)
+
+
+class StreamPositionLost(ConnectorError):
+    """The system refused the stored position (expired or unknown): the stream can only
+    resume from its newest event, and what came between must be read another way."""
 
 
 class Role:
@@ -258,6 +295,21 @@ class CrmRole(Role):
     def deal_version(self, key: str) -> str:
         """The deal's change stamp now, kept so a poller drops our own write."""
         return ""
+
+    # ---- push streams (run_subscribers)
+
+    def streams(self) -> list[Stream]:
+        """The push streams this connection is set up for; none by default."""
+        return []
+
+    def subscribe(
+        self, topic: str, position: str, stopping: threading.Event
+    ) -> Iterator[StreamBatch]:
+        """The stream's batches after `position` ("" for the newest), until `stopping` is
+        set (returning within a second or so). Reconnects on its own after transient
+        failures; raises StreamPositionLost when the position is refused, AuthError when
+        the credentials are."""
+        raise self.unsupported("push changes")
 
     # ---- accounts (customer sync, initial load)
 

@@ -4,8 +4,10 @@ are in tests/conftest.py and tests/integration/flows/conftest.py."""
 
 import json
 import time
+from contextlib import closing
 from decimal import Decimal
 
+import pyodbc
 import requests
 
 from connectors.models import Connection, IntegrationPair
@@ -164,3 +166,43 @@ def open_usd_opportunity(salesforce) -> dict:
         if codes and not {"WIDGET-140", "GADGET-229", "WIDGET-999", "GADGET-998"} & set(codes):
             return opportunity
     raise LookupError("no suitable opportunity in the seed")
+
+
+def sage50desktop_rows(sandbox, sql: str, *params) -> list[dict]:
+    """What the Sage 50 company holds, read as a report writer reads it: over ODBC (unixODBC
+    and the SQLite3 driver) with Sage 50's table names. DECIMAL columns come back as text."""
+    with closing(pyodbc.connect(sandbox.app.odbc_connection_string)) as odbc:
+        cursor = odbc.execute(sql, *params)
+        names = [column[0] for column in cursor.description]
+        return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
+
+
+def sage50desktop_documents(sandbox, journal: int, deal_id: str) -> list[dict]:
+    """The Sage 50 sales invoices (journal 3) or sales orders (journal 11) naming the deal in
+    their InternalNote, with their customer and item lines (JrnlRow RowType 0) as
+    (ItemID, quantity, unit price, amount, GL AccountID); Sage stores a sales line as a
+    credit, so its Amount is negated here to read as on the invoice."""
+    documents = sage50desktop_rows(
+        sandbox,
+        "SELECT h.PostOrder, h.Reference, h.MainAmount, c.CustomerID, c.Customer_Bill_Name, "
+        "c.CustomField5 FROM JrnlHdr h JOIN Customers c ON c.CustomerRecordNumber = h.CustVendId "
+        "WHERE h.JrnlKey_Journal = ? AND h.InternalNote = ? ORDER BY h.PostOrder",
+        journal,
+        deal_id,
+    )
+    for document in documents:
+        document["MainAmount"] = Decimal(document["MainAmount"])
+        rows = sage50desktop_rows(
+            sandbox,
+            "SELECT i.ItemID, r.Quantity, r.UnitCost, r.Amount, g.AccountID FROM JrnlRow r "
+            "LEFT JOIN LineItem i ON i.ItemRecordNumber = r.ItemRecordNumber "
+            "LEFT JOIN Chart g ON g.GLAcntNumber = r.GLAcntNumber "
+            "WHERE r.PostOrder = ? AND r.RowType = 0 ORDER BY r.RowNumber",
+            document["PostOrder"],
+        )
+        document["lines"] = [
+            (row["ItemID"], Decimal(row["Quantity"]), Decimal(row["UnitCost"]),
+             -Decimal(row["Amount"]), row["AccountID"])
+            for row in rows
+        ]  # fmt: skip
+    return documents

@@ -37,7 +37,7 @@ def accepts(config: FlowConfig, event: WebhookEvent) -> bool:
 def read_stock(ctx: StepContext) -> dict[str, Any]:
     """The item's quantity on hand now, over the warehouses that count."""
     read = ctx.erp.read_stock(ctx.run.entity_key.partition(":")[2])
-    counted = set(ctx.option("warehouses") or [])
+    counted = set(ctx.option("warehouses") or []) if read.warehouse_of else set()
     source = ctx.erp.names("InventoryLevel").mapping
     levels = [
         map_record(ctx, "in", source, "InventoryLevel", row)
@@ -48,7 +48,11 @@ def read_stock(ctx: StepContext) -> dict[str, Any]:
     stock = {
         "sku": read.sku,
         "on_hand": plain_number(on_hand),
-        "warehouses": {level["warehouse"]: plain_number(level["on_hand"]) for level in levels},
+        "warehouses": {
+            level["warehouse"]: plain_number(level["on_hand"])
+            for level in levels
+            if level.get("warehouse")
+        },
     }
     publish(ctx.pair, "inventory.changed", stock, f"run-{ctx.run.pk}")
     return stock

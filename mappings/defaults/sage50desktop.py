@@ -19,7 +19,12 @@ from mappings.defaults.base import (
     rule,
 )
 
-ISO_TO_COUNTRY = {"mapping": {"US": "USA", "CA": "Canada", "MX": "Mexico", "GB": "United Kingdom"}}
+# Sage 50 US keeps the country as text (15 characters): the name its users type.
+ISO_TO_COUNTRY = {"mapping": {
+    "US": "USA", "CA": "Canada", "MX": "Mexico", "GB": "United Kingdom", "IE": "Ireland",
+    "DE": "Germany", "FR": "France", "NL": "Netherlands", "BE": "Belgium", "AT": "Austria",
+    "CH": "Switzerland", "ES": "Spain", "IT": "Italy", "SE": "Sweden", "DK": "Denmark",
+}}  # fmt: skip
 
 CUSTOMER = (
     rule("Customer_Bill_Name", "name", "trim", "truncate", required=True),
