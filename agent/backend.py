@@ -12,11 +12,25 @@ holding the value is returned instead, marked `EXISTED`, and nothing is written.
 documents holding it raise `SeveralMatches` (a person must keep one).
 """
 
+import re
 from abc import ABC, abstractmethod
+from itertools import count
 from typing import Any
 
 Record = dict[str, Any]
 EXISTED = "_existed"  # set on a record a conditional create found instead of writing
+
+
+def customer_code(name: str, attempt: int) -> str:
+    """ACME, ACME01, ACME02…: a new customer's number (Sage 100) or ID (Sage 50) made from
+    its name as Sage users make them, `attempt` counting the codes found taken."""
+    base = re.sub(r"[^A-Z0-9]", "", name.upper())[:8] or "CUST"
+    return base if attempt == 0 else f"{base[:6]}{attempt:02d}"
+
+
+def free_customer_code(name: str, taken: set[str]) -> str:
+    """The first `customer_code` for the name that is not in `taken`."""
+    return next(code for attempt in count() if (code := customer_code(name, attempt)) not in taken)
 
 
 class Refused(Exception):

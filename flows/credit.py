@@ -38,7 +38,7 @@ def credit_of(pair: IntegrationPair, crm_id: str) -> dict:
             f"No Sage customer is linked to CRM record {crm_id} on {pair.name}: it is linked "
             "when a won deal of that customer first reaches Sage."
         )
-    label = pair.erp.get_system_display()
+    label = pair.erp.system_label
     connector = connector_for(pair.erp)
     future = _readers.submit(in_thread, connector, link.sage_id)
     try:

@@ -40,7 +40,14 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
-from agent.backend import EXISTED, BackendUnavailable, Record, Refused, SeveralMatches
+from agent.backend import (
+    EXISTED,
+    BackendUnavailable,
+    Record,
+    Refused,
+    SeveralMatches,
+    customer_code,
+)
 from agent.sage100.backend import Sage100Backend
 
 ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
@@ -106,12 +113,6 @@ def providex_filter(column: str, value: Any) -> str:
     if name.endswith("$"):
         return f'{name}="{str(typed).replace(chr(34), chr(34) * 2)}"'
     return f"{name}={typed}"
-
-
-def customer_no_from_name(name: str, attempt: int) -> str:
-    """ACME, ACME01, ACME02…: the clerks' convention for new customer numbers."""
-    base = re.sub(r"[^A-Z0-9]", "", name.upper())[:8] or "CUST"
-    return base if attempt == 0 else f"{base[:6]}{attempt:02d}"
 
 
 class BOIBackend(Sage100Backend):
@@ -259,7 +260,7 @@ class BOIBackend(Sage100Backend):
             bus = self._bus("A/R", "AR_Customer_ui", "AR_Customer_bus")
             try:
                 tries = [wanted] if wanted else [
-                    customer_no_from_name(str(values.get("CustomerName", "")), attempt)
+                    customer_code(str(values.get("CustomerName", "")), attempt)
                     for attempt in range(CUSTOMER_NO_TRIES)
                 ]  # fmt: skip
                 for customer_no in tries:

@@ -40,7 +40,15 @@ from datetime import date
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Any
 
-from agent.backend import EXISTED, BackendUnavailable, Record, RecordInUse, Refused, SeveralMatches
+from agent.backend import (
+    EXISTED,
+    BackendUnavailable,
+    Record,
+    RecordInUse,
+    Refused,
+    SeveralMatches,
+    customer_code,
+)
 from agent.sage50.backend import Sage50Backend
 
 APP_KEY_ENV = "CLARITY_SAGE50_APP_KEY"
@@ -169,12 +177,6 @@ def holder(obj: Any, path: str) -> tuple[Any, str]:
                 raise LookupError(f"Sage 50 has no {part} here")
             obj = obj[int(index)]
     return obj, last
-
-
-def customer_id_from_name(name: str, attempt: int) -> str:
-    """ACME, ACME01, ACME02…: a new customer's ID made from its name."""
-    base = re.sub(r"[^A-Z0-9]", "", name.upper())[:8] or "CUST"
-    return base if attempt == 0 else f"{base[:6]}{attempt:02d}"
 
 
 def next_reference(numbers: list[str]) -> str:
@@ -393,7 +395,7 @@ class SdkBackend(Sage50Backend):
         if not name:
             raise Refused("A customer needs a CustomerID or a Customer_Bill_Name.", "CustomerID")
         for attempt in range(CUSTOMER_ID_TRIES):
-            candidate = customer_id_from_name(name, attempt)
+            candidate = customer_code(name, attempt)
             if not self._holding("Customer", "ID", candidate):
                 return candidate
         raise Refused(f"No customer ID made from {name} is free: give one.", "CustomerID")

@@ -16,6 +16,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
+from typing import Any
 
 IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 # A selected column: `Name`, `alias.Name` or `alias.*`, optionally `AS Name`.
@@ -73,6 +74,18 @@ class Dialect:
 
     def upper(self, column: str) -> str:
         return self.upper_function.format(qualified(column))
+
+    def search_condition(
+        self, column: str, kind: str, value: Any, contains: bool = False
+    ) -> tuple[str, Any]:
+        """A condition on `column` and its parameter: text (`kind` "string") compared
+        without case or padding, `contains` matching part of it; other values as they are."""
+        if kind != "string":
+            return f"{column} = ?", value
+        text = str(value).strip().upper()
+        if contains:
+            return f"{self.upper(column)} LIKE ?", f"%{text}%"
+        return f"{self.upper(column)} = ?", text
 
     def tables(self, table: str, alias: str = "", joins: Sequence[Join] = ()) -> str:
         """The FROM clause's tables: `table alias` with each join as a LEFT OUTER JOIN."""

@@ -7,11 +7,10 @@ item in warehouse 000), cash receipts with "|" since their key holds a date.
 
 A create naming the deal (`UDF_DEAL_ID`, orders) or the CRM record (`UDF_CRM_ID`,
 customers) is conditional: the bridge returns the record Sage already has for it, marked
-`existed`, instead of writing a second one. Table columns from the ODBC catalog are shared
-by this process's connectors for COLUMNS_TTL_SECONDS; `schema` always reads them live.
+`existed`, instead of writing a second one. Table columns come from the ODBC catalog
+(`connectors.odbc.catalog`); `schema` always reads them live.
 """
 
-import time
 import zoneinfo
 from collections.abc import Iterator
 from datetime import date, datetime, tzinfo
@@ -29,8 +28,9 @@ from connectors.base import (
     record_link,
 )
 from connectors.errors import AuthError, ConnectorError, NotFound, Unsupported, ValidationError
+from connectors.odbc.catalog import Catalog
 from connectors.sage100.bridge_client import BridgeClient
-from connectors.sage100.client import Column, OdbcReader
+from connectors.sage100.client import OdbcReader
 from connectors.sage100.entities import (
     CHANGE_OVERLAP,
     ENTITIES,
@@ -41,10 +41,6 @@ from connectors.sage100.entities import (
 )
 from connectors.sage100.erp import CUSTOMER_REFERENCE, ORDER_REFERENCE, Sage100Erp
 
-COLUMNS_TTL_SECONDS = 300.0
-# (connection id, its creation time, ODBC connection string, table) -> (expires at, columns)
-COLUMNS: dict[tuple[Any, ...], tuple[float, list[Column]]] = {}
-
 
 class Sage100Connector(Sage100Erp, Connector):
     system = "sage100"
@@ -52,11 +48,13 @@ class Sage100Connector(Sage100Erp, Connector):
 
     def __init__(self, connection: Any) -> None:
         super().__init__(connection)
+        odbc = self.settings.get("odbc_connection_string", "")
         self.reader = OdbcReader(
-            self.settings.get("odbc_connection_string", ""),
+            odbc,
             self.settings.get("odbc_dialect", "providex"),
             self.secrets.get("odbc_password", ""),
         )
+        self.catalog = Catalog(self.reader, connection, odbc)
         self.bridge = BridgeClient(
             self.settings.get("bridge_url", ""),
             self.secrets.get("bridge_key", ""),
@@ -67,10 +65,6 @@ class Sage100Connector(Sage100Erp, Connector):
         self.time_zone: tzinfo = (
             zoneinfo.ZoneInfo(zone) if zone else datetime.now().astimezone().tzinfo
         )
-        # Saved connections share the process's catalog cache; an unsaved one keeps its own.
-        self._columns = COLUMNS if connection.pk else {}
-        odbc = self.settings.get("odbc_connection_string", "")
-        self._columns_scope = (connection.pk, str(connection.created_at), odbc)
 
     @classmethod
     def record_links(
@@ -128,16 +122,6 @@ class Sage100Connector(Sage100Erp, Connector):
                 return entity, lines
         return name, ""
 
-    def columns(self, table: str, refresh: bool = True) -> list[Column]:
-        """The table's columns from the ODBC catalog: read now, or (`refresh=False`) as read
-        by this process within COLUMNS_TTL_SECONDS."""
-        key = (*self._columns_scope, table)
-        cached = self._columns.get(key)
-        if refresh or cached is None or cached[0] < time.monotonic():
-            cached = (time.monotonic() + COLUMNS_TTL_SECONDS, self.reader.columns(table))
-            self._columns[key] = cached
-        return cached[1]
-
     def schema(self, entity: str) -> list[FieldInfo]:
         """Fields from the ODBC catalog, read now: `UDF_*` columns appear by themselves. Key
         parts Sage assigns on create (a new customer's number) are not required."""
@@ -151,7 +135,7 @@ class Sage100Connector(Sage100Erp, Connector):
                 required=column.name in spec.key and column.name not in spec.assigned,
                 custom=column.name.startswith("UDF_"),
             )
-            for column in self.columns(spec.table)
+            for column in self.catalog.columns(spec.table)
         ]
 
     def parse_key(self, entity: str, key: str) -> dict[str, str]:
@@ -200,9 +184,7 @@ class Sage100Connector(Sage100Erp, Connector):
         """Rows equal to every criterion; text compared without case or padding.
         `Column__contains="text"` matches part of a text column."""
         spec = self.entity(entity)
-        kinds = {column.name: column.kind for column in self.columns(spec.table, refresh=False)}
-        if any(name.partition("__")[0] not in kinds for name in criteria):  # added since read?
-            kinds = {column.name: column.kind for column in self.columns(spec.table)}
+        kinds = self.catalog.kinds(spec.table, (name.partition("__")[0] for name in criteria))
         where, params = [], []
         for name, value in criteria.items():
             column, _, operator = name.partition("__")
@@ -210,13 +192,11 @@ class Sage100Connector(Sage100Erp, Connector):
                 raise ValidationError(
                     f"Sage 100 {entity} cannot be searched by {name}.", fields={name: "unknown"}
                 )
-            if kinds[column] == "string":
-                text = str(value).strip().upper()
-                where.append(f"{self.reader.dialect.upper(column)} {'LIKE' if operator else '='} ?")
-                params.append(f"%{text}%" if operator else text)
-            else:
-                where.append(f"{column} = ?")
-                params.append(value)
+            condition, param = self.reader.dialect.search_condition(
+                column, kinds[column], value, contains=bool(operator)
+            )
+            where.append(condition)
+            params.append(param)
         sql = self.reader.dialect.select(spec.table, where=where, limit=limit)
         return [self._with_lines(spec, row) for row in self.reader.rows(sql, params)]
 
@@ -309,7 +289,7 @@ class Sage100Connector(Sage100Erp, Connector):
     def typed(self, table: str, values: Record) -> Record:
         """Values typed as the catalog says (numbers as Decimal, dates as ISO text), so the
         BOI backend sets numeric columns as numbers and text columns as text."""
-        kinds = {column.name: column.kind for column in self.columns(table, refresh=False)}
+        kinds = self.catalog.kinds(table)
         typed: Record = {}
         for name, value in values.items():
             kind = kinds.get(name)
@@ -332,7 +312,7 @@ class Sage100Connector(Sage100Erp, Connector):
 
     def from_bridge(self, table: str, record: Record) -> Record:
         """A bridge reply in the shape ODBC reads have: Decimal money, date dates."""
-        kinds = {column.name: column.kind for column in self.columns(table, refresh=False)}
+        kinds = self.catalog.kinds(table)
         shaped: Record = {}
         for name, value in record.items():
             kind = kinds.get(name)

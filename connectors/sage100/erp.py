@@ -11,13 +11,12 @@ only: a code not found is looked up live every time, so an item created in Sage 
 next retry); an order Sage refuses over an item makes the process forget them all.
 """
 
-import hashlib
 import time
 from decimal import Decimal
 from typing import Any
 
 from connectors.base import Record, WebhookEvent
-from connectors.errors import Ambiguous, ValidationError
+from connectors.errors import ValidationError
 from connectors.roles import (
     CREDIT,
     CUSTOMER_LIST,
@@ -39,7 +38,13 @@ from connectors.roles import (
     PaymentRead,
     StockRead,
 )
-from connectors.values import ADDRESS_PARTS, money
+from connectors.values import (
+    ADDRESS_PARTS,
+    NamesakeColumns,
+    ambiguous_customers,
+    fitted_id,
+    money,
+)
 
 KNOWN_ITEM_SECONDS = 300.0
 REFERENCE_LENGTH = 40  # UDF_CRM_ID's width
@@ -59,6 +64,7 @@ CUSTOMER_COLUMNS = {  # common field → AR_Customer columns it is written to
     "credit_limit": ("CreditLimit",),
     "terms": ("TermsCode",),
 }  # fmt: skip
+NAMESAKE_COLUMNS = NamesakeColumns("CustomerName", "EmailAddress", "CurrentBalance")
 
 
 def customer_columns(field: str, value: Any) -> dict[str, Any]:
@@ -68,35 +74,6 @@ def customer_columns(field: str, value: Any) -> dict[str, Any]:
         columns = CUSTOMER_COLUMNS[field]
         return {column: part or "" for column, part in zip(columns, parts, strict=True)}
     return {CUSTOMER_COLUMNS[field][0]: value if value not in (None, "") else None}
-
-
-def fitted_reference(crm_id: str) -> str:
-    """The CRM id as UDF_CRM_ID holds it: itself when it fits, else a digest that does."""
-    if len(crm_id) <= REFERENCE_LENGTH:
-        return crm_id
-    return "sha256:" + hashlib.sha256(crm_id.encode()).hexdigest()[: REFERENCE_LENGTH - 7]
-
-
-def described(customer: Record) -> str:
-    """A customer as a person tells it from a namesake: name, place, email and balance."""
-    place = ", ".join(str(customer.get(c) or "") for c in ("City", "State") if customer.get(c))
-    parts = [customer["CustomerName"], place, customer.get("EmailAddress") or "no email"]
-    balance = customer.get("CurrentBalance")
-    if balance is not None:
-        parts.append(f"balance {money(balance):,.2f}")
-    return " · ".join(part for part in parts if part)
-
-
-def ambiguous(found: list[Record], how: str, value: Any) -> Ambiguous:
-    refs = [f"{c['ARDivisionNo']}-{c['CustomerNo']}" for c in found]
-    candidates = {ref: described(c) for ref, c in zip(refs, found, strict=True)}
-    listed = ", ".join(f"{ref} ({c['CustomerName']})" for ref, c in zip(refs, found, strict=True))
-    return Ambiguous(
-        f"Sage 100 has {len(found)} customers with the {how} “{value}”: {listed}. Choose the "
-        "one this organization buys as on the run's page (or merge them in Sage), then retry.",
-        candidates=candidates,
-        system="sage100",
-    )
 
 
 class Sage100Erp(ErpRole):
@@ -142,7 +119,7 @@ class Sage100Erp(ErpRole):
         Streak's, by a digest that fits), then email, then name; the create names the id, so
         the bridge answers with a customer made for it meanwhile."""
         crm_id = str((customer.get("external_refs") or {}).get("crm") or "")
-        reference = values.get(CUSTOMER_REFERENCE) or fitted_reference(crm_id)
+        reference = values.get(CUSTOMER_REFERENCE) or fitted_id(crm_id, REFERENCE_LENGTH)
         values = {**values, CUSTOMER_REFERENCE: reference} if reference else values
         searches = [
             ("CRM id", CUSTOMER_REFERENCE, reference),
@@ -153,7 +130,10 @@ class Sage100Erp(ErpRole):
             if value:
                 found = self.search("customer", limit=CANDIDATES, **{column: value})
                 if len(found) > 1:
-                    raise ambiguous(found, how, value)
+                    several = {self.customer_ref(c): c for c in found}
+                    raise ambiguous_customers(
+                        "Sage 100", "sage100", how, value, several, NAMESAKE_COLUMNS
+                    )
                 if found:
                     return self.match(found[0], f"found by {how}")
         created = self.create("customer", values, idempotency_key)

@@ -9,11 +9,10 @@ its item lines (JrnlRow), a cash receipt with the numbers of the invoices it pay
 the IDs people use: CustomerID, ItemID, AccountID, the invoice or order number (Reference),
 and a receipt's PostOrder (its check number need not be unique).
 
-Table columns from the ODBC catalog are shared by this process's connectors for
-COLUMNS_TTL_SECONDS; `schema` always reads them live. What the feeds read: `feeds`.
+Table columns come from the ODBC catalog (`connectors.odbc.catalog`); `schema` always
+reads them live. What the feeds read: `feeds`.
 """
 
-import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -28,6 +27,7 @@ from connectors.base import (
     record_link,
 )
 from connectors.errors import AuthError, ConnectorError, NotFound, Unsupported, ValidationError
+from connectors.odbc.catalog import Catalog
 from connectors.odbc.client import Column
 from connectors.sage50desktop.client import LABEL, SYSTEM, Sage50Reader
 from connectors.sage50desktop.entities import (
@@ -45,9 +45,6 @@ from connectors.sage50desktop.entities import (
 from connectors.sage50desktop.erp import Sage50DesktopErp
 from connectors.sage50desktop.feeds import MASTERS, high_water, master_changes, receipts_cursor
 
-COLUMNS_TTL_SECONDS = 300.0
-# (connection id, its creation time, ODBC connection string, table) -> (expires at, columns)
-COLUMNS: dict[tuple[Any, ...], tuple[float, list[Column]]] = {}
 SEARCH_LIMIT = 100
 # Sage's phrases naming a field, for refusals the agent does not tie to one.
 WORDS_TO_FIELD = {"Item ID": "ItemID", "Customer ID": "CustomerID", "GL account": "AccountID",
@@ -60,11 +57,13 @@ class Sage50DesktopConnector(Sage50DesktopErp, Connector):
 
     def __init__(self, connection: Any) -> None:
         super().__init__(connection)
+        odbc = self.settings.get("odbc_connection_string", "")
         self.reader = Sage50Reader(
-            self.settings.get("odbc_connection_string", ""),
+            odbc,
             self.settings.get("odbc_dialect", "pervasive"),
             self.secrets.get("odbc_password", ""),
         )
+        self.catalog = Catalog(self.reader, connection, odbc)
         self.agent = AgentClient(
             SYSTEM,
             "Sage 50 agent",
@@ -75,10 +74,6 @@ class Sage50DesktopConnector(Sage50DesktopErp, Connector):
             product="Sage 50",
             words_to_field=WORDS_TO_FIELD,
         )
-        # Saved connections share the process's catalog cache; an unsaved one keeps its own.
-        self._columns = COLUMNS if connection.pk else {}
-        odbc = self.settings.get("odbc_connection_string", "")
-        self._columns_scope = (connection.pk, str(connection.created_at), odbc)
 
     @classmethod
     def record_links(
@@ -149,16 +144,6 @@ class Sage50DesktopConnector(Sage50DesktopErp, Connector):
                 return names.entity, names.lines
         return name, ENTITIES[name].lines if name in ENTITIES else ""
 
-    def columns(self, table: str, refresh: bool = True) -> list[Column]:
-        """The table's columns from the ODBC catalog: read now, or (`refresh=False`) as read
-        by this process within COLUMNS_TTL_SECONDS."""
-        key = (*self._columns_scope, table)
-        cached = self._columns.get(key)
-        if refresh or cached is None or cached[0] < time.monotonic():
-            cached = (time.monotonic() + COLUMNS_TTL_SECONDS, self.reader.columns(table))
-            self._columns[key] = cached
-        return cached[1]
-
     def schema(self, entity: str) -> list[FieldInfo]:
         """Documents: the fields the agent takes (the SDK's names). Customers: what the
         agent writes, the Customers columns and the main Address's, from the catalog now;
@@ -168,11 +153,11 @@ class Sage50DesktopConnector(Sage50DesktopErp, Connector):
         spec = self.entity(entity)
         if entity == "customer":
             return self.customer_schema()
-        fields = [self.field(column) for column in self.columns(spec.table)]
+        fields = [self.field(column) for column in self.catalog.columns(spec.table)]
         for selected in spec.columns:
             source, _, renamed = selected.partition(" AS ")
             table, column = spec.joined_table(source), source.partition(".")[2]
-            [found] = [c for c in self.columns(table, refresh=False) if c.name == column]
+            [found] = [c for c in self.catalog.columns(table, refresh=False) if c.name == column]
             fields.append(self.field(found, renamed or column))
         if entity == "cash_receipt":
             fields.append(FieldInfo("InvoiceNumber", "Invoice paid", "string", length=20))
@@ -181,8 +166,10 @@ class Sage50DesktopConnector(Sage50DesktopErp, Connector):
     def customer_schema(self) -> list[FieldInfo]:
         column = self.reference_field
         labels = {column: f"Custom field {column[-1]} (the CRM id)"}
-        customers = [c for c in self.columns("Customers") if c.name not in CUSTOMER_READ_ONLY]
-        address = [c for c in self.columns("Address") if c.name in ADDRESS_COLUMNS]
+        customers = [
+            c for c in self.catalog.columns("Customers") if c.name not in CUSTOMER_READ_ONLY
+        ]
+        address = [c for c in self.catalog.columns("Address") if c.name in ADDRESS_COLUMNS]
         return [self.field(c, labels=labels) for c in [*customers, *address]]
 
     def field(self, column: Column, name: str = "", labels: dict[str, str] | None = None):
@@ -253,19 +240,15 @@ class Sage50DesktopConnector(Sage50DesktopErp, Connector):
         where, params = [], []
         for name, value in criteria.items():
             column = spec.qualified(name)
-            if self.kind_of(spec, column, name) == "string":
-                where.append(f"{self.reader.dialect.upper(column)} = ?")
-                params.append(str(value).strip().upper())
-            else:
-                where.append(f"{column} = ?")
-                params.append(value)
+            kind = self.kind_of(spec, column, name)
+            condition, param = self.reader.dialect.search_condition(column, kind, value)
+            where.append(condition)
+            params.append(param)
         return list(self.records(spec, where, params, limit, with_lines))
 
     def kind_of(self, spec: Entity, column: str, name: str) -> str:
         table, bare = spec.joined_table(column), column.partition(".")[2]
-        kinds = {c.name: c.kind for c in self.columns(table, refresh=False)}
-        if bare not in kinds:  # added since read?
-            kinds = {c.name: c.kind for c in self.columns(table)}
+        kinds = self.catalog.kinds(table, [bare])
         if bare not in kinds:
             raise ValidationError(
                 f"Sage 50 {spec.table} cannot be searched by {name}.", fields={name: "unknown"}

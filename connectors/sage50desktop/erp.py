@@ -13,14 +13,13 @@ another currency before, and an invoice carrying an exchange rate is refused. It
 looked up live, never remembered: an item made in Sage passes at the next retry.
 """
 
-import hashlib
 import re
 from decimal import Decimal
 from typing import Any
 
 from connectors.agent_client import segment
 from connectors.base import Record
-from connectors.errors import Ambiguous, ValidationError
+from connectors.errors import ValidationError
 from connectors.roles import (
     CREDIT,
     CUSTOMER_LIST,
@@ -43,7 +42,13 @@ from connectors.roles import (
 )
 from connectors.sage50desktop.entities import ADDRESS_COLUMNS
 from connectors.sage50desktop.feeds import change_of
-from connectors.values import ADDRESS_PARTS, money
+from connectors.values import (
+    ADDRESS_PARTS,
+    NamesakeColumns,
+    ambiguous_customers,
+    fitted_id,
+    money,
+)
 
 SYSTEM = "sage50desktop"
 DEFAULT_REFERENCE_FIELD = "CustomField5"
@@ -58,14 +63,12 @@ CUSTOMER_COLUMNS = {  # common field → the agent's customer names it is writte
     "credit_limit": ("Terms_CreditLimit",),
     "terms": ("Terms_DueDays",),
 }
+NAMESAKE_COLUMNS = NamesakeColumns("Customer_Bill_Name", "eMail_Address", "Balance")
 
 
 def fitted_reference(crm_id: str) -> str:
-    """The CRM id as a 20-character custom field holds it: itself when it fits, else a
-    digest that does (as Sage 100's UDF_CRM_ID holds a long id)."""
-    if len(crm_id) <= REFERENCE_LENGTH:
-        return crm_id
-    return "sha256:" + hashlib.sha256(crm_id.encode()).hexdigest()[: REFERENCE_LENGTH - 7]
+    """The CRM id as a 20-character custom field holds it (`fitted_id`)."""
+    return fitted_id(crm_id, REFERENCE_LENGTH)
 
 
 def customer_columns(field: str, value: Any) -> dict[str, Any]:
@@ -86,25 +89,6 @@ def terms_of(due_days: Any) -> str | None:
     if due_days in (None, ""):
         return None
     return f"Net {due_days}" if int(due_days) else "Due on receipt"
-
-
-def described(customer: Record) -> str:
-    """A customer as a person tells it from a namesake: name, place, email and balance."""
-    place = ", ".join(str(customer[c]) for c in ("City", "State") if customer.get(c))
-    parts = [customer["Customer_Bill_Name"], place, customer.get("eMail_Address") or "no email"]
-    if customer.get("Balance") is not None:
-        parts.append(f"balance {money(customer['Balance']):,.2f}")
-    return " · ".join(part for part in parts if part)
-
-
-def ambiguous(found: list[Record], how: str, value: Any) -> Ambiguous:
-    listed = ", ".join(f"{c['CustomerID']} ({c['Customer_Bill_Name']})" for c in found)
-    return Ambiguous(
-        f"Sage 50 has {len(found)} customers with the {how} “{value}”: {listed}. Choose the "
-        "one this organization buys as on the run's page (or merge them in Sage), then retry.",
-        candidates={c["CustomerID"]: described(c) for c in found},
-        system=SYSTEM,
-    )
 
 
 def document_made(record: Record, existed: bool) -> DocumentMade:
@@ -171,7 +155,10 @@ class Sage50DesktopErp(ErpRole):
             if value:
                 found = self.search("customer", limit=CANDIDATES, **{field: value})
                 if len(found) > 1:
-                    raise ambiguous(found, how, value)
+                    several = {self.customer_ref(c): c for c in found}
+                    raise ambiguous_customers(
+                        "Sage 50", SYSTEM, how, value, several, NAMESAKE_COLUMNS
+                    )
                 if found:
                     return self.match(found[0], f"found by {how}")
         created, existed = self.agent.create(
@@ -303,7 +290,7 @@ class Sage50DesktopErp(ErpRole):
     def read_stock(self, key: str) -> StockRead:
         """Sage 50 US keeps no warehouses: the item's one row stands for the company."""
         item = self.get("stock", key)
-        return StockRead(item["ItemID"], [item], warehouse_of="ItemID")
+        return StockRead(item["ItemID"], [item], warehouse_of="")
 
     def credit(self, ref: str) -> dict[str, Any]:
         """Terms_CreditLimit and Balance, and the customer's sales orders not yet invoiced

@@ -9,18 +9,15 @@ gets DateUpdated/TimeUpdated (and Created on new rows) and the agent's user key.
 
 import re
 import sqlite3
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import date
-from pathlib import Path
 from typing import Any
 
-from agent.backend import EXISTED, Record, Refused, SeveralMatches
+from agent.backend import EXISTED, Record, Refused, SeveralMatches, free_customer_code
 from agent.sage100.backend import Sage100Backend
-from agent.sqlite import write_transaction
+from sandbox.core.company import CompanyFile
 from sandbox.sage100.boi import fetch, find_customer, insert, set_values, stamp, update
 from sandbox.sage100.data import COMPANY_CODE
-from sandbox.sage100.rules import TAX_RATES, suggest_customer_no
+from sandbox.sage100.rules import TAX_RATES
 from sandbox.sage100.sales import SalesOrders
 from sandbox.sage100.schema import TABLES_BY_NAME
 
@@ -33,16 +30,7 @@ FLAG_VALUES = {"CreditHold": "YN", "CustomerStatus": "AI"}
 CUSTOMER_NO = re.compile(r"^[A-Z0-9]{1,20}$")
 
 
-class SandboxBackend(Sage100Backend):
-    def __init__(self, db_path: Path | str) -> None:
-        self.db_path = Path(db_path)
-
-    @contextmanager
-    def transaction(self) -> Iterator[sqlite3.Connection]:
-        """One BOI write: all of it commits, or (on Refused or anything else) none of it."""
-        with write_transaction(self.db_path, rows_by_name=True) as db:
-            yield db
-
+class SandboxBackend(CompanyFile, Sage100Backend):
     # ------------------------------------------------------------ Sage100Backend
 
     def health(self) -> Record:
@@ -75,7 +63,7 @@ class SandboxBackend(Sage100Backend):
                         "SELECT CustomerNo FROM AR_Customer WHERE ARDivisionNo = ?", (division,)
                     )
                 }
-                customer_no = suggest_customer_no(str(values["CustomerName"]), taken)
+                customer_no = free_customer_code(str(values["CustomerName"]), taken)
             if not CUSTOMER_NO.match(customer_no):
                 raise Refused(
                     f"Invalid customer number {customer_no}: use up to 20 letters and digits."

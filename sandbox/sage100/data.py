@@ -12,8 +12,9 @@ from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 from typing import Any
 
+from agent.backend import free_customer_code
 from sandbox.catalogue import PRODUCTS, SAGE100_INACTIVE_CODES, SAGE100_ONLY_PRODUCTS, Product
-from sandbox.sage100.rules import CLERK_USER_KEYS, TAX_RATES, decimal_hours, suggest_customer_no
+from sandbox.sage100.rules import CLERK_USER_KEYS, TAX_RATES, decimal_hours
 from sandbox.sage100.schema import TABLES_BY_NAME
 
 Row = dict[str, Any]
@@ -167,12 +168,7 @@ def moment_on(day: date, rng: random.Random) -> datetime:
 
 def row(table: str, **values: Any) -> Row:
     """A full row of `table`: the given values over Sage's blanks."""
-    full = TABLES_BY_NAME[table].blank()
-    unknown = set(values) - set(full)
-    if unknown:
-        raise KeyError(f"{table} has no column(s) {sorted(unknown)}")
-    full.update(values)
-    return full
+    return TABLES_BY_NAME[table].row(**values)
 
 
 def reference_rows() -> dict[str, list[Row]]:
@@ -244,7 +240,7 @@ def customer_rows(rng: random.Random) -> tuple[list[Row], list[Row]]:
             name = _company_name(rng, suffixes, names)
             address = f"{rng.choice(EU_STREETS)} {rng.randint(1, 180)}"
             phone = f"{prefix} 555 {rng.randint(1000, 9999)}"
-        customer_no = suggest_customer_no(name, numbers)
+        customer_no = free_customer_code(name, numbers)
         numbers.add(customer_no)
         domain = _domain(name, tld)
         established = SEED_DATE - timedelta(days=rng.randint(200, 4000))

@@ -1,7 +1,6 @@
 """Sage 100 conventions the seed data and the sandbox backend share: key formats, decimal-
 hour times, sales tax and order totals."""
 
-import re
 from datetime import datetime
 from decimal import ROUND_HALF_UP, Decimal
 
@@ -40,17 +39,6 @@ def line_key(index: int) -> str:
 
 def line_seq_no(index: int) -> str:
     return f"{index:014d}"
-
-
-def suggest_customer_no(name: str, taken: set[str]) -> str:
-    """A customer number the way clerks make them: the name's letters, upper case, up to 8
-    characters, with a counter when already taken (ACME, ACME01, ACME02…)."""
-    base = re.sub(r"[^A-Z0-9]", "", name.upper())[:8] or "CUST"
-    candidate, counter = base, 0
-    while candidate in taken:
-        counter += 1
-        candidate = f"{base[:6]}{counter:02d}"
-    return candidate
 
 
 def line_extension(quantity: Decimal, unit_price: Decimal, discount_percent: Decimal) -> Decimal:

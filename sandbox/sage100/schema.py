@@ -7,14 +7,15 @@ Lengths are the newer (7.x) ones from the reference; the sandbox backend enforce
 """
 
 from dataclasses import dataclass
-from typing import Any
+
+from sandbox.core.company import DATE
+from sandbox.core.company import Table as CompanyTable
 
 
 def text(length: int) -> str:
     return f"VARCHAR({length})"
 
 
-DATE = "DATE"
 TIME = "VARCHAR(8)"
 FLAG = "VARCHAR(1)"
 MONEY = "NUMERIC(13,2)"
@@ -44,38 +45,14 @@ def party(prefix: str) -> list[tuple[str, str]]:
 
 
 @dataclass(frozen=True)
-class Table:
-    name: str
-    key: tuple[str, ...]
-    columns: list[tuple[str, str]]
+class Table(CompanyTable):
+    """A Sage 100 table: most rows carry the six audit columns after their own."""
+
     audited: bool = True  # has Date/Time/User Created/Updated
 
     @property
     def all_columns(self) -> list[tuple[str, str]]:
         return self.columns + (AUDIT_COLUMNS if self.audited else [])
-
-    @property
-    def column_names(self) -> list[str]:
-        return [name for name, _ in self.all_columns]
-
-    def length(self, column: str) -> int | None:
-        """The maximum length of a text column, None for other columns."""
-        declared = dict(self.all_columns)[column]
-        if declared.startswith("VARCHAR("):
-            return int(declared[8:-1])
-        return None
-
-    def blank(self) -> dict[str, Any]:
-        """A row as Sage leaves unset fields: empty text, zero numbers, no date."""
-        return {
-            name: "" if kind.startswith("VARCHAR") else None if kind == DATE else 0
-            for name, kind in self.all_columns
-        }
-
-    def ddl(self) -> str:
-        columns = [f"{name} {kind}" for name, kind in self.all_columns]
-        columns.append(f"PRIMARY KEY ({', '.join(self.key)})")
-        return f"CREATE TABLE {self.name} (\n    " + ",\n    ".join(columns) + "\n)"
 
 
 SALES_ORDER_HEADER_COLUMNS = [

@@ -2,12 +2,10 @@
 
 import copy
 import random
-import sqlite3
-from contextlib import closing
 from functools import cache
 from pathlib import Path
 
-from agent.sqlite import write_transaction
+from sandbox.core.company import write_tables
 from sandbox.sage100.data import Row, customer_rows, item_rows, reference_rows
 from sandbox.sage100.orders import order_rows
 from sandbox.sage100.schema import TABLES
@@ -34,23 +32,5 @@ def seed_tables() -> dict[str, list[Row]]:
 
 
 def write_seed(path: Path) -> None:
-    """Drop and recreate every table with the seed, in one transaction, so ODBC readers with
-    the file open see either the old data or the new, never half of it."""
-    tables = _seed_tables()
-    with closing(sqlite3.connect(path, timeout=30)) as db:
-        db.execute("PRAGMA journal_mode=WAL")  # kept by the file; not allowed in a transaction
-    with write_transaction(path) as db:
-        for table in TABLES:
-            db.execute(f"DROP TABLE IF EXISTS {table.name}")
-            db.execute(table.ddl())
-            names = table.column_names
-            db.executemany(
-                f"INSERT INTO {table.name} ({', '.join(names)}) "
-                f"VALUES ({', '.join('?' * len(names))})",
-                [[_sql_value(row[name]) for name in names] for row in tables.get(table.name, [])],
-            )
-
-
-def _sql_value(value: object) -> object:
-    """Dates as ISO text (what the SQLite ODBC driver reads back as a date)."""
-    return value.isoformat() if hasattr(value, "isoformat") else value
+    """Every table dropped and written again with the seed, in one transaction."""
+    write_tables(path, TABLES, _seed_tables())

@@ -1,25 +1,16 @@
 """Read-only queries behind the sandbox's pages (what a Sage 100 user would look at)."""
 
-import sqlite3
-from contextlib import closing
-from pathlib import Path
 from typing import Any
+
+from sandbox.core.company import CompanyFile
 
 Record = dict[str, Any]
 PAGE_SIZE = 200
 
 
-class PageQueries:
-    def __init__(self, db_path: Path) -> None:
-        self.db_path = db_path
-
-    def _all(self, sql: str, *params: Any) -> list[Record]:
-        with closing(sqlite3.connect(self.db_path, timeout=30)) as db:
-            db.row_factory = sqlite3.Row
-            return [dict(row) for row in db.execute(sql, params)]
-
+class PageQueries(CompanyFile):
     def open_orders(self) -> list[Record]:
-        return self._all(
+        return self.rows(
             "SELECT h.*, c.CustomerName, h.TaxableAmt + h.NonTaxableAmt + h.SalesTaxAmt "
             "+ h.FreightAmt - h.DiscountAmt AS OrderTotal FROM SO_SalesOrderHeader h "
             "JOIN AR_Customer c ON c.ARDivisionNo = h.ARDivisionNo AND c.CustomerNo = h.CustomerNo "
@@ -27,7 +18,7 @@ class PageQueries:
         )
 
     def recent_history(self) -> list[Record]:
-        return self._all(
+        return self.rows(
             "SELECT h.*, h.TaxableAmt + h.NonTaxableAmt + h.SalesTaxAmt + h.FreightAmt "
             "- h.DiscountAmt AS OrderTotal FROM SO_SalesOrderHistoryHeader h "
             "ORDER BY h.DateUpdated DESC, CAST(h.TimeUpdated AS REAL) DESC, h.SalesOrderNo DESC "
@@ -39,9 +30,9 @@ class PageQueries:
             ("SO_SalesOrderHeader", "SO_SalesOrderDetail", "open"),
             ("SO_SalesOrderHistoryHeader", "SO_SalesOrderHistoryDetail", "history"),
         ):
-            found = self._all(f"SELECT * FROM {header} WHERE SalesOrderNo = ?", order_no)
+            found = self.rows(f"SELECT * FROM {header} WHERE SalesOrderNo = ?", order_no)
             if found:
-                lines = self._all(
+                lines = self.rows(
                     f"SELECT * FROM {detail} WHERE SalesOrderNo = ? ORDER BY LineKey", order_no
                 )
                 order = found[0]
@@ -54,31 +45,31 @@ class PageQueries:
 
     def customers(self, search: str = "") -> list[Record]:
         pattern = f"%{search}%"
-        return self._all(
+        return self.rows(
             "SELECT * FROM AR_Customer WHERE ? = '' OR CustomerName LIKE ? OR CustomerNo LIKE ? "
             "OR EmailAddress LIKE ? ORDER BY ARDivisionNo, CustomerNo LIMIT ?",
             search, pattern, pattern, pattern, PAGE_SIZE,
         )  # fmt: skip
 
     def open_invoices(self) -> list[Record]:
-        return self._all(
+        return self.rows(
             "SELECT i.*, c.CustomerName FROM AR_OpenInvoice i JOIN AR_Customer c "
             "ON c.ARDivisionNo = i.ARDivisionNo AND c.CustomerNo = i.CustomerNo "
             "WHERE i.Balance > 0 ORDER BY i.InvoiceDueDate"
         )
 
     def recent_receipts(self) -> list[Record]:
-        return self._all(
+        return self.rows(
             "SELECT * FROM AR_CashReceiptsHistory "
             "ORDER BY DateCreated DESC, CAST(TimeCreated AS REAL) DESC, DepositNo DESC "
             "LIMIT 20"
         )
 
     def stock(self) -> list[Record]:
-        return self._all(
+        return self.rows(
             "SELECT s.*, i.ItemCodeDesc, i.InactiveItem FROM IM_ItemWarehouse s "
             "JOIN CI_Item i ON i.ItemCode = s.ItemCode ORDER BY s.ItemCode, s.WarehouseCode"
         )
 
     def warehouses(self) -> list[Record]:
-        return self._all("SELECT * FROM IM_Warehouse ORDER BY WarehouseCode")
+        return self.rows("SELECT * FROM IM_Warehouse ORDER BY WarehouseCode")

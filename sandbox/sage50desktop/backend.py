@@ -9,15 +9,11 @@ sandbox's pages (what a Sage 50 user enters in Receipts and Inventory Adjustment
 agent does not offer them.
 """
 
-import sqlite3
-from collections.abc import Iterator
-from contextlib import contextmanager
-from pathlib import Path
 from typing import Any
 
 from agent.backend import EXISTED, Record, Refused, SeveralMatches
 from agent.sage50.backend import Sage50Backend
-from agent.sqlite import write_transaction
+from sandbox.core.company import CompanyFile
 from sandbox.sage50desktop.customers import CUSTOMER_FIELDS, Customers, customer_record
 from sandbox.sage50desktop.journals import DOCUMENT_NAMES, Journals
 from sandbox.sage50desktop.ledger import SALES_JOURNAL, SALES_ORDER_JOURNAL, STOCK_ITEM_CLASS
@@ -26,16 +22,7 @@ from sandbox.sage50desktop.records import company, fetch, fetch_all, to_decimal,
 VERSION = "Sage 50 2026 (sandbox)"
 
 
-class SandboxBackend(Sage50Backend):
-    def __init__(self, db_path: Path | str) -> None:
-        self.db_path = Path(db_path)
-
-    @contextmanager
-    def transaction(self) -> Iterator[sqlite3.Connection]:
-        """One SDK Save(): all of it commits, or (on Refused or anything else) none of it."""
-        with write_transaction(self.db_path, rows_by_name=True) as db:
-            yield db
-
+class SandboxBackend(CompanyFile, Sage50Backend):
     # ------------------------------------------------------------ Sage50Backend
 
     def health(self) -> Record:

@@ -6,8 +6,7 @@ import sqlite3
 from datetime import date
 from typing import Any
 
-from agent.backend import Record, Refused
-from sandbox.sage50desktop.data import suggest_customer_id
+from agent.backend import Record, Refused, free_customer_code
 from sandbox.sage50desktop.ledger import blank, new_guid
 from sandbox.sage50desktop.records import (
     column_value,
@@ -55,7 +54,7 @@ class Customers:
         name = customer_values.get("Customer_Bill_Name", "")
         if not name:
             raise Refused("A customer name (Customer_Bill_Name) is required.", "Customer_Bill_Name")
-        customer_id = customer_values.get("CustomerID") or suggest_customer_id(
+        customer_id = customer_values.get("CustomerID") or free_customer_code(
             name, {row[0] for row in self.db.execute("SELECT CustomerID FROM Customers")}
         )
         if find_customer(self.db, customer_id):

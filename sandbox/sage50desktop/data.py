@@ -9,6 +9,7 @@ import re
 from datetime import date, timedelta
 from decimal import Decimal
 
+from agent.backend import free_customer_code
 from sandbox.catalogue import (
     CODES_UNKNOWN_TO_SAGE,
     PRODUCTS,
@@ -126,17 +127,6 @@ TERMS_DAYS = [30, 30, 30, 15, 45, 60, 0]
 DELIVERY_NOTES = ["Call before delivery", "Dock closes 3 pm", "Gate code at office", "Liftgate"]
 
 
-def suggest_customer_id(name: str, taken: set[str]) -> str:
-    """A Customer ID the way Sage 50 users make them: the name's letters, upper case, up to
-    8 characters, with a counter when already taken (ACME, ACME01, ACME02…)."""
-    base = re.sub(r"[^A-Z0-9]", "", name.upper())[:8] or "CUST"
-    candidate, counter = base, 0
-    while candidate in taken:
-        counter += 1
-        candidate = f"{base[:6]}{counter:02d}"
-    return candidate
-
-
 def company_row(today: date, next_invoice: int, next_order: int) -> Row:
     return blank(
         "Company", CompanyName=COMPANY_NAME, FirstOpenPeriodStart=date(today.year, 1, 1),
@@ -187,7 +177,7 @@ def customer_rows(rng: random.Random, today: date) -> dict[str, list[Row]]:
                 pairs.add((stem, trade))
                 break
         name = f"{stem} {trade} {rng.choice(SUFFIXES)}".strip()
-        customer_id = suggest_customer_id(name, ids)
+        customer_id = free_customer_code(name, ids)
         ids.add(customer_id)
         city, state, zip_code, area, tax_code = rng.choice(CITIES)
         domain = re.sub(r"[^a-z]", "", f"{stem}{trade}".lower()) + ".com"

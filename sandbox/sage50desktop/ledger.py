@@ -14,7 +14,6 @@ amount, LinkToAnotherTrx = the PostOrder of the invoice it pays) and the cash ro
 import random
 import uuid
 from dataclasses import dataclass
-from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
@@ -46,24 +45,9 @@ def decimal_of(value: Any) -> Decimal:
     return Decimal(str(value if value is not None else 0))
 
 
-def sql_value(value: Any) -> Any:
-    """What SQLite stores: Decimals as text (numeric affinity makes them numbers again),
-    dates as ISO text (what the SQLite ODBC driver reads back as a date)."""
-    if isinstance(value, Decimal):
-        return str(value)
-    if isinstance(value, date):
-        return value.isoformat()
-    return value
-
-
 def blank(table: str, **values: Any) -> Row:
     """A full row of `table`: the given values over Sage's blanks."""
-    row = TABLES_BY_NAME[table].blank()
-    unknown = set(values) - set(row)
-    if unknown:
-        raise KeyError(f"{table} has no column(s) {sorted(unknown)}")
-    row.update(values)
-    return row
+    return TABLES_BY_NAME[table].row(**values)
 
 
 def invoice_number(number: int) -> str:

@@ -9,7 +9,8 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from agent.backend import Record, Refused
-from sandbox.sage50desktop.ledger import decimal_of, sql_value, to_money
+from sandbox.core.company import sql_value
+from sandbox.sage50desktop.ledger import decimal_of, to_money
 from sandbox.sage50desktop.schema import DATE, MONEY, QUANTITY, RATE, TABLES_BY_NAME
 
 DECIMAL_KINDS = (MONEY, QUANTITY, RATE)

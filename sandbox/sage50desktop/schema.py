@@ -12,12 +12,10 @@ GLSalesAcct, QuantityOnHand, DueDate, InternalNote, IsClosed, PaymentMethod, Com
 counters and FirstOpenPeriodStart): the sandbox keeps them so the connector can read them.
 """
 
-from dataclasses import dataclass
-from typing import Any
+from sandbox.core.company import DATE, Table
 
 INTEGER = "INTEGER"
 SMALLINT = "SMALLINT"
-DATE = "DATE"
 MONEY = "DECIMAL(19,2)"
 QUANTITY = "DECIMAL(19,5)"
 RATE = "DECIMAL(9,5)"
@@ -29,39 +27,6 @@ def text(length: int) -> str:
 
 def custom_fields() -> list[tuple[str, str]]:
     return [(f"CustomField{n}", text(20)) for n in range(1, 6)]
-
-
-@dataclass(frozen=True)
-class Table:
-    name: str
-    key: tuple[str, ...]
-    columns: list[tuple[str, str]]
-    unique: tuple[str, ...] = ()
-
-    @property
-    def column_names(self) -> list[str]:
-        return [name for name, _ in self.columns]
-
-    def kind(self, column: str) -> str:
-        return dict(self.columns)[column]
-
-    def length(self, column: str) -> int | None:
-        """The maximum length of a text column, None for other columns."""
-        declared = self.kind(column)
-        return int(declared[8:-1]) if declared.startswith("VARCHAR(") else None
-
-    def blank(self) -> dict[str, Any]:
-        """A row as Sage leaves unset fields: empty text, zero numbers, no date."""
-        return {
-            name: "" if kind.startswith("VARCHAR") else None if kind == DATE else 0
-            for name, kind in self.columns
-        }
-
-    def ddl(self) -> str:
-        columns = [f"{name} {kind}" for name, kind in self.columns]
-        columns.append(f"PRIMARY KEY ({', '.join(self.key)})")
-        columns.extend(f"UNIQUE ({name})" for name in self.unique)
-        return f"CREATE TABLE {self.name} (\n    " + ",\n    ".join(columns) + "\n)"
 
 
 ADDRESS_COLUMNS = [

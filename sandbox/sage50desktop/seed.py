@@ -7,16 +7,14 @@ before it and the current year is the open period (Company.FirstOpenPeriodStart)
 
 import copy
 import random
-import sqlite3
-from contextlib import closing
 from datetime import date
 from functools import cache
 from pathlib import Path
 
-from agent.sqlite import write_transaction
+from sandbox.core.company import write_tables
 from sandbox.sage50desktop.data import company_row, customer_rows, item_rows, reference_rows
 from sandbox.sage50desktop.history import history_rows
-from sandbox.sage50desktop.ledger import Row, sql_value
+from sandbox.sage50desktop.ledger import Row
 from sandbox.sage50desktop.schema import TABLES
 
 SEED = 50
@@ -40,18 +38,5 @@ def seed_tables(today: date | None = None) -> dict[str, list[Row]]:
 
 
 def write_seed(path: Path, today: date | None = None) -> None:
-    """Drop and recreate every table with the seed, in one transaction, so ODBC readers with
-    the file open see either the old data or the new, never half of it."""
-    tables = _seed_tables(today or date.today())
-    with closing(sqlite3.connect(path, timeout=30)) as db:
-        db.execute("PRAGMA journal_mode=WAL")  # kept by the file; not allowed in a transaction
-    with write_transaction(path) as db:
-        for table in TABLES:
-            db.execute(f"DROP TABLE IF EXISTS {table.name}")
-            db.execute(table.ddl())
-            names = table.column_names
-            db.executemany(
-                f"INSERT INTO {table.name} ({', '.join(names)}) "
-                f"VALUES ({', '.join('?' * len(names))})",
-                [[sql_value(row[name]) for name in names] for row in tables.get(table.name, [])],
-            )
+    """Every table dropped and written again with the seed for `today`, in one transaction."""
+    write_tables(path, TABLES, _seed_tables(today or date.today()))

@@ -1,11 +1,9 @@
 """Read-only queries behind the sandbox's pages (what a Sage 50 user looks at in Customers
 & Sales and Inventory)."""
 
-import sqlite3
-from contextlib import closing
-from pathlib import Path
 from typing import Any
 
+from sandbox.core.company import CompanyFile
 from sandbox.sage50desktop.ledger import (
     CASH_RECEIPTS_JOURNAL,
     LINE_ROW,
@@ -21,17 +19,9 @@ DOCUMENT = (
 )
 
 
-class PageQueries:
-    def __init__(self, db_path: Path) -> None:
-        self.db_path = db_path
-
-    def _all(self, sql: str, *params: Any) -> list[Record]:
-        with closing(sqlite3.connect(self.db_path, timeout=30)) as db:
-            db.row_factory = sqlite3.Row
-            return [dict(row) for row in db.execute(sql, params)]
-
+class PageQueries(CompanyFile):
     def invoices(self) -> list[Record]:
-        return self._all(
+        return self.rows(
             DOCUMENT + "WHERE h.JrnlKey_Journal = ? ORDER BY h.PostOrder DESC LIMIT ?",
             SALES_JOURNAL,
             PAGE_SIZE,
@@ -39,7 +29,7 @@ class PageQueries:
 
     def sales_orders(self) -> list[Record]:
         """Orders, newest first, with the invoice that filled each closed one."""
-        return self._all(
+        return self.rows(
             "SELECT o.*, c.CustomerID, c.Customer_Bill_Name, "
             "(SELECT i.Reference FROM JrnlHdr i WHERE i.JrnlKey_Journal = ? "
             " AND i.INV_POSOOrderNumber = o.Reference) AS InvoiceReference "
@@ -52,13 +42,13 @@ class PageQueries:
 
     def document(self, journal: int, reference: str) -> Record | None:
         """An invoice or order with its lines (items and GL accounts by their IDs)."""
-        found = self._all(
+        found = self.rows(
             DOCUMENT + "WHERE h.JrnlKey_Journal = ? AND h.Reference = ?", journal, reference
         )
         if not found:
             return None
         header = found[0]
-        rows = self._all(
+        rows = self.rows(
             "SELECT r.*, i.ItemID, a.AccountID FROM JrnlRow r "
             "LEFT JOIN LineItem i ON i.ItemRecordNumber = r.ItemRecordNumber "
             "LEFT JOIN Chart a ON a.GLAcntNumber = r.GLAcntNumber "
@@ -67,7 +57,7 @@ class PageQueries:
         )
         header["lines"] = [row for row in rows if row["RowType"] == LINE_ROW]
         header["other_rows"] = [row for row in rows if row["RowType"] != LINE_ROW]
-        header["receipts"] = self._all(
+        header["receipts"] = self.rows(
             "SELECT h.Reference, h.TransactionDate, h.PaymentMethod, -r.Amount AS Applied "
             "FROM JrnlRow r JOIN JrnlHdr h ON h.PostOrder = r.PostOrder "
             "WHERE r.LinkToAnotherTrx = ? AND r.Journal = ? ORDER BY h.PostOrder",
@@ -78,7 +68,7 @@ class PageQueries:
 
     def customers(self, search: str = "") -> list[Record]:
         pattern = f"%{search}%"
-        return self._all(
+        return self.rows(
             "SELECT c.*, a.City, a.State, e.EmployeeName FROM Customers c "
             "LEFT JOIN Address a ON a.CustomerRecordNumber = c.CustomerRecordNumber "
             " AND a.AddressTypeNumber = 0 "
@@ -89,7 +79,7 @@ class PageQueries:
         )  # fmt: skip
 
     def open_invoices(self) -> list[Record]:
-        return self._all(
+        return self.rows(
             DOCUMENT + "WHERE h.JrnlKey_Journal = ? AND h.MainAmount - h.AmountPaid > 0.004 "
             "ORDER BY h.DueDate, h.PostOrder",
             SALES_JOURNAL,
@@ -97,14 +87,14 @@ class PageQueries:
 
     def invoice_customer(self, reference: str) -> str:
         """The Customer ID of an invoice ("" when there is no such invoice)."""
-        found = self._all(
+        found = self.rows(
             DOCUMENT + "WHERE h.JrnlKey_Journal = ? AND h.Reference = ?", SALES_JOURNAL, reference
         )
         return found[0]["CustomerID"] if found else ""
 
     def receipts(self) -> list[Record]:
         """Receipts, newest first, with the invoice each one paid."""
-        return self._all(
+        return self.rows(
             "SELECT h.*, c.CustomerID, c.Customer_Bill_Name, i.Reference AS InvoiceReference "
             "FROM JrnlHdr h JOIN Customers c ON c.CustomerRecordNumber = h.CustVendId "
             "LEFT JOIN JrnlRow r ON r.PostOrder = h.PostOrder AND r.LinkToAnotherTrx > 0 "
@@ -115,7 +105,7 @@ class PageQueries:
         )
 
     def stock(self) -> list[Record]:
-        return self._all(
+        return self.rows(
             "SELECT i.*, a.AccountID AS SalesAccountID FROM LineItem i "
             "LEFT JOIN Chart a ON a.GLAcntNumber = i.GLSalesAcct ORDER BY i.ItemID"
         )
