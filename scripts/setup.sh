@@ -46,4 +46,12 @@ if [[ ! -f .env ]]; then
   umask 077
   printf 'SECRET_KEY=%s\nCLARITY_ENCRYPTION_KEYS=%s\n' "$secret" "$fernet" > .env
 fi
+# The Salesforce Pub/Sub stubs are generated with the pinned grpcio-tools so they match the protobuf
+# runtime; regenerated whenever the proto is newer than them.
+proto=connectors/salesforce/pubsub/pubsub_api.proto
+stub=connectors/salesforce/pubsub/pubsub_api_pb2_grpc.py
+if [[ ! -f $stub || $proto -nt $stub || $stamp -nt $stub ]]; then
+  echo "==> generating the Pub/Sub stubs from $proto"
+  .venv/bin/python -m grpc_tools.protoc -I . --python_out=. --grpc_python_out=. "$proto"
+fi
 mkdir -p var/sandbox

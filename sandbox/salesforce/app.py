@@ -3,23 +3,30 @@
 Every `/services/data/vXX.X/` call needs a Bearer session, counts against the daily API
 limit (`Sforce-Limit-Info` on every reply, 403 REQUEST_LIMIT_EXCEEDED once spent) and
 answers errors in Salesforce's `[{"message", "errorCode", "fields"}]` shape.
-Test knobs: `POST /_control/settings`, `/_control/refresh_token`, `/_control/expire_sessions`.
+Test knobs: `POST /_control/settings`, `/_control/refresh_token`, `/_control/expire_sessions`,
+`/_control/outbound-messages`. Beside it runs the Pub/Sub API (gRPC) with Change Data Capture of
+every record write: see sandbox/salesforce/pubsub/ and `/_control/pubsub`.
 """
 
 import re
 import ssl
 from datetime import date
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from werkzeug.routing import Rule
 from werkzeug.wrappers import Request, Response
 
 from sandbox.core.app import SandboxApp, json_response, read_json
 from sandbox.core.store import DocumentStore
+from sandbox.registry import SANDBOXES
 from sandbox.salesforce import auth, data, ids, tls
 from sandbox.salesforce.composite import CompositeApi, composite_rules
 from sandbox.salesforce.outbound import OutboundMessenger
 from sandbox.salesforce.pages import Pages, page_rules
+from sandbox.salesforce.pubsub.capture import CapturingStore, change_origin
+from sandbox.salesforce.pubsub.control import PubSubControl, pubsub_rules
+from sandbox.salesforce.pubsub.service import PubSubService, configured_port
 from sandbox.salesforce.records import Records
 from sandbox.salesforce.rest import (
     MAX_BATCH_SIZE,
@@ -29,7 +36,7 @@ from sandbox.salesforce.rest import (
     RestApi,
     rest_rules,
 )
-from sandbox.salesforce.schema import sobject
+from sandbox.salesforce.schema import ORG_ID, sobject
 
 VERSIONED_PATH = re.compile(r"^/services/data/v([^/]+)")
 VERSION = re.compile(r"(\d+)\.\d")
@@ -70,7 +77,7 @@ class ApiLimits:
         return f"api-usage={used}/{limit}"
 
 
-class SalesforceSandbox(RestApi, CompositeApi, Pages, SandboxApp):
+class SalesforceSandbox(RestApi, CompositeApi, Pages, PubSubControl, SandboxApp):
     name = "salesforce"
     title = "Salesforce"
     accent = "#0176d3"
@@ -81,11 +88,13 @@ class SalesforceSandbox(RestApi, CompositeApi, Pages, SandboxApp):
         super().__init__(data_dir)
         self.cert_path, self.key_path = tls.ensure_certificate(self.data_dir)
         self.jwt_private_path, jwt_public_path = tls.ensure_jwt_keys(self.data_dir)
-        self.store = DocumentStore(self.data_dir / "salesforce.db")
+        self.store = CapturingStore(self.data_dir / "salesforce.db")
         self.oauth = auth.OAuth(
             DocumentStore(self.data_dir / "salesforce-auth.db"), jwt_public_path
         )
         self.seeding = False
+        self.pubsub = PubSubService(self.store, self.oauth, lambda: not self.seeding)
+        self.pubsub_address: str | None = None  # "127.0.0.1:PORT" once started
         self.records = Records(self.store, self.closed_won)
         self.outbound = OutboundMessenger(self.store, self.opportunity)
         self.limits = ApiLimits(self.store)
@@ -102,12 +111,19 @@ class SalesforceSandbox(RestApi, CompositeApi, Pages, SandboxApp):
             Rule("/_control/settings", endpoint="settings", methods=["GET", "POST"]),
             Rule("/_control/refresh_token", endpoint="control_refresh", methods=["POST"]),
             Rule("/_control/expire_sessions", endpoint="control_expire", methods=["POST"]),
+            Rule(
+                "/_control/outbound-messages",
+                endpoint="control_outbound_messages",
+                methods=["GET", "POST"],
+            ),
+            *pubsub_rules(),
         ]
 
     def reset(self) -> None:
         """Seed data, default limits and settings; sessions and refresh tokens survive."""
         self.cursors.clear()
         self.store.clear()
+        self.pubsub.reset()
         self.seeding = True
         try:
             with self.store.transaction():
@@ -132,6 +148,9 @@ class SalesforceSandbox(RestApi, CompositeApi, Pages, SandboxApp):
     def started(self, base_url: str) -> None:
         super().started(base_url)
         self.outbound.base_url = base_url
+        http_default = next(spec for spec in SANDBOXES if spec.name == self.name).port()
+        port = configured_port(urlsplit(base_url).port or 0, http_default)
+        self.pubsub_address = self.pubsub.start(base_url, port)
 
     def describe(self) -> list[str]:
         return [
@@ -140,10 +159,12 @@ class SalesforceSandbox(RestApi, CompositeApi, Pages, SandboxApp):
             f"private key {self.jwt_private_path}",
             "Outbound Messages to: "
             + (self.outbound.endpoint_url or "(not set: POST /_control/settings outbound_url)"),
+            f"Pub/Sub API (gRPC, insecure): {self.pubsub_address}; tenantid {ORG_ID}",
         ]
 
     def close(self) -> None:
         self.outbound.close()
+        self.pubsub.stop()
 
     def fault_body(self, kind: str, status: int) -> Response:
         if kind == "rate_limited":
@@ -162,6 +183,16 @@ class SalesforceSandbox(RestApi, CompositeApi, Pages, SandboxApp):
         return super().not_found(request)
 
     def dispatch(self, request: Request) -> Response:
+        """One request is one transaction: its change events share a transactionKey."""
+        version = VERSIONED_PATH.match(request.path)
+        origin = change_origin(
+            version.group(1) if version else "59.0",
+            request.headers.get("Sforce-Call-Options", ""),
+        )
+        with self.pubsub.capture.transaction(origin):
+            return self.dispatch_versioned(request)
+
+    def dispatch_versioned(self, request: Request) -> Response:
         """Versioned REST calls: version check, session, API limit, then the base chain."""
         version = VERSIONED_PATH.match(request.path)
         if version is None:
@@ -196,6 +227,15 @@ class SalesforceSandbox(RestApi, CompositeApi, Pages, SandboxApp):
 
     def on_control_expire(self, request: Request) -> Response:
         return json_response({"expired": self.oauth.expire_sessions()})
+
+    def on_control_outbound_messages(self, request: Request) -> Response:
+        """`{"enabled": false}` turns Outbound Messages off, e.g. while CDC carries the changes."""
+        if request.method == "POST":
+            body = read_json(request) or {}
+            if not isinstance(body, dict) or not isinstance(body.get("enabled"), bool):
+                return json_response({"error": 'expected {"enabled": true|false}'}, status=400)
+            self.outbound.set_enabled(body["enabled"])
+        return json_response({"enabled": self.outbound.enabled})
 
     def on_settings(self, request: Request) -> Response:
         """GET the knobs; POST any of api_limit, api_used, query_batch_size, outbound_url,

@@ -68,7 +68,11 @@ class OAuth:
         scheme, _, token = header.partition(" ")
         if scheme.lower() not in ("bearer", "oauth") or not token:
             return None
-        session = self.store.get("sessions", token.strip())
+        return self.session_of_token(token.strip())
+
+    def session_of_token(self, token: str) -> dict | None:
+        """The live session of an access token (the Pub/Sub API gets it as metadata)."""
+        session = self.store.get("sessions", token)
         if session is None or session["expires_at"] < time.time():
             return None
         return session

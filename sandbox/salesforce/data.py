@@ -1,5 +1,6 @@
 """Deterministic seed data: accounts, contacts, the shared product catalogue in a standard
-price book (USD and EUR), opportunities in every stage with line items, and a few orders.
+price book (USD and EUR), opportunities in every stage with line items, orders from some won
+opportunities, and draft orders straight on accounts (a sales rep activates them: "Activate").
 
 Dates are relative to today so LAST_N_DAYS and the "recent deals" views show something.
 A few deals sell codes Sage does not know (`CODES_UNKNOWN_TO_SAGE`) on purpose.
@@ -8,7 +9,7 @@ A few deals sell codes Sage does not know (`CODES_UNKNOWN_TO_SAGE`) on purpose.
 import random
 from datetime import date, timedelta
 
-from sandbox.catalogue import CODES_UNKNOWN_TO_SAGE, PRODUCTS
+from sandbox.catalogue import CODES_UNKNOWN_TO_SAGE, PRODUCTS, SAGE100_INACTIVE_CODES
 from sandbox.salesforce import ids
 from sandbox.salesforce.records import Records
 from sandbox.salesforce.schema import sobject
@@ -74,6 +75,7 @@ TITLES = ["Purchasing Manager", "Operations Director", "CFO", "Facilities Manage
           "Procurement Specialist", "VP Operations", "Office Manager", "Plant Manager"]  # fmt: skip
 DEAL_KINDS = ["Annual Restock", "Facility Upgrade", "Pilot Order", "Expansion", "Replacement Parts",
               "Service Agreement", "Site Install", "Q3 Order", "Fleet Refit"]  # fmt: skip
+DRAFT_ORDERS = 6  # on USD accounts, selling items Sage 100 has, under the approval threshold
 OPEN_STAGES = ["Prospecting", "Qualification", "Needs Analysis", "Value Proposition",
                "Id. Decision Makers", "Perception Analysis", "Proposal/Price Quote",
                "Negotiation/Review"]  # fmt: skip
@@ -85,6 +87,7 @@ def seed(records: Records, today: date) -> None:
     accounts = seed_accounts(records, rng)
     book, entries = seed_catalogue(records)
     seed_opportunities(records, rng, today, accounts, book, entries)
+    seed_draft_orders(records, today, accounts, book, entries)
 
 
 def seed_accounts(records: Records, rng: random.Random) -> list[tuple[str, str]]:
@@ -212,3 +215,35 @@ def seed_orders(
                 })  # fmt: skip
         if index % 2 == 0:
             records.update(order_obj, order_id, {"Status": "Activated"})
+
+
+def seed_draft_orders(
+    records: Records,
+    today: date,
+    accounts: list[tuple[str, str]],
+    book: str,
+    entries: dict[tuple[str, str], str],
+) -> None:
+    """Orders keyed in on an account (no opportunity), still Draft; every other one names a
+    bill-to contact."""
+    rng = random.Random(801)
+    order_obj, item_obj = sobject("Order"), sobject("OrderItem")
+    sellable = [p.code for p in PRODUCTS if p.code not in SAGE100_INACTIVE_CODES]
+    usd = [account_id for account_id, currency in accounts if currency == "USD"]
+    contacts = records.all(sobject("Contact"))
+    for number in range(1, DRAFT_ORDERS + 1):
+        account_id = usd[(number * 5) % len(usd)]
+        account = records.get(sobject("Account"), account_id)
+        contact = next(c["Id"] for c in contacts if c["AccountId"] == account_id)
+        order_id = records.create(order_obj, {
+            "Name": f"{account['Name']} - Web Order {number}", "AccountId": account_id,
+            "Status": "Draft", "EffectiveDate": today.isoformat(), "Pricebook2Id": book,
+            "CurrencyIsoCode": "USD", "PoNumber": f"PO-{7700 + number}",
+            "BillToContactId": contact if number % 2 else None,
+        })  # fmt: skip
+        for code in rng.sample(sellable, rng.randint(1, 3)):
+            entry = records.get(sobject("PricebookEntry"), entries[code, "USD"])
+            records.create(item_obj, {
+                "OrderId": order_id, "PricebookEntryId": entry["Id"],
+                "Quantity": rng.choice([1, 2, 4, 6, 10]), "UnitPrice": entry["UnitPrice"],
+            })  # fmt: skip

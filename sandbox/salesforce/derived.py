@@ -1,6 +1,7 @@
 """Fields Salesforce computes on save: IsWon from the stage, Contact.Name, line prices and
-totals, order numbers; plus the rules that go with them (price book of a line, activated
-orders are locked). One function per object, called by `Records.save` before the write.
+totals, order numbers, a task's IsClosed and AccountId; plus the rules that go with them
+(price book of a line, activated orders are locked). One function per object, called by
+`Records.save` before the write.
 """
 
 from collections.abc import Callable
@@ -117,6 +118,20 @@ def derive_order_item(records: "Records", record: Record, old: Record | None) ->
     record["TotalPrice"] = round(record["Quantity"] * record["UnitPrice"], 2)
 
 
+def derive_task(records: "Records", record: Record, old: Record | None) -> None:
+    """IsClosed follows the status; AccountId is the account of what the task is about."""
+    record["IsClosed"] = record["Status"] == "Completed"
+    record["AccountId"] = None
+    for name in ("WhatId", "WhoId"):
+        related = record.get(name)
+        target = sobject("Task").field(name).target(related) if related else None
+        if target is not None:
+            found = records.get(target, related) or {}
+            account = found["Id"] if target.name == "Account" else found.get("AccountId")
+            record["AccountId"] = account
+            return
+
+
 DERIVATIONS: dict[str, Callable[["Records", Record, Record | None], None]] = {
     "Contact": derive_contact,
     "Opportunity": derive_opportunity,
@@ -124,4 +139,5 @@ DERIVATIONS: dict[str, Callable[["Records", Record, Record | None], None]] = {
     "OpportunityLineItem": derive_opportunity_line,
     "Order": derive_order,
     "OrderItem": derive_order_item,
+    "Task": derive_task,
 }

@@ -55,6 +55,14 @@ class OutboundMessenger:
             self.store.set_meta("outbound_retry_base", str(float(retry_base)))
         self._wake.set()
 
+    @property
+    def enabled(self) -> bool:
+        """Whether the workflow rule that sends the messages is active (it is after a reset)."""
+        return self.store.get_meta("outbound_enabled", "true") == "true"
+
+    def set_enabled(self, enabled: bool) -> None:
+        self.store.set_meta("outbound_enabled", "true" if enabled else "false")
+
     def messages(self) -> list[dict]:
         return list(reversed(self.store.all(QUEUE)))
 
@@ -62,6 +70,8 @@ class OutboundMessenger:
 
     def enqueue(self, opportunity_id: str) -> None:
         """Called inside the transaction that made the Opportunity Closed Won."""
+        if not self.enabled:
+            return
         number = int(self.store.get_meta("seq:04l", "0")) + 1
         self.store.set_meta("seq:04l", str(number))
         notification_id = ids.make_id("04l", number)

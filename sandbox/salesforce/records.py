@@ -13,7 +13,7 @@ from sandbox.core.store import DocumentStore
 from sandbox.salesforce import ids
 from sandbox.salesforce.derived import DERIVATIONS
 from sandbox.salesforce.errors import ApiError, MultipleMatches, not_found
-from sandbox.salesforce.schema import BY_PREFIX, USER_ID, Field, SObject, sobject
+from sandbox.salesforce.schema import USER_ID, Field, SObject, sobject
 
 Record = dict[str, Any]
 
@@ -262,9 +262,9 @@ class Records:
         return text
 
     def check_reference(self, obj: SObject, field: Field, raw: str) -> str:
-        target = sobject(field.reference_to or "")
         record_id = ids.normalise(raw)
-        if record_id is None or target is None or BY_PREFIX.get(record_id[:3]) is not target:
+        target = field.target(record_id) if record_id else None
+        if target is None:
             raise ApiError(
                 400, "MALFORMED_ID",
                 f"{field.label or field.name}: id value of incorrect type: {raw}", [field.name],

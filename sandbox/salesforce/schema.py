@@ -26,7 +26,8 @@ STAGE_INFO = {name: (probability, closed, won) for name, probability, closed, wo
 
 SOAP_TYPES = {
     "id": "tns:ID", "reference": "tns:ID", "string": "xsd:string", "textarea": "xsd:string",
-    "picklist": "xsd:string", "email": "xsd:string", "phone": "xsd:string", "url": "xsd:string",
+    "picklist": "xsd:string", "combobox": "xsd:string", "email": "xsd:string",
+    "phone": "xsd:string", "url": "xsd:string",
     "boolean": "xsd:boolean", "int": "xsd:int", "double": "xsd:double", "currency": "xsd:double",
     "percent": "xsd:double", "date": "xsd:date", "datetime": "xsd:dateTime",
 }  # fmt: skip
@@ -48,6 +49,7 @@ class Field:
     restricted: bool = False
     reference_to: str | None = None
     relationship_name: str | None = None
+    targets: tuple[str, ...] = ()  # a polymorphic reference's objects (Task.WhatId)
     precision: int = 0
     scale: int = 0
     default: object = None
@@ -55,6 +57,12 @@ class Field:
     @property
     def custom(self) -> bool:
         return self.name.endswith("__c")
+
+    def target(self, record_id: str) -> "SObject | None":
+        """The object a reference to `record_id` points at, when this field may point there."""
+        pointed = BY_PREFIX.get(record_id[:3])
+        allowed = self.targets or (self.reference_to,)
+        return pointed if pointed is not None and pointed.name in allowed else None
 
     def describe(self) -> dict:
         numeric = self.type in ("double", "currency", "percent")
@@ -94,7 +102,7 @@ class Field:
                 }
                 for value in self.picklist
             ],
-            "referenceTo": [self.reference_to] if self.reference_to else [],
+            "referenceTo": list(self.targets) or ([self.reference_to] if self.reference_to else []),
             "relationshipName": self.relationship_name,
         }
 
@@ -232,8 +240,11 @@ class SObject:
 
 OBJECT_NAMES = {
     "Account", "Contact", "Opportunity", "OpportunityLineItem", "Product2", "Pricebook2",
-    "PricebookEntry", "Order", "OrderItem",
+    "PricebookEntry", "Order", "OrderItem", "Task",
 }  # fmt: skip
+# What Sage says of an order, as the order status flow writes it (Sage_Order_Status__c).
+SAGE_ORDER_STATUSES = ("New", "Open", "On Hold", "Back Order", "Completed", "Cancelled", "Quote")
+TASK_STATUSES = ("Not Started", "In Progress", "Completed", "Waiting on someone else", "Deferred")
 
 ACCOUNT = SObject("Account", "Account", "001", [
     text("Name", required=True, label="Account Name"),
@@ -284,6 +295,7 @@ OPPORTUNITY = SObject("Opportunity", "Opportunity", "006", [
     readonly("HasOpportunityLineItem", "boolean", nillable=False),
     text("Sage_Order_No__c", 30, label="Sage Order No"),
     text("Sage_Invoice_No__c", 30, label="Sage Invoice No"),
+    pick("Sage_Order_Status__c", SAGE_ORDER_STATUSES, label="Sage Order Status"),
     text("ExternalID__c", 40, external_id=True, unique=True, label="External ID"),
 ], children=[Child("OpportunityLineItems", "OpportunityLineItem", "OpportunityId")])  # fmt: skip
 
@@ -330,11 +342,13 @@ OPPORTUNITY_LINE_ITEM = SObject("OpportunityLineItem", "Opportunity Product", "0
 ])  # fmt: skip
 
 ORDER = SObject("Order", "Order", "801", [
+    text("Name", 80, label="Order Name"),
     ref("AccountId", "Account", required=True),
     Field("EffectiveDate", "date", required=True, label="Order Start Date"),
     pick("Status", ["Draft", "Activated"], required=True, restricted=True),
     ref("Pricebook2Id", "Pricebook2"),
     ref("OpportunityId", "Opportunity"),
+    ref("BillToContactId", "Contact", label="Bill To Contact ID"),
     Field("Description", "textarea", length=32000),
     text("PoNumber", 80, label="PO Number"),
     readonly("OrderNumber", "string", length=30),
@@ -342,7 +356,26 @@ ORDER = SObject("Order", "Order", "801", [
     readonly("TotalAmount", "currency", precision=18, scale=2),
     readonly("ActivatedDate", "datetime"),
     text("Sage_Order_No__c", 30, label="Sage Order No"),
+    text("Sage_Invoice_No__c", 30, label="Sage Invoice No"),
+    pick("Sage_Order_Status__c", SAGE_ORDER_STATUSES, label="Sage Order Status"),
 ], children=[Child("OrderItems", "OrderItem", "OrderId")])  # fmt: skip
+
+TASK = SObject("Task", "Task", "00T", [
+    Field("Subject", "combobox", length=255),
+    Field("ActivityDate", "date", label="Due Date Only"),
+    pick("Status", TASK_STATUSES, nillable=False, default="Not Started"),
+    pick("Priority", ["High", "Normal", "Low"], nillable=False, default="Normal"),
+    Field("Description", "textarea", length=32000),
+    Field("WhatId", "reference", length=18, relationship_name="What", label="Related To ID",
+          targets=("Account", "Opportunity", "Order")),
+    ref("WhoId", "Contact", label="Name ID"),
+    readonly("AccountId", "reference", length=18, reference_to="Account",
+             relationship_name="Account"),
+    readonly("IsClosed", "boolean", nillable=False, label="Closed"),
+    pick("Type", ["Call", "Email", "Meeting", "Other"]),
+    pick("TaskSubtype", ["Task", "Email", "ListEmail", "Cadence", "Call"], updateable=False,
+         default="Task"),
+])  # fmt: skip
 
 ORDER_ITEM = SObject("OrderItem", "Order Product", "802", [
     ref("OrderId", "Order", required=True, updateable=False),
@@ -359,7 +392,7 @@ ORDER_ITEM = SObject("OrderItem", "Order Product", "802", [
 OBJECTS: dict[str, SObject] = {
     o.name.lower(): o
     for o in [ACCOUNT, CONTACT, OPPORTUNITY, OPPORTUNITY_LINE_ITEM, PRODUCT, PRICEBOOK,
-              PRICEBOOK_ENTRY, ORDER, ORDER_ITEM]
+              PRICEBOOK_ENTRY, ORDER, ORDER_ITEM, TASK]
 }  # fmt: skip
 BY_PREFIX: dict[str, SObject] = {o.key_prefix: o for o in OBJECTS.values()}
 
