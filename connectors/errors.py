@@ -83,6 +83,11 @@ class Unsupported(ConnectorError):
     help, and the flows that need it are not offered for the system."""
 
 
+class StreamPositionLost(ConnectorError):
+    """The system refused a stream's stored position (expired or unknown): the stream can
+    only resume from its newest event, and what came between must be read another way."""
+
+
 class MalformedWebhook(ValueError):
     """A webhook body we cannot read; `field` and `reason` say what is wrong with it."""
 

@@ -17,7 +17,7 @@ from decimal import Decimal
 from typing import Any, ClassVar
 
 from connectors.base import Record, WebhookEvent
-from connectors.errors import ConnectorError, Unsupported
+from connectors.errors import Unsupported
 
 # Topics: what a change feed or a pushed event is about, whatever the system calls it.
 DEAL_STAGE = "deal_stage"  # a deal moved to another stage
@@ -220,11 +220,6 @@ class StreamBatch:
     events: list[WebhookEvent]
     position: str = ""
     resyncs: list[Resync] = field(default_factory=list)
-
-
-class StreamPositionLost(ConnectorError):
-    """The system refused the stored position (expired or unknown): the stream can only
-    resume from its newest event, and what came between must be read another way."""
 
 
 class Role:

@@ -1,4 +1,5 @@
-"""Flow settings, the inbox, runs and their steps, bindings, approvals and watermarks.
+"""Flow settings, the inbox, runs and their steps, bindings, approvals, watermarks and stream
+positions.
 
 The run state lives here, not in the queue: django-q2 only rings the doorbell, and the
 sweeper rings it again for anything due or abandoned (shared/DESIGN.md §2, §6).
@@ -13,7 +14,7 @@ from django.urls import reverse
 
 from clarity.fields import EncryptedJSONField
 from connectors.base import FeedCursor
-from connectors.models import IntegrationPair
+from connectors.models import Connection, IntegrationPair
 
 # A run or delivery still waiting in the queue this long after the sweeper rang for it is
 # rung again, in case its queue row was lost.
@@ -55,7 +56,7 @@ class InboundEvent(models.Model):
         INVALID = "invalid", "Invalid (kept for inspection)"
 
     pair = models.ForeignKey(IntegrationPair, on_delete=models.CASCADE, related_name="events")
-    source = models.CharField(max_length=20, help_text="webhook or poll")
+    source = models.CharField(max_length=20, help_text="webhook, poll or stream")
     kind = models.CharField(max_length=100, blank=True)
     dedupe_key = models.CharField(max_length=255, blank=True)
     entity_key = models.CharField(max_length=255, blank=True)
@@ -293,6 +294,28 @@ class Watermark(models.Model):
         feeds = {**(self.value.get("feeds") or {}), entity: cursor.since.isoformat()}
         seen = {**(self.value.get("seen") or {}), entity: sorted(cursor.seen)}
         self.value = {**self.value, "feeds": feeds, "seen": {k: v for k, v in seen.items() if v}}
+
+
+class StreamPosition(models.Model):
+    """How far `run_subscribers` has stored a connection's push stream (a topic): stored in
+    the transaction that stores the events before it. `position` is the system's opaque
+    position ("" before the first); `updated_at` when the stream was last known caught up;
+    `lost_at` when the system last refused the position, with what was done in `note`."""
+
+    connection = models.ForeignKey(Connection, on_delete=models.CASCADE, related_name="+")
+    topic = models.CharField(max_length=255)
+    position = models.CharField(max_length=500, blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    lost_at = models.DateTimeField(null=True, blank=True)
+    note = models.TextField(blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["connection", "topic"], name="one_position_per_topic")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.connection_id} {self.topic}: {self.position or 'newest'}"
 
 
 class Subscription(models.Model):

@@ -1,10 +1,11 @@
 """Join the demo pairs to the running sandboxes, so a deal won on a sandbox page flows.
 
 Run by `run_sandboxes --connect-demo` once the sandboxes listen: Streak posts won deals and
-organization changes (for customer sync) to the Streak pairs' webhook URLs, Salesforce
-sends its Outbound Messages to the Salesforce pair's URL, and the Sage 50 connection gets
-tokens as if an admin had pressed Connect to Sage. Each step is skipped when already done,
-so restarting changes nothing.
+organization changes (for customer sync) to the Streak pairs' webhook URLs, the Salesforce
+connection follows the sandbox's Pub/Sub API (Change Data Capture, read by `run_subscribers`)
+with Outbound Messages registered to the Salesforce pair's URL but switched off (both would
+start a run per win), and the Sage 50 connection gets tokens as if an admin had pressed
+Connect to Sage. Each step is skipped when already done, so restarting changes nothing.
 """
 
 import requests
@@ -38,6 +39,7 @@ def connect_demo(sandboxes: dict[str, RunningSandbox]) -> list[str]:
         lines += [f"{pair.name}: Streak posts {hook['event']} to the pair." for hook in registered]
     if "salesforce" in sandboxes:
         lines.append(point_outbound_messages(sandboxes["salesforce"]))
+        lines.append(follow_pubsub(sandboxes["salesforce"]))
     if "sage_accounting" in sandboxes:
         lines.append(connect_sage50(sandboxes["sage_accounting"]))
     return lines
@@ -57,6 +59,26 @@ def point_outbound_messages(salesforce: RunningSandbox) -> str:
         timeout=10,
     ).raise_for_status()
     return f"{pair.name}: Salesforce sends Outbound Messages on Closed Won to the pair."
+
+
+def follow_pubsub(salesforce: RunningSandbox) -> str:
+    """The demo connection at the sandbox's Pub/Sub address (its port may be configured), and
+    Outbound Messages off: change events carry the wins."""
+    connection = IntegrationPair.objects.select_related("crm").get(slug=SALESFORCE_PAIR).crm
+    address = salesforce.app.pubsub_address or ""
+    if connection.settings.get("pubsub_address") != address:
+        connection.settings = {**connection.settings, "pubsub_address": address}
+        connection.save(update_fields=["settings", "updated_at"])
+    requests.post(
+        f"{salesforce.url}/_control/outbound-messages",
+        json={"enabled": False},
+        verify=str(salesforce.app.data_dir / "salesforce-cert.pem"),
+        timeout=10,
+    ).raise_for_status()
+    return (
+        f"{connection.name}: follows Change Data Capture at {address} (`run_subscribers`); "
+        "Outbound Messages are off."
+    )
 
 
 def connect_sage50(sage: RunningSandbox) -> str:

@@ -42,6 +42,8 @@ TRANSIENT_CODES = {"UNABLE_TO_LOCK_ROW", "SERVER_UNAVAILABLE", "UNKNOWN_EXCEPTIO
 MISSING_CODES = {"NOT_FOUND", "ENTITY_IS_DELETED", "INVALID_CROSS_REFERENCE_KEY"}
 CONFLICT_CODES = {"DUPLICATE_VALUE", "DUPLICATE_EXTERNAL_ID"}
 
+CALL_OPTIONS = "client=clarity-connect"  # the client id change events name in changeOrigin
+
 T = TypeVar("T")
 
 
@@ -94,12 +96,16 @@ def first_error(content: Any) -> tuple[str, str, list[str]]:
 class ApiSession(requests.Session):
     """The session simple-salesforce sends through: our timeouts, throttle and TLS setting
     (with the environment's CA bundle ignored), a call count, and the last reply kept so its
-    Retry-After and Sforce-Limit-Info can be read after simple-salesforce has raised."""
+    Retry-After and Sforce-Limit-Info can be read after simple-salesforce has raised.
+
+    Every call names our client in `Sforce-Call-Options`: Salesforce writes it into the
+    `changeOrigin` of the change events our writes cause, so the subscriber drops them."""
 
     def __init__(self, verify: bool | str, throttle_key: str, rate: float | None) -> None:
         super().__init__()
         self.trust_env = False
         self.verify = verify
+        self.headers["Sforce-Call-Options"] = CALL_OPTIONS
         self.bucket = bucket_for(throttle_key, rate) if rate else None
         self.calls = 0
         self.last_response: requests.Response | None = None

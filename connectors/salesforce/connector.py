@@ -14,8 +14,9 @@ first attempt made. `create` therefore
 """
 
 import re
+import threading
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from operator import methodcaller
 from typing import Any
@@ -40,8 +41,13 @@ from connectors.errors import (
     MalformedWebhook,
     ValidationError,
 )
+from connectors.roles import StageHint, Stream, StreamBatch
 from connectors.salesforce.client import SYSTEM, SalesforceClient, error_from_code
 from connectors.salesforce.crm import SalesforceCrm
+from connectors.salesforce.deals import deal_object
+from connectors.salesforce.pubsub.client import PubSubClient
+from connectors.salesforce.pubsub.events import CHANGE_TOPICS, EVENT_KINDS
+from connectors.salesforce.pubsub.streams import streams_of, subscription
 from connectors.salesforce.soql import soql_datetime, soql_literal
 from connectors.salesforce.webhooks import (
     ACK_CONTENT_TYPE,
@@ -95,6 +101,16 @@ def without_attributes(record: dict[str, Any]) -> Record:
 class SalesforceConnector(SalesforceCrm, Connector):
     system = "salesforce"
     label = "Salesforce"
+    event_kinds = {**SalesforceCrm.event_kinds, **EVENT_KINDS}  # + Change Data Capture
+
+    @classmethod
+    def stage_hint(cls, event: WebhookEvent) -> StageHint | None:
+        """A record re-read after a change-event gap may show our own write-back, as a
+        polled one may."""
+        hint = super().stage_hint(event)
+        if hint is not None and event.payload.get("gap"):
+            return replace(hint, echo_prone=True)
+        return hint
 
     @classmethod
     def parse_webhook(cls, body: bytes, params: dict[str, str]) -> WebhookBatch:
@@ -127,8 +143,8 @@ class SalesforceConnector(SalesforceCrm, Connector):
     def record_links(
         cls, settings: dict[str, Any], entity_key: str, references: dict[str, Any]
     ) -> list[RecordLink]:
-        base = settings.get("login_url", "")
-        return record_link("Salesforce opportunity", base, "opportunities", entity_key, False)
+        base, deal = settings.get("login_url", ""), deal_object(entity_key)
+        return record_link(f"Salesforce {deal.noun}", base, f"{deal.noun}s", entity_key, False)
 
     # ------------------------------------------------------------ health and schema
 
@@ -143,10 +159,11 @@ class SalesforceConnector(SalesforceCrm, Connector):
             return Health(ok=False, message=exc.message, needs_reauth=isinstance(exc, AuthError))
         daily = limits.get("DailyApiRequests", {})
         used = daily.get("Max", 0) - daily.get("Remaining", 0)
+        pubsub_ok, pubsub = self.test_pubsub()
         return Health(
-            ok=True,
+            ok=pubsub_ok,
             message=f"Connected to Salesforce org {token.org_id} at {token.instance_url}; "
-            f"{used} of {daily.get('Max', '?')} daily API requests used.",
+            f"{used} of {daily.get('Max', '?')} daily API requests used.{pubsub}",
             details={
                 "org_id": token.org_id,
                 "instance_url": token.instance_url,
@@ -154,6 +171,34 @@ class SalesforceConnector(SalesforceCrm, Connector):
                 "api_limit": daily.get("Max"),
             },
         )
+
+    def test_pubsub(self) -> tuple[bool, str]:
+        """Whether the Pub/Sub API answers for the opportunity change events (none asked
+        without a Pub/Sub address), and a sentence saying so."""
+        address = (self.settings.get("pubsub_address") or "").strip()
+        if not address:
+            return True, ""
+        topic = CHANGE_TOPICS["Opportunity"]
+        client = PubSubClient(self.client, address)
+        try:
+            info = client.topic(topic)
+        except ConnectorError as exc:
+            return False, f" But the Pub/Sub API at {address} did not answer: {exc.message}."
+        finally:
+            client.close()
+        if not info.can_subscribe:
+            return False, f" But the Pub/Sub API at {address} does not let us subscribe to {topic}."
+        return True, f" The Pub/Sub API at {address} answers: {topic} can be subscribed to."
+
+    # ------------------------------------------------------------ push streams
+
+    def streams(self) -> list[Stream]:
+        return streams_of(self.settings)
+
+    def subscribe(
+        self, topic: str, position: str, stopping: threading.Event
+    ) -> Iterator[StreamBatch]:
+        return subscription(self, topic, position, stopping)
 
     def entities(self) -> list[str]:
         """The order-to-cash objects; any other sObject name works in every method too."""

@@ -1,18 +1,24 @@
-"""Salesforce in the CRM role: a deal is an Opportunity with its Account, first Contact and
-OpportunityLineItems; notes are lines appended to the opportunity's Description (the
-sandbox org, like many, has no Task or Chatter object to post to); the account is the
-Account, upserted by `ExternalID__c` in bulk loads; products are Product2 records.
+"""Salesforce in the CRM role. A deal is an Opportunity or an Order (`deals`): the
+connection's `won_deal_sources` ("opportunities", the default, "orders" or "both") says which
+start the won-deal flows. An opportunity is won in Closed Won, an order once Activated.
 
-`read_deal` reads every Opportunity and Account field the pair's mapping names besides the
-standard ones, so a custom field mapped in the designer is filled when the flow runs.
+`read_deal` reads every field the pair's mappings name, however deep: custom fields, parents
+(`Account.Owner.Name`), the lines' fields (`PricebookEntry.Product2.Family`) and the
+contact's; each is checked against the org's describe first (`soql.select_list`), so a name
+the org lacks is left out and none reaches a query unchecked.
+
+Notes are completed Tasks on the deal; the account is the Account, upserted by
+`ExternalID__c` in bulk loads; products are Product2 records.
 """
 
-import re
 from collections.abc import Iterable
+from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
-from connectors.base import Record, WebhookEvent, parse_moment
+from django.utils import timezone
+
+from connectors.base import FeedCursor, Record, WebhookEvent, parse_moment
 from connectors.errors import NotFound, ValidationError
 from connectors.roles import (
     ACCOUNT_LOAD,
@@ -30,25 +36,30 @@ from connectors.roles import (
     LoadResult,
     StageHint,
 )
+from connectors.salesforce.deals import (
+    ACCOUNT_FIELDS,
+    CONTACT_FIELDS,
+    DEALS,
+    OPPORTUNITY,
+    ORDER,
+    ORDER_WON_STATUS,
+    POLLED_OPPORTUNITY,
+    POLLED_ORDER,
+    RECORD_ID,
+    WON_DEAL_SOURCES,
+    DealObject,
+    Wanted,
+    deal_object,
+    opportunity_shaped,
+    task_subject,
+    wanted,
+)
 from connectors.salesforce.oauth import SYSTEM
-from connectors.salesforce.soql import soql_literal
+from connectors.salesforce.soql import select_list, soql_literal
 from connectors.values import ADDRESS_PARTS, blank, same
 
-OPPORTUNITY_FIELDS = (
-    "Id", "Name", "StageName", "CloseDate", "Amount", "CurrencyIsoCode", "ExternalID__c",
-    "AccountId", "Description",
-)  # fmt: skip
-ACCOUNT_FIELDS = (
-    "Id", "Name", "Phone", "Industry", "AccountNumber", "BillingStreet", "BillingCity",
-    "BillingState", "BillingPostalCode", "BillingCountry", "ShippingStreet", "ShippingCity",
-    "ShippingState", "ShippingPostalCode", "ShippingCountry",
-)  # fmt: skip
-LINE_FIELDS = ("ProductCode", "Name", "Quantity", "UnitPrice", "TotalPrice", "Product2.Family")
-CONTACT_FIELDS = ("FirstName", "LastName", "Email", "Phone", "Title")
-FIELD_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_]*$")
-OPPORTUNITY_ID = re.compile(r"^006[0-9A-Za-z]{12}(?:[0-9A-Za-z]{3})?$")
 EXTERNAL_ID = "ExternalID__c"
-POLLED_OPPORTUNITY, POLLED_ACCOUNT = "salesforce.opportunity", "salesforce.account"
+POLLED_ACCOUNT = "salesforce.account"
 DEFAULT_ACCOUNT_FIELDS = {  # customer sync's Sage-owned fields → Account fields (option)
     "credit_limit": "Credit_Limit__c",
     "terms": "Payment_Terms__c",
@@ -61,21 +72,6 @@ STANDARD_ACCOUNT = {  # common field → standard Account fields
                         "BillingCountry"),
 }  # fmt: skip
 MONEY = {"credit_limit", "balance"}  # written to a text field with two decimals
-
-
-def mapped_columns(paths: Iterable[str]) -> tuple[list[str], list[str]]:
-    """The Opportunity and Account fields `paths` name beyond the standard ones; names that
-    are not plain field names are left out, so a mapping cannot change the query."""
-    opportunity, account = [], []
-    for path in paths:
-        head, _, rest = path.partition(".")
-        if head == "Account" and FIELD_NAME.match(rest) and rest not in ACCOUNT_FIELDS:
-            account.append(rest)
-        elif not rest and FIELD_NAME.match(head) and head not in OPPORTUNITY_FIELDS:
-            opportunity.append(head)
-    return sorted(set(opportunity) - {"Account", "Contact", "OpportunityLineItems"}), sorted(
-        set(account)
-    )
 
 
 def account_targets(options: dict[str, Any]) -> dict[str, str]:
@@ -96,23 +92,32 @@ def account_fields(field: str, value: Any, target: str, kinds: dict[str, str]) -
 class SalesforceCrm(CrmRole):
     capabilities = frozenset({WON_DEALS, INVOICE_FIELD, ACCOUNT_SYNC, ACCOUNT_LOAD, ITEM_RECORDS})
     feeds = {
-        DEAL_STAGE: (Feed("Opportunity", POLLED_OPPORTUNITY, bare_key=True),),
+        DEAL_STAGE: (
+            Feed(OPPORTUNITY, POLLED_OPPORTUNITY, bare_key=True),
+            Feed(ORDER, POLLED_ORDER, bare_key=True),
+        ),
         ACCOUNTS: (Feed("Account", POLLED_ACCOUNT, record="account"),),
     }
-    event_kinds = {"OutboundMessage:Opportunity": DEAL_STAGE}
+    event_kinds = {"OutboundMessage:Opportunity": DEAL_STAGE, "OutboundMessage:Order": DEAL_STAGE}
     won_stage = "Closed Won"
-    deal_entity = "Opportunity"
+    deal_entity = OPPORTUNITY  # an Order is handed over in its shape
     account_entity = "Account"
     item_entity = "Product2"
     document_fields = {"sales_order": "Sage_Order_No__c", "invoice": "Sage_Invoice_No__c"}
 
     @classmethod
     def stage_hint(cls, event: WebhookEvent) -> StageHint | None:
-        """Outbound Messages carry the fields; a polled change is the record itself."""
+        """What the event says of its deal's stage: an Outbound Message or a change event
+        carries fields (a change event only those that changed), a polled change is the
+        record itself. An order's stage is its Status; an activated order is won."""
+        deal = deal_object(event.entity_key)
         fields = event.payload.get("fields") or event.payload
-        if "StageName" not in fields:
+        if deal.stage_field not in fields:
             return None
-        return StageHint(str(fields["StageName"]), echo_prone=event.kind == POLLED_OPPORTUNITY)
+        stage = str(fields[deal.stage_field])
+        if deal.name == ORDER and stage == ORDER_WON_STATUS:
+            stage = cls.won_stage
+        return StageHint(stage, echo_prone=event.kind == deal.polled)
 
     @classmethod
     def account_version(cls, event: WebhookEvent, crm_owned: list[str]) -> str:
@@ -122,76 +127,167 @@ class SalesforceCrm(CrmRole):
         stamp = record["SystemModstamp"]
         return Change(record["Id"], stamp, parse_moment(stamp))
 
+    def won_deal_objects(self) -> tuple[str, ...]:
+        """The objects whose deals start the won-deal flows (`won_deal_sources`)."""
+        return WON_DEAL_SOURCES.get(
+            self.settings.get("won_deal_sources") or "", WON_DEAL_SOURCES["opportunities"]
+        )
+
+    def feed(self, entity: str, cursor: FeedCursor) -> tuple[list[Record], FeedCursor]:
+        """The changes after the cursor by SystemModstamp, and the cursor after them. A deal
+        object the connection's won deals do not come from is not read, and its cursor
+        moves to now: turning it on later starts from then, not from months of old orders."""
+        if entity in DEALS and entity not in self.won_deal_objects():
+            return [], FeedCursor(max(cursor.since, datetime.now(UTC)))
+        records = list(self.changes(entity, cursor.since))
+        newest = max((parse_moment(r["SystemModstamp"]) for r in records), default=cursor.since)
+        return records, FeedCursor(newest)
+
+    def known_fields(self, entity: str) -> dict[str, dict[str, Any]]:
+        """The object's describe fields by lower-case name; none for an object the org
+        does not let us describe (a parent such as User, in some orgs)."""
+        try:
+            return self.fields(entity)
+        except NotFound:
+            return {}
+
     # ------------------------------------------------------------ deals
 
     def read_deal(self, key: str, trigger_stage: str, fields: Iterable[str] = ()) -> DealRead:
-        extra_opportunity, extra_account = mapped_columns(fields)
-        try:
-            opportunity = self.opportunity(key, extra_opportunity, extra_account)
-        except ValidationError:
-            if not (extra_opportunity or extra_account):
-                raise
-            known = self.fields("Opportunity"), self.fields("Account")
-            opportunity = self.opportunity(
-                key,
-                [name for name in extra_opportunity if name.lower() in known[0]],
-                [name for name in extra_account if name.lower() in known[1]],
-            )
-        contact: Record = {}
-        if opportunity.get("AccountId"):
-            account_id = soql_literal(opportunity["AccountId"], "id")
-            soql = f"SELECT {', '.join(CONTACT_FIELDS)} FROM Contact WHERE AccountId = {account_id}"
-            contact = next(iter(self.query(f"{soql} LIMIT 1")), {})
-        stage = opportunity["StageName"]
-        return DealRead(opportunity | {"Contact": contact}, stage, stage == trigger_stage)
+        deal = deal_object(key)
+        paths = wanted(fields)
+        with self.client.batch():
+            record = self.read_record(deal, key, paths)
+            contact = self.contact_of(record, paths.contact)
+        if deal.name == OPPORTUNITY:
+            stage = record["StageName"]
+            return DealRead(record | {"Contact": contact}, stage, stage == trigger_stage)
+        return self.order_read(opportunity_shaped(record, contact), trigger_stage)
 
-    def opportunity(self, key: str, extra: list[str], account: list[str]) -> Record:
-        """The opportunity with its standard and `extra` fields, its Account's standard and
-        `account` fields, and its lines."""
+    def read_record(self, deal: DealObject, key: str, paths: Wanted) -> Record:
+        """The deal with its standard fields, its Account's, the mapped ones, and its lines."""
+        account = [f"Account.{name}" for name in ACCOUNT_FIELDS]
+        columns = select_list(
+            self.known_fields, deal.name, (*deal.fields, *account), paths.deal, deal.never
+        )
+        line_columns = select_list(
+            self.known_fields, deal.line_object, deal.line_fields, paths.lines
+        )
+        lines = f"(SELECT {', '.join(line_columns)} FROM {deal.lines})"
         literal = soql_literal(key, "id")
-        account_columns = [f"Account.{name}" for name in (*ACCOUNT_FIELDS, *account)]
-        columns = [*OPPORTUNITY_FIELDS, *extra, *account_columns]
-        lines = f"(SELECT {', '.join(LINE_FIELDS)} FROM OpportunityLineItems)"
-        soql = f"SELECT {', '.join(columns)}, {lines} FROM Opportunity WHERE Id = {literal}"
+        soql = f"SELECT {', '.join(columns)}, {lines} FROM {deal.name} WHERE Id = {literal}"
         found = list(self.query(soql))
         if not found:
             raise ValidationError(
-                f"Salesforce has no opportunity {key} (deleted since the message?).",
+                f"Salesforce has no {deal.noun} {key} (deleted since the message?).",
                 system=SYSTEM,
             )
         return found[0]
 
+    def contact_of(self, record: Record, extra: set[str]) -> Record:
+        """The order's bill-to contact, else the account's first contact, with the mapped
+        fields; {} when there is none."""
+        columns = select_list(self.known_fields, "Contact", CONTACT_FIELDS, extra)
+        if record.get("BillToContactId"):
+            where = f"Id = {soql_literal(record['BillToContactId'], 'id')}"
+        elif record.get("AccountId"):
+            where = f"AccountId = {soql_literal(record['AccountId'], 'id')}"
+        else:
+            return {}
+        soql = f"SELECT {', '.join(columns)} FROM Contact WHERE {where} LIMIT 1"
+        return next(iter(self.query(soql)), {})
+
+    def order_read(self, order: Record, trigger_stage: str) -> DealRead:
+        """An order is won once Activated, for a flow triggered by the won stage, when the
+        connection's won deals come from orders, and, when they come from opportunities too,
+        unless its opportunity is won (that makes the Sage order: never two for one sale)."""
+        status = order["Status"]
+        if status != ORDER_WON_STATUS or trigger_stage != self.won_stage:
+            return DealRead(order, status, False)
+        sources = self.won_deal_objects()
+        if ORDER not in sources:
+            why = "this connection's won deals are its opportunities"
+            return DealRead(order, f"{status} ({why})", False)
+        opportunity = order.get("Opportunity") or {}
+        if OPPORTUNITY in sources and opportunity.get("StageName") == self.won_stage:
+            why = f"its opportunity {order['OpportunityId']} is won and makes the Sage order"
+            return DealRead(order, f"{status} ({why})", False)
+        return DealRead(order, status, True)
+
     def write_deal(
         self, key: str, values: dict[str, Any], idempotency_key: str, stage: str = ""
     ) -> None:
-        values = {**values, **({"StageName": stage} if stage else {})}
-        if values:
-            self.update("Opportunity", key, values, idempotency_key)
+        """An opportunity's fields and stage. An order's fields, and the same fields and the
+        stage on its opportunity when it has one (an order has no stage: without an
+        opportunity the stage is not written). A field neither has is refused, named."""
+        if not values and not stage:
+            return
+        if deal_object(key).name == OPPORTUNITY:
+            self.update(OPPORTUNITY, key, values | ({"StageName": stage} if stage else {}),
+                        idempotency_key)  # fmt: skip
+            return
+        with self.client.batch():
+            order_fields = self.fields(ORDER)
+            on_order = {k: v for k, v in values.items() if k.lower() in order_fields}
+            opportunity = self.get(ORDER, key).get("OpportunityId")
+            on_opportunity: dict[str, Any] = {}
+            if opportunity:
+                known = self.fields(OPPORTUNITY)
+                on_opportunity = {k: v for k, v in values.items() if k.lower() in known}
+                on_opportunity |= {"StageName": stage} if stage else {}
+            missing = [name for name in values if name not in on_order | on_opportunity]
+            if missing:
+                raise ValidationError(
+                    f"Salesforce order {key} has no field {', '.join(missing)}: add it to "
+                    "Order (or change the mapping), then retry.",
+                    fields={name: "no such field on Order" for name in missing},
+                    system=SYSTEM,
+                )
+            if on_order:
+                self.update(ORDER, key, on_order, idempotency_key)
+            if on_opportunity:
+                self.update(OPPORTUNITY, opportunity, on_opportunity, f"{idempotency_key}-opp")
 
     def add_note(
         self, key: str, message: str, idempotency_key: str, posted_before: bool = True
     ) -> None:
-        """A line in the Description, unless it holds the message already."""
-        description = self.get("Opportunity", key).get("Description") or ""
-        if message not in description:
-            text = f"{description}\n\n{message}".strip()
-            self.update("Opportunity", key, {"Description": text}, idempotency_key)
+        """A completed Task on the deal, dated today: the subject says what happened, the
+        comments hold the whole message. Once: a retry (same key, same message) finds the
+        task the first try made on the record, by subject and comments, and adds none."""
+        subject = task_subject(message)
+        if posted_before and self.has_task(key, subject, message):
+            return
+        task = {
+            "WhatId": key, "Subject": subject, "Description": message, "Status": "Completed",
+            "Priority": "Normal", "ActivityDate": timezone.localdate().isoformat(),
+        }  # fmt: skip
+        self.create("Task", task, idempotency_key)
+
+    def has_task(self, key: str, subject: str, message: str) -> bool:
+        soql = (
+            f"SELECT Description FROM Task WHERE WhatId = {soql_literal(key, 'id')} "
+            f"AND Subject = {soql_literal(subject, 'string')}"
+        )
+        said = message.strip()
+        return any((task.get("Description") or "").strip() == said for task in self.query(soql))
 
     def find_deal(self, reference: str) -> str:
-        """By ExternalID__c, else the reference is the opportunity Id itself (the won-deal
-        flows write the Id when the opportunity has no external ID)."""
-        found = self.search("Opportunity", ExternalID__c=reference)
+        """By an opportunity's ExternalID__c, else the reference is the deal's Id (the
+        won-deal flows write the Id when the deal has no external ID), an opportunity's or
+        an order's."""
+        found = self.search(OPPORTUNITY, ExternalID__c=reference)
         if found:
             return found[0]["Id"]
-        if OPPORTUNITY_ID.match(reference):
-            try:
-                return self.get("Opportunity", reference)["Id"]
-            except NotFound:
-                return ""
-        return ""
+        deal = deal_object(reference)
+        if not RECORD_ID.match(reference) or not reference.startswith(deal.key_prefix):
+            return ""
+        try:
+            return self.get(deal.name, reference)["Id"]
+        except NotFound:
+            return ""
 
     def deal_version(self, key: str) -> str:
-        return str(self.get("Opportunity", key).get("SystemModstamp") or "")
+        return str(self.get(deal_object(key).name, key).get("SystemModstamp") or "")
 
     # ------------------------------------------------------------ accounts
 

@@ -7,6 +7,11 @@ AUTH_FLOWS = [
     ("jwt_bearer", "JWT bearer (certificate)"),
     ("refresh_token", "Refresh token"),
 ]
+WON_DEAL_CHOICES = [
+    ("opportunities", "Opportunities (Closed Won)"),
+    ("orders", "Orders (Activated)"),
+    ("both", "Both"),
+]
 # Which secrets each OAuth flow needs, beyond the client id in settings.
 FLOW_SECRETS = {
     "client_credentials": ("client_secret",),
@@ -41,6 +46,15 @@ class ConnectionSettingsForm(ConnectionForm):
         initial="59.0",
         help_text="REST API version, e.g. 59.0.",
     )
+    won_deal_sources = forms.ChoiceField(
+        choices=WON_DEAL_CHOICES,
+        initial="opportunities",
+        required=False,
+        label="Won deals come from",
+        help_text="What starts the won-deal flows: opportunities reaching Closed Won, orders "
+        "being activated, or both (an order whose opportunity is Closed Won is left to the "
+        "opportunity, so one sale makes one Sage order).",
+    )
     session_seconds = forms.IntegerField(
         required=False,
         label="Session lifetime (seconds)",
@@ -55,6 +69,23 @@ class ConnectionSettingsForm(ConnectionForm):
         max_length=500,
         label="CA bundle path",
         help_text="Only for a server with a private certificate, such as the sandbox.",
+    )
+    pubsub_address = forms.RegexField(
+        required=False,
+        max_length=255,
+        regex=r"^[A-Za-z0-9.-]+:\d{1,5}$",
+        label="Pub/Sub API address",
+        help_text="host:port of the Pub/Sub API, to receive Change Data Capture events: "
+        "api.pubsub.salesforce.com:7443 (over TLS). Empty: no subscriber, polling and Outbound "
+        "Messages only. The demo sandbox is 127.0.0.1:8445 (plain text, loopback only).",
+    )
+    platform_event_channel = forms.RegexField(
+        required=False,
+        max_length=255,
+        regex=r"^/event/[A-Za-z][A-Za-z0-9_]*__e$",
+        label="Platform event channel",
+        help_text="Optional: a platform event naming the record in Record_Id__c, e.g. "
+        "/event/Sage_Order_Request__e, to ask for a Sage order from a flow or Apex.",
     )
     client_secret = forms.CharField(required=False, label="Consumer secret")
     private_key = forms.CharField(
@@ -71,4 +102,9 @@ class ConnectionSettingsForm(ConnectionForm):
                 self.add_error(key, f"{label} is required for the {flow.replace('_', ' ')} flow.")
         if flow == "jwt_bearer" and not cleaned.get("username"):
             self.add_error("username", "JWT bearer needs the username to act as.")
+        if cleaned.get("platform_event_channel") and not cleaned.get("pubsub_address"):
+            self.add_error(
+                "platform_event_channel",
+                "Platform events arrive through the Pub/Sub API: give its address too.",
+            )
         return cleaned

@@ -1,7 +1,10 @@
-"""SOQL literals: every value put into a query is quoted, escaped or checked to be what it
-claims, so no value can change the query."""
+"""SOQL from what is not ours: every value put into a query is quoted, escaped or checked to
+be what it claims, and every field path a mapping names is checked against the org's
+describe, so neither can change the query."""
 
 import math
+import re
+from collections.abc import Callable, Iterable
 from datetime import UTC, date, datetime
 from typing import Any
 
@@ -45,3 +48,70 @@ def soql_datetime(moment: datetime) -> str:
     """UTC with milliseconds, as SystemModstamp is stored; naive datetimes are taken as UTC."""
     moment = moment.astimezone(UTC) if moment.tzinfo else moment.replace(tzinfo=UTC)
     return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
+
+
+# ---------------------------------------------------------------- field paths
+
+FIELD_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_]*$")
+PARENT_HOPS = 5  # SOQL follows at most five parent relationships from the queried object
+UNSELECTABLE = {"base64", "address", "location"}  # compound or binary: not in these queries
+Describe = Callable[[str], dict[str, dict[str, Any]]]  # object → its fields by lower-case name
+
+
+def field_path(fields_of: Describe, entity: str, path: str) -> str:
+    """`path` (`Field`, `Parent.Field`, `Account.Owner.Name`…) from `entity` as Salesforce
+    spells it, each step found in the describe: a parent relationship by its relationship
+    name, the last step a selectable field; "" when a step is missing (a typo, a field
+    deleted since) or the path is not plain names. So nothing a mapping says is put into a
+    query unless the org has it."""
+    steps = path.split(".")
+    if len(steps) > PARENT_HOPS + 1 or not all(FIELD_NAME.match(step) for step in steps):
+        return ""
+    spelt, current = [], entity
+    for step in steps[:-1]:
+        relation = parent_relationship(fields_of(current), step)
+        if relation is None:
+            return ""
+        spelt.append(relation["relationshipName"])
+        current = relation["referenceTo"][0]
+    field = fields_of(current).get(steps[-1].lower())
+    if field is None or field["type"] in UNSELECTABLE:
+        return ""
+    return ".".join([*spelt, field["name"]])
+
+
+def parent_relationship(fields: dict[str, dict[str, Any]], name: str) -> dict[str, Any] | None:
+    """The lookup field whose relationship is `name`, pointing at one object (a polymorphic
+    one, such as a task's What, has no single object whose fields could be checked)."""
+    return next(
+        (
+            field
+            for field in fields.values()
+            if field["type"] == "reference"
+            and (field.get("relationshipName") or "").lower() == name.lower()
+            and len(field.get("referenceTo") or []) == 1
+        ),
+        None,
+    )
+
+
+def select_list(
+    fields_of: Describe,
+    entity: str,
+    standard: Iterable[str],
+    paths: Iterable[str],
+    absent: Iterable[str] = (),
+) -> list[str]:
+    """The `standard` columns, then each of `paths` the org has on `entity` (through its
+    parents), each once. Standard names and names `entity` never has (`absent`: another
+    deal object's fields) cost no describe; the others are checked by `field_path`."""
+    columns = list(standard)
+    known = {column.lower() for column in columns} | {name.lower() for name in absent}
+    for path in sorted(set(paths)):
+        if path.lower() in known:
+            continue
+        spelt = field_path(fields_of, entity, path)
+        if spelt and spelt.lower() not in known:
+            columns.append(spelt)
+        known.add(path.lower())
+    return columns

@@ -14,6 +14,8 @@ A polled change (`StageHint.echo_prone`) of a deal already bound to its Sage doc
 own write-back coming round, and starts no run.
 """
 
+from collections.abc import Iterator
+from string import Formatter
 from typing import Any
 
 from django.db import transaction
@@ -26,6 +28,8 @@ from flows.models import ExternalLink, FlowConfig
 from flows.steps import trigger_stage
 from mappings.canonical import to_json
 from mappings.models import Mapping
+from mappings.paths import ROOT
+from mappings.transforms import FIELD, FIELDS, TRANSFORMS
 
 STAGE_KEY, STAGE_KEY_FOR, PIPELINE_KEY = (
     "trigger_stage_key",
@@ -58,19 +62,44 @@ def accepts_won_deal(config: FlowConfig, event: WebhookEvent) -> bool:
 
 
 def mapped_paths(ctx: StepContext) -> set[str]:
-    """The deal fields the pair's active mappings from the deal read (top-level sources)."""
+    """Every deal path the pair's active mappings from the deal read, for `read_deal` to read
+    them all: rule sources, template fields and transforms' field parameters, at any depth.
+    A nested rule's path is given under its group's source (`Lines[].custom.Family`); a
+    `$.`-rooted one is a path from the deal itself."""
     versions = Mapping.objects.filter(
         pair=ctx.pair,
         direction=Mapping.Direction.IN,
         source_entity=ctx.crm.deal_entity,
         active_version__isnull=False,
     ).values_list("active_version__spec", flat=True)
-    return {
-        str(rule["source"])
-        for spec in versions
-        for rule in (spec or {}).get("rules") or []
-        if rule.get("source")
-    }
+    return {path for spec in versions for path in rule_paths((spec or {}).get("rules") or [], "")}
+
+
+def rule_paths(rules: list[dict[str, Any]], group: str) -> Iterator[str]:
+    """The paths `rules` read, each placed under `group` (the enclosing groups' sources)."""
+    for rule in rules:
+        yield from (placed(path, group) for path in rule_reads(rule) if path)
+        if rule.get("rules") and rule.get("source"):
+            yield from rule_paths(rule["rules"], f"{placed(str(rule['source']), group)}[].")
+
+
+def rule_reads(rule: dict[str, Any]) -> Iterator[str]:
+    if rule.get("source"):
+        yield str(rule["source"])
+    if rule.get("template"):
+        yield from (path for _, path, _, _ in Formatter().parse(str(rule["template"])) if path)
+    for step in rule.get("transforms") or []:
+        transform = TRANSFORMS.get(step.get("name", ""))
+        for param in transform.params if transform else ():
+            given = (step.get("params") or {}).get(param.name)
+            if param.source == FIELD and isinstance(given, str):
+                yield given
+            elif param.source == FIELDS and isinstance(given, list):
+                yield from (str(path) for path in given)
+
+
+def placed(path: str, group: str) -> str:
+    return path.removeprefix(ROOT) if path.startswith(ROOT) else f"{group}{path}"
 
 
 def read_deal(ctx: StepContext) -> dict[str, Any]:

@@ -1,8 +1,17 @@
 """Salesforce defaults: Opportunity (+ Account, lines, Contact) → Customer and
-SalesOrder/Invoice; order status and stock back to Salesforce."""
+SalesOrder/Invoice; order status and stock back to Salesforce.
+
+An activated Order reaches these mappings in the Opportunity's shape (connectors/salesforce/
+deals.py), so the same rules serve it; `PoNumber` is an Order's own field (an opportunity has
+none, and reads as empty). Status goes back to the deal's `Sage_Order_Status__c` picklist and
+number field, on an order and on its opportunity."""
 
 from mappings.defaults.base import OUT, PHONE, DefaultMapping, constant, rule
 
+# Canonical order status → the Sage_Order_Status__c picklist values.
+STATUS_TO_SALESFORCE = {"mapping": {"new": "New", "open": "Open", "on_hold": "On Hold",
+                                    "back_order": "Back Order", "completed": "Completed",
+                                    "deleted": "Cancelled", "quote": "Quote"}}  # fmt: skip
 # Product family (queried as OpportunityLineItems.Product2.Family) → sales GL account.
 FAMILY_TO_GL = {"mapping": {"Widgets": "4000", "Gadgets": "4000", "Kits": "4000",
                             "Services": "4100"}, "default": "4000"}  # fmt: skip
@@ -52,6 +61,7 @@ def salesforce_document(document: str) -> tuple[dict, ...]:
         rule("total", "Amount", ("round", {"places": 2})),
         rule("total_base", "Amount", ("convert_currency", {"currency": "CurrencyIsoCode"})),
         rule("notes", "Name", "trim"),
+        rule("po_number", "PoNumber", "trim"),
         *salesforce_address("billing_address", "Billing"),
         rule("lines", "OpportunityLineItems", ("parse_lines", line_keys), rules=[
             rule("sku", "sku", "trim", "upper"),
@@ -85,6 +95,10 @@ def salesforce_out(erp: str) -> list[DefaultMapping]:
         return [stock]
     return [
         DefaultMapping("Sage 100 order status → Salesforce opportunity", OUT, "salesforce",
-                       "OrderStatus", "Opportunity", (rule("Sage_Order_No__c", "order_number"),)),
+                       "OrderStatus", "Opportunity", (
+                           rule("Sage_Order_No__c", "order_number"),
+                           rule("Sage_Order_Status__c", "status",
+                                ("map_value", STATUS_TO_SALESFORCE)),
+                       )),
         stock,
     ]  # fmt: skip

@@ -1,9 +1,10 @@
 """The role contract's fixtures: every connector of a role, against its live sandbox.
 
 A connector joins the contract with one entry in `CRMS` or `ERPS`: the fixture that makes
-its Connection to the sandbox (shared with the flow tests, tests/conftest.py) and, for a CRM,
-where its seed data keeps the records the tests need. The test bodies know nothing else of
-a system: what differs between systems they learn from the connector's own attributes.
+its Connection to the sandbox (shared with the flow tests, tests/conftest.py), the settings
+that turn on all it can do (every feed), and, for a CRM, where its seed data keeps the
+records the tests need. The test bodies know nothing else of a system: what differs between
+systems they learn from the connector's own attributes.
 
 Each connector's tests are marked as one xdist group, to run on one worker under
 `-n 2 --dist loadgroup` and start its sandbox once; every test gets the sandbox reset to
@@ -11,7 +12,7 @@ its seed, so nothing depends on which worker or in which order they run.
 """
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -67,30 +68,41 @@ def salesforce_seed(crm: Any) -> CrmSeed:
         stage_change=Delivery(
             (RECORDED / "salesforce" / "outbound_opportunity.xml").read_bytes(), {}
         ),
-        notes=lambda key: [crm.get("Opportunity", key).get("Description") or ""],
+        notes=lambda key: [task["Description"] for task in crm.search("Task", WhatId=key)],
     )
 
 
 @dataclass(frozen=True)
 class Contender:
-    """A connector in the contract: the fixture making its connection, and its seed."""
+    """A connector in the contract: the fixture making its connection, its seed, and the
+    settings added to the connection's."""
 
     connection: str
     seed: Callable[[Any], CrmSeed] | None = None
+    settings: dict[str, Any] = field(default_factory=dict)
 
 
-def contender(name: str, seed: Callable[[Any], CrmSeed] | None = None) -> Any:
+def contender(name: str, seed: Callable[[Any], CrmSeed] | None = None, **settings: Any) -> Any:
     return pytest.param(
-        Contender(name, seed), id=name, marks=pytest.mark.xdist_group(f"contract-{name}")
+        Contender(name, seed, settings),
+        id=name,
+        marks=pytest.mark.xdist_group(f"contract-{name}"),
     )
 
 
-CRMS = [contender("streak", streak_seed), contender("salesforce", salesforce_seed)]
+CRMS = [
+    contender("streak", streak_seed),
+    contender("salesforce", salesforce_seed, won_deal_sources="both"),  # its Order feed too
+]
 ERPS = [contender("sage100"), contender("sage50"), contender("sage50desktop")]
 
 
 def connect(request: pytest.FixtureRequest) -> Any:
-    return connector_for(request.getfixturevalue(request.param.connection))
+    connection = request.getfixturevalue(request.param.connection)
+    if request.param.settings:
+        connection.settings = {**connection.settings, **request.param.settings}
+        connection.save(update_fields=["settings"])
+    return connector_for(connection)
 
 
 @pytest.fixture(params=CRMS)

@@ -54,6 +54,9 @@ DEMO_CONNECTIONS = [
             "client_id": "sandbox-client",
             "api_version": "59.0",
             "ca_bundle": str(SANDBOX_DIR / "salesforce-cert.pem"),
+            # Change Data Capture from the sandbox's Pub/Sub API (`run_subscribers`).
+            "pubsub_address": "127.0.0.1:8445",
+            "platform_event_channel": "/event/Sage_Order_Request__e",
         },
         "secrets": {"client_secret": "sandbox-secret"},
     },

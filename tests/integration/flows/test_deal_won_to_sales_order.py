@@ -7,6 +7,7 @@ Shared helpers: `tests/won_deals.py`."""
 from decimal import Decimal
 
 import pytest
+from django.utils.timezone import localdate
 
 from connectors.services import connector_for
 from flows.models import ExternalLink, FlowConfig, InboundEvent, SyncRun
@@ -259,7 +260,11 @@ def test_an_opportunity_closed_won_in_salesforce_becomes_an_order_with_its_numbe
     [order] = shared.orders_for(sage, deal_id)
     written = salesforce.get("Opportunity", opportunity["Id"])
     assert written["Sage_Order_No__c"] == order["SalesOrderNo"]
-    assert f"Sage 100 sales order {order['SalesOrderNo']} created" in written["Description"]
+    [task] = salesforce.search("Task", WhatId=opportunity["Id"])  # the note: a done task
+    assert task["Subject"] == f"Sage 100 sales order {order['SalesOrderNo']} created"
+    assert task["Description"].startswith(f"{task['Subject']} for ")
+    assert f"({run.references['sage_customer']})" in task["Description"]
+    assert (task["Status"], task["ActivityDate"]) == ("Completed", localdate().isoformat())
     assert sum(line["ExtensionAmt"] for line in order["lines"]) == Decimal(
         str(opportunity["Amount"])
     )

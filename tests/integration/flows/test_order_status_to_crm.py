@@ -1,5 +1,6 @@
 """Order status → CRM against the live sandboxes: a status changed on the Sage 100 page shows
-on the Streak box or the Salesforce opportunity the order came from, once per change."""
+on the Streak box or the Salesforce opportunity the order came from, once per change: on
+Salesforce in the Sage order status field and as a completed task."""
 
 import time
 
@@ -24,6 +25,11 @@ FLOW = "order_status_to_crm"
 
 def status_notes(messages: list[str], order_no: str) -> list[str]:
     return [m for m in messages if m.startswith(f"Sage 100 order {order_no} is ")]
+
+
+def tasks_on(crm, record_id: str) -> list[str]:
+    """The Salesforce record's activity as a person reads it: each task's comments."""
+    return [task["Description"] for task in crm.search("Task", WhatId=record_id)]
 
 
 def create_order_for_deal(sage100, deal_id: str) -> str:
@@ -105,9 +111,9 @@ def test_salesforce_opportunity_found_by_the_deal_id_on_the_order(
     set_status_in_sage(sage100_sandbox, order_no, "H")
     poll_now(pair, FLOW)
     shown = crm.get("Opportunity", opportunity["Id"])
-    assert shown["Sage_Order_No__c"] == order_no
-    assert f"Sage 100 order {order_no} is on hold (as of" in shown["Description"]
-    assert f"order {order_no} is new" not in shown["Description"]
+    assert (shown["Sage_Order_No__c"], shown["Sage_Order_Status__c"]) == (order_no, "On Hold")
+    [note] = tasks_on(crm, opportunity["Id"])  # nothing said of the order being new
+    assert note.startswith(f"Sage 100 order {order_no} is on hold (as of")
     link = ExternalLink.objects.get(pair=pair, entity="sales_order", sage_id=order_no)
     assert link.crm_id == opportunity["Id"]
     assert link.last_synced_version == shown["SystemModstamp"]  # our write, for pollers
@@ -115,8 +121,9 @@ def test_salesforce_opportunity_found_by_the_deal_id_on_the_order(
     set_status_in_sage(sage100_sandbox, order_no, "X")
     poll_now(pair, FLOW)
     shown = crm.get("Opportunity", opportunity["Id"])
-    assert shown["StageName"] == "Closed Lost"
-    assert f"Sage 100 order {order_no} is cancelled" in shown["Description"]
+    assert (shown["StageName"], shown["Sage_Order_Status__c"]) == ("Closed Lost", "Cancelled")
+    notes = tasks_on(crm, opportunity["Id"])
+    assert len(notes) == 2 and any(f"order {order_no} is cancelled" in note for note in notes)
 
 
 def test_orders_that_came_from_no_deal_we_know_start_no_run(

@@ -86,10 +86,10 @@ def test_a_sage100_cash_receipt_is_noted_on_the_salesforce_opportunity(
 
     receive_in_sage100(sage100_sandbox, invoice, "10.00", "WIRE-7")
     poll_now(pair, FLOW)
-    description = crm.get("Opportunity", opportunity["Id"])["Description"]
-    assert f"Payment of 10.00 USD received on {date.today().isoformat()} (ref WIRE-7)" in (
-        description
-    )
+    [task] = crm.search("Task", WhatId=opportunity["Id"])  # a completed task, dated today
+    said = f"Payment of 10.00 USD received on {date.today().isoformat()} (ref WIRE-7)"
+    assert (task["Subject"], task["Status"]) == (said, "Completed")
+    assert task["Description"].startswith(f"{said} for invoice ")
     assert ExternalLink.objects.filter(  # found through the order: bound for next time
         pair=pair, entity="sales_order", sage_id=order["SalesOrderNo"], crm_id=opportunity["Id"]
     ).exists()

@@ -117,7 +117,9 @@ def test_an_opportunity_closed_won_becomes_a_sage50_invoice_with_its_number_writ
     [invoice] = invoices_for(sage50desktop_sandbox, deal_id)
     written = connector_for(salesforce).get("Opportunity", opportunity["Id"])
     assert written["Sage_Invoice_No__c"] == invoice["Reference"]
-    assert f"{LABEL} sales invoice {invoice['Reference']} created" in written["Description"]
+    tasks = connector_for(salesforce).search("Task", WhatId=written["Id"])
+    notes = [task["Subject"] for task in tasks]
+    assert notes == [f"{LABEL} sales invoice {invoice['Reference']} created"]  # done tasks
     assert invoice["MainAmount"] == Decimal(str(opportunity["Amount"]))
     codes = [line["ProductCode"] for line in opportunity["OpportunityLineItems"]["records"]]
     assert [(item, account) for item, *_, account in invoice["lines"]] == [
@@ -137,6 +139,8 @@ def test_an_opportunity_closed_won_becomes_a_sage50_sales_order_with_its_number_
     [order] = orders_for(sage50desktop_sandbox, deal_id)
     written = connector_for(salesforce).get("Opportunity", opportunity["Id"])
     assert written["Sage_Order_No__c"] == order["Reference"]
-    assert f"{LABEL} sales order {order['Reference']} created" in written["Description"]
+    tasks = connector_for(salesforce).search("Task", WhatId=written["Id"])
+    notes = [task["Subject"] for task in tasks]
+    assert notes == [f"{LABEL} sales order {order['Reference']} created"]  # done tasks
     assert order["MainAmount"] == Decimal(str(opportunity["Amount"]))
     assert not invoices_for(sage50desktop_sandbox, deal_id)

@@ -1,11 +1,12 @@
 """A won deal is read with every Opportunity and Account field the pair's mappings name, so a
 field mapped in the designer has its value when the flow runs; a name the org does not have
-(a typo, a field deleted since) is left out instead of failing the run."""
+(a typo, a field deleted since) is left out instead of failing the run, and a path that is
+not field names never reaches the query."""
 
 import pytest
 
 from connectors.salesforce.connector import SalesforceConnector
-from connectors.salesforce.crm import mapped_columns
+from connectors.salesforce.soql import field_path
 
 pytestmark = pytest.mark.django_db
 
@@ -64,7 +65,8 @@ def test_a_mapped_field_the_org_lacks_is_left_out_and_the_rest_read(connector):
 def test_a_mapped_path_that_is_not_a_field_name_never_reaches_the_query(connector):
     opportunity = won_opportunity(connector)
     mapped = ["Name FROM Account --", "Account.Name, (SELECT Id FROM Contacts)"]
-    assert mapped_columns(mapped) == ([], [])  # neither is a field name: not put in the query
+    for path in mapped:  # neither is a field path: not put in the query
+        assert field_path(connector.known_fields, "Opportunity", path) == ""
 
     read = connector.read_deal(opportunity["Id"], "Closed Won", mapped)
 
