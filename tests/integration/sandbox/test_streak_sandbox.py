@@ -133,7 +133,7 @@ def test_users_me_describes_the_keys_owner(api, streak_sandbox):
 
 def test_pipelines_carry_a_stage_map_and_a_field_array(api, streak_sandbox):
     pipelines = pipelines_by_name(api, streak_sandbox)
-    assert set(pipelines) == {"Sales", "Services"}
+    assert set(pipelines) == {"Sales", "Services", "Wholesale"}
     sales = pipelines["Sales"]
     stages = api.get(v1(streak_sandbox, f"/pipelines/{sales['key']}/stages")).json()
     assert isinstance(stages, dict)
