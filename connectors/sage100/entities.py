@@ -23,6 +23,9 @@ class Entity:
     assigned: tuple[str, ...] = ()  # key parts Sage numbers on create: no mapping fills them
 
 
+PRICE_CODE_KEY = (
+    "PriceCodeRecord", "PriceCode", "ItemCode", "CustomerPriceLevel", "ARDivisionNo", "CustomerNo",
+)  # fmt: skip
 CASH_RECEIPT_KEY = (
     "BankCode", "DepositDate", "DepositNo", "DepositType", "ARDivisionNo", "CustomerNo",
     "CreditCardEntryNo", "CheckNo", "SequenceNo",
@@ -32,6 +35,9 @@ ENTITIES: dict[str, Entity] = {
     "customer": Entity("AR_Customer", ("ARDivisionNo", "CustomerNo"), assigned=("CustomerNo",)),
     "customer_contact": Entity("AR_CustomerContact", ("ARDivisionNo", "CustomerNo", "ContactCode")),
     "item": Entity("CI_Item", ("ItemCode",)),
+    # Prices by customer price level (PriceCodeRecord 0: a price code's, 1: an item's, 2: an
+    # item's for one customer); most key parts are blank in any one record.
+    "price_code": Entity("IM_PriceCode", PRICE_CODE_KEY, separator="|"),
     "warehouse": Entity("IM_Warehouse", ("WarehouseCode",)),
     "stock": Entity("IM_ItemWarehouse", ("ItemCode", "WarehouseCode"), free_part=0),
     "sales_order": Entity(

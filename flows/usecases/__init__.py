@@ -9,12 +9,14 @@ from flows.usecases.initial_load import initial_load
 from flows.usecases.inventory_to_crm import inventory_to_crm
 from flows.usecases.order_status_to_crm import order_status_to_crm
 from flows.usecases.payments_to_crm import payments_to_crm
+from flows.usecases.prices_to_crm import prices_to_crm
 
 ALL_FLOWS: list[Flow] = [
     deal_won_to_sales_order,
     deal_won_to_invoice,
     order_status_to_crm,
     inventory_to_crm,
+    prices_to_crm,
     payments_to_crm,
     initial_load,
     customer_sync,

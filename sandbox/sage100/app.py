@@ -3,8 +3,8 @@ few pages of "Sage 100" at the root, over `<data_dir>/sage100.db`, which clients
 through ODBC.
 
 The agent lives under /v1/ (the fault-injected API paths). Pages: sales orders with a
-status control, an order's lines, customers, cash receipts and stock, each form posting
-through the same backend as the agent, so it follows the same BOI rules.
+status control, an order's lines, customers, cash receipts, stock and item prices, each form
+posting through the same backend as the agent, so it follows the same BOI rules.
 """
 
 from pathlib import Path
@@ -15,6 +15,7 @@ from werkzeug.wrappers import Request, Response
 from agent.sage100.api import Sage100Api
 from sandbox.core.agent import AgentSandbox, page_messages
 from sandbox.sage100.backend import SandboxBackend
+from sandbox.sage100.prices import PRICE_LEVELS, STANDARD
 from sandbox.sage100.sales import CLOSING_STATUSES, OPEN_STATUSES
 from sandbox.sage100.seed import write_seed
 from sandbox.sage100.views import PageQueries
@@ -49,6 +50,7 @@ class Sage100Sandbox(AgentSandbox):
             Rule("/customers", endpoint="customers", methods=["GET"]),
             Rule("/cash-receipts", endpoint="cash_receipts", methods=["GET", "POST"]),
             Rule("/stock", endpoint="stock", methods=["GET", "POST"]),
+            Rule("/prices", endpoint="prices", methods=["GET", "POST"]),
         ]
 
     def on_orders(self, request: Request) -> Response:
@@ -114,5 +116,25 @@ class Sage100Sandbox(AgentSandbox):
             "sage100_stock.html",
             stock=self.pages.stock(),
             warehouses=self.pages.warehouses(),
+            **page_messages(request),
+        )
+
+    def on_prices(self, request: Request) -> Response:
+        if request.method == "POST":
+            form = request.form
+            item_code, level = form.get("ItemCode", "").strip(), form.get("PriceLevel", "")
+            price = form.get("Price", "").strip()
+            where = f"level {level}" if level else "standard"
+            return self.form_write(
+                lambda: self.backend.set_price(item_code, level, price),
+                "/prices",
+                f"{item_code.upper()}: {where} price set to {price}.",
+            )
+        return self.render(
+            "sage100_prices.html",
+            items=self.pages.items(),
+            price_levels=self.pages.price_levels(),
+            levels=PRICE_LEVELS,
+            standard=STANDARD,
             **page_messages(request),
         )

@@ -17,6 +17,7 @@ from agent.sage100.backend import Sage100Backend
 from sandbox.core.company import CompanyFile
 from sandbox.sage100.boi import fetch, find_customer, insert, set_values, stamp, update
 from sandbox.sage100.data import COMPANY_CODE
+from sandbox.sage100.prices import set_price
 from sandbox.sage100.rules import TAX_RATES
 from sandbox.sage100.sales import SalesOrders
 from sandbox.sage100.schema import TABLES_BY_NAME
@@ -132,6 +133,14 @@ class SandboxBackend(CompanyFile, Sage100Backend):
     def set_stock(self, item_code: str, warehouse_code: str, quantity_on_hand: Any) -> Record:
         with self.transaction() as db:
             return SalesOrders(db).set_stock(item_code, warehouse_code, quantity_on_hand)
+
+    # ------------------------------------------------------------ the pages' own writes
+
+    def set_price(self, item_code: str, level: str, price: Any) -> Record:
+        """An item's standard price or its price at a customer price level, as a Sage user
+        keys it in Item Maintenance (Clarity never writes prices to Sage)."""
+        with self.transaction() as db:
+            return set_price(db, item_code, level, price)
 
 
 def holding(

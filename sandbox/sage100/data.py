@@ -14,6 +14,7 @@ from typing import Any
 
 from agent.backend import free_customer_code
 from sandbox.catalogue import PRODUCTS, SAGE100_INACTIVE_CODES, SAGE100_ONLY_PRODUCTS, Product
+from sandbox.sage100.prices import KIT_PRICE_CODE
 from sandbox.sage100.rules import CLERK_USER_KEYS, TAX_RATES, decimal_hours
 from sandbox.sage100.schema import TABLES_BY_NAME
 
@@ -294,6 +295,7 @@ def _item_row(product: Product, rng: random.Random, created: datetime) -> Row:
         SalesAcctKey=sales, CostOfGoodsSoldAcctKey=cogs, InventoryAcctKey=inventory,
         TaxClass="NT" if is_service else "TX", DefaultWarehouseCode="000",
         PrimaryVendorNo="" if is_service else rng.choice(["AIRWAY", "CONTAIN", "ALLENCO"]),
+        PriceCode=KIT_PRICE_CODE if product.category == "kit" else "",
         StandardUnitPrice=float(product.price), StandardUnitCost=float(cost),
         SuggestedRetailPrice=float((product.price * Decimal("1.2")).quantize(Decimal("0.01"))),
         InactiveItem="Y" if product.code in SAGE100_INACTIVE_CODES else "N",

@@ -22,6 +22,10 @@ MONEY = "NUMERIC(13,2)"
 QUANTITY = "NUMERIC(15,6)"
 PRICE = "NUMERIC(16,6)"
 PERCENT = "NUMERIC(7,3)"
+BREAK_QUANTITY = "NUMERIC(8,0)"
+PRICE_CODE_KEY = (
+    "PriceCodeRecord", "PriceCode", "ItemCode", "CustomerPriceLevel", "ARDivisionNo", "CustomerNo",
+)  # fmt: skip
 
 AUDIT_COLUMNS = [
     ("DateCreated", DATE), ("TimeCreated", TIME), ("UserCreatedKey", text(10)),
@@ -116,9 +120,19 @@ TABLES: list[Table] = [
         ("StandardUnitOfMeasure", text(4)), ("SalesUnitOfMeasure", text(4)),
         ("SalesAcctKey", text(9)), ("CostOfGoodsSoldAcctKey", text(9)),
         ("InventoryAcctKey", text(9)), ("TaxClass", text(2)), ("DefaultWarehouseCode", text(3)),
-        ("PrimaryVendorNo", text(7)), ("StandardUnitPrice", PRICE), ("StandardUnitCost", PRICE),
+        ("PrimaryVendorNo", text(7)), ("PriceCode", text(4)), ("StandardUnitPrice", PRICE),
+        ("StandardUnitCost", PRICE),
         ("SuggestedRetailPrice", PRICE), ("TotalQuantityOnHand", QUANTITY),
         ("InactiveItem", FLAG), ("UDF_CATEGORY", text(20)),
+    ]),
+    # Prices by customer price level: PriceCodeRecord 0 for a price code shared by items
+    # (CI_Item.PriceCode), 1 for one item, 2 for one item sold to one customer.
+    Table("IM_PriceCode", PRICE_CODE_KEY, [
+        ("PriceCodeRecord", FLAG), ("PriceCode", text(4)), ("ItemCode", text(30)),
+        ("CustomerPriceLevel", FLAG), ("ARDivisionNo", text(2)), ("CustomerNo", text(20)),
+        ("PriceCodeDesc", text(25)), ("PricingMethod", FLAG),
+        *[(f"BreakQuantity{n}", BREAK_QUANTITY) for n in range(1, 6)],
+        *[(f"DiscountMarkup{n}", PRICE) for n in range(1, 6)],
     ]),
     Table("IM_ItemWarehouse", ("ItemCode", "WarehouseCode"), [
         ("ItemCode", text(30)), ("WarehouseCode", text(3)), ("BinLocation", text(10)),

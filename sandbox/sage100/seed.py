@@ -8,6 +8,7 @@ from pathlib import Path
 from sandbox.core.company import write_tables
 from sandbox.sage100.data import Row, customer_rows, item_rows, reference_rows
 from sandbox.sage100.orders import order_rows
+from sandbox.sage100.prices import price_code_rows
 from sandbox.sage100.schema import TABLES
 
 SEED = 100
@@ -21,7 +22,11 @@ def _seed_tables() -> dict[str, list[Row]]:
     items, stock = item_rows(rng)
     tables.update(order_rows(rng, customers, items, stock))
     tables.update(
-        AR_Customer=customers, AR_CustomerContact=contacts, CI_Item=items, IM_ItemWarehouse=stock
+        AR_Customer=customers,
+        AR_CustomerContact=contacts,
+        CI_Item=items,
+        IM_ItemWarehouse=stock,
+        IM_PriceCode=price_code_rows(items),
     )
     return tables
 

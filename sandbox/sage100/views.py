@@ -73,3 +73,13 @@ class PageQueries(CompanyFile):
 
     def warehouses(self) -> list[Record]:
         return self.rows("SELECT * FROM IM_Warehouse ORDER BY WarehouseCode")
+
+    def items(self) -> list[Record]:
+        return self.rows("SELECT * FROM CI_Item ORDER BY ItemCode")
+
+    def price_levels(self) -> list[Record]:
+        """Price-level records of price codes and items; customers' own prices left out."""
+        return self.rows(
+            "SELECT * FROM IM_PriceCode WHERE PriceCodeRecord IN ('0', '1') "
+            "ORDER BY PriceCodeRecord, PriceCode, ItemCode, CustomerPriceLevel"
+        )

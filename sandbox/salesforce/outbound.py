@@ -1,8 +1,10 @@
 """Outbound Messages: the SOAP notification a workflow rule sends when an Opportunity is
-Closed Won, retried with exponential backoff until the receiver answers `<Ack>true</Ack>`.
+Closed Won or an Order is Activated, retried with exponential backoff until the receiver
+answers `<Ack>true</Ack>`. Each object's rule is its own action (ActionId) and sends its own
+fields, as the sObject of that type.
 
 The queue lives in the data store (collection `_outbound`), so it is written in the same
-transaction as the Opportunity change; a background thread delivers what is due.
+transaction as the record's change; a background thread delivers what is due.
 """
 
 import re
@@ -16,12 +18,17 @@ import requests
 from sandbox.core.store import DocumentStore
 from sandbox.salesforce import ids
 from sandbox.salesforce.records import Record
-from sandbox.salesforce.schema import ORG_ID
+from sandbox.salesforce.schema import BY_PREFIX, ORG_ID
 
 QUEUE = "_outbound"
-ACTION_ID = "04kDn0000000ClWIAU"
-SENT_FIELDS = ("Id", "Name", "AccountId", "Amount", "CloseDate", "StageName", "CurrencyIsoCode",
-               "Sage_Order_No__c", "ExternalID__c", "LastModifiedDate")  # fmt: skip
+ACTION_IDS = {"Opportunity": "04kDn0000000ClWIAU", "Order": "04kDn0000000ClXIAU"}
+SENT_FIELDS = {
+    "Opportunity": ("Id", "Name", "AccountId", "Amount", "CloseDate", "StageName",
+                    "CurrencyIsoCode", "Sage_Order_No__c", "ExternalID__c", "LastModifiedDate"),
+    "Order": ("Id", "Name", "AccountId", "OpportunityId", "OrderNumber", "Status",
+              "EffectiveDate", "TotalAmount", "CurrencyIsoCode", "PoNumber", "Sage_Order_No__c",
+              "LastModifiedDate"),
+}  # fmt: skip
 ACK = re.compile(r"<(?:\w+:)?Ack>\s*true\s*</(?:\w+:)?Ack>", re.IGNORECASE)
 MAX_GAP_SECONDS = 7200  # Salesforce never waits longer than 2 h between tries
 GIVE_UP_SECONDS = 24 * 3600
@@ -29,9 +36,9 @@ DEFAULT_RETRY_BASE = 15.0
 
 
 class OutboundMessenger:
-    def __init__(self, store: DocumentStore, opportunity: Callable[[str], Record | None]) -> None:
+    def __init__(self, store: DocumentStore, record: Callable[[str], Record | None]) -> None:
         self.store = store
-        self.opportunity = opportunity
+        self.record = record  # the record with this Id as it is now, None when gone
         self.base_url = ""
         self._wake = threading.Event()
         self._stop = threading.Event()
@@ -68,17 +75,21 @@ class OutboundMessenger:
 
     # ------------------------------------------------------------ queue
 
-    def enqueue(self, opportunity_id: str) -> None:
-        """Called inside the transaction that made the Opportunity Closed Won."""
+    def enqueue(self, record_id: str) -> None:
+        """Called inside the transaction in which the record met its workflow rule (an
+        Opportunity Closed Won, an Order Activated). An Opportunity's message names it under
+        `opportunity_id` too, as the log has always done."""
         if not self.enabled:
             return
         number = int(self.store.get_meta("seq:04l", "0")) + 1
         self.store.set_meta("seq:04l", str(number))
         notification_id = ids.make_id("04l", number)
+        sobject = BY_PREFIX[record_id[:3]].name
+        named = {"opportunity_id": record_id} if sobject == "Opportunity" else {}
         self.store.put(QUEUE, notification_id, {
-            "id": notification_id, "opportunity_id": opportunity_id, "status": "pending",
-            "attempts": 0, "created_at": time.time(), "next_attempt_at": time.time(),
-            "last_error": "", "delivered_at": None,
+            "id": notification_id, "sobject": sobject, "record_id": record_id, **named,
+            "status": "pending", "attempts": 0, "created_at": time.time(),
+            "next_attempt_at": time.time(), "last_error": "", "delivered_at": None,
         })  # fmt: skip
         self._wake.set()
 
@@ -109,12 +120,13 @@ class OutboundMessenger:
                 self._deliver(message, url)
 
     def _deliver(self, message: dict, url: str) -> None:
-        record = self.opportunity(message["opportunity_id"])
+        # A message an older sandbox queued names only its opportunity.
+        record_id = message.get("record_id") or message["opportunity_id"]
         attempts = message["attempts"] + 1
         try:
             reply = requests.post(
                 url,
-                data=self.envelope(message["id"], record or {"Id": message["opportunity_id"]}),
+                data=self.envelope(message["id"], self.record(record_id) or {"Id": record_id}),
                 headers={"Content-Type": "text/xml; charset=utf-8", "SOAPAction": '""'},
                 timeout=10,
             )
@@ -136,9 +148,11 @@ class OutboundMessenger:
     # ------------------------------------------------------------ SOAP
 
     def envelope(self, notification_id: str, record: Record) -> str:
+        """The SOAP message of one notification about `record`, as its object's rule sends it."""
+        sobject = BY_PREFIX[record["Id"][:3]].name
         fields = "".join(
             f"<sf:{name}>{escape(str(record[name]))}</sf:{name}>"
-            for name in SENT_FIELDS
+            for name in SENT_FIELDS[sobject]
             if record.get(name) is not None
         )
         org = ORG_ID[:15]
@@ -150,13 +164,13 @@ class OutboundMessenger:
             " <soapenv:Body>\n"
             '  <notifications xmlns="http://soap.sforce.com/2005/09/outbound">\n'
             f"   <OrganizationId>{ORG_ID}</OrganizationId>\n"
-            f"   <ActionId>{ACTION_ID}</ActionId>\n"
+            f"   <ActionId>{ACTION_IDS[sobject]}</ActionId>\n"
             '   <SessionId xsi:nil="true"/>\n'
             f"   <EnterpriseUrl>{self.base_url}/services/Soap/c/59.0/{org}</EnterpriseUrl>\n"
             f"   <PartnerUrl>{self.base_url}/services/Soap/u/59.0/{org}</PartnerUrl>\n"
             "   <Notification>\n"
             f"    <Id>{notification_id}</Id>\n"
-            '    <sObject xsi:type="sf:Opportunity" '
+            f'    <sObject xsi:type="sf:{sobject}" '
             'xmlns:sf="urn:sobject.enterprise.soap.sforce.com">'
             f"{fields}</sObject>\n"
             "   </Notification>\n"

@@ -1,22 +1,25 @@
-"""A SOQL subset: parse a query and run it over the sandbox's records.
+"""A SOQL subset: parse a query into `soql_model` terms (`query` runs it over the records).
 
-Supported: SELECT fields, one-level parent fields (`Account.Name`), one child subquery
-(`(SELECT Id FROM OpportunityLineItems)`), COUNT(); WHERE with = != <> < > <= >= IN, NOT IN,
-LIKE, AND, OR, NOT, parentheses; string, number, boolean, null, date and datetime literals and
-the date literals TODAY, YESTERDAY, TOMORROW, LAST_N_DAYS:n, NEXT_N_DAYS:n, THIS_MONTH,
-THIS_YEAR; ORDER BY (ASC/DESC, NULLS FIRST/LAST), LIMIT, OFFSET. Errors are Salesforce's:
-MALFORMED_QUERY, INVALID_TYPE, INVALID_FIELD.
+Supported: SELECT fields; parent fields up to five lookups away (`Account.Name`,
+`PricebookEntry.Product2.ProductCode`, `Account.Owner.Name`); child subqueries
+(`(SELECT Id FROM OpportunityLineItems)`, nested from API version 58.0 on); COUNT() and the
+aggregate functions COUNT, COUNT_DISTINCT, SUM, AVG, MIN, MAX with aliases (unaliased ones
+come back as expr0, expr1…) and GROUP BY; WHERE with = != <> < > <= >= IN, NOT IN, LIKE, AND,
+OR, NOT, parentheses; string, number, boolean, null, date and datetime literals and the date
+literals TODAY, YESTERDAY, TOMORROW, LAST_N_DAYS:n, NEXT_N_DAYS:n, THIS_MONTH, THIS_YEAR;
+ORDER BY (ASC/DESC, NULLS FIRST/LAST, aggregates too), LIMIT, OFFSET. Anything else (HAVING,
+TYPEOF, date functions, polymorphic parents) is answered as Salesforce answers what it cannot
+parse: MALFORMED_QUERY naming the token, with the row and column. Other errors are
+Salesforce's too, in its words: INVALID_TYPE, INVALID_FIELD.
 """
 
 import re
-from dataclasses import dataclass, field
-from datetime import date, datetime, time, timedelta
 from typing import Any
 
-from sandbox.salesforce import ids
 from sandbox.salesforce.errors import ApiError
-from sandbox.salesforce.records import Record, Records
 from sandbox.salesforce.schema import Field, SObject, sobject
+from sandbox.salesforce.soql_model import AGGREGATE_TYPES, Aggregate, Path, Query, SubQuery, Token
+from sandbox.salesforce.soql_where import ConditionParser
 
 TOKEN = re.compile(
     r"""\s*(?:
@@ -31,105 +34,21 @@ TOKEN = re.compile(
     )""",
     re.VERBOSE,
 )
-KEYWORDS = set(
-    [
-        "select",
-        "from",
-        "where",
-        "and",
-        "or",
-        "not",
-        "in",
-        "like",
-        "order",
-        "by",
-        "asc",
-        "desc",
-        "nulls",
-        "first",
-        "last",
-        "limit",
-        "offset",
-        "null",
-        "true",
-        "false",
-    ]
-)
-TEMPORAL = {"date", "datetime"}
+KEYWORDS = {
+    "select", "from", "where", "and", "or", "not", "in", "like", "group", "order", "by", "asc",
+    "desc", "nulls", "first", "last", "limit", "offset", "null", "true", "false",
+}  # fmt: skip
+PARENT_HOPS = 5  # Salesforce follows at most five lookups from the queried object
+NESTED_CHILDREN_SINCE = 58  # API version from which child subqueries nest (four levels)
 
 
-@dataclass
-class Token:
-    kind: str
-    text: str
-    position: int
-
-
-@dataclass
-class Path:
-    """A selected or filtered field: on the queried object, or one parent hop away."""
-
-    field: Field
-    relationship: Field | None = None  # the lookup field, e.g. AccountId for Account.Name
-
-    def value(self, record: Record, parents: "ParentCache") -> Any:
-        if self.relationship is None:
-            return record.get(self.field.name)
-        parent = parents.get(self.relationship, record.get(self.relationship.name))
-        return parent.get(self.field.name) if parent else None
-
-
-@dataclass
-class Comparison:
-    path: Path
-    op: str  # = != < > <= >= in notin like
-    value: Any
-
-
-@dataclass
-class Condition:
-    kind: str  # and, or, not
-    parts: list[Any]
-
-
-@dataclass
-class Query:
-    obj: SObject
-    fields: list[Any] = field(default_factory=list)  # Path or SubQuery, in select order
-    where: Any = None
-    order: list[tuple[Path, bool, bool]] = field(default_factory=list)  # path, desc, nulls last
-    limit: int | None = None
-    offset: int = 0
-    count_only: bool = False
-
-
-@dataclass
-class SubQuery:
-    relationship_name: str
-    link_field: str  # on the child, e.g. OpportunityId
-    query: Query
-
-
-class ParentCache:
-    """Parent records looked up once per query run."""
-
-    def __init__(self, records: Records) -> None:
-        self.records, self.cache = records, {}
-
-    def get(self, lookup: Field, record_id: str | None) -> Record | None:
-        if not record_id:
-            return None
-        key = (lookup.reference_to, record_id)
-        if key not in self.cache:
-            self.cache[key] = self.records.get(sobject(lookup.reference_to), record_id)
-        return self.cache[key]
-
-
-class Parser:
-    def __init__(self, soql: str) -> None:
+class Parser(ConditionParser):
+    def __init__(self, soql: str, version: str = "59.0") -> None:
         self.soql = soql
         self.tokens = self.tokenize(soql)
         self.pos = 0
+        major = int(float(version)) if re.fullmatch(r"\d+(\.\d+)?", version) else 59
+        self.child_levels = 4 if major >= NESTED_CHILDREN_SINCE else 1
 
     def tokenize(self, soql: str) -> list[Token]:
         tokens, index = [], 0
@@ -165,15 +84,14 @@ class Parser:
     def take(self) -> Token:
         token = self.peek()
         if token is None:
-            self.fail("unexpected end of query")
+            self.fail("unexpected token: <EOF>")
         self.pos += 1
         return token
 
     def expect(self, word: str) -> Token:
         token = self.peek()
         if token is None or token.text.lower() != word:
-            shown = token.text if token else "<EOF>"
-            self.fail(f"unexpected token: '{shown}'")
+            self.fail(f"unexpected token: '{token.text}'" if token else "unexpected token: <EOF>")
         return self.take()
 
     # ------------------------------------------------------------ grammar
@@ -184,64 +102,140 @@ class Parser:
             self.fail(f"unexpected token: '{self.peek().text}'")
         return query
 
-    def select(self, parent: SObject | None = None) -> Query | SubQuery:
+    def select(self, parent: SObject | None = None, level: int = 0) -> Query | SubQuery:
+        """A query, or (with `parent`) a child subquery `level` children below the root."""
         self.expect("select")
-        items: list[tuple[str, Any]] = []
-        while True:
-            token = self.take()
-            if token.text == "(":
-                items.append(("sub", self.pos))
-                self.skip_to_closing_parenthesis()
-            elif token.text.lower() == "count" and self.at("("):
-                self.take()
-                self.expect(")")
-                items.append(("count", token))
-            elif token.kind == "name" and token.text.lower() not in KEYWORDS:
-                items.append(("field", token))
-            else:
-                self.fail(f"unexpected token: '{token.text}'", token.position)
-            if not self.at(","):
-                break
-            self.take()
+        items = self.select_items()
         self.expect("from")
         from_token = self.take()
-        if parent is not None:
-            child = parent.child(from_token.text)
-            if child is None:
-                self.fail(
-                    f"Didn't understand relationship '{from_token.text}' in FROM part of query "
-                    "call. If you are attempting to use a custom relationship, be sure to append "
-                    "the '__r' after the custom relationship name. Please reference your WSDL or "
-                    "the describe call for the appropriate names.",
-                    from_token.position, "INVALID_TYPE",
-                )  # fmt: skip
-            obj = sobject(child.child)
-        else:
-            obj = sobject(from_token.text)
-            if obj is None:
-                self.fail(
-                    f"sObject type '{from_token.text}' is not supported. If you are attempting to "
-                    "use a custom object, be sure to append the '__c' after the entity name. "
-                    "Please reference your WSDL or the describe call for the appropriate names.",
-                    from_token.position, "INVALID_TYPE",
-                )  # fmt: skip
+        obj = self.from_object(from_token, parent)
         query = Query(obj)
-        for kind, item in items:
+        for kind, token, argument, alias in items:
             if kind == "field":
-                query.fields.append(self.path(obj, item))
-            elif kind == "count":
-                query.count_only = True
-            elif parent is not None:
-                self.fail("nested subqueries are not supported", self.tokens[item].position)
+                query.fields.append(self.path(obj, token, alias))
+            elif kind == "aggregate":
+                self.aggregate_item(query, token, argument, alias, parent)
+            elif level + 1 > self.child_levels:
+                self.fail(
+                    "SOQL statements cannot query aggregate relationships more than "
+                    f"{self.child_levels} level{'s' if self.child_levels > 1 else ''} away from "
+                    "the root entity object.", self.tokens[token].position,
+                )  # fmt: skip
             else:
-                saved, self.pos = self.pos, item
-                query.fields.append(self.select(obj))
+                saved, self.pos = self.pos, token
+                query.fields.append(self.select(obj, level + 1))
                 self.expect(")")
                 self.pos = saved
         self.clauses(query)
+        self.check_grouping(query)
         if parent is not None:
-            return SubQuery(from_token.text, child.field, query)
+            return SubQuery(from_token.text, parent.child(from_token.text).field, query)
         return query
+
+    def select_items(self) -> list[tuple[str, Any, Token | None, Token | None]]:
+        """(kind, token or subquery start, aggregate argument, alias) per selected item."""
+        items: list[tuple[str, Any, Token | None, Token | None]] = []
+        while True:
+            token = self.take()
+            if token.text == "(":
+                items.append(("sub", self.pos, None, None))
+                self.skip_to_closing_parenthesis()
+            elif token.kind == "name" and self.at("(") and token.text.upper() in AGGREGATE_TYPES:
+                argument = self.aggregate_argument(token)
+                items.append(("aggregate", token, argument, self.alias()))
+            elif token.kind == "name" and token.text.lower() not in KEYWORDS:
+                items.append(("field", token, None, self.alias()))
+            else:
+                self.fail(f"unexpected token: '{token.text}'", token.position)
+            if not self.at(","):
+                return items
+            self.take()
+
+    def alias(self) -> Token | None:
+        """The name after a selected item, when there is one (`COUNT(Id) total`)."""
+        token = self.peek()
+        if token and token.kind == "name" and token.text.lower() not in KEYWORDS:
+            return self.take()
+        return None
+
+    def aggregate_argument(self, function: Token) -> Token | None:
+        """The field in `FUNCTION(field)`; None for COUNT()."""
+        self.expect("(")
+        if self.at(")") and function.text.upper() == "COUNT":
+            self.take()
+            return None
+        argument = self.take()
+        if argument.kind != "name":
+            self.fail(f"unexpected token: '{argument.text}'", argument.position)
+        self.expect(")")
+        return argument
+
+    def aggregate_item(
+        self, query: Query, function: Token, argument: Token | None, alias: Token | None,
+        parent: SObject | None,
+    ) -> None:  # fmt: skip
+        if parent is not None:
+            self.fail(f"unexpected token: '{function.text}'", function.position)
+        if argument is None:
+            query.count_only = True
+            return
+        query.fields.append(self.aggregate(query.obj, function, argument, alias))
+
+    def aggregate(
+        self, obj: SObject, function: Token, argument: Token, alias: Token | None = None
+    ) -> Aggregate:
+        name = function.text.upper()
+        path = self.path(obj, argument)
+        allowed = AGGREGATE_TYPES[name]
+        if path.field.type == "boolean" or (allowed is not None and path.field.type not in allowed):
+            self.fail(
+                f"field {path.field.name} does not support aggregate operator {name}",
+                argument.position, "INVALID_FIELD",
+            )  # fmt: skip
+        return Aggregate(name, path, alias.text if alias else "", function.position)
+
+    def from_object(self, token: Token, parent: SObject | None) -> SObject:
+        if parent is not None:
+            child = parent.child(token.text)
+            if child is None:
+                self.fail(
+                    f"Didn't understand relationship '{token.text}' in FROM part of query call. "
+                    "If you are attempting to use a custom relationship, be sure to append the "
+                    "'__r' after the custom relationship name. Please reference your WSDL or the "
+                    "describe call for the appropriate names.", token.position, "INVALID_TYPE",
+                )  # fmt: skip
+            return sobject(child.child)
+        obj = sobject(token.text)
+        if obj is None:
+            self.fail(
+                f"sObject type '{token.text}' is not supported. If you are attempting to use a "
+                "custom object, be sure to append the '__c' after the entity name. Please "
+                "reference your WSDL or the describe call for the appropriate names.",
+                token.position, "INVALID_TYPE",
+            )  # fmt: skip
+        return obj
+
+    def check_grouping(self, query: Query) -> None:
+        """An aggregate query selects and sorts only what it groups or aggregates; only its
+        items take aliases."""
+        grouped = {path.name.lower() for path in query.group_by}
+        plain = [item for item in query.fields if isinstance(item, Path)]
+        if not query.aggregate:
+            for path in plain:
+                if path.alias:
+                    self.fail("Only aggregate expressions use field aliasing", path.position)
+            return
+        for path in plain:
+            if path.name.lower() not in grouped:
+                self.fail(f"Field must be grouped or aggregated: {path.field.name}", path.position)
+        for sub in (item for item in query.fields if isinstance(item, SubQuery)):
+            self.fail(f"Field must be grouped or aggregated: {sub.relationship_name}", 0)
+        for item, _, _ in query.order:
+            if isinstance(item, Path) and item.name.lower() not in grouped:
+                self.fail(
+                    f"Ordered field must be grouped or aggregated: {item.field.name}",
+                    item.position,
+                )
 
     def skip_to_closing_parenthesis(self) -> None:
         """Step over a child subquery; it is parsed once FROM names its parent object."""
@@ -254,17 +248,24 @@ class Parser:
         if self.at("where"):
             self.take()
             query.where = self.disjunction(query.obj)
+        if self.at("group"):
+            self.take()
+            self.expect("by")
+            query.group_by.append(self.grouped(query.obj, self.take()))
+            while self.at(","):
+                self.take()
+                query.group_by.append(self.grouped(query.obj, self.take()))
         if self.at("order"):
             self.take()
             self.expect("by")
             while True:
-                path = self.path(query.obj, self.take())
+                item = self.ordered(query.obj, self.take())
                 descending = bool(self.at("asc", "desc") and self.take().text.lower() == "desc")
                 nulls_last = descending
                 if self.at("nulls"):
                     self.take()
                     nulls_last = self.take().text.lower() == "last"
-                query.order.append((path, descending, nulls_last))
+                query.order.append((item, descending, nulls_last))
                 if not self.at(","):
                     break
                 self.take()
@@ -275,30 +276,51 @@ class Parser:
             self.take()
             query.offset = self.integer()
 
+    def grouped(self, obj: SObject, token: Token) -> Path:
+        path = self.path(obj, token)
+        if not path.field.groupable:
+            self.fail(
+                f"field '{path.field.name}' can not be grouped in a query call", token.position,
+                "INVALID_FIELD",
+            )  # fmt: skip
+        return path
+
+    def ordered(self, obj: SObject, token: Token) -> Path | Aggregate:
+        if token.kind == "name" and self.at("(") and token.text.upper() in AGGREGATE_TYPES:
+            argument = self.aggregate_argument(token)
+            if argument is None:
+                self.fail(f"unexpected token: '{token.text}'", token.position)
+            return self.aggregate(obj, token, argument)
+        return self.path(obj, token)
+
     def integer(self) -> int:
         token = self.take()
         if token.kind != "number" or not token.text.isdigit():
             self.fail(f"unexpected token: '{token.text}'", token.position)
         return int(token.text)
 
-    def path(self, obj: SObject, token: Token) -> Path:
-        if token.kind != "name":
+    def path(self, obj: SObject, token: Token, alias: Token | None = None) -> Path:
+        """A field of `obj`, or through up to five parent relationships (`A.B.Field`)."""
+        if token.kind != "name" or token.text.lower() in KEYWORDS:
             self.fail(f"unexpected token: '{token.text}'", token.position)
-        parts = token.text.split(".")
-        if len(parts) == 1:
-            return Path(self.field(obj, parts[0], token))
-        if len(parts) > 2:
-            self.fail("only one level of parent relationship is supported", token.position)
-        lookup = obj.by_relationship.get(parts[0].lower())
-        if lookup is None:
-            self.fail(
-                f"Didn't understand relationship '{parts[0]}' in field path. If you are "
-                "attempting to use a custom relationship, be sure to append the '__r' after the "
-                "custom relationship name. Please reference your WSDL or the describe call for "
-                "the appropriate names.",
-                token.position, "INVALID_FIELD",
-            )  # fmt: skip
-        return Path(self.field(sobject(lookup.reference_to), parts[1], token), lookup)
+        *relationships, name = token.text.split(".")
+        if len(relationships) > PARENT_HOPS:
+            self.fail(f"unexpected token: '{token.text}'", token.position)
+        hops: list[Field] = []
+        current = obj
+        for relationship in relationships:
+            lookup = current.by_relationship.get(relationship.lower())
+            if lookup is None:
+                self.fail(
+                    f"Didn't understand relationship '{relationship}' in field path. If you "
+                    "are attempting to use a custom relationship, be sure to append the '__r' "
+                    "after the custom relationship name. Please reference your WSDL or the "
+                    "describe call for the appropriate names.", token.position, "INVALID_FIELD",
+                )  # fmt: skip
+            hops.append(lookup)
+            current = sobject(lookup.reference_to)
+        field = self.field(current, name, token)
+        return Path(field, tuple(hops), alias.text if alias else "", token.position)
 
     def field(self, obj: SObject, name: str, token: Token) -> Field:
         found = obj.field(name)
@@ -311,130 +333,9 @@ class Parser:
             )  # fmt: skip
         return found
 
-    def disjunction(self, obj: SObject) -> Any:
-        parts = [self.conjunction(obj)]
-        while self.at("or"):
-            self.take()
-            parts.append(self.conjunction(obj))
-        return parts[0] if len(parts) == 1 else Condition("or", parts)
 
-    def conjunction(self, obj: SObject) -> Any:
-        parts = [self.negation(obj)]
-        while self.at("and"):
-            self.take()
-            parts.append(self.negation(obj))
-        return parts[0] if len(parts) == 1 else Condition("and", parts)
-
-    def negation(self, obj: SObject) -> Any:
-        if self.at("not"):
-            self.take()
-            return Condition("not", [self.negation(obj)])
-        if self.at("("):
-            self.take()
-            inner = self.disjunction(obj)
-            self.expect(")")
-            return inner
-        return self.comparison(obj)
-
-    def comparison(self, obj: SObject) -> Comparison:
-        path = self.path(obj, self.take())
-        token = self.take()
-        word = token.text.lower()
-        if word == "not":
-            self.expect("in")
-            return Comparison(path, "notin", self.value_list(path))
-        if word == "in":
-            return Comparison(path, "in", self.value_list(path))
-        if word == "like":
-            return Comparison(path, "like", self.value(path))
-        if token.kind != "op":
-            self.fail(f"unexpected token: '{token.text}'", token.position)
-        op = "!=" if token.text == "<>" else token.text
-        return Comparison(path, op, self.value(path))
-
-    def value_list(self, path: Path) -> list[Any]:
-        self.expect("(")
-        values = [self.value(path)]
-        while self.at(","):
-            self.take()
-            values.append(self.value(path))
-        self.expect(")")
-        return values
-
-    def value(self, path: Path) -> Any:
-        token = self.take()
-        kind, text, field_type = token.kind, token.text, path.field.type
-        temporal_field = field_type in TEMPORAL
-        if text.lower() == "null":
-            return None
-        if kind in ("date", "datetime", "dateliteral") or (
-            kind == "name" and text.upper() in DATE_LITERALS
-        ):
-            if not temporal_field:
-                self.fail(
-                    f"value of filter criterion for field '{path.field.name}' must be of type "
-                    f"{field_type} and should be enclosed in quotes", token.position,
-                    "INVALID_FIELD",
-                )  # fmt: skip
-            if kind == "date" and field_type == "datetime":
-                self.fail(
-                    f"value of filter criterion for field '{path.field.name}' must be of type "
-                    "dateTime and should not be enclosed in quotes", token.position,
-                    "INVALID_FIELD",
-                )  # fmt: skip
-            return self.temporal_range(token)
-        if temporal_field:
-            self.fail(
-                f"value of filter criterion for field '{path.field.name}' must be of type "
-                f"{field_type} and should not be enclosed in quotes", token.position,
-                "INVALID_FIELD",
-            )  # fmt: skip
-        if kind == "string":
-            return re.sub(r"\\(.)", r"\1", text[1:-1])
-        if kind == "number":
-            return float(text)
-        if text.lower() in ("true", "false"):
-            return text.lower() == "true"
-        return self.fail(f"unexpected token: '{text}'", token.position)
-
-    def temporal_range(self, token: Token) -> tuple[datetime, datetime]:
-        """Every date/datetime literal is a half-open range [start, end) of UTC datetimes."""
-        if token.kind == "datetime":
-            moment = ids.parse_datetime(token.text)
-            return moment, moment + timedelta(microseconds=1)
-        if token.kind == "date":
-            day = date.fromisoformat(token.text)
-            return midnight(day), midnight(day + timedelta(days=1))
-        name, _, number = token.text.upper().partition(":")
-        if name not in DATE_LITERALS:
-            self.fail(f"unexpected token: '{token.text}'", token.position)
-        today = ids.now().date()
-        start, end = DATE_LITERALS[name](today, int(number or 0))
-        return midnight(start), midnight(end)
-
-
-def midnight(day: date) -> datetime:
-    return datetime.combine(day, time(), tzinfo=ids.now().tzinfo)
-
-
-DATE_LITERALS = {  # name -> (first day, day after the last) for today and n
-    "TODAY": lambda t, n: (t, t + timedelta(days=1)),
-    "YESTERDAY": lambda t, n: (t - timedelta(days=1), t),
-    "TOMORROW": lambda t, n: (t + timedelta(days=1), t + timedelta(days=2)),
-    "LAST_N_DAYS": lambda t, n: (t - timedelta(days=n), t + timedelta(days=1)),
-    "NEXT_N_DAYS": lambda t, n: (t, t + timedelta(days=n + 1)),
-    "THIS_MONTH": lambda t, n: (
-        t.replace(day=1),
-        (t.replace(day=28) + timedelta(days=4)).replace(day=1),
-    ),
-    "THIS_YEAR": lambda t, n: (
-        t.replace(month=1, day=1),
-        t.replace(year=t.year + 1, month=1, day=1),
-    ),
-}
-
-
-def parse(soql: str) -> Query:
+def parse(soql: str, version: str = "59.0") -> Query:
+    """The query as the API `version` reads it (child subqueries nest from 58.0 on)."""
     if not soql or not soql.strip():
         raise ApiError(400, "MALFORMED_QUERY", "A query string has to be specified")
-    return Parser(soql).parse()
+    return Parser(soql, version).parse()

@@ -23,6 +23,7 @@ from connectors.roles import (
     ITEM_LIST,
     ORDER_STATUS,
     PAYMENTS,
+    PRICES,
     SALES_ORDERS,
     STOCK,
     Change,
@@ -121,7 +122,7 @@ FEED_PROBES: dict[str, tuple[Callable[[Any], object], ...]] = {
 }
 # The canonical entity the flows map each feed's records to (or from).
 TOPIC_ENTITIES = {ORDER_STATUS: "OrderStatus", PAYMENTS: "Payment", STOCK: "InventoryLevel",
-                  CUSTOMERS: "Customer"}  # fmt: skip
+                  CUSTOMERS: "Customer", PRICES: "Item"}  # fmt: skip
 
 
 def test_a_capability_the_erp_lacks_is_unsupported_and_its_attributes_agree(erp):

@@ -55,6 +55,7 @@ def cdc_pair(salesforce_sandbox, sage100_sandbox):
             "client_id": "sandbox-client", "api_version": "59.0",
             "ca_bundle": str(salesforce_sandbox.app.data_dir / "salesforce-cert.pem"),
             "pubsub_address": salesforce_sandbox.app.pubsub_address,
+            "won_deal_sources": "both",  # so the Order channel is followed too
         },
         secrets={"client_secret": "sandbox-secret"},
     )  # fmt: skip

@@ -1,9 +1,11 @@
 """The Salesforce connection's push streams: which channels it follows, and a subscription
 that outlives dropped streams.
 
-A connection with a `pubsub_address` follows the change events of Opportunity, Order and
-Account, and its `platform_event_channel` when set. A subscription reconnects on its own from
-the last position it handed out (the subscriber stores each batch before asking for the
+A connection with a `pubsub_address` follows the change events of Account, those of the
+deal objects its won deals come from (`won_deal_sources`: Opportunity by default, Order for
+"orders", both for "both"; the polls read no other deal object either), and its
+`platform_event_channel` when set. A subscription reconnects on its own from the last
+position it handed out (the subscriber stores each batch before asking for the
 next, so that is the stored one): at once after the server ends a stream, after 5 s when the
 service is unavailable, with a new token when the token was refused, and with backoff from
 1 s to 60 s after anything else transient. A refused position (`StreamPositionLost`) and
@@ -19,6 +21,7 @@ from typing import TYPE_CHECKING
 from connectors.base import WebhookEvent
 from connectors.errors import AuthError, NotFound, RateLimited, TransientError
 from connectors.roles import Stream, StreamBatch
+from connectors.salesforce.deals import DEALS, OPPORTUNITY, WON_DEAL_SOURCES
 from connectors.salesforce.pubsub.client import PubSubClient
 from connectors.salesforce.pubsub.events import (
     CHANGE_TOPICS,
@@ -45,7 +48,12 @@ def streams_of(settings: dict) -> list[Stream]:
     address = (settings.get("pubsub_address") or "").strip()
     if not address:
         return []
-    found = [Stream(topic, entity, KEEPS_FOR, address) for entity, topic in CHANGE_TOPICS.items()]
+    sources = WON_DEAL_SOURCES.get(settings.get("won_deal_sources") or "", (OPPORTUNITY,))
+    found = [
+        Stream(topic, entity, KEEPS_FOR, address)
+        for entity, topic in CHANGE_TOPICS.items()
+        if entity in sources or entity not in DEALS
+    ]
     channel = (settings.get("platform_event_channel") or "").strip()
     if channel:
         found.append(Stream(channel, "", KEEPS_FOR, address))

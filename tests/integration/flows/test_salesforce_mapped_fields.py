@@ -130,7 +130,10 @@ def test_paths_are_checked_against_the_describe_however_many_parents_deep(salesf
         field_path(known, "OpportunityLineItem", "PricebookEntry.Product2.Family")
         == "PricebookEntry.Product2.Family"
     )
-    assert field_path(known, "Order", "Opportunity.Account.Owner.Name") == ""  # no Owner here
+    assert (
+        field_path(known, "Order", "Opportunity.Account.Owner.Name")
+        == "Opportunity.Account.Owner.Name"
+    )
     assert field_path(known, "Opportunity", "Account.Nothing__c") == ""
     six_hops = "Account.Parent.Parent.Parent.Parent.Parent.Name"
     assert field_path(known, "Opportunity", six_hops) == ""  # SOQL stops at five

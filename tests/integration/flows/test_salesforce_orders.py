@@ -1,7 +1,8 @@
 """Salesforce Orders start the won-deal flow like Closed Won opportunities, when the connection
 says so (`won_deal_sources`): a sales rep presses Activate on an order and Sage 100 gets one
 order with its products, numbered back on the Salesforce order and its opportunity; Sage's
-status changes show on both. Polled by SystemModstamp, or pushed as an Outbound Message."""
+status changes show on both. Polled by SystemModstamp, or pushed as an Outbound Message (the
+sandbox sends one when an order is activated)."""
 
 import time
 from datetime import date
@@ -16,7 +17,7 @@ from connectors.services import connector_for
 from flows.models import FlowConfig, InboundEvent, SyncRun, Watermark
 from flows.polling import poll
 from tests.integration.flows.polling import poll_now, set_status_in_sage
-from tests.integration.sandbox.salesforce_client import https_session
+from tests.integration.sandbox.salesforce_client import control, https_session
 from tests.won_deals import open_usd_opportunity, orders_for
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("runs_inline")]
@@ -163,11 +164,9 @@ def test_with_both_an_order_whose_opportunity_is_won_is_left_to_the_opportunity(
 
     assert poll(config).runs == 1
 
-    run = SyncRun.objects.get(pair=pair)
-    assert run.status == SyncRun.Status.SUCCEEDED, run.error_message
-    assert f"its opportunity {order['OpportunityId']} is won" in run.summary
-    assert "nothing was written" in run.summary
     assert not orders_for(sage, order["Id"])
+    poll(config)
+    assert not SyncRun.objects.filter(pair=pair).exists()  # it wrote nothing: not kept
 
 
 def outbound_message(order: dict, notification_id: str) -> bytes:
@@ -266,3 +265,49 @@ def test_an_order_reads_in_the_opportunitys_shape_with_its_bill_to_contact(sales
     crm.update("Order", order["Id"], {"Status": "Activated"}, "test-activate")
     activated = crm.read_deal(order["Id"], crm.won_stage)  # opportunities only: not won
     assert not activated.won and "opportunities" in activated.stage
+
+
+def delivered(sandbox, record_id: str) -> list[dict]:
+    """The Outbound Messages the sandbox has delivered about the record."""
+    return [
+        message
+        for message in sandbox.app.outbound.messages()
+        if message["record_id"] == record_id and message["status"] == "delivered"
+    ]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_an_order_activated_on_its_page_becomes_one_sage_order_through_its_outbound_message(
+    settings, live_server, salesforce_sandbox, salesforce_pair
+):
+    """Nothing polled, no change events: the Order workflow rule's Outbound Message, posted
+    by the sandbox to the pair's webhook URL, is all that starts the run."""
+    pair, token = salesforce_pair
+    set_sources(pair, "orders")
+    settings.CLARITY_PUBLIC_URL = live_server.url
+    control(salesforce_sandbox, "settings", {"outbound_url": pair.webhook_url(token)})
+    salesforce, sage = connector_for(pair.crm), connector_for(pair.erp)
+    order_id = draft_orders(salesforce)[0]["Id"]
+    try:
+        activate(salesforce_sandbox, order_id)
+
+        deadline = time.monotonic() + 20
+        while not delivered(salesforce_sandbox, order_id) and time.monotonic() < deadline:
+            time.sleep(0.1)
+    finally:
+        control(salesforce_sandbox, "settings", {"outbound_url": ""})
+
+    [message] = delivered(salesforce_sandbox, order_id)  # acknowledged at the first try
+    assert (message["sobject"], message["attempts"]) == ("Order", 1)
+    [event] = InboundEvent.objects.filter(pair=pair)
+    assert (event.kind, event.entity_key) == ("OutboundMessage:Order", order_id)
+    run = SyncRun.objects.get(pair=pair)
+    assert run.status == SyncRun.Status.SUCCEEDED, run.error_message
+    [order] = orders_for(sage, order_id)
+    assert sorted(
+        (line["ItemCode"], line["QuantityOrdered"], line["UnitPrice"]) for line in order["lines"]
+    ) == items_of(salesforce, order_id)
+    assert salesforce.get("Order", order_id)["Sage_Order_No__c"] == order["SalesOrderNo"]
+    assert task_subjects(salesforce, order_id) == [
+        f"Sage 100 sales order {order['SalesOrderNo']} created"
+    ]
