@@ -1,3 +1,4 @@
+from django.conf import settings
 from django.db import models
 from django.utils import timezone
 
@@ -51,3 +52,20 @@ class OutboxMessage(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} e-mail “{self.subject}” ({self.status})"
+
+
+class UserPreference(models.Model):
+    """What one person chose for their own pages: the time zone every time is shown in
+    (`clarity.middleware.UserTimeZone`); without one, the installation's TIME_ZONE."""
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="preference"
+    )
+    time_zone = models.CharField(
+        max_length=64,
+        blank=True,
+        help_text="An IANA zone such as Europe/Berlin; empty: the default.",
+    )
+
+    def __str__(self) -> str:
+        return f"{self.user} in {self.time_zone or settings.TIME_ZONE}"

@@ -99,6 +99,8 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # Times in the signed-in person's own zone (clarity/middleware.py).
+    "clarity.middleware.UserTimeZone",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "csp.middleware.CSPMiddleware",
@@ -121,6 +123,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "clarity.context_processors.navigation",
+                "monitoring.context_processors.approvals_waiting",
             ],
         },
     },
@@ -152,7 +155,8 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
 ]
 LOGIN_URL = "login"
-LOGIN_REDIRECT_URL = "dashboard"
+# A view that sends each role to its work: approvers to the approval queue.
+LOGIN_REDIRECT_URL = "after-sign-in"
 LOGOUT_REDIRECT_URL = "login"
 
 # django-axes: lock an account+IP after 5 failures, for 15 minutes.
@@ -167,6 +171,10 @@ LANGUAGE_CODE = "en-us"
 TIME_ZONE = env.str("TIME_ZONE", default="UTC")
 USE_I18N = True
 USE_TZ = True
+# One way to write a time on every page, with its zone: `{{ value|moment }}` (clarity's
+# template filter) in the reader's own zone, set on their Settings page.
+DATETIME_FORMAT = "Y-m-d H:i T"
+DATE_FORMAT = "Y-m-d"
 
 STATIC_URL = "static/"
 STATICFILES_DIRS = [BASE_DIR / "static"]
@@ -189,7 +197,16 @@ REST_FRAMEWORK = {
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "Clarity Connect API",
-    "DESCRIPTION": "Connections, integration pairs and (later) runs, mappings and approvals.",
+    "DESCRIPTION": (
+        "Clarity Connect moves won deals from the CRM (Streak, Salesforce) into Sage (Sage 100, "
+        "Sage 50 desktop, Sage Accounting) and tells the CRM what Sage did. This API covers "
+        "connections and integration pairs; runs (list, retry, cancel) and the inbound events "
+        "that started them; approvals (approve, reject); a customer's live credit; mappings, "
+        "lookup tables and their rows; and subscriptions to the events it publishes (signed "
+        "POSTs to your URL), with each delivery and its attempts. "
+        "Authenticate with `Authorization: Token <token>` (Settings → API token); each call "
+        "acts with the token owner's role."
+    ),
     "VERSION": "1",
     "SERVE_INCLUDE_SCHEMA": False,
     "SERVE_PERMISSIONS": ["rest_framework.permissions.IsAuthenticated"],

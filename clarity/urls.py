@@ -35,6 +35,7 @@ urlpatterns = [
     path("", include("monitoring.urls")),
     path("settings/", views.account_settings, name="settings"),
     path("settings/api-token/", views.regenerate_api_token, name="api-token"),
+    path("settings/time-zone/", views.set_time_zone, name="time-zone"),
     path("login/", auth_views.LoginView.as_view(redirect_authenticated_user=True), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("", include("connectors.urls")),

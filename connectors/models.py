@@ -32,6 +32,18 @@ class Connection(models.Model):
     status = models.CharField(max_length=20, choices=Status.choices, default=Status.UNKNOWN)
     last_checked_at = models.DateTimeField(null=True, blank=True)
     last_error = models.TextField(blank=True)
+    # Health from traffic (`connectors.services.record_outcome`): every call's outcome.
+    last_success_at = models.DateTimeField(null=True, blank=True)
+    last_error_at = models.DateTimeField(null=True, blank=True)
+    unreachable_since = models.DateTimeField(
+        null=True, blank=True, help_text="Calls fail for want of an answer since then."
+    )
+    failing_call = models.CharField(
+        max_length=200,
+        blank=True,
+        help_text="The work whose failure began the outage (a run's step, a poll, a stream): "
+        "it getting an answer ends the outage.",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 

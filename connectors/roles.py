@@ -26,6 +26,7 @@ CUSTOMERS = "customers"  # a Sage customer changed
 ORDER_STATUS = "order_status"  # a Sage sales order changed
 STOCK = "stock"  # a quantity on hand changed
 PAYMENTS = "payments"  # a customer paid
+PRICES = "prices"  # an item, or a price it sells at, changed
 
 # Capabilities a flow may need (`Flow.needs`); each connector lists those it has.
 WON_DEALS = "won_deals"  # read a won deal, write its order number back, add notes
@@ -62,6 +63,7 @@ TOPIC_WORDS = {
     ORDER_STATUS: "sales order changes",
     STOCK: "stock changes",
     PAYMENTS: "payments",
+    PRICES: "item and price changes",
 }
 
 
@@ -247,6 +249,12 @@ class CrmRole(Role):
     note_entity: ClassVar[str] = ""  # a mapping target that words notes ("" for none)
     item_entity: ClassVar[str] = ""  # product records, "" when the CRM keeps none
     document_fields: ClassVar[dict[str, str]] = {}  # Sage document kind → deal field
+    # Customer sync: the account fields Sage-owned values go to unless the option
+    # `crm_fields` names others; empty when the CRM keeps them its own way.
+    account_fields: ClassVar[dict[str, str]] = {}
+    # Records a bulk load (the initial load) hands over per call: 1 where each is its own
+    # request anyway, so that the load's progress moves record by record.
+    load_batch: ClassVar[int] = 1
 
     @classmethod
     def stage_hint(cls, event: WebhookEvent) -> StageHint | None:
@@ -264,6 +272,11 @@ class CrmRole(Role):
         """The deal now, with its account, first contact and lines, and every field the
         mappings read (`fields`: source paths); `won` when it is in `trigger_stage`."""
         raise self.unsupported("read deals")
+
+    def deal_stages(self) -> list[str]:
+        """The names of the stages a deal can be in, in the CRM's order, for the pickers of
+        the flows' settings (trigger stage, stages an order status moves a deal to)."""
+        raise self.unsupported("list deal stages")
 
     def describe_source(self, path: str) -> str:
         """A mapping source path in words a CRM user recognises ("the box field …")."""
@@ -497,6 +510,11 @@ class ErpRole(Role):
 
     def read_stock(self, key: str) -> StockRead:
         raise self.unsupported("read stock")
+
+    def warehouses(self) -> dict[str, str]:
+        """The warehouses stock is kept in, code → name, for the stock flow's settings;
+        none for an ERP that keeps no warehouses."""
+        return {}
 
     def credit(self, ref: str) -> dict[str, Any]:
         """Credit limit, balance, what is still open and what is left, as text amounts."""

@@ -19,6 +19,8 @@ from connectors.services import connector_for
 if TYPE_CHECKING:
     from flows.models import FlowConfig, SyncRun
 
+LABEL_SEPARATOR = " · "  # between the names of a run's label
+
 
 class AwaitApproval(Exception):
     """Raised by a step to stop the run until an approver decides."""
@@ -112,6 +114,20 @@ class StepContext:
         """The run's one line in the runs list, saved at once."""
         self.run.summary = summary[:255]
         type(self.run).objects.filter(pk=self.run.pk).update(summary=self.run.summary)
+
+    def label_run(self, *names: str, document: str = "") -> None:
+        """What people look the run up by, saved at once: the record's names as they know
+        them (Deal ID, deal name, customer; the empty ones left out) and the ERP's number of
+        the document the run made. Either is left as it was when not given."""
+        fields = {}
+        if any(names):
+            fields["label"] = LABEL_SEPARATOR.join(name for name in names if name)[:255]
+        if document:
+            fields["document"] = document[:100]
+        for name, value in fields.items():
+            setattr(self.run, name, value)
+        if fields:
+            type(self.run).objects.filter(pk=self.run.pk).update(**fields)
 
 
 @dataclass(frozen=True)

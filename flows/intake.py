@@ -17,9 +17,11 @@ from django.db import IntegrityError, transaction
 
 from connectors.base import WebhookEvent
 from connectors.models import IntegrationPair
-from flows.models import FlowConfig, InboundEvent, SyncRun
+from flows.models import ExternalLink, FlowConfig, InboundEvent, SyncRun
 from flows.registry import FLOWS
 from flows.runner import enqueue
+
+POLLED = "poll"  # the source of events a poll reads
 
 
 @dataclass
@@ -39,7 +41,7 @@ def take_in(pair: IntegrationPair, events: list[WebhookEvent], source: str,
         return result
     with transaction.atomic():
         for event in events:
-            wanted_by = wanting(configs, event)
+            wanted_by = wanting(pair, configs, event, source)
             try:
                 with transaction.atomic():  # a savepoint: a duplicate undoes only itself
                     stored = store_event(pair, event, source, headers or {}, wanted_by)
@@ -77,7 +79,7 @@ def take_in_one(pair: IntegrationPair, event: WebhookEvent, source: str,
                 result: IntakeResult) -> None:  # fmt: skip
     """One event in one transaction (a savepoint only inside a poll's): a duplicate rolls
     back a transaction holding nothing else."""
-    wanted_by = wanting(configs, event)
+    wanted_by = wanting(pair, configs, event, source)
     stored = None
     try:
         with transaction.atomic():
@@ -91,8 +93,30 @@ def take_in_one(pair: IntegrationPair, event: WebhookEvent, source: str,
     result.stored += 1
 
 
-def wanting(configs: list[FlowConfig], event: WebhookEvent) -> list[FlowConfig]:
-    return [config for config in configs if FLOWS[config.flow].accepts(config, event)]
+def wanting(pair: IntegrationPair, configs: list[FlowConfig], event: WebhookEvent,
+            source: str) -> list[FlowConfig]:  # fmt: skip
+    """The flows whose `accepts` takes the event; none for a polled change of a Sage record
+    that another pair's run made (`made_by_another_pair`)."""
+    wanted_by = [config for config in configs if FLOWS[config.flow].accepts(config, event)]
+    if wanted_by and source == POLLED and made_by_another_pair(pair, event):
+        return []
+    return wanted_by
+
+
+def made_by_another_pair(pair: IntegrationPair, event: WebhookEvent) -> bool:
+    """Whether the changed record (`entity:key`) is bound to other pairs of the same Sage
+    connection and not to this one: two CRMs booking into one Sage company each hear of
+    their own orders, not of each other's (a run telling the other CRM would find no deal
+    there, and do nothing)."""
+    entity, _, key = event.entity_key.partition(":")
+    if not key:
+        return False
+    owners = set(
+        ExternalLink.objects.filter(
+            pair__erp_id=pair.erp_id, entity=entity, sage_id=key
+        ).values_list("pair_id", flat=True)
+    )
+    return bool(owners) and pair.pk not in owners
 
 
 def store_event(pair: IntegrationPair, event: WebhookEvent, source: str,

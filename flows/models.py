@@ -130,6 +130,14 @@ class SyncRun(models.Model):
         default=dict, blank=True, help_text="What the run created: Sage order number, ids."
     )
     summary = models.CharField(max_length=255, blank=True, help_text="e.g. the customer name.")
+    label = models.CharField(
+        max_length=255, blank=True, db_index=True,
+        help_text="What people call the record: Deal ID · deal name · customer.",
+    )  # fmt: skip
+    document = models.CharField(
+        max_length=100, blank=True, db_index=True,
+        help_text="The ERP's number of the document made: SO 0000217, SI-28.",
+    )  # fmt: skip
     progress = models.JSONField(
         default=dict, blank=True, help_text="Long runs (initial load): done, total, started."
     )

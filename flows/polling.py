@@ -25,6 +25,7 @@ from datetime import datetime, timedelta
 from typing import Any, Protocol, runtime_checkable
 
 from django.db import transaction
+from django.db.models import Exists, OuterRef
 from django.utils import timezone
 from django_q.tasks import async_task
 
@@ -33,8 +34,8 @@ from connectors.metering import flushes_api_calls
 from connectors.registry import SYSTEMS
 from connectors.roles import Change, Feed
 from connectors.services import connector_for, record_outcome
-from flows.intake import take_in
-from flows.models import ExternalLink, FlowConfig, Watermark
+from flows.intake import POLLED, IntakeResult, take_in
+from flows.models import ExternalLink, FlowConfig, RunStep, SyncRun, Watermark
 from flows.registry import FLOWS
 from mappings.canonical import to_json
 
@@ -43,6 +44,10 @@ logger = logging.getLogger(__name__)
 DEFAULT_INTERVAL_SECONDS = 60
 SCHEDULE_SLACK = timedelta(seconds=30)  # django-q2 runs schedules about every 30 s
 FIRST_POLL_LOOKBACK = timedelta(hours=1)  # a flow switched on sees the last hour's changes
+# A step that finds nothing to do returns {NOTHING_TO_DO: why}; a run whose last step did so
+# changed nothing, and is forgotten by the next poll of its flow within FORGET_WITHIN.
+NOTHING_TO_DO = "skipped"
+FORGET_WITHIN = timedelta(days=1)
 
 
 @dataclass
@@ -52,6 +57,7 @@ class PollResult:
     stored: int = 0  # new events
     duplicates: int = 0  # changes stored by an earlier poll
     runs: int = 0
+    forgotten: int = 0  # runs of earlier polls that found nothing to do, deleted
 
 
 @dataclass(frozen=True)
@@ -108,11 +114,37 @@ def poll(config: FlowConfig) -> PollResult:
                     continue
                 events.append(event_of(feed, change, record))
             mark.set_cursor(feed.entity, after)
-        taken = take_in(pair, events, "poll")
-        mark.value = {**mark.value, "polled_at": now.isoformat(), "error": ""}
+        taken = take_in(pair, events, POLLED)
+        result.forgotten = forget_runs_with_nothing_to_do(config, now)
+        mark.value = {**mark.value, **poll_outcome(now, taken)}
         mark.save()
     result.stored, result.duplicates, result.runs = taken.stored, taken.duplicates, taken.runs
     return result
+
+
+def poll_outcome(now: datetime, taken: IntakeResult) -> dict[str, Any]:
+    """The poll status the watermark keeps: when it polled, the changes it found (new ones)
+    and the runs they started, and when a poll last found any."""
+    outcome = {"polled_at": now.isoformat(), "error": "", "changes": taken.stored,
+               "runs": taken.runs}  # fmt: skip
+    if taken.stored:
+        outcome["changed_at"] = now.isoformat()
+    return outcome
+
+
+def forget_runs_with_nothing_to_do(config: FlowConfig, now: datetime) -> int:
+    """Delete the config's runs of the last day that succeeded having found nothing to do
+    (their flow's last step returned NOTHING_TO_DO: an order still in the status the deal
+    was told, a change of a record no deal here knows): what a poll found is its status's
+    business, and the runs list keeps the runs that did something. Returns how many."""
+    last_step = FLOWS[config.flow].steps[-1].name
+    told_nothing = RunStep.objects.filter(
+        run=OuterRef("pk"), name=last_step, output__has_key=NOTHING_TO_DO
+    )
+    runs = SyncRun.objects.filter(
+        flow_config=config, status=SyncRun.Status.SUCCEEDED, finished_at__gte=now - FORGET_WITHIN
+    ).filter(Exists(told_nothing))
+    return runs.delete()[1].get(SyncRun._meta.label, 0)
 
 
 @runtime_checkable
@@ -164,7 +196,44 @@ def record_failure(config: FlowConfig, error: Exception) -> None:
         )
         mark.value = {**mark.value, "polled_at": now, "error": str(error)[:2000], "failed_at": now}
         mark.save()
-        record_outcome((config.pair.crm, config.pair.erp), error)
+        record_outcome((config.pair.crm, config.pair.erp), error, poll_call(config))
+
+
+def poll_call(config: FlowConfig) -> str:
+    """The work a poll is, for its connections' health (`record_outcome`)."""
+    return f"poll {config.flow}"
+
+
+# ---------------------------------------------------------------- the poll status
+
+
+@dataclass(frozen=True)
+class PollStatus:
+    """A polling flow's last poll as its watermark keeps it, for the pair's Flows page."""
+
+    polled_at: datetime | None
+    changes: int  # new changes the last poll found
+    runs: int  # runs those changes started
+    changed_at: datetime | None  # when a poll last found a change
+    error: str  # why the last poll failed; "" when it did not
+
+    @classmethod
+    def of(cls, value: dict[str, Any]) -> "PollStatus":
+        def moment(key: str) -> datetime | None:
+            return parse_moment(value[key]) if value.get(key) else None
+
+        return cls(
+            polled_at=moment("polled_at"),
+            changes=int(value.get("changes") or 0),
+            runs=int(value.get("runs") or 0),
+            changed_at=moment("changed_at"),
+            error=str(value.get("error") or ""),
+        )
+
+
+def poll_statuses(pair: Any) -> dict[str, PollStatus]:
+    """The poll status of each of the pair's flows that has polled, by flow name."""
+    return {mark.flow: PollStatus.of(mark.value) for mark in Watermark.objects.filter(pair=pair)}
 
 
 # ---------------------------------------------------------------- tasks and schedule
@@ -186,9 +255,12 @@ def poll_config(config_id: int) -> str:
         logger.warning("Polling %s failed: %s", config, exc, exc_info=True)
         record_failure(config, exc)
         return f"failed: {exc}"
+    sides = {watch.side for watch in watches_for(config)}
+    record_outcome([getattr(config.pair, side) for side in sorted(sides)], call=poll_call(config))
     return (
         f"{result.read} changes read, {result.stored} new, {result.duplicates} seen before, "
-        f"{result.echoes} our own, {result.runs} runs started"
+        f"{result.echoes} our own, {result.runs} runs started, "
+        f"{result.forgotten} earlier runs with nothing to do forgotten"
     )
 
 

@@ -40,6 +40,7 @@ from flows.models import Approval, RunStep, SyncRun
 from flows.queue import enqueue, enqueue_at
 from flows.redaction import redact
 from flows.registry import FLOWS
+from flows.steps.notes import tell_after_failure
 
 logger = logging.getLogger(__name__)
 Status = SyncRun.Status
@@ -75,6 +76,7 @@ def run_steps(run: SyncRun) -> str:
     flow = FLOWS[run.flow_config.flow]
     ctx = StepContext(run=run, flow=flow, outputs=StepOutputs(done_outputs(run)))
     progressed = False  # did this attempt get any step done?
+    unanswered = run.error_class == TransientError.__name__  # how the last attempt ended
     for order, step in enumerate(flow.steps, start=1):
         if stop_requested():
             if not give_back(run):
@@ -87,10 +89,14 @@ def run_steps(run: SyncRun) -> str:
             continue
         ctx.outputs.start_step()
         started = time.monotonic()
+        # The work whose outcome is the systems' health; the first step of an attempt after
+        # one that got no answer is the step that got none, tried again.
+        call, again = f"run {run.pk}: {step.name}", unanswered and not progressed
         try:
             output = step.run(ctx) or {}
         except Exception as exc:
             duration = time.monotonic() - started
+            record_outcome((run.pair.crm, run.pair.erp), exc, call, again)
             step_input = input_of(ctx, order)
             with owned(run):
                 record_step(
@@ -98,7 +104,10 @@ def run_steps(run: SyncRun) -> str:
                 )
                 if progressed:
                     restart_attempt_budget(run)
-                return settle_failure(run, exc)
+                outcome = settle_failure(run, exc)
+            tell_after_failure(ctx, exc)
+            return outcome
+        record_outcome(used_connections(ctx), call=call, again=again)
         with owned(run):
             record_step(
                 run, order, step.name, RunStep.Status.SUCCEEDED, input_of(ctx, order), output,
@@ -109,6 +118,12 @@ def run_steps(run: SyncRun) -> str:
     with owned(run):
         finish(run, Status.SUCCEEDED, **NO_ERROR)  # an earlier attempt's error is history now
     return "succeeded"
+
+
+def used_connections(ctx: StepContext) -> list[Any]:
+    """The pair's connections this attempt has called: those whose connector it made (the
+    context makes each on first use)."""
+    return [getattr(ctx.pair, side) for side in ("crm", "erp") if side in vars(ctx)]
 
 
 def input_of(ctx: StepContext, order: int) -> dict[str, Any]:
@@ -267,8 +282,7 @@ def retry_later(run: SyncRun, error: Exception, delay: float) -> None:
 
 def pause_for_reauth(run: SyncRun, error: AuthError) -> None:
     """Credentials refused: no retries are burnt; the pair waits for a reconnect."""
-    with transaction.atomic():
-        record_outcome((run.pair.crm, run.pair.erp), error)
+    with transaction.atomic():  # the connection was marked when the step failed
         type(run.pair).objects.filter(pk=run.pair_id).update(enabled=False)
         SyncRun.objects.filter(pk=run.pk).update(attempt=F("attempt") - 1)
         park(run, Status.RETRY_SCHEDULED, next_attempt_at=timezone.now(), **error_fields(error))

@@ -103,6 +103,7 @@ class StreamFollower(threading.Thread):
                 except AuthError as exc:
                     self.refused(exc)
                 except ConnectorError as exc:
+                    record_outcome([self.connection()], exc, self.name)
                     logger.warning("%s: %s (%s); again in %s s", self.name, exc, exc.detail,
                                    REFUSED_WAIT)  # fmt: skip
                     self.stopping.wait(REFUSED_WAIT)
@@ -120,11 +121,13 @@ class StreamFollower(threading.Thread):
         return list(IntegrationPair.objects.filter(crm_id=self.connection_id))
 
     def follow(self, newest: bool) -> None:
-        connector = connector_for(self.connection())
+        connection = self.connection()
+        connector = connector_for(connection)
         position = "" if newest else self.resume_from()
         logger.info("%s: subscribing from %s", self.name, position or "the newest event")
         for batch in connector.subscribe(self.stream.topic, position, self.stopping):
             self.store(batch)
+            record_outcome([connection], call=self.name)  # the system answered
 
     def resume_from(self) -> str:
         """Where to resume: the stored position while the system still keeps it; else the

@@ -1,13 +1,12 @@
 """Forms of the lookup-table pages (the designer posts JSON, not forms)."""
 
-import csv
-import io
 from typing import Any
 
 from django import forms
 from django.db.models import Q
 
 from connectors.models import IntegrationPair
+from mappings.lookup_csv import CsvRows, read_csv
 from mappings.models import LookupEntry, LookupTable
 
 MAX_CSV_BYTES = 2_000_000
@@ -73,13 +72,16 @@ class LookupEntryForm(forms.ModelForm):
 
 class LookupImportForm(forms.Form):
     file = forms.FileField(
-        label="CSV file", help_text="Two columns, key and value; a header row is fine."
+        label="CSV file",
+        help_text="Two columns, key and value (a header row key,value is fine). You see what "
+        "changes before anything is applied.",
     )
     replace = forms.BooleanField(
         required=False, label="Replace every row (rows not in the file are deleted)"
     )
 
-    def clean_file(self) -> list[tuple[str, str]]:
+    def clean_file(self) -> CsvRows:
+        """The file's rows, its columns checked (`mappings.lookup_csv`)."""
         upload = self.cleaned_data["file"]
         if upload.size > MAX_CSV_BYTES:
             raise forms.ValidationError("The file is larger than 2 MB; split it.")
@@ -87,30 +89,4 @@ class LookupImportForm(forms.Form):
             text = upload.read().decode("utf-8-sig")
         except UnicodeDecodeError:
             raise forms.ValidationError("Save the file as UTF-8 CSV and try again.") from None
-        return parse_rows(text)
-
-
-def parse_rows(text: str) -> list[tuple[str, str]]:
-    """(key, value) rows of a CSV; a first row of key,value is a header."""
-    rows: list[tuple[str, str]] = []
-    problems = []
-    seen: set[str] = set()
-    for number, cells in enumerate(csv.reader(io.StringIO(text)), start=1):
-        if not any(cell.strip() for cell in cells):
-            continue
-        if number == 1 and [c.strip().lower() for c in cells[:2]] == ["key", "value"]:
-            continue
-        key = cells[0].strip()
-        value = cells[1].strip() if len(cells) > 1 else ""
-        if not key:
-            problems.append(f"line {number} has no key")
-        elif key.casefold() in seen:
-            problems.append(f"line {number} repeats the key “{key}”")
-        else:
-            seen.add(key.casefold())
-            rows.append((key, value))
-    if problems:
-        raise forms.ValidationError("Nothing imported: " + "; ".join(problems[:5]) + ".")
-    if not rows:
-        raise forms.ValidationError("The file has no rows.")
-    return rows
+        return read_csv(text)

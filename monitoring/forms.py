@@ -1,7 +1,6 @@
 """The operations pages' forms: the run filter, a flow's settings, alert channels and rules."""
 
 from datetime import timedelta
-from decimal import Decimal
 from typing import Any
 
 from django import forms
@@ -12,7 +11,9 @@ from django.utils import timezone
 from connectors.models import IntegrationPair
 from flows.models import FlowConfig, SyncRun
 from flows.registry import FLOWS, flow_choices
+from monitoring.flow_options import flow_options
 from monitoring.models import AlertChannel, AlertRule
+from monitoring.pair_systems import PairSystems, trigger_choices
 
 PERIODS = {
     "1h": timedelta(hours=1),
@@ -91,6 +92,8 @@ class RunFilterForm(forms.Form):
         if text:
             matches = (
                 Q(entity_key__icontains=text)
+                | Q(label__icontains=text)
+                | Q(document__icontains=text)
                 | Q(summary__icontains=text)
                 | Q(references_text__icontains=text)
             )
@@ -104,23 +107,31 @@ class RunFilterForm(forms.Form):
 
 
 class FlowConfigForm(forms.Form):
-    """`enabled`, `trigger`, then one field per option of the flow template."""
+    """`enabled` and `trigger` (not for a flow started by its button), then the flow's
+    options that fit the pair's systems (`monitoring.flow_options`)."""
 
-    enabled = forms.BooleanField(required=False, label="Enabled")
-    trigger = forms.ChoiceField(choices=FlowConfig.Trigger.choices)
+    enabled = forms.BooleanField(required=False, label="On")
+    trigger = forms.ChoiceField(label="Starts")
 
-    def __init__(self, config: FlowConfig, *args: Any, **kwargs: Any) -> None:
-        defaults = FLOWS[config.flow].default_options if config.flow in FLOWS else {}
-        initial = {"enabled": config.enabled, "trigger": config.trigger}
-        initial |= {
-            f"option_{name}": config.options.get(name, default)
-            for name, default in defaults.items()
-        }
-        super().__init__(*args, initial=initial, prefix=f"flow-{config.pk}", **kwargs)
+    def __init__(
+        self, config: FlowConfig, *args: Any, systems: PairSystems | None = None, **kwargs: Any
+    ) -> None:
+        super().__init__(*args, prefix=f"flow-{config.pk}", **kwargs)
         self.config = config
-        self.defaults = defaults
-        for name, default in defaults.items():
-            self.fields[f"option_{name}"] = option_field(name, default)
+        systems = systems or PairSystems(config.pair)
+        flow = FLOWS.get(config.flow)
+        self.options = flow_options(config, flow, systems) if flow else []
+        if flow is None or flow.trigger == FlowConfig.Trigger.MANUAL:
+            del self.fields["enabled"], self.fields["trigger"]  # started from its own page
+        else:
+            self.fields["enabled"].initial = config.enabled
+            self.fields["trigger"].choices = trigger_choices(flow, systems, config.trigger)
+            self.fields["trigger"].initial = config.trigger
+        for option in self.options:
+            if option.input is not None:
+                self.fields[f"option_{option.name}"] = option.input
+            for key, _, row_input in option.rows:
+                self.fields[f"option_{option.name}__{key}"] = row_input
 
     def clean(self) -> dict[str, Any]:
         """Of the flows that are alternatives (`Flow.choice`), one may be on at a time."""
@@ -139,39 +150,57 @@ class FlowConfigForm(forms.Form):
         return data
 
     def save(self) -> FlowConfig:
+        """The shown options from the form; the others (not fitting these systems, or kept
+        by the flow itself, such as a resolved stage key) as they were."""
         data = self.cleaned_data
-        self.config.enabled = data["enabled"]
-        self.config.trigger = data["trigger"]
+        if "enabled" in self.fields:
+            self.config.enabled = data["enabled"]
+            self.config.trigger = data["trigger"]
         options = dict(self.config.options)
-        for name in self.defaults:
-            value = data[f"option_{name}"]
-            options[name] = float(value) if isinstance(value, Decimal) else value
+        flow = FLOWS.get(self.config.flow)
+        defaults = flow.default_options if flow else {}
+        for option in self.options:
+            if option.input is not None:
+                value = option.store(data[f"option_{option.name}"])
+            else:
+                rows = {key: data[f"option_{option.name}__{key}"] for key, _, _ in option.rows}
+                value = option.join(rows)
+            if option.name in options or value != defaults.get(option.name):
+                options[option.name] = value  # a default left alone stays implicit
         self.config.options = options
         self.config.save(update_fields=["enabled", "trigger", "options", "updated_at"])
         return self.config
 
-    def option_fields(self) -> list[forms.BoundField]:
-        return [self[f"option_{name}"] for name in self.defaults]
+    def shown_options(self) -> list[dict[str, Any]]:
+        """For the page: each option with its bound field and its value in words, or its
+        table's rows (label, bound field, value in words)."""
+        shown = []
+        for option in self.options:
+            name = f"option_{option.name}"
+            field = self[name] if option.input is not None else None
+            rows = [
+                (label, self[f"{name}__{key}"], in_words(self[f"{name}__{key}"]))
+                for key, label, _ in option.rows
+            ]
+            text = in_words(field) if field is not None else ""
+            shown.append({"option": option, "field": field, "text": text, "rows": rows})
+        return shown
+
+    def trigger_text(self) -> str:
+        return in_words(self["trigger"]) if "trigger" in self.fields else ""
 
 
-def option_field(name: str, default: Any) -> forms.Field:
-    """A form field that fits the default's type."""
-    label = name.replace("_", " ").capitalize()
-    help_text = f"Default: {default!r}" if default not in ("", [], {}) else "Empty: the default"
-    if isinstance(default, bool):
-        return forms.BooleanField(required=False, label=label, help_text=help_text)
-    if isinstance(default, int):
-        return forms.IntegerField(label=label, help_text=help_text, min_value=0)
-    if isinstance(default, float):
-        return forms.DecimalField(label=label, help_text=help_text, min_value=0)
-    if isinstance(default, list | dict):
-        return forms.JSONField(
-            required=False,
-            label=label,
-            help_text=f"JSON. {help_text}",
-            widget=forms.Textarea(attrs={"rows": 2}),
-        )
-    return forms.CharField(required=False, label=label, help_text=help_text)
+def in_words(field: forms.BoundField) -> str:
+    """A field's value as a reader of the page (not its editor) sees it."""
+    value = field.value()
+    labels = {str(key): label for key, label in getattr(field.field, "choices", ())}
+    if isinstance(field.field, forms.BooleanField):
+        return "Yes" if value else "No"
+    if isinstance(value, list | tuple):
+        return ", ".join(labels.get(str(v), str(v)) for v in value) or "None"
+    if value is not None and str(value) in labels:
+        return str(labels[str(value)])
+    return str(value) if value not in (None, "") else "—"
 
 
 # ---------------------------------------------------------------- alerts

@@ -2,24 +2,27 @@
 
 Open, or guarded by a bearer token when CLARITY_METRICS_TOKEN is set. Counts are gauges of
 the database's present state (runs by status move as runs move); step durations are a
-histogram over the last CLARITY_METRICS_WINDOW_MINUTES (default 60). API calls per system
-and outcome are counters summed over every process (`connectors.metering`).
+histogram over the last CLARITY_METRICS_WINDOW_MINUTES (default 60), and so is each pair's
+processing time (event to success) without the time a run waited for an approver. API calls
+per system and outcome are counters summed over every process (`connectors.metering`).
 """
 
 import hmac
 from collections.abc import Iterable
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db.models import Count, Min, Q, Sum
+from django.db.models.functions import Coalesce
 from django.http import HttpRequest, HttpResponse
 from django.utils import timezone
 from django.views.decorators.cache import never_cache
 from django_q.models import OrmQ
 
 from connectors import metering
-from connectors.models import ApiCallCount
-from flows.models import Approval, RunStep, SyncRun
+from connectors.models import ApiCallCount, IntegrationPair
+from flows.models import RunStep, SyncRun
+from monitoring.views.approvals import waiting_approvals
 
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 BUCKETS_SECONDS = (0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60)
@@ -80,9 +83,49 @@ def step_durations(window: timedelta) -> list[str]:
     return family(name, "histogram", f"Step durations over the last {minutes} minutes.", samples)
 
 
+def processing_seconds(since: datetime) -> dict[int, list[float]]:
+    """Seconds from receiving the event (or creating the run) to success, per pair, for runs
+    that succeeded since `since`, without the wait from asking an approver to the decision:
+    a deal that waited a day for a decision says nothing about how fast the integration is."""
+    seconds: dict[int, list[float]] = {}
+    succeeded = SyncRun.objects.filter(
+        status=SyncRun.Status.SUCCEEDED, finished_at__gte=since
+    ).values_list(
+        "pair_id", "created_at", "event__received_at", "finished_at",
+        "approval__created_at", "approval__decided_at",
+    )  # fmt: skip
+    for pair_id, created, received, finished, asked, decided in succeeded:
+        waited = (decided - asked) if asked and decided else timedelta(0)
+        took = (finished - (received or created) - waited).total_seconds()
+        seconds.setdefault(pair_id, []).append(max(took, 0.0))
+    return seconds
+
+
+def run_processing(window: timedelta) -> list[str]:
+    """A histogram per pair of `processing_seconds` over the window."""
+    name = "clarity_run_processing_seconds"
+    slugs = dict(IntegrationPair.objects.values_list("pk", "slug"))
+    samples = []
+    for pair_id, values in sorted(processing_seconds(timezone.now() - window).items()):
+        pair = slugs[pair_id]
+        for bound in BUCKETS_SECONDS:
+            count = sum(1 for value in values if value <= bound)
+            samples.append(sample(f"{name}_bucket", count, pair=pair, le=f"{bound:g}"))
+        samples.append(sample(f"{name}_bucket", len(values), pair=pair, le="+Inf"))
+        samples.append(sample(f"{name}_sum", round(sum(values), 3), pair=pair))
+        samples.append(sample(f"{name}_count", len(values), pair=pair))
+    minutes = int(window.total_seconds() // 60)
+    help_text = (
+        f"Event to success per run over the last {minutes} minutes, without the wait for an "
+        "approver's decision."
+    )
+    return family(name, "histogram", help_text, samples)
+
+
 def queue_and_lag() -> list[str]:
+    # An approved run is pending again from its decision, not from the deal's win.
     oldest = SyncRun.objects.filter(status=SyncRun.Status.PENDING).aggregate(
-        oldest=Min("created_at")
+        oldest=Min(Coalesce("approval__decided_at", "created_at"))
     )["oldest"]
     lag = (timezone.now() - oldest).total_seconds() if oldest else 0
     due_tasks = OrmQ.objects.filter(lock__lte=timezone.now())
@@ -97,7 +140,7 @@ def queue_and_lag() -> list[str]:
 
 def approvals_pending() -> list[str]:
     rows = (
-        Approval.objects.filter(status=Approval.Status.PENDING)
+        waiting_approvals()
         .values("run__pair__slug")
         .annotate(count=Count("pk"))
         .order_by("run__pair__slug")
@@ -123,8 +166,8 @@ def api_calls() -> list[str]:
 
 def render_metrics() -> str:
     window = timedelta(minutes=getattr(settings, "CLARITY_METRICS_WINDOW_MINUTES", 60))
-    lines = [*runs_by_status(), *step_durations(window), *queue_and_lag(), *approvals_pending(),
-             *api_calls()]  # fmt: skip
+    lines = [*runs_by_status(), *step_durations(window), *run_processing(window),
+             *queue_and_lag(), *approvals_pending(), *api_calls()]  # fmt: skip
     return "\n".join(lines) + "\n"
 
 

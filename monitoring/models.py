@@ -1,11 +1,15 @@
-"""Alert channels and rules, what they noticed (incidents), what was sent (deliveries)."""
+"""Alert channels and rules, what they noticed (incidents), what was sent (deliveries); how
+people closed runs in the error queue (resolutions)."""
 
+from django.conf import settings
 from django.db import models
+from django.db.models import Exists, OuterRef
 from django.utils import timezone
 
 from clarity.fields import EncryptedJSONField
 from clarity.models import OutboxMessage
 from connectors.models import IntegrationPair
+from flows.models import SyncRun
 
 
 class AlertChannel(models.Model):
@@ -42,6 +46,7 @@ class AlertRule(models.Model):
         CONNECTION_FAILING = "connection_failing", "Connection failing or needs re-auth"
         APPROVAL_WAITING = "approval_waiting", "Approval waiting too long"
         FAILURE_RATE = "failure_rate", "Failure rate too high"
+        OUTAGE = "outage", "System unreachable, and back again"
 
     name = models.CharField(max_length=100)
     kind = models.CharField(max_length=20, choices=Kind.choices)
@@ -162,3 +167,35 @@ class AlertDelivery(models.Model):
 
     def __str__(self) -> str:
         return f"{self.subject} → {self.channel} ({self.status})"
+
+
+class Resolution(models.Model):
+    """A person took a run out of the error queue, saying why: resolved (the cause was dealt
+    with outside Clarity, e.g. the order keyed into Sage by hand) or dismissed (nothing to
+    do). It stands while the run is unchanged since: a run retried later that fails again is
+    back in the queue."""
+
+    class Kind(models.TextChoices):
+        RESOLVED = "resolved", "Resolved"
+        DISMISSED = "dismissed", "Dismissed"
+
+    run = models.ForeignKey(SyncRun, on_delete=models.CASCADE, related_name="resolutions")
+    kind = models.CharField(max_length=10, choices=Kind.choices)
+    note = models.TextField()
+    by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True,
+        related_name="+",
+    )  # fmt: skip
+    at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        indexes = [models.Index(fields=["run", "at"], name="resolution_run_at")]
+        ordering = ["-at", "-pk"]
+
+    def __str__(self) -> str:
+        return f"Run {self.run_id} {self.kind}: {self.note[:60]}"
+
+    @staticmethod
+    def standing() -> Exists:
+        """For a SyncRun queryset: whether someone closed the run since it last changed."""
+        return Exists(Resolution.objects.filter(run=OuterRef("pk"), at__gte=OuterRef("updated_at")))

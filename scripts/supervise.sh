@@ -11,12 +11,15 @@ while :; do
     child=$!
     wait "$child"
     status=$?
-    # A trapped signal ends `wait` early: wait on until the command has exited.
-    while kill -0 "$child" 2>/dev/null; do
+    if [ -n "$stopping" ]; then
+        # A trapped signal ends `wait` early (status 128+N): wait on until the command has
+        # exited, then ask once more for its own status, which the shell keeps for us.
+        while kill -0 "$child" 2>/dev/null; do
+            wait "$child"
+        done
         wait "$child"
-        status=$?
-    done
-    [ -n "$stopping" ] && exit "$status"
+        exit $?
+    fi
     echo "supervise: '$*' exited with status $status; starting it again in 2 s" >&2
     sleep 2
     [ -n "$stopping" ] && exit "$status"

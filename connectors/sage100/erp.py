@@ -1,6 +1,12 @@
 """Sage 100 in the ERP role: customers (AR_Customer, keyed `<division>-<customer no>`),
-sales orders through the bridge, items (CI_Item), and the feeds back: order headers open and
-in history, warehouse stock, cash receipts and customers, polled by DateUpdated.
+sales orders through the bridge, items (CI_Item) with their prices, and the feeds back: order
+headers open and in history, warehouse stock, cash receipts, customers, and items and their
+price levels (CI_Item, IM_PriceCode), polled by DateUpdated.
+
+An item's price at a customer price level is the one Sage charges a customer of that level
+for one unit: the item's own price-level record (IM_PriceCode.PriceCodeRecord 1), else the one
+of the price code the item carries (CI_Item.PriceCode, record 0), else the standard price;
+a record prices its first quantity break by its PricingMethod (`LEVEL_PRICING`).
 
 A bound customer costs no call at all (its reference is the binding; its name, for the
 note, is the deal's). A customer create names the CRM id (`UDF_CRM_ID`) and an order create
@@ -12,7 +18,7 @@ next retry); an order Sage refuses over an item makes the process forget them al
 """
 
 import time
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 from connectors.base import Record, WebhookEvent
@@ -25,6 +31,7 @@ from connectors.roles import (
     ITEM_LIST,
     ORDER_STATUS,
     PAYMENTS,
+    PRICES,
     SALES_ORDERS,
     STOCK,
     Change,
@@ -65,6 +72,17 @@ CUSTOMER_COLUMNS = {  # common field → AR_Customer columns it is written to
     "terms": ("TermsCode",),
 }  # fmt: skip
 NAMESAKE_COLUMNS = NamesakeColumns("CustomerName", "EmailAddress", "CurrentBalance")
+CENT = Decimal("0.01")
+PRICE_CODE, ITEM_PRICE = "0", "1"  # IM_PriceCode.PriceCodeRecord of list prices
+# PricingMethod → the price of one unit, from the standard price, the standard cost and the
+# record's DiscountMarkup1: Override, Discount %, Price discount amount, Markup %, Cost plus.
+LEVEL_PRICING = {
+    "O": lambda price, cost, amount: amount,
+    "D": lambda price, cost, amount: price * (1 - amount / 100),
+    "P": lambda price, cost, amount: price - amount,
+    "M": lambda price, cost, amount: cost * (1 + amount / 100),
+    "C": lambda price, cost, amount: cost + amount,
+}
 
 
 def customer_columns(field: str, value: Any) -> dict[str, Any]:
@@ -84,6 +102,10 @@ class Sage100Erp(ErpRole):
             Feed("sales_order_history", ORDER_KIND, record="sales_order"),
         ),
         STOCK: (Feed("stock", "sage100.stock"),),
+        PRICES: (
+            Feed("item", "sage100.item", record="item"),
+            Feed("price_code", "sage100.price_code", record="item"),
+        ),
         PAYMENTS: (Feed("cash_receipt", "sage100.cash_receipt"),),
         CUSTOMERS: (Feed("customer", "sage100.customer", record="customer"),),
     }
@@ -94,6 +116,7 @@ class Sage100Erp(ErpRole):
         ),
         "OrderStatus": EntityNames("SO_SalesOrderHeader", "sales_order"),
         "InventoryLevel": EntityNames("IM_ItemWarehouse", "stock"),
+        "Item": EntityNames("CI_Item", "item"),
         "Payment": EntityNames("AR_CashReceiptsHistory", "cash_receipt"),
     }
     item_table = "Product code → Sage 100 item"
@@ -101,8 +124,14 @@ class Sage100Erp(ErpRole):
     writable_fields = frozenset(CUSTOMER_COLUMNS)
 
     def change_of(self, entity: str, record: Record) -> Change:
+        """A price-level record's change is about the item it prices, or, for a price code
+        shared by several items, about none in particular ("price code KIT")."""
         stamp = f"{record['DateUpdated']}|{record['TimeUpdated']}"
-        return Change(self.key_of(entity, record), stamp, self.updated_at(record))
+        if entity == "price_code":
+            key = record["ItemCode"] or f"price code {record['PriceCode']}"
+        else:
+            key = self.key_of(entity, record)
+        return Change(key, stamp, self.updated_at(record))
 
     # ------------------------------------------------------------ customers
 
@@ -178,10 +207,17 @@ class Sage100Erp(ErpRole):
         ]
 
     def items_to_load(self) -> list[dict[str, Any]]:
-        return [
-            {"sku": item["ItemCode"], "name": item.get("ItemCodeDesc") or item["ItemCode"]}
-            for item in self.stream("item")
+        """Every item as a canonical Item (its standard price as `unit_price`, in the
+        company's one currency: left blank), with `price_levels`: its price at each customer
+        price level Sage prices anything at, to the cent."""
+        records = [
+            row
+            for row in self.stream("price_code")
+            if row["PriceCodeRecord"] in (PRICE_CODE, ITEM_PRICE) and row["CustomerPriceLevel"]
         ]
+        levels = sorted({row["CustomerPriceLevel"] for row in records})
+        priced = {price_key(row): row for row in records}
+        return [item_of(item, levels, priced) for item in self.stream("item")]
 
     # ------------------------------------------------------------ orders
 
@@ -249,6 +285,11 @@ class Sage100Erp(ErpRole):
         item_code = self.parse_key("stock", key)["ItemCode"]
         return StockRead(item_code, self.search("stock", ItemCode=item_code))
 
+    def warehouses(self) -> dict[str, str]:
+        """IM_Warehouse: code → description."""
+        rows = self.stream("warehouse")
+        return {row["WarehouseCode"]: row["WarehouseDesc"] or "" for row in rows}
+
     def credit(self, ref: str) -> dict[str, Any]:
         """AR_Customer's CreditLimit and CurrentBalance, and its open SO_SalesOrderHeader rows."""
         customer = self.get("customer", ref)
@@ -276,3 +317,40 @@ class Sage100Erp(ErpRole):
             "available": str(limit - balance - amount),
             "open_orders": {"count": len(orders), "amount": str(amount)},
         }
+
+
+def level_price(record: Record, price: Decimal, cost: Decimal) -> Decimal:
+    """One unit's price by a price-level record (its first quantity break), to the cent; a
+    pricing method Sage does not document prices at the standard price."""
+    amount = Decimal(str(record["DiscountMarkup1"] or 0))
+    pricing = LEVEL_PRICING.get(record["PricingMethod"])
+    found = pricing(price, cost, amount) if pricing else price
+    return max(found, Decimal(0)).quantize(CENT, rounding=ROUND_HALF_UP)
+
+
+def price_key(record: Record) -> tuple[str, str, str]:
+    """What a list-price record prices: (its kind, the price code or the item, the level)."""
+    priced = record["PriceCode"] if record["PriceCodeRecord"] == PRICE_CODE else record["ItemCode"]
+    return record["PriceCodeRecord"], priced, record["CustomerPriceLevel"]
+
+
+def item_of(
+    item: Record, levels: list[str], priced: dict[tuple[str, str, str], Record]
+) -> dict[str, Any]:
+    """A CI_Item row as a canonical Item with its price at each level."""
+    price, cost = money(item["StandardUnitPrice"]), Decimal(str(item["StandardUnitCost"] or 0))
+    prices = {}
+    for level in levels:
+        record = priced.get((ITEM_PRICE, item["ItemCode"], level))
+        if record is None and item.get("PriceCode"):
+            record = priced.get((PRICE_CODE, item["PriceCode"], level))
+        prices[level] = str(level_price(record, price, cost) if record else price)
+    return {
+        "sku": item["ItemCode"],
+        "name": item.get("ItemCodeDesc") or item["ItemCode"],
+        "description": item.get("ItemCodeDesc") or "",
+        "unit_price": str(price),
+        "currency": "",
+        "active": item.get("InactiveItem") != "Y",
+        "price_levels": prices,
+    }

@@ -8,7 +8,8 @@ contact's; each is checked against the org's describe first (`soql.select_list`)
 the org lacks is left out and none reaches a query unchecked.
 
 Notes are completed Tasks on the deal; the account is the Account, upserted by
-`ExternalID__c` in bulk loads; products are Product2 records.
+`ExternalID__c` in bulk loads; products are Product2 records with their list prices in the
+standard price book (`products`).
 """
 
 from collections.abc import Iterable
@@ -55,6 +56,7 @@ from connectors.salesforce.deals import (
     wanted,
 )
 from connectors.salesforce.oauth import SYSTEM
+from connectors.salesforce.products import load_products
 from connectors.salesforce.soql import select_list, soql_literal
 from connectors.values import ADDRESS_PARTS, blank, same
 
@@ -104,6 +106,8 @@ class SalesforceCrm(CrmRole):
     account_entity = "Account"
     item_entity = "Product2"
     document_fields = {"sales_order": "Sage_Order_No__c", "invoice": "Sage_Invoice_No__c"}
+    account_fields = DEFAULT_ACCOUNT_FIELDS
+    load_batch = 200  # sObject Collections take 200 records a call
 
     @classmethod
     def stage_hint(cls, event: WebhookEvent) -> StageHint | None:
@@ -213,6 +217,12 @@ class SalesforceCrm(CrmRole):
             why = f"its opportunity {order['OpportunityId']} is won and makes the Sage order"
             return DealRead(order, f"{status} ({why})", False)
         return DealRead(order, status, True)
+
+    def deal_stages(self) -> list[str]:
+        """The opportunity's stages: the active values of its StageName picklist, in order.
+        (An order has no stage: it is won once Activated.)"""
+        stage = self.fields(OPPORTUNITY)["stagename"]
+        return [p["value"] for p in stage.get("picklistValues") or [] if p.get("active", True)]
 
     def write_deal(
         self, key: str, values: dict[str, Any], idempotency_key: str, stage: str = ""
@@ -352,22 +362,9 @@ class SalesforceCrm(CrmRole):
         ]
 
     def load_items(self, items: list[dict[str, Any]]) -> list[str]:
-        """Products looked up by ProductCode first (Product2 has no external ID field), the
-        missing ones created 200 a call."""
-        listed = ", ".join(soql_literal(item["sku"], "string") for item in items)
-        soql = f"SELECT ProductCode FROM Product2 WHERE ProductCode IN ({listed})"
-        present = {row["ProductCode"] for row in self.query(soql)}
-        missing = [
-            {"Name": item["name"] or item["sku"], "ProductCode": item["sku"], "IsActive": True}
-            for item in items
-            if item["sku"] not in present
-        ]
-        results = self.create_many("Product2", missing) if missing else []
-        return [
-            f"{product['ProductCode']}: {result.error}"
-            for product, result in zip(missing, results, strict=True)
-            if not result.success
-        ]
+        """Products by ProductCode, with their list prices in the standard price book
+        (`products.load_products`)."""
+        return load_products(self, items)
 
     def update_item_stock(self, values: dict[str, Any], idempotency_key: str) -> list[str]:
         """The mapped fields written to each product with the mapped ProductCode, unless it

@@ -38,9 +38,11 @@ ACCOUNT_FIELDS = (
     "ShippingState", "ShippingPostalCode", "ShippingCountry",
 )  # fmt: skip
 LINE_FIELDS = ("ProductCode", "Name", "Quantity", "UnitPrice", "TotalPrice", "Product2.Family")
+# An order line's product through its price book entry: PricebookEntryId is on every OrderItem
+# of every API version, its Product2Id only in the newer ones (not in shared/reference).
 ORDER_LINE_FIELDS = (
-    "Quantity", "UnitPrice", "TotalPrice", "Description", "Product2.ProductCode",
-    "Product2.Name", "Product2.Family",
+    "Quantity", "UnitPrice", "TotalPrice", "Description", "PricebookEntry.Product2.ProductCode",
+    "PricebookEntry.Product2.Name", "PricebookEntry.Product2.Family",
 )  # fmt: skip
 CONTACT_FIELDS = ("FirstName", "LastName", "Email", "Phone", "Title")
 LINE_GROUPS = {"OpportunityLineItems", "OrderItems"}  # either names the deal's lines
@@ -120,12 +122,14 @@ def wanted(paths: Iterable[str]) -> Wanted:
 def opportunity_shaped(order: Record, contact: Record) -> Record:
     """An Order as the deal mappings read an Opportunity: its own fields, plus `Name` (the
     order's name, else "Order <number>"), `CloseDate` (its start date), `Amount` (its total)
-    and its products as `OpportunityLineItems` (also as `OrderItems`), each with the
-    product's ProductCode and its description or the product's Name as `Name`."""
+    and its products as `OpportunityLineItems` (also as `OrderItems`), each with its product
+    as `Product2` (as an opportunity's line has it), the product's ProductCode, and its
+    description or the product's Name as `Name`."""
     items = [
-        {**item, "ProductCode": (item.get("Product2") or {}).get("ProductCode"),
-         "Name": item.get("Description") or (item.get("Product2") or {}).get("Name")}
+        {**item, "Product2": product, "ProductCode": product.get("ProductCode"),
+         "Name": item.get("Description") or product.get("Name")}
         for item in (order.get("OrderItems") or {}).get("records") or []
+        for product in [product_of(item)]
     ]  # fmt: skip
     lines = {"totalSize": len(items), "done": True, "records": items}
     return {
@@ -133,6 +137,13 @@ def opportunity_shaped(order: Record, contact: Record) -> Record:
         "CloseDate": order.get("EffectiveDate"), "Amount": order.get("TotalAmount"),
         "OrderItems": lines, "OpportunityLineItems": lines, "Contact": contact,
     }  # fmt: skip
+
+
+def product_of(item: Record) -> Record:
+    """An order line's product: its price book entry's, with what the mappings read of the
+    line's own Product2 over it."""
+    entry = item.get("PricebookEntry") or {}
+    return {**(entry.get("Product2") or {}), **(item.get("Product2") or {})}
 
 
 def task_subject(message: str) -> str:

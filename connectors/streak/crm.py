@@ -125,6 +125,11 @@ class StreakCrm(CrmRole):
             )
         return key
 
+    def deal_stages(self) -> list[str]:
+        """The stages of the connection's pipeline, in its order."""
+        pipeline = self.pipeline()
+        return [pipeline.stage_name(key) for key in pipeline.stage_order]
+
     def describe_source(self, path: str) -> str:
         if path.startswith("fieldsByName."):
             return f"the box field “{path.removeprefix('fieldsByName.')}”"

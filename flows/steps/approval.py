@@ -26,8 +26,10 @@ from flows.models import Approval, SyncRun
 from flows.steps import MAP_DEAL
 from flows.steps.crm import add_note
 from flows.steps.money import decimal
+from flows.steps.notes import AWAITING_APPROVAL, tell_deal
 
 PERMISSION = "flows.decide_approval"
+MAX_NAMES = 5  # approvers named in the deal's note
 
 
 def approval_rule(ctx: StepContext) -> dict[str, Any]:
@@ -48,6 +50,7 @@ def approval_rule(ctx: StepContext) -> dict[str, Any]:
     approval = Approval.objects.filter(run=ctx.run).select_related("decided_by").first()
     if approval and approval.fingerprint and approval.fingerprint != fingerprint:
         ask_again(ctx.run, approval, asked, fingerprint)  # the deal changed since the decision
+        tell_deal(ctx, AWAITING_APPROVAL, waiting_note(ctx, asked.reason), asked.reason)
         raise asked
     if approval and approval.status == Approval.Status.APPROVED:
         return {
@@ -66,6 +69,7 @@ def approval_rule(ctx: StepContext) -> dict[str, Any]:
             base_amount=base_amount, base_currency=base, reason=reason, fingerprint=fingerprint,
         )  # fmt: skip
         notify_approvers(ctx.run, reason)
+    tell_deal(ctx, AWAITING_APPROVAL, waiting_note(ctx, reason), reason)
     raise asked
 
 
@@ -100,6 +104,19 @@ def ask_again(run: SyncRun, approval: Approval, asked: AwaitApproval, fingerprin
     notify_approvers(run, asked.reason)
 
 
+def waiting_note(ctx: StepContext, reason: str) -> str:
+    """What the CRM is told while the deal waits: the amount, the threshold, who decides."""
+    names = sorted(user.get_full_name() or user.get_username() for user in deciders())
+    if not names:
+        who = "Nobody can approve it yet: ask your Clarity admin."
+    elif len(names) > MAX_NAMES:
+        who = f"Approvers: {', '.join(names[:MAX_NAMES])} and {len(names) - MAX_NAMES} more."
+    else:
+        who = f"Approvers: {', '.join(names)}."
+    erp = ctx.erp.label
+    return f"Waiting for approval before Clarity passes this deal to {erp}: {reason} {who}"
+
+
 def rejection_note(approval: Approval) -> str:
     """What the CRM is told; the same text on every attempt, so it is written once."""
     when = timezone.localtime(approval.decided_at).strftime("%Y-%m-%d")
@@ -109,14 +126,13 @@ def rejection_note(approval: Approval) -> str:
     )
 
 
-def approvers():
-    """Active users who may decide approvals and have an email address."""
+def deciders():
+    """Active users who may decide approvals."""
     app_label, codename = PERMISSION.split(".")
     permission = Permission.objects.get(content_type__app_label=app_label, codename=codename)
     return (
         get_user_model()
         .objects.filter(is_active=True)
-        .exclude(email="")
         .filter(
             Q(is_superuser=True)
             | Q(user_permissions=permission)
@@ -124,6 +140,11 @@ def approvers():
         )
         .distinct()
     )
+
+
+def approvers():
+    """Those of the deciders who have an email address."""
+    return deciders().exclude(email="")
 
 
 def run_link(run: SyncRun) -> str:

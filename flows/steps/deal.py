@@ -106,10 +106,16 @@ def read_deal(ctx: StepContext) -> dict[str, Any]:
     """The deal as the CRM has it now, with what the mappings read beside it."""
     trigger = trigger_stage(ctx.config.options, ctx.crm)
     read = ctx.crm.read_deal(ctx.run.entity_key, trigger, mapped_paths(ctx))
+    ctx.label_run(deal_name(read.record))
     remember_stage_key(ctx, trigger, read)
     if not read.won:
         ctx.set_summary(f"The deal is in {read.stage}, not {trigger}: nothing was written.")
     return {"won": read.won, "stage": read.stage, "record": to_json(read.record)}
+
+
+def deal_name(record: dict[str, Any]) -> str:
+    """The deal's own name, which the CRMs keep at the top of the deal's record."""
+    return str(record.get("name") or record.get("Name") or "")
 
 
 def remember_stage_key(ctx: StepContext, trigger: str, read: DealRead) -> None:

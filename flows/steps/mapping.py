@@ -15,6 +15,7 @@ from connectors.roles import EntityNames
 from connectors.services import cached_schema
 from flows.base import StepContext
 from flows.steps import READ_DEAL
+from flows.steps.deal import deal_name
 from flows.steps.money import NeedsReview, check_total, deal_rate
 from mappings.canonical import to_json
 from mappings.engine import Issue, MappingResult, compiled_version
@@ -139,8 +140,13 @@ def map_deal(document: str):
         record = ctx.outputs[READ_DEAL]["record"]
         entity = ctx.crm.deal_entity
         customer, customer_spec = apply(ctx, "in", entity, "Customer", record)
-        check(ctx, customer, customer_spec, "customer")
         made, spec = apply(ctx, "in", entity, document, record)
+        ctx.label_run(
+            str(made.output.get("crm_deal_id") or ""),
+            deal_name(record),
+            str(customer.output.get("name") or made.output.get("customer_name") or ""),
+        )
+        check(ctx, customer, customer_spec, "customer")
         noun = "sales order" if document == "SalesOrder" else "invoice"
         check(ctx, made, spec, noun)
         if not made.output.get("crm_deal_id"):

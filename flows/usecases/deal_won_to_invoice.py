@@ -51,6 +51,7 @@ def create_invoice(ctx: StepContext) -> dict[str, Any]:
     ExternalLink.objects.get_or_create(
         pair=ctx.pair, entity=ENTITY, crm_id=ctx.run.entity_key, defaults={"sage_id": invoice.id}
     )
+    ctx.label_run(document=invoice.number)
     publish(
         ctx.pair,
         "invoice.created",

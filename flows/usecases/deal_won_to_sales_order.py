@@ -52,6 +52,7 @@ def create_sales_order(ctx: StepContext) -> dict[str, Any]:
     ExternalLink.objects.get_or_create(
         pair=ctx.pair, entity=ENTITY, crm_id=ctx.run.entity_key, defaults={"sage_id": number}
     )
+    ctx.label_run(document=f"SO {number}")
     publish(
         ctx.pair,
         "order.created",

@@ -2,14 +2,18 @@
 
 Started from a button (the pair's initial-load page, `flows.services.start_initial_load`).
 The run keeps `SyncRun.progress = {"done", "total", "started", "customers_done",
-"items_done"}` up to date after every batch, so the page shows a live progress bar and a
-retry (from the failed step) continues after the last batch done instead of starting again.
+"items_done"}` up to date after every batch (the CRM's `load_batch`: 200 records a call to
+Salesforce, one at a time to Streak), so the page shows a live progress bar and a retry
+(from the failed step) continues after the last batch done instead of starting again.
 
 Every write is idempotent, so a batch repeated after a crash, or a second load, writes
 nothing twice (how, is the CRM's business: Salesforce upserts Accounts by an external ID
 made from the Sage key, Streak looks an organization up by name before creating it). Sage
 customers already bound to a CRM record are left alone. Items go only to a CRM that keeps
-product records, and only from an ERP that lists its items.
+product records, and only from an ERP that lists its items, with their list prices (the
+standard price, or the customer price level the option `list_price_level` names, as the
+flow `prices_to_crm` keeps them afterwards); a product the CRM has already is updated, not
+made twice.
 
 Each customer is bound to its CRM record (`ExternalLink`) for the won-deal and customer-sync
 flows.
@@ -23,9 +27,9 @@ from django.utils import timezone
 from connectors.roles import ACCOUNT_LOAD, CUSTOMER_LIST, ITEM_LIST, ITEM_RECORDS
 from flows.base import Flow, Step, StepContext
 from flows.models import ExternalLink, SyncRun
+from flows.usecases.prices_to_crm import PRICE_LEVEL, listed
 
 NAME = "initial_load"
-BATCH_SIZE = 200  # Salesforce sObject Collections take 200 records a call
 
 
 def loads_items(ctx: StepContext) -> bool:
@@ -44,7 +48,8 @@ def customers_to_load(ctx: StepContext) -> list[dict[str, Any]]:
 
 
 def items_to_load(ctx: StepContext) -> list[dict[str, Any]]:
-    return ctx.erp.items_to_load() if loads_items(ctx) else []
+    """The ERP's items at the list price the option `list_price_level` names."""
+    return listed(ctx, ctx.erp.items_to_load()) if loads_items(ctx) else []
 
 
 def set_progress(run: SyncRun, **values: Any) -> None:
@@ -74,8 +79,9 @@ def in_batches(
     """Load `records` a batch at a time from the run's checkpoint, moving it after each."""
     start = int(ctx.run.progress.get(checkpoint) or 0)
     failed = 0
-    for offset in range(start, len(records), BATCH_SIZE):
-        batch = records[offset : offset + BATCH_SIZE]
+    size = ctx.crm.load_batch
+    for offset in range(start, len(records), size):
+        batch = records[offset : offset + size]
         failed += load(ctx, batch)
         set_progress(
             ctx.run,
@@ -166,8 +172,9 @@ def summarise(ctx: StepContext) -> dict[str, Any]:
 initial_load = Flow(
     name=NAME,
     label="Initial load",
-    description="Sage customers (and, for Salesforce, Sage 100 items) into the CRM in batches "
-    "of 200, started from a button, with a progress bar; resumable and safe to repeat.",
+    description="Sage customers (and, for Salesforce, Sage 100 items with their list prices) "
+    "into the CRM in batches, started from a button, with a progress bar; resumable "
+    "and safe to repeat.",
     steps=(
         Step("count", count, "Count the records to load"),
         Step("customers", load_customers, "Load customers into the CRM"),
@@ -177,4 +184,5 @@ initial_load = Flow(
     needs_crm=frozenset({ACCOUNT_LOAD}),
     needs_erp=frozenset({CUSTOMER_LIST}),
     trigger="manual",
+    default_options={PRICE_LEVEL: ""},
 )

@@ -1,7 +1,8 @@
 """The pair's initial-load page: a Start button (admins) and a live progress bar.
 
 The bar is a partial that htmx re-fetches every second while the run is active; it reads
-`SyncRun.progress`, which the run updates after every batch.
+`SyncRun.progress`, which the run updates after every record (every call of 200, for a CRM
+that takes them together), and says which record it is on and how long it has taken.
 """
 
 from datetime import datetime
@@ -16,7 +17,7 @@ from django.views.generic import TemplateView
 
 from clarity.permissions import RuleRequiredMixin, needs
 from connectors.models import IntegrationPair
-from flows.models import SyncRun
+from flows.models import RunStep, SyncRun
 from flows.registry import FLOWS
 from flows.services import INITIAL_LOAD, start_initial_load
 
@@ -28,20 +29,55 @@ def latest_load(pair: IntegrationPair) -> SyncRun | None:
 
 
 def progress_of(run: SyncRun | None) -> dict[str, Any]:
-    """Done, total, percent, records a second and seconds left, from the run's progress."""
+    """Done, total, percent, what it is doing now (record N of M), time taken, records a
+    second and time left, from the run's progress, which moves after every record (every
+    call, for a CRM that takes 200 a call)."""
     if run is None:
         return {}
     progress = run.progress or {}
     done, total = int(progress.get("done") or 0), int(progress.get("total") or 0)
     figures: dict[str, Any] = {"done": done, "total": total, "counted": "total" in progress}
     figures["percent"] = int(done * 100 / total) if total else (100 if figures["counted"] else 0)
-    if progress.get("started"):
-        end = run.finished_at if run.status not in SyncRun.ACTIVE and run.finished_at else None
-        elapsed = (end or timezone.now()) - datetime.fromisoformat(progress["started"])
-        seconds = max(elapsed.total_seconds(), 0.001)
-        figures["rate"] = round(done / seconds, 1)
-        figures["seconds_left"] = int((total - done) / (done / seconds)) if done else None
+    figures["doing"] = doing(run, progress)
+    active = run.status in SyncRun.ACTIVE
+    started = datetime.fromisoformat(progress["started"]) if progress.get("started") else None
+    started = started or run.started_at
+    if started:
+        end = run.finished_at if not active and run.finished_at else timezone.now()
+        seconds = max((end - started).total_seconds(), 0.001)
+        figures["elapsed"] = in_words(seconds)
+        figures["rate"] = round(done / seconds, 1) if figures["counted"] else None
+        if active and done and total > done:
+            figures["time_left"] = in_words((total - done) / (done / seconds))
     return figures
+
+
+def doing(run: SyncRun, progress: dict[str, Any]) -> str:
+    """What the load is at, in words: counting, the customer or item it is on, or done."""
+    if run.status not in SyncRun.ACTIVE:
+        return ""
+    count = run.steps.filter(name="count", status=RunStep.Status.SUCCEEDED).last()
+    if "total" not in progress or count is None:
+        return "Counting the records in Sage…"
+    customers = int(count.output.get("customers") or 0)
+    customers_done = int(progress.get("customers_done") or 0)
+    if customers_done < customers:
+        return f"Loading customer {customers_done + 1} of {customers}"
+    items = int(progress.get("total") or 0) - customers
+    items_done = int(progress.get("items_done") or 0)
+    if items and items_done < items:
+        return f"Loading item {items_done + 1} of {items}"
+    return "Finishing…"
+
+
+def in_words(seconds: float) -> str:
+    """A duration as people say it: 8 s, 2 min 05 s, 1 h 04 min."""
+    whole = int(seconds)
+    if whole < 60:
+        return f"{whole} s"
+    if whole < 3600:
+        return f"{whole // 60} min {whole % 60:02d} s"
+    return f"{whole // 3600} h {whole % 3600 // 60:02d} min"
 
 
 class InitialLoadView(RuleRequiredMixin, TemplateView):

@@ -4,7 +4,7 @@ import csv
 from typing import Any
 
 from django.contrib import messages
-from django.db import transaction
+from django.core import signing
 from django.db.models import Count
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
@@ -13,6 +13,7 @@ from django_htmx.http import retarget
 
 from clarity.permissions import RuleRequiredMixin, needs, reads_writes
 from connectors.models import IntegrationPair
+from mappings import lookup_csv
 from mappings.forms import LookupEntryForm, LookupImportForm, LookupTableForm
 from mappings.models import LookupEntry, LookupTable, Mapping
 from mappings.versions import lookup_tables_used
@@ -24,6 +25,8 @@ ADD_TABLE = "mappings.add_lookuptable"
 CHANGE_ROWS = "mappings.change_lookupentry"
 TABLE_RULE = reads_writes(VIEW_TABLE, "mappings.change_lookuptable")
 ROW_RULE = reads_writes(VIEW_TABLE, CHANGE_ROWS)
+IMPORT_SALT = "mappings.lookup-import"
+PREVIEW_ROWS = 50  # of each kind of change; the counts say how many in all
 
 
 class LookupListView(RuleRequiredMixin):
@@ -171,40 +174,58 @@ class LookupRowDeleteView(RuleRequiredMixin):
 
 
 class LookupImportView(RuleRequiredMixin):
+    """Upload: the file's columns are checked and what it would change is shown, nothing
+    written. Apply (from that preview): the rows shown are written, carried signed in the
+    preview's form, so what is applied is what was seen."""
+
     permission = ROW_RULE
 
     def post(self, request: HttpRequest, pk: int) -> HttpResponse:
         table = get_object_or_404(LookupTable, pk=pk)
+        if "checked" in request.POST:
+            return self.apply(request, table)
         form = LookupImportForm(request.POST, request.FILES)
         if not form.is_valid():
             for errors in form.errors.values():
                 for error in errors:
                     messages.error(request, error)
             return redirect("lookup-detail", pk=pk)
-        rows = form.cleaned_data["file"]
-        with transaction.atomic():
-            existing = {entry.key.casefold(): entry for entry in table.entries.all()}
-            added = changed = 0
-            for key, value in rows:
-                entry = existing.pop(key.casefold(), None)
-                if entry is None:
-                    LookupEntry.objects.create(table=table, key=key, value=value)
-                    added += 1
-                elif entry.value != value or entry.key != key:
-                    entry.key, entry.value = key, value
-                    entry.save(update_fields=["key", "value"])
-                    changed += 1
-            removed = 0
-            if form.cleaned_data["replace"] and existing:
-                removed, _ = LookupEntry.objects.filter(
-                    pk__in=[e.pk for e in existing.values()]
-                ).delete()
-            touch(table)
+        read, replace = form.cleaned_data["file"], form.cleaned_data["replace"]
+        checked = signing.dumps(
+            {"table": table.pk, "rows": read.rows, "replace": replace},
+            salt=IMPORT_SALT,
+            compress=True,
+        )
+        changes = lookup_csv.changes(table, read.rows, replace)
+        kinds = {"added": changes.added, "changed": changes.changed, "removed": changes.removed}
+        context = {
+            "table": table,
+            "read": read,
+            "replace": replace,
+            "changes": changes,
+            "more": {kind: max(len(rows) - PREVIEW_ROWS, 0) for kind, rows in kinds.items()},
+            "file_name": request.FILES["file"].name,
+            "checked": checked,
+            "shown": PREVIEW_ROWS,
+        }
+        return render(request, "mappings/lookup_import_preview.html", context)
+
+    def apply(self, request: HttpRequest, table: LookupTable) -> HttpResponse:
+        try:
+            checked = signing.loads(request.POST["checked"], salt=IMPORT_SALT, max_age=3600)
+        except signing.BadSignature:
+            checked = None
+        if checked is None or checked["table"] != table.pk:
+            messages.error(request, "That preview is too old: import the file again.")
+            return redirect("lookup-detail", pk=table.pk)
+        rows = [(key, value) for key, value in checked["rows"]]
+        done = lookup_csv.apply(table, rows, checked["replace"])
         messages.success(
             request,
-            f"Imported {len(rows)} rows: {added} added, {changed} changed, {removed} removed.",
+            f"Imported {len(rows)} rows: {len(done.added)} added, {len(done.changed)} changed, "
+            f"{len(done.removed)} removed.",
         )
-        return redirect("lookup-detail", pk=pk)
+        return redirect("lookup-detail", pk=table.pk)
 
 
 class LookupExportView(RuleRequiredMixin):

@@ -7,9 +7,13 @@ Email goes through the outbox (`clarity.outbox`), which sends and retries it on 
 import hashlib
 import hmac
 import json
+import logging
+import socket
+import ssl
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from urllib.parse import urlsplit
 
 import requests
 
@@ -17,6 +21,8 @@ from clarity.models import OutboxMessage
 from clarity.outbox import Kind, queue_mail
 from connectors.models import IntegrationPair
 from monitoring.models import AlertChannel, AlertDelivery, AlertRule
+
+logger = logging.getLogger(__name__)
 
 TIMEOUT = (3.0, 10.0)  # connect, read (seconds)
 SIGNATURE_HEADER = "X-Clarity-Signature"
@@ -69,16 +75,79 @@ def send_email(channel: AlertChannel, message: Message) -> OutboxMessage:
     return queue_mail(kind, f"[Clarity Connect] {message.subject}", text_of(message), recipients)
 
 
-def post(url: str, body: bytes, headers: dict[str, str]) -> None:
+def post(url: str, body: bytes, headers: dict[str, str], setting: str) -> None:
+    """POST, or DeliveryFailed saying in plain words what went wrong and which of the
+    channel's settings (`setting`) to check. Only the URL's host is named: a Slack URL is a
+    secret, and a webhook URL's path may hold a token."""
     try:
         reply = requests.post(
             url, data=body, headers={"Content-Type": "application/json", **headers},
             timeout=TIMEOUT,
         )  # fmt: skip
     except requests.RequestException as exc:
-        raise DeliveryFailed(f"Could not reach the URL: {type(exc).__name__}") from exc
+        raise DeliveryFailed(f"{unreachable(url, exc)}. Check the channel's {setting}.") from exc
     if reply.status_code >= 300:
-        raise DeliveryFailed(f"The URL answered {reply.status_code}: {reply.text[:200]}")
+        raise DeliveryFailed(f"{refused(url, reply)}. Check the channel's {setting}.")
+
+
+def host_of(url: str) -> str:
+    parts = urlsplit(url)
+    return parts.netloc.rpartition("@")[2] or url[:40]
+
+
+def causes(error: BaseException) -> list[BaseException]:
+    """The error and what it wraps (requests wraps urllib3, which wraps the socket's)."""
+    found: list[BaseException] = []
+    waiting: list[object] = [error]
+    while waiting:
+        item = waiting.pop()
+        if isinstance(item, BaseException) and item not in found:
+            found.append(item)
+            waiting += [item.__cause__, item.__context__, getattr(item, "reason", None)]
+            waiting += list(item.args)
+    return found
+
+
+def unreachable(url: str, error: requests.RequestException) -> str:
+    """Why the request did not get an answer, in words."""
+    host, inner = host_of(url), causes(error)
+    if any(isinstance(e, requests.exceptions.SSLError | ssl.SSLError) for e in inner):
+        return f"The secure connection to {host} failed (its certificate is not trusted here)"
+    if any(isinstance(e, requests.exceptions.ConnectTimeout) for e in inner):
+        return f"{host} did not accept a connection within {TIMEOUT[0]:g} s"
+    if any(isinstance(e, requests.exceptions.Timeout | TimeoutError) for e in inner):
+        return f"{host} did not answer within {TIMEOUT[1]:g} s"
+    if any(isinstance(e, socket.gaierror) for e in inner):
+        return f"The name {urlsplit(url).hostname} could not be found (no such host)"
+    if any(isinstance(e, ConnectionRefusedError) for e in inner):
+        return f"Nothing answers at {host}: the connection was refused"
+    if isinstance(error, requests.exceptions.InvalidURL | requests.exceptions.MissingSchema):
+        return "The URL is not a web address (it should start with https://)"
+    return f"{host} could not be reached (the connection failed)"
+
+
+SLACK_ANSWERS = {  # Slack's documented incoming-webhook errors
+    "invalid_token": "Slack no longer accepts this webhook URL (its token is revoked)",
+    "no_service": "Slack does not know this webhook URL (it was deleted or disabled)",
+    "channel_not_found": "The Slack channel of this webhook no longer exists",
+    "channel_is_archived": "The Slack channel of this webhook is archived",
+    "action_prohibited": "A Slack admin does not allow this webhook to post",
+}
+
+
+def refused(url: str, reply: requests.Response) -> str:
+    """What the receiver's answer means, in words, with its own first words."""
+    said = reply.text.strip()[:200]
+    if said in SLACK_ANSWERS:
+        return f"{SLACK_ANSWERS[said]} ({reply.status_code} {said})"
+    meaning = {
+        401: "refused our credentials", 403: "refused us access", 404: "has no such address",
+        410: "says the address is gone", 413: "found the message too large",
+    }.get(reply.status_code)  # fmt: skip
+    if meaning is None:
+        meaning = "had a failure of its own" if reply.status_code >= 500 else "refused the alert"
+    answer = f"{reply.status_code} {reply.reason or ''}".strip()
+    return f"{host_of(url)} {meaning} (it answered {answer}{f': {said}' if said else ''})"
 
 
 def send_slack(channel: AlertChannel, message: Message) -> None:
@@ -86,7 +155,7 @@ def send_slack(channel: AlertChannel, message: Message) -> None:
     if not url:
         raise DeliveryFailed("No Slack webhook URL: paste one into the channel.")
     text = f"*{message.subject}*\n{text_of(message)}"
-    post(url, json.dumps({"text": text}).encode(), {})
+    post(url, json.dumps({"text": text}).encode(), {}, "Slack webhook URL")
 
 
 def send_webhook(channel: AlertChannel, message: Message) -> None:
@@ -104,7 +173,7 @@ def send_webhook(channel: AlertChannel, message: Message) -> None:
         "test": message.is_test,
     }
     body = json.dumps(payload, sort_keys=True).encode()
-    post(url, body, {SIGNATURE_HEADER: sign(secret, int(time.time()), body)})
+    post(url, body, {SIGNATURE_HEADER: sign(secret, int(time.time()), body)}, "Webhook URL")
 
 
 # Each sends, or raises DeliveryFailed; email returns the message it queued.
@@ -123,8 +192,10 @@ def deliver(channel: AlertChannel, message: Message) -> AlertDelivery:
         status = AlertDelivery.Status.QUEUED if mail else AlertDelivery.Status.SENT
     except DeliveryFailed as exc:
         status, error = AlertDelivery.Status.FAILED, str(exc)
-    except Exception as exc:  # one channel's unexpected error must not stop the others
-        status, error = AlertDelivery.Status.FAILED, f"{type(exc).__name__}: {exc}"[:500]
+    except Exception:  # one channel's unexpected error must not stop the others
+        logger.exception("Alert channel %s failed unexpectedly", channel.pk)
+        status = AlertDelivery.Status.FAILED
+        error = "Sending failed on an unexpected error, written to the server's log."
     return AlertDelivery.objects.create(
         rule=message.rule,
         channel=channel,

@@ -6,20 +6,25 @@ made by the next one, and the keys make noticing the same thing twice harmless.
 """
 
 from collections.abc import Callable
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from django.db.models import Count, Q
-from django.urls import NoReverseMatch
+from django.urls import NoReverseMatch, reverse
+from django.utils import timezone
 
 from connectors.models import Connection, IntegrationPair
 from flows.models import Approval, SyncRun
 from monitoring.models import AlertIncident, AlertRule
+from monitoring.outages import Outage, current_outages
 
 # Failures older than this (or than the rule) are history, not news.
 LOOKBACK = timedelta(days=1)
 FINISHED = (SyncRun.Status.SUCCEEDED, SyncRun.Status.FAILED, SyncRun.Status.DEAD)
 BAD = (SyncRun.Status.FAILED, SyncRun.Status.DEAD)
 OPEN = ":open"
+OUTAGE = "outage:"  # keys of outages: outage:<connection>:<unreachable since, epoch>:open
+BACK = ":back"  # the throttling scope of returns, beside their outage's
+OUTAGE_NEWS_AFTER = timedelta(minutes=1)
 
 
 def scope_of(pair_id: int | None) -> str:
@@ -77,6 +82,10 @@ def connections_failing(rule: AlertRule, now: datetime) -> list[AlertIncident]:
         if connection.status == Connection.Status.NEEDS_REAUTH:
             subject = f"{connection.name} needs re-authorisation: its pairs are paused"
             advice = "Open the connection, reconnect or paste new credentials, then resume."
+        elif connection.unreachable_since:
+            since = timezone.localtime(connection.unreachable_since)
+            subject = f"{connection.name} is unreachable since {since:%H:%M %Z}"
+            advice = "Clarity retries on its own; press Test on the connection to check it now."
         else:
             subject = f"{connection.name} is failing its connection test"
             advice = "Open the connection and press Test to see whether it has recovered."
@@ -139,9 +148,68 @@ def failure_rate(rule: AlertRule, now: datetime) -> list[AlertIncident]:
     return found
 
 
+def systems_unreachable(rule: AlertRule, now: datetime) -> list[AlertIncident]:
+    """A system out for OUTAGE_NEWS_AFTER (a blip is not news), and its return. Returns go
+    in a throttling scope of their own, so one is not held back behind the outage's message;
+    a flapping system still sends at most one of each per window."""
+    current = {outage.connection.pk: outage for outage in current_outages(rule.pair)}
+    found = [
+        outage_incident(rule, outage)
+        for outage in current.values()
+        if outage.since <= now - OUTAGE_NEWS_AFTER
+    ]
+    for item in rule.incidents.filter(key__startswith=OUTAGE, key__endswith=OPEN):
+        _, connection_id, since = item.key.removesuffix(OPEN).split(":")
+        connection = Connection.objects.filter(pk=connection_id).defer("secrets").first()
+        if connection is not None and int(connection_id) not in current:
+            found.append(return_incident(rule, item, connection, since, now))
+    return found
+
+
+def outage_incident(rule: AlertRule, outage: Outage) -> AlertIncident:
+    connection = outage.connection
+    pair_id = rule.pair_id or next(iter(outage.pair_ids), None)
+    key = f"{OUTAGE}{connection.pk}:{int(outage.since.timestamp())}{OPEN}"
+    subject = f"{outage.system} unreachable since {outage.since_words} — {outage.waiting}"
+    body = (
+        f"{outage.system} has not answered since {outage.since_words}."
+        f"{' Last error: ' + connection.last_error if connection.last_error else ''}\n"
+        f"{outage.waiting.capitalize()}: Clarity retries them on its own and tells each deal's "
+        "owner in the CRM. The error queue lists them."
+    )
+    return incident(rule, pair_id, key, subject, body, error_queue_url())
+
+
+def return_incident(rule: AlertRule, item: AlertIncident, connection: Connection, since: str,
+                    now: datetime) -> AlertIncident:  # fmt: skip
+    """The system answers again: the outage `item` reported is over."""
+    began = datetime.fromtimestamp(int(since), tz=UTC)
+    back = connection.last_success_at or now
+    minutes = max(1, round((back - began).total_seconds() / 60))
+    system = f"{connection.system_label} ({connection.name})"
+    subject = f"{system} answers again after {minutes} min unreachable"
+    body = (
+        f"{system} was unreachable from {timezone.localtime(began):%Y-%m-%d %H:%M} to "
+        f"{timezone.localtime(back):%H:%M %Z}. Runs waiting for it go on at their next try; "
+        "the error queue shows any that still wait."
+    )
+    found = incident(rule, item.pair_id, f"back:{connection.pk}:{since}", subject, body,
+                     error_queue_url())  # fmt: skip
+    found.scope = f"{item.scope}{BACK}"
+    return found
+
+
+def error_queue_url() -> str:
+    try:
+        return reverse("error-queue")
+    except NoReverseMatch:  # the page is not installed
+        return ""
+
+
 DETECTORS: dict[str, Callable[[AlertRule, datetime], list[AlertIncident]]] = {
     AlertRule.Kind.RUN_FAILED: runs_failed,
     AlertRule.Kind.CONNECTION_FAILING: connections_failing,
     AlertRule.Kind.APPROVAL_WAITING: approvals_waiting,
     AlertRule.Kind.FAILURE_RATE: failure_rate,
+    AlertRule.Kind.OUTAGE: systems_unreachable,
 }

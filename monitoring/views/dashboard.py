@@ -2,7 +2,7 @@
 per hour. The cards are a partial htmx polls; the chart reads a JSON endpoint."""
 
 import math
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
 from django.db.models import Count, Max
@@ -13,12 +13,13 @@ from django.utils import timezone
 
 from clarity.permissions import SIGNED_IN, rule_required
 from connectors.models import IntegrationPair
-from flows.models import Approval, SyncRun
+from flows.models import SyncRun
+from monitoring.metrics import processing_seconds
+from monitoring.views.approvals import success_rate, waiting_approvals
+from monitoring.views.errors import queue_runs, unresolved
 
 Status = SyncRun.Status
 RANGES = {"24h": 24, "7d": 24 * 7}
-# Runs that reached an end; the success rate is succeeded among these.
-ENDED = (Status.SUCCEEDED, Status.FAILED, Status.DEAD, Status.REJECTED)
 
 
 @rule_required(SIGNED_IN)
@@ -47,7 +48,7 @@ def pair_cards() -> list[dict[str, Any]]:
     )
     counts: dict[int, dict[str, int]] = {}
     for row in (
-        SyncRun.objects.filter(created_at__gte=since)
+        unresolved(SyncRun.objects.filter(created_at__gte=since))
         .values("pair_id", "status")
         .annotate(n=Count("id"))
     ):
@@ -59,22 +60,18 @@ def pair_cards() -> list[dict[str, Any]]:
         .values_list("pair_id", "last")
     )
     waiting = dict(
-        Approval.objects.filter(status=Approval.Status.PENDING)
+        waiting_approvals()
         .values("run__pair_id")
         .annotate(n=Count("id"))
         .values_list("run__pair_id", "n")
     )
     in_error_queue = dict(
-        SyncRun.objects.filter(status__in=(Status.FAILED, Status.DEAD))
-        .values("pair_id")
-        .annotate(n=Count("id"))
-        .values_list("pair_id", "n")
+        queue_runs().values("pair_id").annotate(n=Count("id")).values_list("pair_id", "n")
     )
-    durations = event_to_done_seconds(since)
+    durations = processing_seconds(since)
     cards = []
     for pair in pairs:
         by_status = counts.get(pair.pk, {})
-        ended = sum(by_status.get(status, 0) for status in ENDED)
         cards.append(
             {
                 "pair": pair,
@@ -84,9 +81,7 @@ def pair_cards() -> list[dict[str, Any]]:
                     for value, label in Status.choices
                     if by_status.get(value)
                 ],
-                "success_rate": (
-                    round(100 * by_status.get(Status.SUCCEEDED, 0) / ended) if ended else None
-                ),
+                "success_rate": success_rate(by_status),
                 "p95_seconds": p95(durations.get(pair.pk, [])),
                 "last_success": last_success.get(pair.pk),
                 "pending_approvals": waiting.get(pair.pk, 0),
@@ -94,18 +89,6 @@ def pair_cards() -> list[dict[str, Any]]:
             }
         )
     return cards
-
-
-def event_to_done_seconds(since: datetime) -> dict[int, list[float]]:
-    """Seconds from receiving the event (or creating the run) to success, per pair."""
-    seconds: dict[int, list[float]] = {}
-    succeeded = SyncRun.objects.filter(status=Status.SUCCEEDED, finished_at__gte=since).values_list(
-        "pair_id", "created_at", "event__received_at", "finished_at"
-    )
-    for pair_id, created, received, finished in succeeded:
-        began = received or created
-        seconds.setdefault(pair_id, []).append((finished - began).total_seconds())
-    return seconds
 
 
 def p95(values: list[float]) -> float | None:
@@ -124,7 +107,7 @@ def runs_per_hour(hours: int) -> dict[str, Any]:
     index = {bucket: n for n, bucket in enumerate(buckets)}
     series: dict[str, list[int]] = {}
     rows = (
-        SyncRun.objects.filter(created_at__gte=first)
+        unresolved(SyncRun.objects.filter(created_at__gte=first))
         .annotate(hour=TruncHour("created_at"))
         .values("hour", "status")
         .annotate(n=Count("id"))

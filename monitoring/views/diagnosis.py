@@ -1,5 +1,6 @@
-"""What a failed run means to a person: its error signature, a plain-language fix, and links
-to the record in each system.
+"""What a failed run means to a person: its error signature, a plain-language fix, links to
+the record in each system, and a link to where the fix is made (the lookup table, the
+connection).
 
 The fixes are a small rules table rather than code in templates, so adding one is one line.
 """
@@ -8,9 +9,14 @@ import hashlib
 import re
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlencode
 
+from django.urls import reverse
+
+from connectors.models import Connection
 from connectors.registry import SYSTEMS
 from flows.models import SyncRun
+from mappings.models import LookupTable
 
 
 @dataclass(frozen=True)
@@ -96,7 +102,7 @@ FIX_RULES = (
         "retry.",
     ),
 )
-DEFAULT_FIX = "Read the system's message below, fix the cause, then retry."
+DEFAULT_FIX = "Read the system's message, fix the cause, then retry."
 
 # Ids are normalised so that one cause groups together: long tokens with digits (Streak box
 # keys, Salesforce ids, idempotency keys) and bare numbers (order numbers, run ids, amounts).
@@ -129,13 +135,82 @@ def signature_key(text: str) -> str:
 # -------------------------------------------------------------- links to each system
 
 
-def record_links(run: SyncRun) -> list[dict[str, str]]:
-    """Links to the run's records in each system, from the connections' base URLs."""
+def record_links(
+    run: SyncRun, connections: tuple[Connection, ...] | None = None
+) -> list[dict[str, str]]:
+    """Links to the run's records in each system (or in `connections` only), from the
+    connections' base URLs."""
     references: dict[str, Any] = run.references or {}
     return [
         {"label": found.label, "url": found.url}
-        for connection in (run.pair.crm, run.pair.erp)
+        for connection in connections or (run.pair.crm, run.pair.erp)
         for found in SYSTEMS[connection.system].connector_class.record_links(
             connection.settings or {}, run.entity_key, references
         )
     ]
+
+
+# -------------------------------------------------------------- where the fix is made
+
+# The error fields naming a line's product code and its GL account code (flows/steps/items.py).
+ITEM_FIELD = re.compile(r"lines\[\d+\]\.sku$")
+LEDGER_FIELD = re.compile(r"lines\[\d+\]\.gl_account$")
+ITEM_IN_MESSAGE = re.compile(r"Item (?P<item>\S+) is not in ")
+SYSTEM_TROUBLE = ("AuthError", "TransientError", "RateLimited")
+UNWELL = (Connection.Status.FAILING, Connection.Status.NEEDS_REAUTH)
+
+
+def fix_links(run: SyncRun) -> list[dict[str, str]]:
+    """Where a person fixes what stopped the run: the lookup table row an unknown item or GL
+    code needs, or the page of the connection that failed (and the pair, when paused)."""
+    fields: dict[str, Any] = run.error_fields or {}
+    erp = SYSTEMS[run.pair.erp.system].connector_class
+    item = next((str(v) for k, v in fields.items() if ITEM_FIELD.search(k)), "")
+    if not item and (named := ITEM_IN_MESSAGE.search(run.error_message)):
+        item = named["item"]
+    links = []
+    if item and getattr(erp, "item_table", ""):
+        links.append(lookup_row_link(run, erp.item_table, item))
+    ledger = next((str(v) for k, v in fields.items() if LEDGER_FIELD.search(k)), "")
+    if ledger and getattr(erp, "ledger_table", ""):
+        links.append(lookup_row_link(run, erp.ledger_table, ledger))
+    if run.error_class in SYSTEM_TROUBLE:
+        links += [
+            {"label": f"Open the {c.system_label} connection “{c.name}”",
+             "url": c.get_absolute_url()}
+            for c in connections_at_fault(run)
+        ]  # fmt: skip
+        if run.error_class == "AuthError" and not run.pair.enabled:
+            label = f"Resume the pair “{run.pair.name}”"
+            links.append({"label": label, "url": run.pair.get_absolute_url()})
+    return links
+
+
+def lookup_row_link(run: SyncRun, name: str, key: str) -> dict[str, str]:
+    """The pair's table (else the global one, as the flows look it up) opened at `key`: its
+    row when there is one, the add-row form filled with it when not."""
+    tables = LookupTable.objects.filter(name=name)
+    table = tables.filter(pair=run.pair).first() or tables.filter(pair__isnull=True).first()
+    if table is None:
+        url = f"{reverse('lookup-create')}?{urlencode({'pair': run.pair_id})}"
+        return {"label": f"Create the lookup table “{name}”", "url": url}
+    url = f"{reverse('lookup-detail', args=[table.pk])}?{urlencode({'key': key})}"
+    return {"label": f"Add or correct {key} in “{name}”", "url": url}
+
+
+def connections_at_fault(run: SyncRun) -> list[Connection]:
+    """The connection the error names (by its system), else the one whose health is failing,
+    else both of the pair's."""
+    both = (run.pair.crm, run.pair.erp)
+    message = run.error_message.casefold()
+    named = [c for c in both if any(word in message for word in system_words(c))]
+    if len(named) == 1:
+        return named
+    unwell = [c for c in both if c.status in UNWELL]
+    return unwell or list(both)
+
+
+def system_words(connection: Connection) -> set[str]:
+    """How errors name a connection's system: "Sage 50 (US desktop)" is also "Sage 50"."""
+    labels = (connection.system_label, SYSTEMS[connection.system].connector_class.label)
+    return {part.casefold() for label in labels if label for part in (label, label.split(" (")[0])}

@@ -1,18 +1,30 @@
-"""Run history (filters, pages, bulk retry) and one run's detail (timeline, error, fix,
-links, retry and cancel)."""
+"""Run history (filters, pages, bulk retry, auto-refresh) and one run's detail (timeline,
+error, fix, links, retry and cancel).
+
+The list opens on what people come for: the runs of deals and the runs that failed or wait to
+retry ("Deal runs and failures"); "All runs" adds the background flows (order status, stock,
+payments, customer sync), and a link from elsewhere that names a filter (a pair's runs, the
+dashboard's counts) shows all of them. A run is found by its Deal ID, deal name, customer or
+the number of the document it made in Sage.
+"""
 
 import json
+from datetime import timedelta
 from itertools import groupby
 from typing import Any
 
+from django import forms
 from django.contrib import messages
 from django.core.paginator import Paginator
-from django.http import HttpRequest, HttpResponse
+from django.db.models import Q, QuerySet
+from django.http import HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
 from clarity.permissions import needs, rule_required
 from connectors.errors import Ambiguous
+from connectors.roles import DEAL_STAGE
+from flows.base import LABEL_SEPARATOR
 from flows.models import SyncRun
 from flows.registry import FLOWS
 from flows.services import FROM_FAILED_STEP, FROM_START, RunActionRefused, cancel_run, retry_run
@@ -22,25 +34,96 @@ from monitoring.forms import RunFilterForm
 from monitoring.views.diagnosis import fix_for, record_links
 
 PAGE_SIZE = 50
+REFRESH_SECONDS = 10
 VIEW_RUNS = needs("flows.view_syncrun")
 RETRY_RUNS = needs("flows.retry_syncrun")
+DEALS_AND_FAILURES, ALL_RUNS = "deals", "all"
+# Runs that did not get done: they failed, gave up, or wait to try again.
+FAILURES = (SyncRun.Status.FAILED, SyncRun.Status.DEAD, SyncRun.Status.RETRY_SCHEDULED)
+
+
+class RunListForm(RunFilterForm):
+    """The run filter, with what the list shows and whether it refreshes itself."""
+
+    show = forms.ChoiceField(
+        choices=[(DEALS_AND_FAILURES, "Deal runs and failures"), (ALL_RUNS, "All runs")],
+        initial=DEALS_AND_FAILURES,
+        required=False,
+    )
+    refresh = forms.BooleanField(required=False, label=f"Auto-refresh every {REFRESH_SECONDS} s")
+    field_order = ["show", "q"]
+
+    def __init__(self, data: QueryDict | None) -> None:
+        if data is not None and "show" not in data:  # a link that names a filter wants it all
+            data = data.copy()
+            data["show"] = ALL_RUNS
+        super().__init__(data)
+        self.fields["q"].widget.attrs.update(
+            placeholder="Deal ID, customer or Sage number", size=30
+        )
+
+    def filter(self, runs: QuerySet[SyncRun]) -> QuerySet[SyncRun]:
+        runs = super().filter(runs)
+        shown = self.cleaned_data.get("show") if self.is_bound else DEALS_AND_FAILURES
+        if shown == DEALS_AND_FAILURES:
+            runs = runs.filter(Q(flow_config__flow__in=deal_flows()) | Q(status__in=FAILURES))
+        return runs
+
+    def refreshes(self) -> bool:
+        return self.is_bound and self.is_valid() and self.cleaned_data["refresh"]
+
+
+def deal_flows() -> list[str]:
+    """The flows a deal starts: those that watch deals' stages."""
+    return [
+        flow.name for flow in FLOWS.values() if any(w.topic == DEAL_STAGE for w in flow.watches)
+    ]
 
 
 @rule_required(VIEW_RUNS)
 def run_list(request: HttpRequest) -> HttpResponse:
-    form = RunFilterForm(request.GET or None)
-    runs = form.filter(SyncRun.objects.select_related("pair", "flow_config"))
+    form = RunListForm(request.GET or None)
+    runs = form.filter(SyncRun.objects.select_related("pair", "flow_config", "approval"))
     page = Paginator(runs, PAGE_SIZE).get_page(request.GET.get("page"))
     for run in page:
         run.flow_label = FLOWS[run.flow_config.flow].label if run.flow_config.flow in FLOWS else ""
+        run.took = took(run)
+        run.label_head, _, run.label_rest = run.label.partition(LABEL_SEPARATOR)
     query = request.GET.copy()
     query.pop("page", None)
     context = {
         "form": form,
         "page": page,
         "query": query.urlencode(),
+        "refresh_seconds": REFRESH_SECONDS if form.refreshes() else 0,
     }
     return render(request, "monitoring/run_list.html", context)
+
+
+def took(run: SyncRun) -> str:
+    """How long a finished run took from its creation, in words ("" while it is not done),
+    without the wait for an approver's decision (as the dashboard's processing times)."""
+    if run.finished_at is None:
+        return ""
+    approval = getattr(run, "approval", None)
+    waited = timedelta(0)
+    if approval is not None and approval.decided_at is not None:
+        waited = approval.decided_at - approval.created_at
+    return in_words(max((run.finished_at - run.created_at - waited).total_seconds(), 0.0))
+
+
+def in_words(seconds: float) -> str:
+    """A duration as people read it: 0.4 s, 12 s, 3 min 05 s, 2 h 10 min, 3 d 4 h."""
+    if round(seconds, 1) < 10:
+        return f"{seconds:.1f} s"
+    whole = round(seconds)
+    if whole < 60:
+        return f"{whole} s"
+    if whole < 3600:
+        return f"{whole // 60} min {whole % 60:02d} s"
+    if whole < 86400:
+        return f"{whole // 3600} h {whole % 3600 // 60:02d} min"
+    return f"{whole // 86400} d {whole % 86400 // 3600} h"
 
 
 @rule_required(RETRY_RUNS)

@@ -36,7 +36,7 @@ from sandbox.salesforce.rest import (
     RestApi,
     rest_rules,
 )
-from sandbox.salesforce.schema import ORG_ID, sobject
+from sandbox.salesforce.schema import BY_PREFIX, ORG_ID, sobject
 
 VERSIONED_PATH = re.compile(r"^/services/data/v([^/]+)")
 VERSION = re.compile(r"(\d+)\.\d")
@@ -95,8 +95,8 @@ class SalesforceSandbox(RestApi, CompositeApi, Pages, PubSubControl, SandboxApp)
         self.seeding = False
         self.pubsub = PubSubService(self.store, self.oauth, lambda: not self.seeding)
         self.pubsub_address: str | None = None  # "127.0.0.1:PORT" once started
-        self.records = Records(self.store, self.closed_won)
-        self.outbound = OutboundMessenger(self.store, self.opportunity)
+        self.records = Records(self.store, self.rule_met)
+        self.outbound = OutboundMessenger(self.store, self.record_of)
         self.limits = ApiLimits(self.store)
         self.cursors = QueryCursors()
         if self.store.count("Account") == 0:
@@ -131,12 +131,19 @@ class SalesforceSandbox(RestApi, CompositeApi, Pages, PubSubControl, SandboxApp)
         finally:
             self.seeding = False
 
-    def closed_won(self, opportunity_id: str) -> None:
+    def rule_met(self, record_id: str) -> None:
+        """A workflow rule's criteria became true (Closed Won, Activated): its Outbound
+        Message goes out, except for what the seed sets up."""
         if not self.seeding:
-            self.outbound.enqueue(opportunity_id)
+            self.outbound.enqueue(record_id)
 
     def opportunity(self, opportunity_id: str) -> dict | None:
         return self.records.get(sobject("Opportunity"), opportunity_id)
+
+    def record_of(self, record_id: str) -> dict | None:
+        """The record with this Id, of whichever object its key prefix names."""
+        obj = BY_PREFIX.get(record_id[:3])
+        return self.records.get(obj, record_id) if obj else None
 
     # ------------------------------------------------------------ hooks of the base
 
@@ -158,7 +165,11 @@ class SalesforceSandbox(RestApi, CompositeApi, Pages, PubSubControl, SandboxApp)
             f"JWT bearer: iss {auth.CLIENT_ID}, sub {auth.USERNAMES[0]}, "
             f"private key {self.jwt_private_path}",
             "Outbound Messages to: "
-            + (self.outbound.endpoint_url or "(not set: POST /_control/settings outbound_url)"),
+            + (
+                without_token(self.outbound.endpoint_url)
+                if self.outbound.endpoint_url
+                else "(not set: POST /_control/settings outbound_url)"
+            ),
             f"Pub/Sub API (gRPC, insecure): {self.pubsub_address}; tenantid {ORG_ID}",
         ]
 
@@ -273,3 +284,10 @@ class SalesforceSandbox(RestApi, CompositeApi, Pages, PubSubControl, SandboxApp)
         if "jwt_public_key" in body:
             self.oauth.set_jwt_public_key(body["jwt_public_key"])
         self.outbound.configure(body.get("outbound_url"), body.get("outbound_retry_base_seconds"))
+
+
+def without_token(url: str) -> str:
+    """A pair's webhook URL as the console shows it: its last part, the secret token that
+    lets anyone post to the pair, left out (`make run` prints what the sandboxes say)."""
+    head = url.rstrip("/").rpartition("/")[0]
+    return f"{head}/… (the token is not shown)"

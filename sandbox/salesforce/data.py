@@ -1,5 +1,6 @@
-"""Deterministic seed data: accounts, contacts, the shared product catalogue in a standard
-price book (USD and EUR), opportunities in every stage with line items, orders from some won
+"""Deterministic seed data: users (the integration user, and the sales reps owning the
+accounts), accounts, contacts, the shared product catalogue in a standard price book (USD
+and EUR), opportunities in every stage with line items, orders from some won
 opportunities, and draft orders straight on accounts (a sales rep activates them: "Activate").
 
 Dates are relative to today so LAST_N_DAYS and the "recent deals" views show something.
@@ -11,8 +12,9 @@ from datetime import date, timedelta
 
 from sandbox.catalogue import CODES_UNKNOWN_TO_SAGE, PRODUCTS, SAGE100_INACTIVE_CODES
 from sandbox.salesforce import ids
+from sandbox.salesforce.auth import USERNAMES
 from sandbox.salesforce.records import Records
-from sandbox.salesforce.schema import sobject
+from sandbox.salesforce.schema import USER_ID, sobject
 
 EUR_PER_USD = 0.92
 FAMILIES = {"widget": "Widgets", "gadget": "Gadgets", "service": "Services", "kit": "Kits"}
@@ -75,6 +77,8 @@ TITLES = ["Purchasing Manager", "Operations Director", "CFO", "Facilities Manage
           "Procurement Specialist", "VP Operations", "Office Manager", "Plant Manager"]  # fmt: skip
 DEAL_KINDS = ["Annual Restock", "Facility Upgrade", "Pilot Order", "Expansion", "Replacement Parts",
               "Service Agreement", "Site Install", "Q3 Order", "Fleet Refit"]  # fmt: skip
+INTEGRATION_USER = ("Integration", "User")
+SALES_REPS = [("Dana", "Whitfield"), ("Marcus", "Oyelaran"), ("Ingrid", "Solberg")]
 DRAFT_ORDERS = 6  # on USD accounts, selling items Sage 100 has, under the approval threshold
 OPEN_STAGES = ["Prospecting", "Qualification", "Needs Analysis", "Value Proposition",
                "Id. Decision Makers", "Perception Analysis", "Proposal/Price Quote",
@@ -84,13 +88,38 @@ OPEN_STAGES = ["Prospecting", "Qualification", "Needs Analysis", "Value Proposit
 def seed(records: Records, today: date) -> None:
     """Fill an empty org; deterministic for a given day."""
     rng = random.Random(59)
-    accounts = seed_accounts(records, rng)
+    owners = seed_users(records)
+    accounts = seed_accounts(records, rng, owners)
     book, entries = seed_catalogue(records)
     seed_opportunities(records, rng, today, accounts, book, entries)
     seed_draft_orders(records, today, accounts, book, entries)
 
 
-def seed_accounts(records: Records, rng: random.Random) -> list[tuple[str, str]]:
+def seed_users(records: Records) -> list[str]:
+    """The integration user the API runs as (every record's owner unless given), and the
+    sales reps who own the accounts; the reps' Ids."""
+    user_obj = sobject("User")
+    first, last = INTEGRATION_USER
+    integration = {field.name: field.default for field in user_obj.fields} | {
+        "Id": USER_ID, "IsDeleted": False, "FirstName": first, "LastName": last,
+        "Name": f"{first} {last}", "Username": USERNAMES[0], "Email": USERNAMES[0],
+        "Alias": "integ", "Title": "API user", "IsActive": True,
+        "CreatedDate": ids.format_datetime(ids.now()), "CreatedById": USER_ID,
+        "LastModifiedDate": ids.format_datetime(ids.now()), "LastModifiedById": USER_ID,
+        "SystemModstamp": ids.format_datetime(ids.now()),
+    }  # fmt: skip
+    records.store.put("User", USER_ID, integration)
+    reps = []
+    for first, last in SALES_REPS:
+        email = f"{first}.{last}@clarity-sandbox.example".lower()
+        reps.append(records.create(user_obj, {
+            "FirstName": first, "LastName": last, "Title": "Account Executive",
+            "Username": email, "Email": email, "Alias": first[:5].lower(),
+        }))  # fmt: skip
+    return reps
+
+
+def seed_accounts(records: Records, rng: random.Random, owners: list[str]) -> list[tuple[str, str]]:
     account_obj, contact_obj = sobject("Account"), sobject("Contact")
     accounts = []
     for number, (name, industry, street, city, state, postal, country, phone, currency) in (
@@ -99,6 +128,7 @@ def seed_accounts(records: Records, rng: random.Random) -> list[tuple[str, str]]
         domain = name.split()[0].lower().replace("è", "e")
         account_id = records.create(account_obj, {
             "Name": name, "Industry": industry, "Type": "Customer - Direct",
+            "OwnerId": owners[number % len(owners)],
             "AccountNumber": f"CC-{1000 + number}", "Phone": phone,
             "Website": f"https://www.{domain}.example", "CurrencyIsoCode": currency,
             "BillingStreet": street, "BillingCity": city, "BillingState": state,

@@ -1,6 +1,6 @@
-"""Fields Salesforce computes on save: IsWon from the stage, Contact.Name, line prices and
-totals, order numbers, a task's IsClosed and AccountId; plus the rules that go with them
-(price book of a line, activated orders are locked). One function per object, called by
+"""Fields Salesforce computes on save: IsWon from the stage, Contact.Name and User.Name, line
+prices and totals, order numbers, a task's IsClosed and AccountId; plus the rules that go
+with them (price book of a line, activated orders are locked). One function per object, called by
 `Records.save` before the write.
 """
 
@@ -22,7 +22,8 @@ def integrity(field: str, message: str) -> ApiError:
     )
 
 
-def derive_contact(records: "Records", record: Record, old: Record | None) -> None:
+def derive_full_name(records: "Records", record: Record, old: Record | None) -> None:
+    """A contact's or user's Name: first and last name."""
     record["Name"] = " ".join(p for p in (record.get("FirstName"), record["LastName"]) if p)
 
 
@@ -133,7 +134,8 @@ def derive_task(records: "Records", record: Record, old: Record | None) -> None:
 
 
 DERIVATIONS: dict[str, Callable[["Records", Record, Record | None], None]] = {
-    "Contact": derive_contact,
+    "Contact": derive_full_name,
+    "User": derive_full_name,
     "Opportunity": derive_opportunity,
     "PricebookEntry": derive_pricebook_entry,
     "OpportunityLineItem": derive_opportunity_line,

@@ -102,7 +102,8 @@ class Pages:
 
     def on_page_activate(self, request: Request, record_id: str) -> Response:
         """The button a sales rep presses once the order is complete: Draft → Activated, a
-        change like an API update (polled by SystemModstamp, in its change events)."""
+        change like an API update (polled by SystemModstamp, in its change events, and its
+        Outbound Message sent)."""
         back = request.form.get("back") or "/orders"
         try:
             self.records.update(sobject("Order"), record_id, {"Status": "Activated"})

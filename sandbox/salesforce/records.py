@@ -16,12 +16,15 @@ from sandbox.salesforce.errors import ApiError, MultipleMatches, not_found
 from sandbox.salesforce.schema import USER_ID, Field, SObject, sobject
 
 Record = dict[str, Any]
+# The org's workflow rules (their Outbound Messages): object → (field, value) that, once a
+# record reaches it, meets the rule's criteria.
+WORKFLOW_RULES = {"Opportunity": ("StageName", "Closed Won"), "Order": ("Status", "Activated")}
 
 
 class Records:
-    def __init__(self, store: DocumentStore, on_closed_won: Callable[[str], None]) -> None:
+    def __init__(self, store: DocumentStore, on_rule_met: Callable[[str], None]) -> None:
         self.store = store
-        self.on_closed_won = on_closed_won
+        self.on_rule_met = on_rule_met  # a workflow rule's criteria became true for a record
 
     # ------------------------------------------------------------ reading
 
@@ -74,7 +77,7 @@ class Records:
                 )  # fmt: skip
             record_id = self.new_id(obj)
             stamp = ids.format_datetime(ids.now())
-            record: Record = {f.name: f.default for f in obj.fields}
+            record: Record = {f.name: USER_ID if f.defaulted else f.default for f in obj.fields}
             record.update(
                 Id=record_id, IsDeleted=False, CreatedDate=stamp, CreatedById=USER_ID,
                 LastModifiedDate=stamp, LastModifiedById=USER_ID, SystemModstamp=stamp,
@@ -141,9 +144,9 @@ class Records:
         self.check_unique(obj, record)
         self.store.put(obj.name, record["Id"], record)
         self.after_line_change(obj, record)
-        was_won = bool(old and old.get("StageName") == "Closed Won")
-        if obj.name == "Opportunity" and record["StageName"] == "Closed Won" and not was_won:
-            self.on_closed_won(record["Id"])
+        rule = WORKFLOW_RULES.get(obj.name)
+        if rule and record[rule[0]] == rule[1] and (old or {}).get(rule[0]) != rule[1]:
+            self.on_rule_met(record["Id"])
 
     def after_line_change(self, obj: SObject, record: Record) -> None:
         """Keep Opportunity.Amount and Order.TotalAmount equal to the sum of their lines."""

@@ -11,9 +11,10 @@ from werkzeug.wrappers import Request, Response
 
 from sandbox.core.app import json_response, read_json
 from sandbox.salesforce import query, soql
+from sandbox.salesforce.describe import describe, global_describe, summary
 from sandbox.salesforce.errors import ApiError, not_found, require_sobject
 from sandbox.salesforce.records import Record, Records
-from sandbox.salesforce.schema import SObject, global_describe
+from sandbox.salesforce.schema import SObject
 
 API = "/services/data/v<version>"  # the version is checked in the app's dispatch
 OLDEST_VERSION, NEWEST_VERSION = 31, 62
@@ -123,13 +124,13 @@ class RestApi:
         return json_response(global_describe(version))
 
     def on_describe(self, request: Request, version: str, obj: str) -> Response:
-        return json_response(require_sobject(obj).describe(version))
+        return json_response(describe(require_sobject(obj), version))
 
     def on_sobject(self, request: Request, version: str, obj: str) -> Response:
         sobject = require_sobject(obj)
         if request.method == "GET":
             recent = [output(sobject, r, version, ["Id"]) for r in self.records.all(sobject)[-5:]]
-            return json_response({"objectDescribe": sobject.summary(version),
+            return json_response({"objectDescribe": summary(sobject, version),
                                   "recentItems": recent})  # fmt: skip
         body = read_json(request)
         if isinstance(body, dict) and "Id" in body:
@@ -192,10 +193,10 @@ class RestApi:
         return json_response(self.cursors.more(locator, version, kind))
 
     def run_query(self, request: Request, version: str, kind: str, include_deleted: bool):
-        parsed = soql.parse(request.args.get("q", ""))
+        parsed = soql.parse(request.args.get("q", ""), version)
         total, rows = query.run(parsed, self.records, version, include_deleted)
-        if parsed.count_only:
-            return json_response({"totalSize": total, "done": True, "records": []})
+        if parsed.count_only or parsed.aggregate:  # aggregate results come in one page
+            return json_response({"totalSize": total, "done": True, "records": rows})
         return json_response(self.cursors.page(rows, 0, self.batch_size(request), version, kind))
 
     def batch_size(self, request: Request) -> int:

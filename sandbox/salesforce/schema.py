@@ -1,4 +1,4 @@
-"""The sObjects the sandbox knows, their fields, and the describe shapes built from them.
+"""The sObjects the sandbox knows and their fields (their describe shapes: `describe`).
 
 One `SObject` per object type; its `Field`s drive describe, DML validation and SOQL
 (which fields exist, their types, lookups and child relationships).
@@ -23,14 +23,8 @@ STAGES = [  # (value, probability, is_closed, is_won)
     ("Closed Lost", 0, True, False),
 ]
 STAGE_INFO = {name: (probability, closed, won) for name, probability, closed, won in STAGES}
-
-SOAP_TYPES = {
-    "id": "tns:ID", "reference": "tns:ID", "string": "xsd:string", "textarea": "xsd:string",
-    "picklist": "xsd:string", "combobox": "xsd:string", "email": "xsd:string",
-    "phone": "xsd:string", "url": "xsd:string",
-    "boolean": "xsd:boolean", "int": "xsd:int", "double": "xsd:double", "currency": "xsd:double",
-    "percent": "xsd:double", "date": "xsd:date", "datetime": "xsd:dateTime",
-}  # fmt: skip
+GROUPABLE_TYPES = {"id", "reference", "string", "picklist", "combobox", "email", "phone", "url",
+                   "boolean", "int", "date"}  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -53,58 +47,23 @@ class Field:
     precision: int = 0
     scale: int = 0
     default: object = None
+    defaulted: bool = False  # the running user's Id on create unless given (OwnerId)
 
     @property
     def custom(self) -> bool:
         return self.name.endswith("__c")
+
+    @property
+    def groupable(self) -> bool:
+        """Whether GROUP BY takes it (describe's `groupable`): not numbers with decimals,
+        datetimes or long text."""
+        return self.type in GROUPABLE_TYPES
 
     def target(self, record_id: str) -> "SObject | None":
         """The object a reference to `record_id` points at, when this field may point there."""
         pointed = BY_PREFIX.get(record_id[:3])
         allowed = self.targets or (self.reference_to,)
         return pointed if pointed is not None and pointed.name in allowed else None
-
-    def describe(self) -> dict:
-        numeric = self.type in ("double", "currency", "percent")
-        return {
-            "name": self.name,
-            "label": self.label or self.name.removesuffix("__c").replace("_", " "),
-            "type": self.type,
-            "soapType": SOAP_TYPES[self.type],
-            "length": self.length,
-            "byteLength": self.length * 3,
-            "precision": self.precision if numeric else 0,
-            "scale": self.scale if numeric else 0,
-            "digits": 9 if self.type == "int" else 0,
-            "custom": self.custom,
-            "nillable": self.nillable and not self.required,
-            "createable": self.createable,
-            "updateable": self.updateable,
-            "unique": self.unique,
-            "externalId": self.external_id,
-            "idLookup": self.name == "Id" or self.external_id,
-            "calculated": False,
-            "autoNumber": False,
-            "caseSensitive": False,
-            "filterable": self.type != "textarea",
-            "sortable": self.type != "textarea",
-            "nameField": self.name == "Name",
-            "defaultValue": self.default,
-            "defaultedOnCreate": self.default is not None or not self.createable,
-            "restrictedPicklist": self.restricted,
-            "picklistValues": [
-                {
-                    "active": True,
-                    "defaultValue": False,
-                    "label": value,
-                    "validFor": None,
-                    "value": value,
-                }
-                for value in self.picklist
-            ],
-            "referenceTo": list(self.targets) or ([self.reference_to] if self.reference_to else []),
-            "relationshipName": self.relationship_name,
-        }
 
 
 def text(name: str, length: int = 255, **kw) -> Field:
@@ -120,6 +79,11 @@ def ref(name: str, target: str, **kw) -> Field:
                  relationship_name=name.removesuffix("Id"), **kw)  # fmt: skip
 
 
+def owner() -> Field:
+    """OwnerId: the user who owns the record, the running user unless given."""
+    return ref("OwnerId", "User", nillable=False, defaulted=True, label="Owner ID")
+
+
 def money(name: str, **kw) -> Field:
     return Field(name, "currency", precision=18, scale=2, **kw)
 
@@ -128,14 +92,20 @@ def readonly(name: str, kind: str, **kw) -> Field:
     return Field(name, kind, createable=False, updateable=False, **kw)
 
 
+def audit_user(name: str) -> Field:
+    """CreatedById, LastModifiedById: the user who made the change (CreatedBy.Name…)."""
+    return readonly(name, "reference", length=18, reference_to="User",
+                    relationship_name=name.removesuffix("Id"))  # fmt: skip
+
+
 def system_fields() -> list[Field]:
     return [
         readonly("Id", "id", length=18, nillable=False),
         readonly("IsDeleted", "boolean", nillable=False),
         readonly("CreatedDate", "datetime", nillable=False),
-        readonly("CreatedById", "reference", length=18, reference_to="User"),
+        audit_user("CreatedById"),
         readonly("LastModifiedDate", "datetime", nillable=False),
-        readonly("LastModifiedById", "reference", length=18, reference_to="User"),
+        audit_user("LastModifiedById"),
         readonly("SystemModstamp", "datetime", nillable=False),
         pick("CurrencyIsoCode", CURRENCIES, restricted=True, default="USD", label="Currency"),
     ]
@@ -189,58 +159,10 @@ class SObject:
             None,
         )
 
-    def urls(self, version: str) -> dict:
-        base = f"/services/data/v{version}/sobjects/{self.name}"
-        return {"sobject": base, "describe": f"{base}/describe", "rowTemplate": f"{base}/{{ID}}"}
-
-    def summary(self, version: str) -> dict:
-        return {
-            "name": self.name,
-            "label": self.label,
-            "labelPlural": self.plural or f"{self.label}s",
-            "custom": False,
-            "keyPrefix": self.key_prefix,
-            "createable": True,
-            "updateable": True,
-            "deletable": True,
-            "queryable": True,
-            "retrieveable": True,
-            "searchable": True,
-            "triggerable": True,
-            "layoutable": True,
-            "activateable": False,
-            "urls": self.urls(version),
-        }
-
-    def describe(self, version: str) -> dict:
-        return {
-            **self.summary(version),
-            "fields": [f.describe() for f in self.fields],
-            "childRelationships": [
-                {
-                    "childSObject": c.child,
-                    "field": c.field,
-                    "relationshipName": c.relationship_name,
-                    "cascadeDelete": c.cascade_delete,
-                    "deprecatedAndHidden": False,
-                }
-                for c in self.children
-            ],
-            "recordTypeInfos": [
-                {
-                    "available": True,
-                    "defaultRecordTypeMapping": True,
-                    "master": True,
-                    "name": "Master",
-                    "recordTypeId": "012000000000000AAA",
-                }
-            ],
-        }
-
 
 OBJECT_NAMES = {
     "Account", "Contact", "Opportunity", "OpportunityLineItem", "Product2", "Pricebook2",
-    "PricebookEntry", "Order", "OrderItem", "Task",
+    "PricebookEntry", "Order", "OrderItem", "Task", "User",
 }  # fmt: skip
 # What Sage says of an order, as the order status flow writes it (Sage_Order_Status__c).
 SAGE_ORDER_STATUSES = ("New", "Open", "On Hold", "Back Order", "Completed", "Cancelled", "Quote")
@@ -259,6 +181,7 @@ ACCOUNT = SObject("Account", "Account", "001", [
     Field("Phone", "phone", length=40),
     Field("Website", "url", length=255),
     ref("ParentId", "Account"),
+    owner(),
     text("ExternalID__c", 40, external_id=True, unique=True, label="External ID"),
 ], children=[
     Child("Contacts", "Contact", "AccountId"),
@@ -274,6 +197,7 @@ CONTACT = SObject("Contact", "Contact", "003", [
     Field("Phone", "phone", length=40),
     text("Title", 128),
     ref("AccountId", "Account"),
+    owner(),
     *address("Mailing"),
     text("ExternalID__c", 40, external_id=True, label="External ID"),
 ])  # fmt: skip
@@ -286,6 +210,7 @@ OPPORTUNITY = SObject("Opportunity", "Opportunity", "006", [
     money("Amount"),
     Field("Probability", "percent", precision=3, scale=0),
     ref("Pricebook2Id", "Pricebook2"),
+    owner(),
     pick("Type", ["Existing Customer - Upgrade", "Existing Customer - Replacement",
                   "Existing Customer - Downgrade", "New Customer"]),
     pick("LeadSource", ["Web", "Phone Inquiry", "Partner Referral", "Trade Show", "Other"]),
@@ -349,6 +274,7 @@ ORDER = SObject("Order", "Order", "801", [
     ref("Pricebook2Id", "Pricebook2"),
     ref("OpportunityId", "Opportunity"),
     ref("BillToContactId", "Contact", label="Bill To Contact ID"),
+    owner(),
     Field("Description", "textarea", length=32000),
     text("PoNumber", 80, label="PO Number"),
     readonly("OrderNumber", "string", length=30),
@@ -389,21 +315,24 @@ ORDER_ITEM = SObject("OrderItem", "Order Product", "802", [
              relationship_name="Product2"),
 ], plural="Order Products")  # fmt: skip
 
+USER = SObject("User", "User", "005", [
+    text("Username", 80, required=True),
+    text("FirstName", 40),
+    text("LastName", 80, required=True),
+    readonly("Name", "string", length=121, label="Full Name"),
+    Field("Email", "email", length=128, required=True),
+    text("Alias", 8, required=True),
+    text("Title", 80),
+    Field("IsActive", "boolean", nillable=False, default=True, label="Active"),
+])  # fmt: skip
+
 OBJECTS: dict[str, SObject] = {
     o.name.lower(): o
     for o in [ACCOUNT, CONTACT, OPPORTUNITY, OPPORTUNITY_LINE_ITEM, PRODUCT, PRICEBOOK,
-              PRICEBOOK_ENTRY, ORDER, ORDER_ITEM, TASK]
+              PRICEBOOK_ENTRY, ORDER, ORDER_ITEM, TASK, USER]
 }  # fmt: skip
 BY_PREFIX: dict[str, SObject] = {o.key_prefix: o for o in OBJECTS.values()}
 
 
 def sobject(name: str) -> SObject | None:
     return OBJECTS.get(name.lower())
-
-
-def global_describe(version: str) -> dict:
-    return {
-        "encoding": "UTF-8",
-        "maxBatchSize": 200,
-        "sobjects": [o.summary(version) for o in OBJECTS.values()],
-    }

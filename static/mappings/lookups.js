@@ -20,4 +20,15 @@
       });
     });
   }
+  // Opened at a key (?key=, the error queue's fix link): its row shown, or the add form
+  // filled with it, ready for the value.
+  const key = new URLSearchParams(window.location.search).get("key");
+  if (key && filter) {
+    filter.value = key;
+    filter.dispatchEvent(new Event("input"));
+  }
+  if (key && form) {
+    form.querySelector("input[name=key]").value = key;
+    form.querySelector("input[name=value]").focus();
+  }
 })();

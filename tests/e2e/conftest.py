@@ -1,6 +1,7 @@
 """Chromium from Debian, driven by pytest-playwright against Django's live server."""
 
 import os
+import re
 from collections.abc import Callable
 
 import pytest
@@ -34,14 +35,15 @@ def browser_type_launch_args(browser_type_launch_args):
 
 @pytest.fixture
 def login(page, live_server):
-    """Sign in through the real login form as the given user."""
+    """Sign in through the real login form as the given user, who lands on the dashboard (an
+    approver: on the approval queue)."""
 
     def sign_in(username: str) -> None:
         page.goto(f"{live_server.url}/login/")
         page.get_by_label("Username").fill(username)
         page.get_by_label("Password").fill(PASSWORD)
         page.get_by_role("button", name="Sign in").click()
-        page.wait_for_url(f"{live_server.url}/dashboard/")
+        page.wait_for_url(re.compile(rf"^{re.escape(live_server.url)}/(dashboard|approvals)/$"))
 
     return sign_in
 

@@ -36,7 +36,7 @@ def test_an_approver_approves_a_large_deal_and_the_order_reaches_sage_100(
     login("approver")
     page.goto(f"{live_server.url}/approvals/")
     card = page.locator(f"[data-approval='{run.approval.pk}']")
-    expect(card).to_contain_text("12155.70 USD")
+    expect(card).to_contain_text("12,155.70 USD")
     expect(card.locator("table.lines tbody tr").first).to_be_visible()
     screenshot("approval_queue.png")
     card.get_by_label("Comment").fill("Known customer, go ahead.")

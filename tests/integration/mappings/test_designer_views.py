@@ -308,9 +308,14 @@ def test_lookup_csv_round_trip_and_on_miss_setting(users, pair):
     assert exported["Content-Type"].startswith("text/csv") and "Net 30,01" in text
 
     upload = SimpleUploadedFile("terms.csv", b"key,value\nNet 30,30\nNet 120,09\n")
-    response = client.post(
-        reverse("lookup-import", args=[table.pk]), {"file": upload, "replace": "on"}, follow=True
+    preview = client.post(
+        reverse("lookup-import", args=[table.pk]), {"file": upload, "replace": "on"}
     )
+    assert "Apply: change 7 rows" in preview.content.decode()
+    assert table.entries.filter(key="Net 30", value="01").exists()  # nothing written yet
+    checked = preview.context["checked"]
+    response = client.post(reverse("lookup-import", args=[table.pk]), {"checked": checked},
+                           follow=True)  # fmt: skip
     assert "Imported 2 rows: 1 added, 1 changed, 5 removed." in response.content.decode()
     assert dict(table.entries.values_list("key", "value")) == {"Net 30": "30", "Net 120": "09"}
 

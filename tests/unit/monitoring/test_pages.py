@@ -368,7 +368,7 @@ def test_approvals_show_the_deal_lines_and_the_decided_tab_says_who(client, user
     client.force_login(users["approver"])
     html = client.get(reverse("approval-list")).content.decode()
     assert "WIDGET-100" in html and "Initech" in html
-    assert "12155.70 EUR" in html and "13000.00 USD" in html
+    assert "12,155.70\xa0EUR" in html and "13,000.00\xa0USD" in html
     reply = client.post(
         reverse("approval-decide", args=[approval.pk]),
         {"decision": "reject", "comment": ""},
