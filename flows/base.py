@@ -37,6 +37,11 @@ class Rejected(Exception):
     """Raised by a step when an approver rejected the run; the run ends as `rejected`."""
 
 
+# A step that finds nothing to do returns {NOTHING_TO_DO: why}: a polled run whose last step
+# says so changed nothing, and the runs list does not keep it (`flows.polling`).
+NOTHING_TO_DO = "skipped"
+
+
 @dataclass(frozen=True)
 class Step:
     name: str

@@ -34,6 +34,7 @@ from connectors.metering import flushes_api_calls
 from connectors.registry import SYSTEMS
 from connectors.roles import Change, Feed
 from connectors.services import connector_for, record_outcome
+from flows.base import NOTHING_TO_DO
 from flows.intake import POLLED, IntakeResult, take_in
 from flows.models import ExternalLink, FlowConfig, RunStep, SyncRun, Watermark
 from flows.registry import FLOWS
@@ -44,9 +45,8 @@ logger = logging.getLogger(__name__)
 DEFAULT_INTERVAL_SECONDS = 60
 SCHEDULE_SLACK = timedelta(seconds=30)  # django-q2 runs schedules about every 30 s
 FIRST_POLL_LOOKBACK = timedelta(hours=1)  # a flow switched on sees the last hour's changes
-# A step that finds nothing to do returns {NOTHING_TO_DO: why}; a run whose last step did so
-# changed nothing, and is forgotten by the next poll of its flow within FORGET_WITHIN.
-NOTHING_TO_DO = "skipped"
+# A run whose last step found nothing to do (`flows.base.NOTHING_TO_DO`) changed nothing,
+# and is forgotten by the next poll of its flow within FORGET_WITHIN.
 FORGET_WITHIN = timedelta(days=1)
 
 

@@ -28,7 +28,7 @@ from connectors.base import WebhookEvent
 from connectors.registry import event_topic
 from connectors.roles import ACCOUNT_SYNC, ACCOUNTS, CUSTOMER_SYNC, CUSTOMERS
 from connectors.values import blank, same
-from flows.base import Flow, Step, StepContext, Watch
+from flows.base import NOTHING_TO_DO, Flow, Step, StepContext, Watch
 from flows.models import ExternalLink, FlowConfig, SyncRun
 from mappings.canonical import to_json
 
@@ -123,6 +123,7 @@ def to_sage(
         ctx.set_summary(f"{title}: {', '.join(changed)} from the CRM.")
     else:
         ctx.set_summary(f"{title} already has the CRM's values.")
+        result[NOTHING_TO_DO] = "Sage has the CRM's values"
     # Sage has these values now: the same again from the CRM is no news.
     remember_version(ctx, refs["crm_record"], ctx.crm.account_version_before(record, crm_owned))
     return to_json(result)
@@ -143,11 +144,12 @@ def to_crm(
     remember_version(ctx, crm_id, write.version)
     title = ctx.crm.account_title(record)
     note = f" ({ctx.crm.lacking(write.missing)})" if write.missing else ""
+    done = {"written": write.written, "missing": write.missing}
     if not write.written:
         ctx.set_summary(f"{title} already has Sage's values{note}.")
-    else:
-        ctx.set_summary(f"{title}: {', '.join(write.written)} from {ctx.erp.label}{note}.")
-    return {"written": write.written, "missing": write.missing}
+        return done | {NOTHING_TO_DO: "the CRM has Sage's values"}
+    ctx.set_summary(f"{title}: {', '.join(write.written)} from {ctx.erp.label}{note}.")
+    return done
 
 
 def crm_options(ctx: StepContext) -> dict[str, Any]:

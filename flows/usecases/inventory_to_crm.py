@@ -21,7 +21,7 @@ from clarity.formats import plain_number
 from connectors.base import WebhookEvent
 from connectors.registry import sent_about
 from connectors.roles import STOCK
-from flows.base import Flow, Step, StepContext, Watch
+from flows.base import NOTHING_TO_DO, Flow, Step, StepContext, Watch
 from flows.models import FlowConfig
 from flows.publishing import publish
 from flows.steps.mapping import map_record
@@ -78,7 +78,8 @@ def update_products(ctx: StepContext, stock: dict[str, Any]) -> dict[str, Any]:
     )
     ctx.set_summary(f"{code}: {stock['on_hand']} on hand; {told}.")
     values.pop("ProductCode")
-    return {"values": to_json(values), "updated": updated}
+    done = {"values": to_json(values), "updated": updated}
+    return done if updated else done | {NOTHING_TO_DO: told}
 
 
 def warn_short_deals(ctx: StepContext, stock: dict[str, Any]) -> dict[str, Any]:
@@ -88,16 +89,16 @@ def warn_short_deals(ctx: StepContext, stock: dict[str, Any]) -> dict[str, Any]:
     ctx.set_summary(
         f"{sku}: {plain_number(on_hand)} on hand; {len(warned)} open deal(s) told short."
     )
-    return {"warned": warned}
+    return {"warned": warned} if warned else {"warned": [], NOTHING_TO_DO: "no deal is short"}
 
 
 inventory_to_crm = Flow(
     name=NAME,
     label="Inventory → CRM",
-    description="Sage 100 quantities on hand on Salesforce products, or as stock alerts on "
-    "the Streak deals that ask for more than is on hand.",
+    description="Sage quantities on hand on the CRM's products, or, for a CRM without "
+    "products, as stock alerts on the open deals that ask for more than is on hand.",
     steps=(
-        Step("read_stock", read_stock, "Re-read the item's stock from Sage 100"),
+        Step("read_stock", read_stock, "Re-read the item's stock from Sage"),
         Step("tell_crm", tell_crm, "Write the quantity to the CRM"),
     ),
     trigger="poll",

@@ -125,9 +125,9 @@ def tell_crm(ctx: StepContext) -> dict[str, Any]:
 order_status_to_crm = Flow(
     name=NAME,
     label="Order status → CRM",
-    description="Sage 100 order status changes shown on the deal the order came from.",
+    description="Sage order status changes shown on the deal the order came from.",
     steps=(
-        Step("read_order", read_order, "Re-read the order from Sage 100"),
+        Step("read_order", read_order, "Re-read the order from Sage"),
         Step("find_deal", find_deal, "Find the deal it came from"),
         Step("tell_crm", tell_crm, "Write the status to the deal"),
     ),
