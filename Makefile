@@ -4,6 +4,9 @@
 PYTEST_ARGS ?=
 
 PY := .venv/bin/python
+# The pictures the README shows, taken by the browser tests (`make screenshots`).
+README_PICTURES := dashboard.png run_detail.png approval_queue.png mapping_designer.png \
+	error_queue.png outage_dashboard.png runs_list.png approval_card.png flow_settings.png
 
 # Ctrl-C stops every process (the worker hands its runs back first); honcho then exits 130,
 # the way out of `make run`, not an error.
@@ -45,9 +48,10 @@ bench:
 screenshots:
 	@scripts/setup.sh --browser
 	@$(PY) manage.py collectstatic --no-input -v 0
-	@$(PY) -m pytest -q tests/e2e/test_operations.py tests/e2e/test_mapping_designer.py \
-		tests/e2e/test_flow_settings.py tests/e2e/test_small_things.py
-	@mkdir -p docs/screenshots && cp var/screenshots/*.png docs/screenshots/
+	@$(PY) -m pytest -q -p no:xdist tests/e2e/test_operations.py \
+		tests/e2e/test_mapping_designer.py tests/e2e/test_error_queue.py tests/e2e/test_outage.py \
+		tests/e2e/test_runs_list.py tests/e2e/test_approvals_money.py tests/e2e/test_flow_settings.py
+	@mkdir -p docs/screenshots && cd var/screenshots && cp $(README_PICTURES) ../../docs/screenshots/
 
 lint:
 	@.venv/bin/ruff check .
