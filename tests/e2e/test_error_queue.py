@@ -43,7 +43,7 @@ def test_a_deal_waiting_out_an_outage_is_in_the_queue_at_once_with_its_attempt_a
     _, run = shared.win_box(client, streak_sandbox, pair, token, "SAL-1005")
     run.refresh_from_db()
     assert run.status == SyncRun.Status.RETRY_SCHEDULED
-    next_try = timezone.localtime(run.next_attempt_at, ZoneInfo(ZONE)).strftime("%H:%M")
+    next_try = timezone.localtime(run.next_attempt_at, ZoneInfo(ZONE)).strftime("%Y-%m-%d %H:%M %Z")
 
     login("operator")
     page.goto(f"{live_server.url}/errors/")

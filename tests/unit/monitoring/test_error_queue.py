@@ -97,7 +97,7 @@ def test_a_retrying_run_is_in_the_queue_at_once_with_its_attempt_and_next_try_in
     html = queue_page(client, users)
     due = timezone.localtime(run.next_attempt_at, ZoneInfo("America/Chicago"))
     assert f"Attempt 2 of {settings.CLARITY_MAX_ATTEMPTS} failed, next try" in html
-    assert f">{due:%H:%M}</time>" in html
+    assert f">{due:%Y-%m-%d %H:%M} {due.tzname()}</time>" in html
     assert "Retry now" in html
 
 
