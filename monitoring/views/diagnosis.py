@@ -32,8 +32,8 @@ class FixRule:
 FIX_RULES = (
     FixRule(
         "",
-        r"Item (?P<item>\S+) is not in Sage 100",
-        "Item {item} is not in Sage 100: add it to the product lookup table or create the "
+        r"Item (?P<item>\S+) is not in (?P<erp>Sage[^:]*):",
+        "Item {item} is not in {erp}: add it to the product lookup table or create the "
         "item, then retry.",
     ),
     FixRule(
@@ -63,7 +63,7 @@ FIX_RULES = (
     FixRule(
         "ValidationError",
         r"several orders",
-        "Sage 100 has duplicate orders for this deal: keep one, then retry.",
+        "Sage has duplicate orders for this deal: keep one, then retry.",
     ),
     FixRule(
         "ValidationError",
