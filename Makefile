@@ -10,6 +10,10 @@ README_PICTURES := dashboard.png run_detail.png approval_queue.png mapping_desig
 
 # Ctrl-C stops every process (the worker hands its runs back first); honcho then exits 130,
 # the way out of `make run`, not an error.
+# The demo: well-known accounts, and server-side requests may reach the sandboxes on this
+# machine. Production starts differently (README, "Running in production").
+run: export CLARITY_DEMO = 1
+run: export CLARITY_OUTBOUND_ALLOWED_HOSTS ?= 127.0.0.1,localhost
 run:
 	@scripts/setup.sh
 	@$(PY) manage.py migrate --no-input -v 0

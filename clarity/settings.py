@@ -22,7 +22,14 @@ CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 
 # Comma-separated Fernet keys: the first encrypts, all decrypt (see clarity/fields.py).
 CLARITY_ENCRYPTION_KEYS = env.list("CLARITY_ENCRYPTION_KEYS")
+# Demo mode (`make run` sets it): seed_demo may create the well-known demo accounts, and the
+# server refuses to start in it when ALLOWED_HOSTS reaches beyond this machine.
+CLARITY_DEMO = env.bool("CLARITY_DEMO", default=False)
 CLARITY_DEMO_PASSWORD = env.str("CLARITY_DEMO_PASSWORD", default="clarity-demo")
+# Hosts (name or address, optionally :port) that server-side requests may reach although
+# they resolve to a private, loopback or link-local address: the sandboxes in the demo and
+# tests. Everything else private is refused after DNS resolution (connectors/outbound.py).
+CLARITY_OUTBOUND_ALLOWED_HOSTS = env.list("CLARITY_OUTBOUND_ALLOWED_HOSTS", default=[])
 # Base URL the CRMs use to reach our webhooks (shown on the pair page).
 CLARITY_PUBLIC_URL = env.str("CLARITY_PUBLIC_URL", default="http://127.0.0.1:8000")
 # A worker heartbeat older than this makes /readyz answer 503 (see clarity/health.py).
@@ -38,9 +45,18 @@ CLARITY_RUN_LEASE_SECONDS = env.int("CLARITY_RUN_LEASE_SECONDS", default=30)
 CLARITY_MAX_CRASHES = env.int("CLARITY_MAX_CRASHES", default=3)
 CLARITY_SWEEP_SECONDS = env.int("CLARITY_SWEEP_SECONDS", default=60)
 CLARITY_WEBHOOK_MAX_BYTES = 1024 * 1024
+# Deeper JSON than this is refused (400) and kept as an invalid delivery.
+CLARITY_WEBHOOK_MAX_DEPTH = env.int("CLARITY_WEBHOOK_MAX_DEPTH", default=32)
+# Per webhook token and web process: deliveries a second on average, and the burst allowed;
+# more answers 429 before the database is touched (flows/views/hooks.py).
+CLARITY_WEBHOOK_RATE_PER_SECOND = env.float("CLARITY_WEBHOOK_RATE_PER_SECOND", default=100.0)
+CLARITY_WEBHOOK_BURST = env.int("CLARITY_WEBHOOK_BURST", default=500)
+# A mapping preview (designer and API) stops after this long or this much output.
+CLARITY_PREVIEW_SECONDS = env.float("CLARITY_PREVIEW_SECONDS", default=0.5)
+CLARITY_PREVIEW_MAX_BYTES = env.int("CLARITY_PREVIEW_MAX_BYTES", default=256 * 1024)
 # Live questions to Sage (credit limit and balance) answer within this or say Sage is slow.
 CLARITY_CREDIT_BUDGET_SECONDS = env.float("CLARITY_CREDIT_BUDGET_SECONDS", default=5.0)
-# When set, /metrics asks for `Authorization: Bearer <token>`.
+# /metrics answers a signed-in user, or `Authorization: Bearer <token>` when this is set.
 CLARITY_METRICS_TOKEN = env.str("CLARITY_METRICS_TOKEN", default="")
 
 # Mail leaves through the outbox (clarity/outbox.py). EMAIL_URL is django-environ's form, e.g.
@@ -80,6 +96,8 @@ INSTALLED_APPS = [
     "django_htmx",
     "django_q",
     "axes",
+    "django_otp",
+    "django_otp.plugins.otp_totp",
     "csp",
     "auditlog",
     "clarity",
@@ -99,6 +117,10 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # request.user.is_verified(): signed in with a second factor (TOTP).
+    "django_otp.middleware.OTPMiddleware",
+    # Signed out after CLARITY_SESSION_IDLE_SECONDS without a request (clarity/middleware.py).
+    "clarity.middleware.SessionIdleTimeout",
     # Times in the signed-in person's own zone (clarity/middleware.py).
     "clarity.middleware.UserTimeZone",
     "django.contrib.messages.middleware.MessageMiddleware",
@@ -151,19 +173,33 @@ AUTHENTICATION_BACKENDS = [
     "django.contrib.auth.backends.ModelBackend",
 ]
 AUTH_PASSWORD_VALIDATORS = [
-    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {
+        "NAME": "django.contrib.auth.password_validation.MinimumLengthValidator",
+        "OPTIONS": {"min_length": 12},
+    },
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
+# Sessions: signed out after this long without a request, and after the absolute lifetime
+# whatever happens; closing the browser ends them too.
+CLARITY_SESSION_IDLE_SECONDS = env.int("CLARITY_SESSION_IDLE_SECONDS", default=30 * 60)
+SESSION_COOKIE_AGE = env.int("CLARITY_SESSION_MAX_SECONDS", default=12 * 60 * 60)
+SESSION_EXPIRE_AT_BROWSER_CLOSE = True
+# Admins must sign in with a TOTP code when set; others may add one on their Settings page.
+CLARITY_REQUIRE_2FA = env.bool("CLARITY_REQUIRE_2FA", default=False)
+OTP_TOTP_ISSUER = "Clarity Connect"
 LOGIN_URL = "login"
 # A view that sends each role to its work: approvers to the approval queue.
 LOGIN_REDIRECT_URL = "after-sign-in"
 LOGOUT_REDIRECT_URL = "login"
 
-# django-axes: lock an account+IP after 5 failures, for 15 minutes.
+# django-axes: after 5 failures, lock that account from that address and, whatever the
+# address (a spread-out guess at one password), that account, for 15 minutes.
 AXES_ENABLED = env.bool("AXES_ENABLED", default=True)
 AXES_FAILURE_LIMIT = 5
 AXES_COOLOFF_TIME = 0.25
-AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"], "username"]
 AXES_RESET_ON_SUCCESS = True
 AXES_VERBOSE = False
 
@@ -192,7 +228,8 @@ REST_FRAMEWORK = {
     ],
     "DEFAULT_PERMISSION_CLASSES": ["clarity.permissions.RulePermission"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
-    "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.LimitOffsetPagination",
+    # LimitOffsetPagination with a ceiling on ?limit= (clarity/pagination.py).
+    "DEFAULT_PAGINATION_CLASS": "clarity.pagination.BoundedLimitOffsetPagination",
     "PAGE_SIZE": 50,
 }
 SPECTACULAR_SETTINGS = {
@@ -250,8 +287,15 @@ if not DEBUG:
     SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=31536000)
     SECURE_HSTS_INCLUDE_SUBDOMAINS = True
     SECURE_CONTENT_TYPE_NOSNIFF = True
-    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
     SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=False)
+# Behind a reverse proxy that sets X-Forwarded-Proto and X-Forwarded-For (and strips what a
+# client sent), trust those headers; otherwise a client could claim HTTPS or any address.
+CLARITY_BEHIND_PROXY = env.bool("CLARITY_BEHIND_PROXY", default=False)
+if CLARITY_BEHIND_PROXY:
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+# The address sign-in lockout counts: REMOTE_ADDR, or behind the proxy the client address the
+# proxy appended last to X-Forwarded-For (clarity/security.py).
+AXES_CLIENT_IP_CALLABLE = "clarity.security.client_ip"
 SESSION_COOKIE_HTTPONLY = True
 X_FRAME_OPTIONS = "DENY"
 

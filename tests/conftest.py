@@ -2,11 +2,13 @@
 each, and the Streak → Sage 100 won-deal pair. Unit tests start no sandbox
 (tests/unit/conftest.py)."""
 
+import os
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 
 import pytest
 import requests
+from django.conf import settings as django_settings
 from django.contrib.auth.models import Group
 
 from clarity.roles import APPROVER, INTEGRATION_ADMIN, OPERATOR, VIEWER
@@ -20,6 +22,14 @@ from sandbox.sage50desktop.data import COMPANY_NAME
 from sandbox.sage100.app import BRIDGE_KEY
 from sandbox.streak import data as streak_data
 from tests import won_deals
+
+# The sandboxes listen on 127.0.0.1: tests, and the processes they start, may reach them as
+# the demo may (server-side requests to private addresses are refused otherwise). Settings
+# were read before this file, so the value is set on them as well as in the environment.
+os.environ.setdefault("CLARITY_OUTBOUND_ALLOWED_HOSTS", "127.0.0.1,localhost")
+django_settings.CLARITY_OUTBOUND_ALLOWED_HOSTS = os.environ["CLARITY_OUTBOUND_ALLOWED_HOSTS"].split(
+    ","
+)
 
 PASSWORD = "test-password-123"
 ROLE_USERS = {"admin": INTEGRATION_ADMIN, "operator": OPERATOR, "approver": APPROVER,
