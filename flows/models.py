@@ -239,16 +239,24 @@ class Claim(models.Model):
 
 
 class Approval(models.Model):
-    """A run stopped because its amount is over the flow's threshold. It binds what was
-    approved (`fingerprint` of the amount and lines): a run whose deal changed since asks
-    again."""
+    """A run stopped for an approver: its amount is over the flow's threshold, or the deal
+    looks unusual (`kind`; what looked unusual in `findings`). It binds what was approved
+    (`fingerprint` of the amount and lines): a run whose deal changed since asks again."""
 
     class Status(models.TextChoices):
         PENDING = "pending", "Pending"
         APPROVED = "approved", "Approved"
         REJECTED = "rejected", "Rejected"
 
+    class Kind(models.TextChoices):
+        THRESHOLD = "threshold", "Over the threshold"
+        ANOMALY = "anomaly", "Held: looks unusual"
+
     run = models.OneToOneField(SyncRun, on_delete=models.CASCADE, related_name="approval")
+    kind = models.CharField(max_length=10, choices=Kind.choices, default=Kind.THRESHOLD)
+    findings = models.JSONField(
+        default=list, blank=True, help_text="What looked unusual, one sentence each."
+    )
     amount = models.DecimalField(max_digits=14, decimal_places=2)
     currency = models.CharField(max_length=3)
     base_amount = models.DecimalField(max_digits=14, decimal_places=2)

@@ -2,7 +2,8 @@
 
 Each option of a flow template (`Flow.default_options`) gets a field that fits it: a select
 for a choice, a stage picker fed by the CRM, a table for a map (who keeps each customer
-field, the stage each order status moves a deal to), Sage's warehouses to tick. An option
+field, the stage each order status moves a deal to), Sage's warehouses to tick, the anomaly
+holds' switch and limits. An option
 the pair's systems would ignore is not shown (closed stages, for a CRM with products).
 
 The lists come from the pair's systems (`monitoring.pair_systems`); a system that does not
@@ -17,6 +18,7 @@ from typing import Any
 from django import forms
 
 from connectors.roles import ITEM_LIST, ITEM_RECORDS
+from flows.anomaly.step import ANOMALY_CHECKS
 from flows.base import Flow
 from flows.models import FlowConfig
 from flows.usecases.customer_sync import DEFAULT_OWNERS
@@ -261,6 +263,80 @@ def list_price_level(ctx: OptionContext) -> Option | None:
     return Option("list_price_level", label, level, store=str.strip)
 
 
+def anomaly_checks(ctx: OptionContext) -> Option:
+    erp = ctx.systems.erp_label
+    label = "Hold deals that look unusual"
+    box = forms.BooleanField(
+        required=False,
+        label=label,
+        initial=bool(ctx.value),
+        help_text=f"Before anything is written to {erp}, a deal far from the customer's own "
+        f"history or from {erp}'s prices, or a repeat of a recent order, waits for an "
+        "approver with the reason in words.",
+    )
+    return Option(ANOMALY_CHECKS, label, box, store=bool)
+
+
+def anomaly_price_factor(ctx: OptionContext) -> Option | None:
+    erp = ctx.systems.erp_label
+    if ITEM_LIST not in ctx.systems.erp_class.capabilities:
+        return None  # the ERP lists no prices to compare with
+    help = (
+        f"A line priced this many times above or below every {erp} price of its item "
+        "(standard or price level) is held: 3 holds a price typed ten times too high or too "
+        "low and lets discounts through."
+    )
+    return number_option(ctx, "anomaly_price_factor", "Hold a unit price off the list by (times)",
+                         help, Decimal("1.1"))  # fmt: skip
+
+
+def anomaly_history_score(ctx: OptionContext) -> Option:
+    help = (
+        "How far a deal's amount (above the customer's usual) or a line's quantity may stray "
+        "from the customer's own earlier deals, in spreads of that history (a robust "
+        "z-score), before the deal is held: 4.5 holds a tenfold slip and lets ordinary "
+        "variation through; lower holds more."
+    )
+    return number_option(ctx, "anomaly_history_score", "Unusual amount or quantity: score above",
+                         help, Decimal(1))  # fmt: skip
+
+
+def anomaly_min_history(ctx: OptionContext) -> Option:
+    help = (
+        f"A customer with fewer deals that reached {ctx.systems.erp_label} is judged on prices "
+        "and repeats only."
+    )
+    label = "Earlier deals needed to judge against history"
+    return number_option(ctx, "anomaly_min_history", label, help, Decimal(1), whole=True)
+
+
+def anomaly_duplicate_days(ctx: OptionContext) -> Option:
+    help = (
+        "A deal with the same customer, total and lines as another deal's order won this many "
+        "days before is held as a second order; 0: never."
+    )
+    label = "Hold a repeat of an order won within (days)"
+    return number_option(ctx, "anomaly_duplicate_days", label, help, Decimal(0), whole=True)
+
+
+def number_option(
+    ctx: OptionContext, name: str, label: str, help: str, least: Decimal, whole: bool = False
+) -> Option:
+    """A number box; left empty, the template's default."""
+    field: forms.Field = (
+        forms.IntegerField(min_value=int(least)) if whole
+        else forms.DecimalField(min_value=least, decimal_places=1)
+    )  # fmt: skip
+    field.required, field.label, field.help_text, field.initial = False, label, help, ctx.value
+
+    def store(value: Decimal | int | None) -> int | float:
+        if value is None:
+            return ctx.default
+        return int(value) if value == int(value) else float(value)
+
+    return Option(name, label, field, store=store)
+
+
 BUILDERS: dict[str, Callable[[OptionContext], Option | None]] = {
     "trigger_stage": trigger_stage,
     "approval_threshold": approval_threshold,
@@ -272,6 +348,11 @@ BUILDERS: dict[str, Callable[[OptionContext], Option | None]] = {
     "owners": owners,
     "crm_fields": crm_fields,
     "list_price_level": list_price_level,
+    ANOMALY_CHECKS: anomaly_checks,
+    "anomaly_price_factor": anomaly_price_factor,
+    "anomaly_history_score": anomaly_history_score,
+    "anomaly_min_history": anomaly_min_history,
+    "anomaly_duplicate_days": anomaly_duplicate_days,
 }
 
 

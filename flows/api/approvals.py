@@ -24,9 +24,9 @@ class ApprovalSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = Approval
-        fields = ["id", "run", "pair", "summary", "entity_key", "run_status", "amount",
-                  "currency", "base_amount", "base_currency", "reason", "status", "decided_by",
-                  "decided_at", "comment", "created_at"]  # fmt: skip
+        fields = ["id", "run", "pair", "summary", "entity_key", "run_status", "kind",
+                  "amount", "currency", "base_amount", "base_currency", "reason", "findings",
+                  "status", "decided_by", "decided_at", "comment", "created_at"]  # fmt: skip
         read_only_fields = fields
 
 

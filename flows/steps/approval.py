@@ -6,10 +6,16 @@ A decision binds what was decided: the approval keeps a fingerprint of the amoun
 lines, and a run whose deal no longer matches it (retried from the start after the deal was
 edited) waits for a new decision.
 
+`hold` is the waiting itself, shared with the anomaly checks (`flows.anomaly.step`): a run
+has one approval, whose `kind` says what it was asked for. A decision on a deal held as
+unusual covers the threshold too (the approver saw its amount); one taken on the threshold
+alone does not cover what looks unusual, so such a run is asked again.
+
 The decisions themselves are taken in `flows.approvals`."""
 
 import hashlib
 import json
+from collections.abc import Sequence
 from decimal import Decimal
 from typing import Any
 
@@ -30,6 +36,7 @@ from flows.steps.notes import AWAITING_APPROVAL, tell_deal
 
 PERMISSION = "flows.decide_approval"
 MAX_NAMES = 5  # approvers named in the deal's note
+REASON_LENGTH = Approval._meta.get_field("reason").max_length
 
 
 def approval_rule(ctx: StepContext) -> dict[str, Any]:
@@ -39,38 +46,65 @@ def approval_rule(ctx: StepContext) -> dict[str, Any]:
     base = ctx.pair.base_currency
     if base_amount <= threshold:
         return {"needed": False, "base_amount": str(base_amount), "threshold": str(threshold)}
-    fingerprint = fingerprint_of(document)
     reason = f"{base_amount:,.2f} {base} is over the approval threshold of {threshold:,.2f} {base}."
-    asked = AwaitApproval(
+    return hold(ctx, asked_for(ctx, document, reason), Approval.Kind.THRESHOLD)
+
+
+def asked_for(ctx: StepContext, document: dict[str, Any], reason: str) -> AwaitApproval:
+    """What the run waits for: a decision on the deal's amount, for `reason`."""
+    base = ctx.pair.base_currency
+    return AwaitApproval(
         amount=decimal(document.get("total")),
         currency=document.get("currency") or base,
-        base_amount=base_amount,
+        base_amount=decimal(document.get("total_base")),
         reason=reason,
     )
+
+
+def hold(
+    ctx: StepContext, asked: AwaitApproval, kind: str, findings: Sequence[str] = ()
+) -> dict[str, Any]:
+    """The step's output once an approver approved the deal as it is now (for `kind`);
+    until then the run waits (`asked` is raised), and a rejection ends it."""
+    fingerprint = fingerprint_of(ctx.outputs[MAP_DEAL]["document"])
     approval = Approval.objects.filter(run=ctx.run).select_related("decided_by").first()
     if approval and approval.fingerprint and approval.fingerprint != fingerprint:
-        ask_again(ctx.run, approval, asked, fingerprint)  # the deal changed since the decision
+        ask_again(ctx.run, approval, asked, fingerprint, kind, findings)  # the deal changed
         tell_deal(ctx, AWAITING_APPROVAL, waiting_note(ctx, asked.reason), asked.reason)
         raise asked
-    if approval and approval.status == Approval.Status.APPROVED:
+    if approval and approval.status == Approval.Status.REJECTED:
+        note = rejection_note(approval)
+        add_note(ctx, note)
+        raise Rejected(note)
+    covered = approval is not None and approval.kind in (kind, Approval.Kind.ANOMALY)
+    if covered and approval.status == Approval.Status.APPROVED:
         return {
             "needed": True,
             "approved_by": str(approval.decided_by or ""),
             "comment": approval.comment,
             "fingerprint": fingerprint,
         }
-    if approval and approval.status == Approval.Status.REJECTED:
-        note = rejection_note(approval)
-        add_note(ctx, note)
-        raise Rejected(note)
     if approval is None:
         Approval.objects.create(
-            run=ctx.run, amount=asked.amount, currency=asked.currency,
-            base_amount=base_amount, base_currency=base, reason=reason, fingerprint=fingerprint,
+            run=ctx.run, kind=kind, findings=list(findings), amount=asked.amount,
+            currency=asked.currency, base_amount=asked.base_amount,
+            base_currency=ctx.pair.base_currency, reason=short(asked.reason),
+            fingerprint=fingerprint,
         )  # fmt: skip
-        notify_approvers(ctx.run, reason)
-    tell_deal(ctx, AWAITING_APPROVAL, waiting_note(ctx, reason), reason)
+        notify_approvers(ctx.run, asked.reason)
+    elif not covered:  # decided, or waiting, on the threshold alone: ask about this too
+        Approval.objects.filter(pk=approval.pk).update(
+            status=Approval.Status.PENDING, kind=kind, findings=list(findings),
+            reason=short(asked.reason), decided_by=None, decided_at=None, comment="",
+        )  # fmt: skip
+        notify_approvers(ctx.run, asked.reason)
+    tell_deal(ctx, AWAITING_APPROVAL, waiting_note(ctx, asked.reason), asked.reason)
     raise asked
+
+
+def short(reason: str) -> str:
+    """The reason as the approval keeps it (255 characters; the findings keep it whole)."""
+    return reason if len(reason) <= REASON_LENGTH else f"{reason[: REASON_LENGTH - 1]}…"
 
 
 def fingerprint_of(document: dict[str, Any]) -> str:
@@ -90,16 +124,24 @@ def fingerprint_of(document: dict[str, Any]) -> str:
     return hashlib.sha256(json.dumps(approved, sort_keys=True).encode()).hexdigest()
 
 
-def ask_again(run: SyncRun, approval: Approval, asked: AwaitApproval, fingerprint: str) -> None:
+def ask_again(
+    run: SyncRun,
+    approval: Approval,
+    asked: AwaitApproval,
+    fingerprint: str,
+    kind: str = Approval.Kind.THRESHOLD,
+    findings: Sequence[str] = (),
+) -> None:
     """The amount or lines differ from what was decided: the decision no longer binds, and
     the approvers are asked again (the earlier decision stays in the audit log)."""
     decided = approval.get_status_display().lower()
     before = f"{approval.amount:,.2f} {approval.currency}"
-    asked.reason = f"{asked.reason} The deal changed since it was {decided} at {before}."[:255]
+    asked.reason = f"{asked.reason} The deal changed since it was {decided} at {before}."
     Approval.objects.filter(pk=approval.pk).update(
-        status=Approval.Status.PENDING, amount=asked.amount, currency=asked.currency,
-        base_amount=asked.base_amount, reason=asked.reason, fingerprint=fingerprint,
-        decided_by=None, decided_at=None, comment="",
+        status=Approval.Status.PENDING, kind=kind, findings=list(findings),
+        amount=asked.amount, currency=asked.currency, base_amount=asked.base_amount,
+        reason=short(asked.reason), fingerprint=fingerprint, decided_by=None,
+        decided_at=None, comment="",
     )  # fmt: skip
     notify_approvers(run, asked.reason)
 

@@ -17,6 +17,8 @@ invoice for the deal that this run's history does not know of.
 from typing import Any
 
 from connectors.roles import DEAL_STAGE, INVOICE_FIELD, INVOICES, WON_DEALS, DocumentMade
+from flows.anomaly.step import ANOMALY_CHECKS, anomaly_checks
+from flows.anomaly.step import DEFAULT_OPTIONS as ANOMALY_OPTIONS
 from flows.base import Flow, Step, StepContext, Watch
 from flows.models import ExternalLink
 from flows.publishing import publish
@@ -114,6 +116,7 @@ deal_won_to_invoice = Flow(
         Step("read_deal", read_deal, "Re-read the deal from the CRM"),
         after_won_deal(MAP_DEAL, map_deal("Invoice"), "Map and validate"),
         after_won_deal("approval", approval_rule, "Approval rule"),
+        after_won_deal(ANOMALY_CHECKS, anomaly_checks, "Check for anything unusual"),
         after_won_deal(CUSTOMER, find_or_create_customer, "Find or create the customer"),
         after_won_deal(ITEMS, match_items, "Match items"),
         after_won_deal("ledger_accounts", ledger_accounts, "Ledger accounts"),
@@ -130,6 +133,7 @@ deal_won_to_invoice = Flow(
         "trigger_stage": "",  # empty: the CRM's won stage (Streak "Closed-Won", …)
         "approval_threshold": 10000,
         "unknown_item_policy": "flag",  # flag, skip_line or create
+        **ANOMALY_OPTIONS,
     },
     accepts=accepts_won_deal,
     watches=(Watch("crm", DEAL_STAGE),),

@@ -1,8 +1,10 @@
 """Won deal → customer + sales order (any CRM → an ERP that takes sales orders).
 
 Steps: re-read the deal; map it with the pair's mappings and validate (its lines must come
-to its amount); the approval rule; find or create the customer; match the items; create the
-order, in the ERP's currency (`flows.steps.money`); write its number back.
+to its amount); the approval rule; the anomaly checks (`flows.anomaly`: a deal far from the
+customer's history or Sage's prices, or a repeat of a recent order, waits for an approver);
+find or create the customer; match the items; create the order, in the ERP's currency
+(`flows.steps.money`); write its number back.
 
 Never two orders for one deal: the deal's binding (`ExternalLink`, our database) is checked
 first; the create then names the deal and the ERP answers with the order it already has for
@@ -15,6 +17,8 @@ the bridge answers with its first reply.
 from typing import Any
 
 from connectors.roles import DEAL_STAGE, SALES_ORDERS, WON_DEALS
+from flows.anomaly.step import ANOMALY_CHECKS, anomaly_checks
+from flows.anomaly.step import DEFAULT_OPTIONS as ANOMALY_OPTIONS
 from flows.base import Flow, Step, StepContext, Watch
 from flows.models import ExternalLink
 from flows.publishing import publish
@@ -100,6 +104,7 @@ deal_won_to_sales_order = Flow(
         Step("read_deal", read_deal, "Re-read the deal from the CRM"),
         after_won_deal(MAP_DEAL, map_deal("SalesOrder"), "Map and validate"),
         after_won_deal("approval", approval_rule, "Approval rule"),
+        after_won_deal(ANOMALY_CHECKS, anomaly_checks, "Check for anything unusual"),
         after_won_deal(CUSTOMER, find_or_create_customer, "Find or create the customer"),
         after_won_deal(ITEMS, match_items, "Match items"),
         after_won_deal("sales_order", create_sales_order, "Create the sales order"),
@@ -113,6 +118,7 @@ deal_won_to_sales_order = Flow(
         "trigger_stage": "",  # empty: the CRM's won stage (Streak "Closed-Won", …)
         "approval_threshold": 10000,
         "unknown_item_policy": "flag",  # flag, skip_line or create
+        **ANOMALY_OPTIONS,
     },
     accepts=accepts_won_deal,
     watches=(Watch("crm", DEAL_STAGE),),

@@ -14,7 +14,9 @@ from monitoring.views import approvals
 
 register = template.Library()
 
-APPROVAL_STEP = "approval"  # the won-deal flows' approval rule
+# The won-deal flows' steps that wait for an approver: the threshold rule and the anomaly
+# checks (flows.anomaly.step).
+APPROVAL_STEPS = ("approval", "anomaly_checks")
 ASKED, REJECTED = "AwaitApproval: ", "Rejected: "
 MINUTE = timedelta(minutes=1)
 
@@ -41,7 +43,7 @@ def money(value: Any, currency: str = "") -> str:
 def approval_step(step: RunStep, run: SyncRun) -> ApprovalStep | None:
     """How the run page shows an approval step; None for any other step, and for an
     approval step that failed for another reason (that is a real error)."""
-    if step.name != APPROVAL_STEP or step.status == RunStep.Status.SKIPPED:
+    if step.name not in APPROVAL_STEPS or step.status == RunStep.Status.SKIPPED:
         return None
     output = step.output or {}
     if step.status == RunStep.Status.SUCCEEDED:

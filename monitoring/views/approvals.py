@@ -1,6 +1,8 @@
 """The approval queue: what waits, read as money (the deal's amount in its currency and in the
-pair's, the customer's credit in Sage now, the lines, a link to the deal), with approve and
-reject in one click, and a Decided tab with who decided and when.
+pair's, the customer's credit in Sage now, the lines, a link to the deal), why it waits (over
+the threshold, or held because it looks unusual, each finding in words), with approve ("send
+it anyway" for a held deal) and reject in one click, and a Decided tab with who decided and
+when.
 
 Also the rules other pages share about approvals: which approvals wait, that a rejection is
 an approver's decision and not a failure (`success_rate`), and where an approver lands after
@@ -233,13 +235,23 @@ def decide(request: HttpRequest, pk: int) -> HttpResponse:
                 f"Rejected: {approval.run.summary or approval.run}. The reason goes to the deal.",
             )
         else:
-            approve(approval, request.user, comment)
+            approved = approve(approval, request.user, comment)
             approval.run.refresh_from_db()
-            messages.success(
-                request,
-                f"Approved: {approval.run.summary or approval.run}. "
-                f"The run is now {approval.run.get_status_display().lower()}.",
-            )
+            messages.success(request, approved_message(approved, approval.run))
     except DecisionRefused as refused:
         messages.error(request, str(refused))
     return redirect("approval-list")
+
+
+def approved_message(approval: Approval, run: SyncRun) -> str:
+    """What the approver is told: where the run is now, and when the deal, approved over the
+    threshold, was held again at once because it looks unusual."""
+    approval.refresh_from_db()
+    what = run.summary or str(run)
+    if approval.status == Approval.Status.PENDING:
+        return (
+            f"Approved over the threshold: {what}. It waits again because it looks unusual: "
+            "see its card."
+        )
+    sent = "Sent on" if approval.kind == Approval.Kind.ANOMALY else "Approved"
+    return f"{sent}: {what}. The run is now {run.get_status_display().lower()}."

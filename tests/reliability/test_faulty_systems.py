@@ -27,7 +27,9 @@ OUTAGE_SECONDS = 6
 
 
 def deliver_won_deals(client, streak_sandbox, pair, token, prefix: str, count: int) -> dict:
-    """Deliver `count` new won deals; returns {box key: deal id}."""
+    """Deliver `count` new won deals (copies of a few, so no anomaly checks); returns
+    {box key: deal id}."""
+    shared.without_anomaly_checks(pair)
     delivered = {}
     for number in range(count):
         deal_id = f"{prefix}-{number:04d}"

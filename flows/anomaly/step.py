@@ -1,0 +1,201 @@
+"""The won-deal flows' anomaly checks: before anything is written to the ERP, a deal that
+looks unusual waits for an approver, with the reason in plain words.
+
+What it is checked against (`flows.anomaly.stats` does the judging):
+
+- the customer's history: the mapped documents of the pair's earlier won-deal runs that made
+  a document in the ERP, for the same CRM organization or account (`external_refs.crm` of
+  the mapped customer; its name where the mapping keeps no id), this deal's own earlier runs
+  left out (a re-run is no second order), the latest `HISTORY_KEPT` of the last
+  `HISTORY_DAYS`;
+- the ERP's price list, read through the ERP role as the price flow reads it
+  (`items_to_load`), kept `PRICES_KEPT_SECONDS` per connection and settings, so a busy day
+  reads it once in a while (a price changed in the ERP counts from the next read). The
+  deal's product codes go through the pair's item lookup table first, as item matching does.
+  An ERP that lists no prices to Clarity leaves the price check out, and says so in the
+  step's output.
+
+A held deal waits through the approval mechanism (`flows.steps.approval.hold`): the same
+queue, e-mails and CRM notes as the approval threshold, the approval marked `anomaly` with
+each finding kept; approved, the run goes on ("send it anyway"); rejected, the reason goes
+to the CRM and the run ends `rejected`.
+"""
+
+import hashlib
+import json
+from datetime import datetime, timedelta
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from django.core.cache import cache
+from django.utils import timezone
+
+from connectors.errors import Unsupported
+from connectors.roles import ITEM_LIST
+from flows.anomaly import stats
+from flows.base import LABEL_SEPARATOR, StepContext
+from flows.models import Approval, RunStep, SyncRun
+from flows.steps import MAP_DEAL, READ_DEAL
+from flows.steps.approval import asked_for, hold
+from flows.steps.deal import deal_name
+from flows.steps.money import decimal
+from mappings.lookups import load_table
+
+ANOMALY_CHECKS = "anomaly_checks"  # the step, and the option that switches it on
+DEFAULT_LIMITS = stats.Limits()
+DEFAULT_OPTIONS: dict[str, Any] = {
+    ANOMALY_CHECKS: True,
+    "anomaly_price_factor": DEFAULT_LIMITS.price_factor,
+    "anomaly_history_score": DEFAULT_LIMITS.history_score,
+    "anomaly_min_history": DEFAULT_LIMITS.min_history,
+    "anomaly_duplicate_days": DEFAULT_LIMITS.duplicate_days,
+}
+WON_DEAL_FLOWS = ("deal_won_to_sales_order", "deal_won_to_invoice")
+HISTORY_KEPT = 100
+HISTORY_DAYS = 730
+PRICES_KEPT_SECONDS = 300
+
+
+def anomaly_checks(ctx: StepContext) -> dict[str, Any]:
+    """Hold the deal when it looks unusual; the output says what was checked against."""
+    if not ctx.option(ANOMALY_CHECKS):
+        return {"checked": False, "why": "anomaly checks are off for this flow"}
+    mapped = ctx.outputs[MAP_DEAL]
+    name = deal_name(ctx.outputs[READ_DEAL].get("record") or {})
+    deal = deal_of(ctx, mapped, ctx.run.entity_key, timezone.now(), name)
+    history = history_of(ctx, mapped.get("customer") or {})
+    prices, price_note = price_list(ctx, deal)
+    base = ctx.pair.base_currency
+    found = stats.findings(deal, history, prices, limits_of(ctx), base, ctx.erp.label)
+    checked = {"checked": True, "history": len(history), "prices": price_note}
+    if not found:
+        return checked | {"held": False}
+    sentences = [finding.sentence for finding in found]
+    asked = asked_for(ctx, mapped["document"], " ".join(sentences))
+    decided = hold(ctx, asked, Approval.Kind.ANOMALY, sentences)
+    return checked | {"held": True, "findings": sentences} | decided
+
+
+def limits_of(ctx: StepContext) -> stats.Limits:
+    return stats.Limits(
+        min_history=int(ctx.option("anomaly_min_history")),
+        history_score=float(ctx.option("anomaly_history_score")),
+        price_factor=float(ctx.option("anomaly_price_factor")),
+        duplicate_days=int(ctx.option("anomaly_duplicate_days")),
+    )
+
+
+def customer_filter(customer: dict[str, Any]) -> dict[str, str]:
+    """How a mapped document names its customer: the CRM's id, else the name."""
+    crm_id = (customer.get("external_refs") or {}).get("crm")
+    if crm_id:
+        return {"output__customer__external_refs__crm": str(crm_id)}
+    return {"output__customer__name": str(customer.get("name") or "")}
+
+
+def deal_of(
+    ctx: StepContext,
+    mapped: dict[str, Any],
+    key: str,
+    won_at: datetime,
+    name: str = "",
+    document: str = "",
+) -> stats.Deal:
+    """A mapped deal (`map_deal`'s output) as the statistics read it."""
+    made, customer = mapped["document"], mapped.get("customer") or {}
+    return stats.Deal(
+        key=key,
+        name=name or str(made.get("crm_deal_id") or key),
+        customer=str(customer.get("name") or made.get("customer_name") or "the customer"),
+        currency=str(made.get("currency") or ctx.pair.base_currency).upper(),
+        total=decimal(made.get("total")),
+        total_base=decimal(made.get("total_base") or made.get("total")),
+        lines=tuple(
+            stats.Line(
+                str(line.get("sku") or ""),
+                decimal(line.get("quantity")),
+                decimal(line.get("unit_price")),
+            )
+            for line in made.get("lines") or []
+        ),
+        won_at=won_at,
+        rate=decimal(mapped.get("rate")) or Decimal(1),
+        document=document,
+    )
+
+
+def history_of(ctx: StepContext, customer: dict[str, Any]) -> list[stats.Deal]:
+    """The customer's earlier deals that reached the ERP, newest first, one per run (its
+    latest mapping), this deal's own runs left out."""
+    since = timezone.now() - timedelta(days=HISTORY_DAYS)
+    steps = (
+        RunStep.objects.filter(
+            run__pair=ctx.pair,
+            run__status=SyncRun.Status.SUCCEEDED,
+            run__flow_config__flow__in=WON_DEAL_FLOWS,
+            run__finished_at__gte=since,
+            name=MAP_DEAL,
+            status=RunStep.Status.SUCCEEDED,
+            **customer_filter(customer),
+        )
+        .exclude(run__entity_key=ctx.run.entity_key)
+        .exclude(run__document="")
+        .order_by("-run__finished_at", "run_id", "-attempt")
+        .values_list(
+            "run_id", "run__entity_key", "output", "run__finished_at", "run__document", "run__label"
+        )
+    )
+    deals: dict[int, stats.Deal] = {}
+    for run_id, key, output, finished_at, document, label in steps.iterator():
+        if run_id in deals or not (output or {}).get("document"):
+            continue
+        name = name_in_label(label, output)
+        deals[run_id] = deal_of(ctx, output, key, finished_at, name, document)
+        if len(deals) >= HISTORY_KEPT:
+            break
+    return list(deals.values())
+
+
+def name_in_label(label: str, mapped: dict[str, Any]) -> str:
+    """The deal's own name in a run's label (Deal ID · deal name · customer), if it has one."""
+    known = {
+        str(mapped["document"].get("crm_deal_id") or ""),
+        str((mapped.get("customer") or {}).get("name") or ""),
+    }
+    return LABEL_SEPARATOR.join(part for part in label.split(LABEL_SEPARATOR) if part not in known)
+
+
+def price_list(ctx: StepContext, deal: stats.Deal) -> tuple[dict[str, stats.Listed], str]:
+    """What the ERP lists each of the deal's items at (by the deal's code in capitals), and
+    the price check's scope in words."""
+    erp, connection = ctx.erp, ctx.pair.erp
+    if ITEM_LIST not in erp.capabilities:
+        return {}, f"{erp.label} lists no item prices to Clarity: prices were not checked."
+    where = json.dumps([str(connection.created_at), connection.settings], default=str).encode()
+    key = f"anomaly-prices-{connection.pk}-{hashlib.sha256(where).hexdigest()[:16]}"
+    try:
+        items = cache.get_or_set(key, erp.items_to_load, PRICES_KEPT_SECONDS)
+    except Unsupported as refused:
+        return {}, f"{erp.label} did not list its prices ({refused}): prices were not checked."
+    by_code = {str(item.get("sku") or "").upper(): item for item in items}
+    table = load_table(ctx.pair, erp.item_table)
+    base = ctx.pair.base_currency
+    prices = {}
+    for line in deal.lines:
+        code = (table.folded.get(line.sku.strip().casefold()) if table else None) or line.sku
+        item = by_code.get(code.strip().upper())
+        if item and str(item.get("currency") or base).upper() == base:
+            listed = listed_of(item)
+            if listed:
+                prices[line.sku.strip().upper()] = listed
+    return prices, f"{len(prices)} of {len(deal.lines)} lines against {erp.label}'s price list"
+
+
+def listed_of(item: dict[str, Any]) -> stats.Listed | None:
+    """An item's standard price and price levels, or None when it has no standard price."""
+    try:
+        standard = Decimal(str(item.get("unit_price") or 0))
+        levels = tuple(Decimal(str(p)) for p in (item.get("price_levels") or {}).values() if p)
+    except InvalidOperation:
+        return None
+    return stats.Listed(standard, levels) if standard > 0 else None
