@@ -4,7 +4,7 @@ pair's flows, alerts, the audit log, and /metrics."""
 from django.urls import path
 
 from monitoring import metrics
-from monitoring.views import alerts, approvals, audit, dashboard, errors, pairs, runs
+from monitoring.views import alerts, approvals, audit, bindings, dashboard, errors, pairs, runs
 
 urlpatterns = [
     path("dashboard/", dashboard.dashboard, name="dashboard"),
@@ -16,6 +16,9 @@ urlpatterns = [
     path("runs/<int:pk>/retry/", runs.retry, name="run-retry"),
     path("runs/<int:pk>/cancel/", runs.cancel, name="run-cancel"),
     path("runs/<int:pk>/customer/", runs.choose_customer, name="run-choose-customer"),
+    path("bindings/", bindings.binding_list, name="binding-list"),
+    path("bindings/<int:pk>/rebind/", bindings.rebind_binding, name="binding-rebind"),
+    path("bindings/<int:pk>/unbind/", bindings.unbind_binding, name="binding-unbind"),
     path("errors/", errors.error_queue, name="error-queue"),
     path("errors/close/", errors.close, name="error-close"),
     path("errors/runs/<int:pk>/retry/", errors.retry_one, name="error-run-retry"),

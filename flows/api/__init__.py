@@ -7,6 +7,7 @@ from django.urls import path
 from rest_framework.routers import DefaultRouter
 
 from flows.api.approvals import ApprovalViewSet
+from flows.api.bindings import BindingViewSet
 from flows.api.credit import CustomerCreditView
 from flows.api.events import DeliveryViewSet, SubscriptionViewSet
 from flows.api.runs import InboundEventViewSet, SyncRunViewSet
@@ -18,6 +19,7 @@ def register(router: DefaultRouter) -> None:
     router.register("subscriptions", SubscriptionViewSet, basename="api-subscription")
     router.register("deliveries", DeliveryViewSet, basename="api-delivery")
     router.register("approvals", ApprovalViewSet, basename="api-approval")
+    router.register("bindings", BindingViewSet, basename="api-binding")
 
 
 urlpatterns = [
