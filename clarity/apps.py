@@ -1,5 +1,8 @@
 from django.apps import AppConfig
+from django.core import checks
 from django.db.models.signals import post_migrate
+
+from clarity.checks import demo_reachable_from_elsewhere
 
 
 class ClarityConfig(AppConfig):
@@ -14,6 +17,9 @@ class ClarityConfig(AppConfig):
         post_migrate.connect(roles.sync_role_permissions, dispatch_uid="clarity.roles")
         post_migrate.connect(_ensure_schedules, dispatch_uid="clarity.schedules")
         health.connect_worker_signals()
+        # The demo's well-known accounts never face other machines: check, migrate and
+        # runserver refuse to start (and clarity/wsgi.py does for gunicorn).
+        checks.register(demo_reachable_from_elsewhere, checks.Tags.security)
 
 
 def _ensure_schedules(sender: AppConfig, **kwargs: object) -> None:

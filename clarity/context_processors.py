@@ -15,6 +15,7 @@ NAVIGATION = [
     ("Connections", "connection-list", "/connections"),
     ("Mappings", "mapping-list", "/mappings"),
     ("Runs", "run-list", "/runs"),
+    ("Bindings", "binding-list", "/bindings"),
     ("Errors", "error-queue", "/errors"),
     ("Approvals", "approval-list", "/approvals"),
     ("Alerts", "alert-list", "/alerts"),
@@ -26,11 +27,14 @@ NAVIGATION = [
 def navigation(request: HttpRequest) -> dict[str, Any]:
     if not getattr(request, "user", None) or not request.user.is_authenticated:
         return {}
+    role = role_of(request.user)
     items = []
     for label, url_name, prefix in NAVIGATION:
+        if role is None and url_name != "settings":
+            continue  # without a role, only one's own settings are there to see
         try:
             url = reverse(url_name)
         except NoReverseMatch:
             continue
         items.append({"label": label, "url": url, "active": request.path.startswith(prefix)})
-    return {"nav_items": items, "user_role": role_of(request.user)}
+    return {"nav_items": items, "user_role": role}

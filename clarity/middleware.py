@@ -55,15 +55,28 @@ class UserTimeZone:
 
 LAST_SEEN_KEY = "last_seen"
 SIGNED_IN_KEY = "signed_in_at"
+# Why the last session ended, for the sign-in page to say (`signed_out_reason`).
+SIGNED_OUT_KEY = "signed_out"
+IDLE, EXPIRED = "idle", "expired"
 # The last-seen time is written at most this often, not on every request.
 IDLE_RESOLUTION_SECONDS = 60
+# Elements that refresh themselves (hx-trigger "every …"; htmx names the element in
+# HX-Trigger): a page left open refreshing is no one at work, so these are not activity.
+SELF_REFRESHING = frozenset({"pair-cards", "run-table", "initial-load-progress"})
+
+
+def is_self_refresh(request: HttpRequest) -> bool:
+    return bool(request.headers.get("HX-Request")) and (
+        request.headers.get("HX-Trigger") in SELF_REFRESHING
+    )
 
 
 class SessionIdleTimeout:
-    """Signs a person out after CLARITY_SESSION_IDLE_SECONDS without a request, and
-    SESSION_COOKIE_AGE after signing in whatever they do (ASVS V7.3): a screen left open in
-    the office is not a session forever. Both times live in the session, because saving it
-    (as noting the last request does) moves the cookie's own expiry on."""
+    """Signs a person out after CLARITY_SESSION_IDLE_SECONDS without a request of their own,
+    and SESSION_COOKIE_AGE after signing in whatever they do (ASVS V7.3): a screen left open
+    in the office is not a session forever, even while its dashboard refreshes itself. Both
+    times live in the session, because saving it (as noting the last request does) moves the
+    cookie's own expiry on. The sign-in page then says why (`signed_out_reason`)."""
 
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
         self.get_response = get_response
@@ -75,11 +88,41 @@ class SessionIdleTimeout:
             now = int(time.time())
             signed_in_at = session.setdefault(SIGNED_IN_KEY, now)
             last_seen = session.get(LAST_SEEN_KEY, now)
-            if (
-                now - last_seen > settings.CLARITY_SESSION_IDLE_SECONDS
-                or now - signed_in_at > settings.SESSION_COOKIE_AGE
+            if now - last_seen > settings.CLARITY_SESSION_IDLE_SECONDS:
+                sign_out(request, IDLE)
+            elif now - signed_in_at > settings.SESSION_COOKIE_AGE:
+                sign_out(request, EXPIRED)
+            elif LAST_SEEN_KEY not in session or (
+                now - last_seen >= IDLE_RESOLUTION_SECONDS and not is_self_refresh(request)
             ):
-                logout(request)
-            elif now - last_seen >= IDLE_RESOLUTION_SECONDS or LAST_SEEN_KEY not in session:
                 session[LAST_SEEN_KEY] = now
         return self.get_response(request)
+
+
+def sign_out(request: HttpRequest, reason: str) -> None:
+    logout(request)
+    request.session[SIGNED_OUT_KEY] = reason
+
+
+def in_words(seconds: int) -> str:
+    """30 minutes, 1 hour, 12 hours, 90 seconds."""
+    for unit, size in (("hour", 3600), ("minute", 60)):
+        if seconds >= size and seconds % size == 0:
+            count = seconds // size
+            return f"{count} {unit}{'s' if count != 1 else ''}"
+    return f"{seconds} seconds"
+
+
+def signed_out_reason(request: HttpRequest) -> str:
+    """Why the session before this one ended, once ("" when the person signed out)."""
+    reason = request.session.pop(SIGNED_OUT_KEY, "")
+    if reason == IDLE:
+        idle = in_words(settings.CLARITY_SESSION_IDLE_SECONDS)
+        return f"You were signed out after {idle} without activity. Sign in again to go on."
+    if reason == EXPIRED:
+        lifetime = in_words(settings.SESSION_COOKIE_AGE)
+        return (
+            f"You were signed out {lifetime} after signing in: every session ends then. "
+            "Sign in again to go on."
+        )
+    return ""

@@ -1,3 +1,7 @@
+import hashlib
+import secrets
+from typing import Any
+
 from django.conf import settings
 from django.db import models
 from django.utils import timezone
@@ -69,3 +73,46 @@ class UserPreference(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user} in {self.time_zone or settings.TIME_ZONE}"
+
+
+def hash_api_token(token: str) -> str:
+    """SHA-256 of a token: tokens are 256 random bits, so a fast hash is enough (unlike a
+    password, nothing short is there to guess) and the database never holds one readable."""
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+class ApiToken(models.Model):
+    """A person's key to the REST API (`Authorization: Token <token>`), kept only as its
+    SHA-256 with its first characters to recognise it by: a copy of the database signs no
+    one in. The token itself is shown once, when it is made (`issue`)."""
+
+    PREFIX_LENGTH = 8
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="api_token"
+    )
+    prefix = models.CharField(
+        max_length=PREFIX_LENGTH, help_text="The token's first characters, to recognise it by."
+    )
+    key_hash = models.CharField(max_length=64, unique=True, editable=False)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        verbose_name = "API token"
+
+    def __str__(self) -> str:
+        return f"{self.user}'s API token {self.prefix}…"
+
+    @classmethod
+    def issue(cls, user: Any) -> str:
+        """Replace the user's token with a new one and return it: the only time it is readable."""
+        token = secrets.token_urlsafe(32)
+        cls.objects.update_or_create(
+            user=user,
+            defaults={
+                "prefix": token[: cls.PREFIX_LENGTH],
+                "key_hash": hash_api_token(token),
+                "created_at": timezone.now(),
+            },
+        )
+        return token

@@ -12,12 +12,20 @@ from dataclasses import dataclass
 from functools import wraps
 from typing import Any, ClassVar
 
+from django.contrib import messages
+from django.contrib.auth import get_user_model, logout
 from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied
-from django.db.models import Model
+from django.db.models import Model, Q
 from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.views import View
+from django_htmx.http import HttpResponseClientRedirect
 from rest_framework.permissions import SAFE_METHODS, BasePermission
+
+from clarity.roles import INTEGRATION_ADMIN, role_of
+from clarity.two_factor import SET_UP, VERIFY, missing_second_factor
 
 Permissions = tuple[str, ...]
 PageView = Callable[..., HttpResponse]
@@ -36,6 +44,9 @@ class Rule:
     write: Permissions
     message: str = ""
     by_method: tuple[tuple[str, Permissions], ...] = ()
+    # Open to someone who must add a second factor before anything else (the pages that add
+    # one): everyone else is sent there first.
+    while_setting_up_second_factor: bool = False
 
     def needed(self, method: str) -> Permissions:
         for name, permissions in self.by_method:
@@ -68,18 +79,67 @@ def model_rule(model: type[Model]) -> Rule:
     )
 
 
-# Any signed-in user, whatever the role: the dashboard, one's own settings.
+# Any signed-in user, whatever the role, even none yet: one's own settings and account.
 SIGNED_IN = Rule((), ())
+# The pages that add a second factor: open to an admin who must add one (CLARITY_REQUIRE_2FA).
+SETTING_UP_SECOND_FACTOR = Rule((), (), while_setting_up_second_factor=True)
+NO_ROLE_MESSAGE = "You have no role yet: ask an Integration admin to give you one."
+# What every role may see: a page showing the integration's data needs a role (the dashboard).
+HAS_ROLE = needs("connectors.view_integrationpair", "flows.view_syncrun", message=NO_ROLE_MESSAGE)
 
 
 def refusal(request: HttpRequest, rule: Rule) -> HttpResponse | None:
-    """None when a page request may go on; the sign-in page for anonymous visitors; a 403
+    """None when a page request may go on. Otherwise: the sign-in page for anonymous
+    visitors; for a session still owing its second factor, sign-in again or the page that
+    adds one; for someone without a role, a page saying whom to ask; a 403
     (PermissionDenied) for signed-in users the rule refuses."""
     if not request.user.is_authenticated:
-        return redirect_to_login(request.get_full_path())
+        return to_sign_in(request)
+    missing = missing_second_factor(request.user)
+    if missing == VERIFY:
+        logout(request)
+        messages.info(request, "Sign in again with a code from your authenticator app.")
+        return to_sign_in(request)
+    if missing == SET_UP and not rule.while_setting_up_second_factor:
+        messages.warning(
+            request,
+            "Your role needs two-factor sign-in: add an authenticator app before going on.",
+        )
+        return to_page(request, reverse("two-factor"))
     if not rule.allows(request.user, request.method or "GET"):
+        if role_of(request.user) is None:
+            return no_role_page(request)
         raise PermissionDenied(rule.message)
     return None
+
+
+def to_page(request: HttpRequest, url: str) -> HttpResponse:
+    """A redirect; for an htmx request (a part of a page refreshing itself) one of the whole
+    window, or the page would show inside its own card."""
+    if request.headers.get("HX-Request"):
+        return HttpResponseClientRedirect(url)
+    return redirect(url)
+
+
+def to_sign_in(request: HttpRequest) -> HttpResponse:
+    """The sign-in page, back to this page afterwards (for an htmx request, to the page the
+    browser shows rather than the part that asked)."""
+    htmx = getattr(request, "htmx", None)
+    here = (htmx.current_url_abs_path if htmx else None) or request.get_full_path()
+    response = redirect_to_login(here)
+    return to_page(request, response["Location"])
+
+
+def no_role_page(request: HttpRequest) -> HttpResponse:
+    """What a signed-in person without a role sees instead of any data: whom to ask."""
+    admins = (
+        get_user_model()
+        .objects.filter(Q(groups__name=INTEGRATION_ADMIN) | Q(is_superuser=True), is_active=True)
+        .distinct()
+        .order_by("username")
+    )
+    names = [admin.get_full_name() or admin.get_username() for admin in admins]
+    return render(request, "clarity/no_role.html", {"admins": names}, status=403)
 
 
 class RuleRequiredMixin(View):
@@ -113,6 +173,15 @@ class RulePermission(BasePermission):
         rule = getattr(view, "permission", None)
         if rule is None:
             return False
+        if request.user.is_authenticated and missing_second_factor(request.user):
+            self.message = (
+                "Finish two-factor sign-in first: on your Settings page in the browser, add "
+                "an authenticator app (your role needs one) or sign in again with its code."
+            )
+            return False
         if rule.message:
             self.message = rule.message
-        return rule.allows(request.user, request.method)
+        allowed = rule.allows(request.user, request.method)
+        if not allowed and request.user.is_authenticated and role_of(request.user) is None:
+            self.message = NO_ROLE_MESSAGE
+        return allowed

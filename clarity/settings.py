@@ -48,7 +48,7 @@ CLARITY_WEBHOOK_MAX_BYTES = 1024 * 1024
 # Deeper JSON than this is refused (400) and kept as an invalid delivery.
 CLARITY_WEBHOOK_MAX_DEPTH = env.int("CLARITY_WEBHOOK_MAX_DEPTH", default=32)
 # Per webhook token and web process: deliveries a second on average, and the burst allowed;
-# more answers 429 before the database is touched (flows/views/hooks.py).
+# more answers 429 before the database is touched (flows/throttle.py); a rate of 0 is no limit.
 CLARITY_WEBHOOK_RATE_PER_SECOND = env.float("CLARITY_WEBHOOK_RATE_PER_SECOND", default=100.0)
 CLARITY_WEBHOOK_BURST = env.int("CLARITY_WEBHOOK_BURST", default=500)
 # A mapping preview (designer and API) stops after this long or this much output.
@@ -90,7 +90,6 @@ INSTALLED_APPS = [
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
     "rest_framework",
-    "rest_framework.authtoken",
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "django_htmx",
@@ -201,6 +200,8 @@ AXES_FAILURE_LIMIT = 5
 AXES_COOLOFF_TIME = 0.25
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"], "username"]
 AXES_RESET_ON_SUCCESS = True
+# Our own page saying what happened and when to try again (clarity/signin.py).
+AXES_LOCKOUT_CALLABLE = "clarity.signin.locked_out"
 AXES_VERBOSE = False
 
 LANGUAGE_CODE = "en-us"
@@ -222,11 +223,18 @@ STORAGES = {
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        # Token first, so an anonymous API call gets 401 with WWW-Authenticate.
-        "rest_framework.authentication.TokenAuthentication",
+        # Token first, so an anonymous API call gets 401 with WWW-Authenticate. Tokens are
+        # stored hashed (clarity/authentication.py).
+        "clarity.authentication.HashedTokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["clarity.permissions.RulePermission"],
+    # JSON with a size and depth limit (clarity/parsers.py), forms and uploads as DRF's.
+    "DEFAULT_PARSER_CLASSES": [
+        "clarity.parsers.BoundedJSONParser",
+        "rest_framework.parsers.FormParser",
+        "rest_framework.parsers.MultiPartParser",
+    ],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     # LimitOffsetPagination with a ceiling on ?limit= (clarity/pagination.py).
     "DEFAULT_PAGINATION_CLASS": "clarity.pagination.BoundedLimitOffsetPagination",
@@ -238,8 +246,9 @@ SPECTACULAR_SETTINGS = {
         "Clarity Connect moves won deals from the CRM (Streak, Salesforce) into Sage (Sage 100, "
         "Sage 50 desktop, Sage Accounting) and tells the CRM what Sage did. This API covers "
         "connections and integration pairs; runs (list, retry, cancel) and the inbound events "
-        "that started them; approvals (approve, reject); a customer's live credit; mappings, "
-        "lookup tables and their rows; and subscriptions to the events it publishes (signed "
+        "that started them; approvals (approve, reject); a customer's live credit; bindings "
+        "of CRM records to Sage records (list, rebind, unbind); mappings, lookup tables and "
+        "their rows; and subscriptions to the events it publishes (signed "
         "POSTs to your URL), with each delivery and its attempts. "
         "Authenticate with `Authorization: Token <token>` (Settings → API token); each call "
         "acts with the token owner's role."
@@ -307,17 +316,36 @@ LOGGING = {
     "formatters": {
         "plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"},
         "json": {"()": "clarity.logs.JSONFormatter"},
+        "django.server": {
+            "()": "django.utils.log.ServerFormatter",
+            "format": "[{server_time}] {message}",
+            "style": "{",
+        },
     },
-    "filters": {"run_context": {"()": "clarity.logs.RunContextFilter"}},
+    "filters": {
+        "run_context": {"()": "clarity.logs.RunContextFilter"},
+        # Webhook URLs' tokens never reach a log line (Django's request logger quotes paths).
+        "webhook_tokens": {"()": "clarity.logs.WebhookTokenFilter"},
+    },
     "handlers": {
         "console": {
             "class": "logging.StreamHandler",
             "formatter": "json" if LOG_FORMAT == "json" else "plain",
-            "filters": ["run_context"],
-        }
+            "filters": ["webhook_tokens", "run_context"],
+        },
+        # runserver's request lines, as Django writes them, tokens masked.
+        "django.server": {
+            "class": "logging.StreamHandler",
+            "formatter": "django.server",
+            "filters": ["webhook_tokens"],
+        },
     },
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
     "loggers": {
+        # Django's own handlers (a console in DEBUG, mail to ADMINS) would write its records
+        # unmasked: they go to ours only.
+        "django": {"handlers": [], "level": "INFO"},
+        "django.server": {"handlers": ["django.server"], "level": "INFO", "propagate": False},
         "django.db.backends": {"level": "WARNING"},
         "axes": {"level": "WARNING"},
         # django-q2 says "Enqueued" at INFO for every task: a line per webhook delivery.

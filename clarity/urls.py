@@ -5,7 +5,7 @@ from django.views.generic import RedirectView
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 from rest_framework.routers import APIRootView, DefaultRouter
 
-from clarity import health, views
+from clarity import health, signin, views
 from clarity.permissions import SIGNED_IN
 from connectors import api as connectors_api
 from flows import api as flows_api
@@ -36,7 +36,13 @@ urlpatterns = [
     path("settings/", views.account_settings, name="settings"),
     path("settings/api-token/", views.regenerate_api_token, name="api-token"),
     path("settings/time-zone/", views.set_time_zone, name="time-zone"),
-    path("login/", auth_views.LoginView.as_view(redirect_authenticated_user=True), name="login"),
+    path("settings/password/", views.PasswordChange.as_view(), name="password-change"),
+    path("settings/two-factor/", views.two_factor, name="two-factor"),
+    path("settings/two-factor/add/", views.two_factor_add, name="two-factor-add"),
+    path("settings/two-factor/confirm/", views.two_factor_confirm, name="two-factor-confirm"),
+    path("settings/two-factor/remove/", views.two_factor_remove, name="two-factor-remove"),
+    path("login/", signin.SignInView.as_view(), name="login"),
+    path("login/code/", signin.sign_in_code, name="sign-in-code"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("", include("connectors.urls")),
     path("", include("mappings.urls")),

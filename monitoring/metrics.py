@@ -1,7 +1,8 @@
 """/metrics in the Prometheus text format, from a handful of aggregate queries.
 
-Open, or guarded by a bearer token when CLARITY_METRICS_TOKEN is set. Counts are gauges of
-the database's present state (runs by status move as runs move); step durations are a
+For a signed-in user with a role, or a scraper sending `Authorization: Bearer
+<CLARITY_METRICS_TOKEN>`; anyone else gets 401 (the numbers name pairs and flows). Counts are
+gauges of the database's present state (runs by status move as runs move); step durations are a
 histogram over the last CLARITY_METRICS_WINDOW_MINUTES (default 60), and so is each pair's
 processing time (event to success) without the time a run waited for an approver. API calls
 per system and outcome are counters summed over every process (`connectors.metering`).
@@ -19,6 +20,8 @@ from django.utils import timezone
 from django.views.decorators.cache import never_cache
 from django_q.models import OrmQ
 
+from clarity.permissions import HAS_ROLE
+from clarity.two_factor import missing_second_factor
 from connectors import metering
 from connectors.models import ApiCallCount, IntegrationPair
 from flows.models import RunStep, SyncRun
@@ -171,18 +174,30 @@ def render_metrics() -> str:
     return "\n".join(lines) + "\n"
 
 
-def authorised(request: HttpRequest) -> bool:
+def scraper_token_given(request: HttpRequest) -> bool:
     token = settings.CLARITY_METRICS_TOKEN
-    if not token:
-        return True
     given = request.headers.get("Authorization", "").removeprefix("Bearer ").strip()
-    return hmac.compare_digest(given.encode(), token.encode())
+    return bool(token) and hmac.compare_digest(given.encode(), token.encode())
 
 
 @never_cache
 def metrics(request: HttpRequest) -> HttpResponse:
-    if not authorised(request):
-        response = HttpResponse("A bearer token is required.\n", status=401)
+    user = request.user
+    if user.is_authenticated and not scraper_token_given(request):
+        if not HAS_ROLE.allows(user, "GET") or missing_second_factor(user):
+            return HttpResponse(
+                "Your account may not read the metrics: it needs a role (and, where asked, "
+                "its second factor).\n",
+                status=403,
+                content_type="text/plain; charset=utf-8",
+            )
+    elif not scraper_token_given(request):
+        response = HttpResponse(
+            "Sign in, or send Authorization: Bearer <CLARITY_METRICS_TOKEN> (a setting of this "
+            "server) to read the metrics.\n",
+            status=401,
+            content_type="text/plain; charset=utf-8",
+        )
         response["WWW-Authenticate"] = 'Bearer realm="metrics"'
         return response
     return HttpResponse(render_metrics(), content_type=CONTENT_TYPE)

@@ -1,6 +1,12 @@
-"""Reading /metrics in tests: Prometheus text parsed strictly, and the API call counters."""
+"""Reading /metrics in tests as Prometheus does (with the scrape token): the text parsed
+strictly, and the API call counters."""
 
 import re
+
+from django.http import HttpResponse
+from django.test import override_settings
+
+SCRAPE_TOKEN = "prometheus-in-tests"
 
 LINE = re.compile(r"^(?P<name>[a-z_]+)(\{(?P<labels>[^}]*)\})? (?P<value>-?[0-9.e+-]+|\+Inf)$")
 LABEL = re.compile(r'(\w+)="((?:[^"\\]|\\.)*)"')
@@ -20,9 +26,16 @@ def parse(text: str) -> dict[tuple[str, frozenset], float]:
     return samples
 
 
+def scrape(client) -> HttpResponse:
+    """GET /metrics with the bearer token of CLARITY_METRICS_TOKEN, as a Prometheus server
+    configured with it does: anonymous visitors get 401."""
+    with override_settings(CLARITY_METRICS_TOKEN=SCRAPE_TOKEN):
+        return client.get("/metrics", HTTP_AUTHORIZATION=f"Bearer {SCRAPE_TOKEN}")
+
+
 def api_calls(client) -> dict[tuple[str, str], float]:
     """(system, outcome) → calls, as /metrics shows them."""
-    samples = parse(client.get("/metrics").content.decode())
+    samples = parse(scrape(client).content.decode())
     return {
         (labels["system"], labels["outcome"]): value
         for (name, label_set), value in samples.items()

@@ -11,7 +11,7 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
 from django.utils import timezone
 
-from clarity.permissions import SIGNED_IN, rule_required
+from clarity.permissions import HAS_ROLE, rule_required
 from connectors.models import IntegrationPair
 from flows.models import SyncRun
 from monitoring.metrics import processing_seconds
@@ -22,19 +22,19 @@ Status = SyncRun.Status
 RANGES = {"24h": 24, "7d": 24 * 7}
 
 
-@rule_required(SIGNED_IN)
+@rule_required(HAS_ROLE)
 def dashboard(request: HttpRequest) -> HttpResponse:
     context = {"cards": pair_cards(), "ranges": RANGES, "statuses": Status.choices}
     return render(request, "monitoring/dashboard.html", context)
 
 
-@rule_required(SIGNED_IN)
+@rule_required(HAS_ROLE)
 def dashboard_cards(request: HttpRequest) -> HttpResponse:
     """The cards alone, polled every few seconds."""
     return render(request, "monitoring/_dashboard_cards.html", {"cards": pair_cards()})
 
 
-@rule_required(SIGNED_IN)
+@rule_required(HAS_ROLE)
 def dashboard_chart(request: HttpRequest) -> JsonResponse:
     hours = RANGES.get(request.GET.get("range", "24h"), 24)
     return JsonResponse(runs_per_hour(hours))

@@ -19,6 +19,7 @@ from django.core.paginator import Paginator
 from django.db.models import Q, QuerySet
 from django.http import HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
 from clarity.permissions import needs, rule_required
@@ -135,7 +136,12 @@ def retry_selected(request: HttpRequest) -> HttpResponse:
     else:
         retried, refused = retry_many(SyncRun.objects.filter(pk__in=ids))
         report_retries(request, retried, refused)
-    return redirect(request.POST.get("next") or "run-list")
+    back_to = request.POST.get("next", "")
+    if not url_has_allowed_host_and_scheme(
+        back_to, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
+        back_to = "run-list"  # only back to a page of ours, never to another site
+    return redirect(back_to)
 
 
 def report_retries(request: HttpRequest, retried: int, refused: int) -> None:

@@ -31,6 +31,7 @@ def demo(settings, live_server, monkeypatch, streak_sandbox, sage100_sandbox,
          salesforce_sandbox, sage_accounting_sandbox, sage50desktop_sandbox):  # fmt: skip
     """seed_demo, with the demo connections pointed at this test's sandboxes and server."""
     settings.CLARITY_PUBLIC_URL = live_server.url
+    settings.CLARITY_DEMO = True  # as `make run` starts
     monkeypatch.setattr("django_q.conf.Conf.SYNC", True)  # runs execute in the request
     call_command("seed_demo", stdout=open("/dev/null", "w"))  # noqa: SIM115
     moves = {

@@ -61,7 +61,8 @@ def test_the_suite_of_the_run_engine_passes_on_postgresql(postgres_url):
 
 
 def test_migrate_and_seed_demo_on_postgresql(postgres_url):
-    env = {**os.environ, "DATABASE_URL": postgres_url.rsplit("/", 1)[0] + "/clarity_demo"}
+    database = postgres_url.rsplit("/", 1)[0] + "/clarity_demo"
+    env = {**os.environ, "DATABASE_URL": database, "CLARITY_DEMO": "1"}  # as `make run`
     for command in (["migrate", "--no-input"], ["seed_demo"]):
         result = subprocess.run(
             [sys.executable, "manage.py", *command], cwd=settings.BASE_DIR, env=env,

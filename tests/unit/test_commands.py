@@ -22,7 +22,13 @@ def run(*args) -> str:
     return out.getvalue()
 
 
-def test_seed_demo_creates_role_users_connections_and_pairs_and_can_run_again(settings):
+@pytest.fixture
+def demo_mode(settings) -> None:
+    """As `make run` starts: seed_demo makes its users only in demo mode."""
+    settings.CLARITY_DEMO = True
+
+
+def test_seed_demo_creates_role_users_connections_and_pairs_and_can_run_again(settings, demo_mode):
     settings.CLARITY_DEMO_PASSWORD = "demo-pass-42"
     output = run("seed_demo")
     assert "demo-pass-42" in output
@@ -48,7 +54,7 @@ def test_seed_demo_creates_role_users_connections_and_pairs_and_can_run_again(se
     assert Connection.objects.count() == 7 and IntegrationPair.objects.count() == 4
 
 
-def test_seed_demo_again_fills_settings_an_older_demo_lacks_and_keeps_the_rest():
+def test_seed_demo_again_fills_settings_an_older_demo_lacks_and_keeps_the_rest(demo_mode):
     run("seed_demo")
     streak = Connection.objects.get(name="Demo Streak")
     pipeline = streak.settings.pop("pipeline_key")
@@ -61,13 +67,16 @@ def test_seed_demo_again_fills_settings_an_older_demo_lacks_and_keeps_the_rest()
     assert streak.settings["base_url"] == "http://127.0.0.1:9101"
 
 
-def test_create_api_token_prints_a_working_token(users):
+def test_create_api_token_prints_a_working_token_once(users):
     token = run("create_api_token", "operator").strip()
     api = APIClient()
     api.credentials(HTTP_AUTHORIZATION=f"Token {token}")
     assert api.get("/api/v1/connections/").status_code == 200
-    assert run("create_api_token", "operator").strip() == token
-    assert run("create_api_token", "operator", "--regenerate").strip() != token
+    with pytest.raises(CommandError, match=f"already has an API token \\(starting {token[:8]}"):
+        run("create_api_token", "operator")
+    new = run("create_api_token", "operator", "--regenerate").strip()
+    assert new != token
+    assert api.get("/api/v1/connections/").status_code == 401
 
 
 def test_create_api_token_for_an_unknown_user_fails_clearly():

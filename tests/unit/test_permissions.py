@@ -2,9 +2,9 @@
 
 import pytest
 from django.urls import reverse
-from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
+from clarity.models import ApiToken
 from tests.factories import ConnectionFactory, IntegrationPairFactory
 
 pytestmark = pytest.mark.django_db
@@ -87,7 +87,7 @@ def test_page_access(client, users, objects, role, name, method, url, expected):
 def test_api_access_with_a_token(users, objects, role, name, method, url, body, expected):
     api = APIClient()
     if role != "anonymous":
-        api.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.create(user=users[role])}")
+        api.credentials(HTTP_AUTHORIZATION=f"Token {ApiToken.issue(users[role])}")
     response = getattr(api, method)(url(objects), body, format="json")
     assert response.status_code == expected[role], f"{name} as {role}: {response.content[:300]}"
 

@@ -20,12 +20,18 @@ from clarity.permissions import (
 )
 from flows.models import SyncRun
 
-# Open on purpose, or guarded by their own package: signing in and out, the probes, the
-# metrics scrape (its own token), CRM webhooks (the URL's token), the Django admin (staff),
-# the OpenAPI schema and its viewer (any signed-in user, drf-spectacular's setting), and the
-# bare "/" that redirects to the dashboard.
-EXEMPT = ("login", "logout", "healthz", "readyz", "metrics", "webhook", "home", "schema",
-          "api-docs")  # fmt: skip
+# Open on purpose, or guarded by their own package: signing in (both steps) and out, the
+# probes, the metrics scrape (a role or its own token), CRM webhooks (the URL's token), the
+# Django admin (staff), the OpenAPI schema and its viewer (any signed-in user,
+# drf-spectacular's setting), and the bare "/" that redirects to the dashboard.
+EXEMPT = ("login", "sign-in-code", "logout", "healthz", "readyz", "metrics", "webhook", "home",
+          "schema", "api-docs")  # fmt: skip
+# What a signed-in person without a role may open: their own account, and the pages that only
+# send them on (after sign-in) or list the API's endpoints. Nothing of the integration's.
+OWN_ACCOUNT = {"settings", "api-token", "time-zone", "password-change", "two-factor",
+               "two-factor-add", "two-factor-confirm", "two-factor-remove", "after-sign-in",
+               "api-root"}  # fmt: skip
+METHODS = ("GET", "HEAD", "OPTIONS", "POST", "PUT", "PATCH", "DELETE")
 EXEMPT_PREFIXES = ("admin/", "static/", "hooks/")
 
 
@@ -76,6 +82,17 @@ def test_every_view_declares_its_rule(route: str, pattern: URLPattern) -> None:
         f"{route} ({pattern.name}) declares no rule: give its view a `permission` "
         "(clarity.permissions: RuleRequiredMixin, rule_required, or an API view's attribute)"
     )
+
+
+def test_without_a_role_only_ones_own_account_is_open() -> None:
+    """A rule needing no permission for some method lets in a user with no role: only the
+    pages of one's own account may have one (the dashboard needs a role: HAS_ROLE)."""
+    open_without_role = {
+        pattern.name
+        for _, pattern in guarded_routes()
+        if any(not enforced_rule(pattern.callback).needed(method) for method in METHODS)
+    }
+    assert open_without_role == OWN_ACCOUNT
 
 
 def test_a_rule_picks_the_permissions_by_method() -> None:

@@ -1,10 +1,14 @@
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
-from rest_framework.authtoken.models import Token
+
+from clarity.models import ApiToken
 
 
 class Command(BaseCommand):
-    help = "Print the API token of USERNAME, creating one if it has none."
+    help = (
+        "Create an API token for USERNAME and print it: the only time it is shown (only its "
+        "hash is kept). A user who has one keeps it unless --regenerate replaces it."
+    )
 
     def add_arguments(self, parser) -> None:
         parser.add_argument("username")
@@ -15,7 +19,11 @@ class Command(BaseCommand):
             user = get_user_model().objects.get(username=username)
         except get_user_model().DoesNotExist:
             raise CommandError(f"No user named {username!r}.") from None
-        if regenerate:
-            Token.objects.filter(user=user).delete()
-        token, _ = Token.objects.get_or_create(user=user)
-        self.stdout.write(token.key)
+        existing = ApiToken.objects.filter(user=user).first()
+        if existing is not None and not regenerate:
+            raise CommandError(
+                f"{username} already has an API token (starting {existing.prefix}…), which "
+                "cannot be shown again: only its hash is stored. Pass --regenerate to replace "
+                "it (the old one stops working)."
+            )
+        self.stdout.write(ApiToken.issue(user))

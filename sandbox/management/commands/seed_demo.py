@@ -122,14 +122,29 @@ DEMO_FLOWS = ("deal_won_to_sales_order", "deal_won_to_invoice", "order_status_to
 DEMO_FLOWS_OFF = {"streak-sage50-desktop": ("deal_won_to_sales_order",)}
 
 
+# Outside demo mode seed_demo creates nothing: its accounts' password is well known.
+NOT_IN_DEMO_MODE = """\
+Demo mode is off (CLARITY_DEMO is not set), so no demo users, connections or pairs were made:
+their password is well known. For the demo on this machine, run `make run` (it sets
+CLARITY_DEMO=1). For production, create your own admin with `manage.py createsuperuser`, give
+others their accounts and roles in /admin/ (README, "Running in production")."""
+
+
 class Command(BaseCommand):
     help = (
-        "Create the demo users, the sandbox connections and three pairs with their flows on; "
-        "safe to run again. `run_sandboxes --connect-demo` then registers their webhooks."
+        "In demo mode (CLARITY_DEMO=1, as `make run` sets): create the demo users, the sandbox "
+        "connections and four pairs with their flows on; safe to run again. "
+        "`run_sandboxes --connect-demo` then registers their webhooks."
     )
 
-    @transaction.atomic
     def handle(self, **options) -> None:
+        if not settings.CLARITY_DEMO:
+            self.stdout.write(NOT_IN_DEMO_MODE)
+            return
+        self.seed()
+
+    @transaction.atomic
+    def seed(self) -> None:
         password = settings.CLARITY_DEMO_PASSWORD
         for username, role in DEMO_USERS.items():
             user, created = get_user_model().objects.get_or_create(

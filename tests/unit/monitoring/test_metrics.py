@@ -8,7 +8,7 @@ from django_q.models import OrmQ
 
 from flows.models import Approval, FlowConfig, RunStep, SyncRun
 from tests.factories import IntegrationPairFactory
-from tests.prometheus import parse
+from tests.prometheus import parse, scrape
 
 pytestmark = pytest.mark.django_db
 
@@ -46,7 +46,7 @@ def test_metrics_parse_and_match_the_database(client, pair):
     # A retry due in a minute waits in the queue too, but is not part of its depth.
     OrmQ.objects.create(key="clarity", payload="-", lock=now + timedelta(minutes=1))
 
-    response = client.get("/metrics")
+    response = scrape(client)
     assert response.status_code == 200
     assert response["Content-Type"].startswith("text/plain; version=0.0.4")
     samples = parse(response.content.decode())
@@ -70,7 +70,7 @@ def test_metrics_parse_and_match_the_database(client, pair):
 
 
 def test_an_empty_database_still_gives_valid_metrics(client):
-    samples = parse(client.get("/metrics").content.decode())
+    samples = parse(scrape(client).content.decode())
     assert samples[("clarity_inbox_lag_seconds", frozenset())] == 0
 
 
