@@ -39,6 +39,10 @@ WORKDIR = Path(tempfile.mkdtemp(prefix="clarity-bench-"))
 atexit.register(shutil.rmtree, WORKDIR, ignore_errors=True)
 os.environ["DATABASE_URL"] = f"sqlite:///{WORKDIR / 'bench.sqlite3'}"
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "clarity.settings")
+# The sandboxes listen on 127.0.0.1, which server-side requests may reach only when allowed;
+# and one token sends every delivery here, so its per-token rate limit is off.
+os.environ.setdefault("CLARITY_OUTBOUND_ALLOWED_HOSTS", "127.0.0.1,localhost")
+os.environ["CLARITY_WEBHOOK_RATE_PER_SECOND"] = "0"
 django.setup()
 
 from django.core.management import call_command  # noqa: E402

@@ -6,7 +6,7 @@ write never creates a second record.
 """
 
 from abc import ABC, abstractmethod
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
@@ -51,6 +51,9 @@ class WebhookEvent:
     entity_key: str  # the record it is about, e.g. the box key
     dedupe_key: str  # the same for a redelivery of the same event, different otherwise
     payload: dict[str, Any] = field(default_factory=dict)
+    # Why the pair takes no interest in it (`Connector.screen_webhook`: a record outside the
+    # connection's scope): kept as ignored with this reason, and no flow runs for it.
+    ignored: str = ""
 
 
 @dataclass(frozen=True)
@@ -60,6 +63,11 @@ class WebhookBatch:
     events: list[WebhookEvent]
     reply_body: str = ""
     reply_content_type: str = "text/plain"
+
+
+class SenderRefused(Exception):
+    """A delivery the system's own sender check refuses (`Connector.screen_webhook`): the
+    message says what did not match and what to do about it."""
 
 
 @dataclass(frozen=True)
@@ -154,6 +162,21 @@ class Connector(ABC):
         A class method: reading a delivery needs no connection, so the webhook endpoint
         neither builds a connector nor decrypts the connection's secrets for it."""
         raise Unsupported(f"{cls.label} does not send webhooks", system=cls.system)
+
+    @classmethod
+    def screen_webhook(
+        cls,
+        batch: WebhookBatch,
+        settings: dict[str, Any],
+        token_hash: str,
+        headers: Mapping[str, str],
+    ) -> WebhookBatch:
+        """Check a parsed delivery against what the system offers to prove its sender
+        (a header token, an organization id), from the connection's non-secret `settings`
+        and the pair's URL `token_hash` alone: the hot path decrypts nothing. Raise
+        SenderRefused when the system would not have sent it to this pair; else return the
+        batch, with events about records outside the connection's scope marked `ignored`."""
+        return batch
 
     # ---- webhooks the system can be told to send ("Register webhook")
 

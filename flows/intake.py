@@ -95,8 +95,11 @@ def take_in_one(pair: IntegrationPair, event: WebhookEvent, source: str,
 
 def wanting(pair: IntegrationPair, configs: list[FlowConfig], event: WebhookEvent,
             source: str) -> list[FlowConfig]:  # fmt: skip
-    """The flows whose `accepts` takes the event; none for a polled change of a Sage record
-    that another pair's run made (`made_by_another_pair`)."""
+    """The flows whose `accepts` takes the event; none for an event its connector marked
+    `ignored` (a record outside the connection's scope), nor for a polled change of a Sage
+    record that another pair's run made (`made_by_another_pair`)."""
+    if event.ignored:
+        return []
     wanted_by = [config for config in configs if FLOWS[config.flow].accepts(config, event)]
     if wanted_by and source == POLLED and made_by_another_pair(pair, event):
         return []
@@ -131,6 +134,7 @@ def store_event(pair: IntegrationPair, event: WebhookEvent, source: str,
         payload=event.payload,
         headers=headers,
         status=InboundEvent.Status.ACCEPTED if wanted_by else InboundEvent.Status.IGNORED,
+        error=event.ignored,
     )
 
 

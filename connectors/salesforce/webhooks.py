@@ -2,16 +2,28 @@
 reply that stops Salesforce retrying (for the webhook endpoint to use).
 
 Delivery is at least once, unordered, up to 100 notifications a message, unsigned: the
-secret token in the pair's URL is what authenticates the sender, the inbox dedupes on
-`dedupe_key`, and a run re-reads the record from the connection's own org (a message naming
-another org's record finds nothing there). An Outbound Message carries the record's data as
-it is now, not a change.
+secret token in the pair's URL is what authenticates the sender, its `OrganizationId` must
+be the connection's org (`screen_outbound_message`), the inbox dedupes on `dedupe_key`, and
+a run re-reads the record from the connection's own org. An Outbound Message carries the
+record's data as it is now, not a change.
+
+The body is parsed by defusedxml with document type declarations refused outright, in any
+case or encoding: no entity is ever expanded, no external reference followed.
 """
 
+import logging
+import re
 from dataclasses import dataclass, field
+from typing import Any
 from xml.etree import ElementTree
 
+from defusedxml import DefusedXmlException
+from defusedxml.ElementTree import fromstring
+from django.db import transaction
+
+from connectors.base import SenderRefused, WebhookBatch
 from connectors.errors import ValidationError
+from connectors.models import Connection
 from connectors.salesforce.oauth import SYSTEM
 
 SOAP_ENV = "http://schemas.xmlsoap.org/soap/envelope/"
@@ -19,6 +31,12 @@ OUTBOUND = "http://soap.sforce.com/2005/09/outbound"
 XSI = "http://www.w3.org/2001/XMLSchema-instance"
 ACK_CONTENT_TYPE = "text/xml; charset=utf-8"
 MAX_BODY_BYTES = 5 * 1024 * 1024  # 100 notifications of wide records fit well inside
+ORG_ID = "org_id"  # in the connection's settings: its org, as the last Test found it
+MAX_NOTIFICATIONS = 100  # Salesforce sends at most 100 a message
+SALESFORCE_ID = re.compile(r"[A-Za-z0-9]{15}(?:[A-Za-z0-9]{3})?")
+SOBJECT_TYPE = re.compile(r"[A-Za-z][A-Za-z0-9_]{0,79}")
+
+logger = logging.getLogger(__name__)
 
 
 class MalformedOutboundMessage(ValidationError):
@@ -59,15 +77,68 @@ def child_text(element: ElementTree.Element, name: str) -> str:
     return (found.text or "").strip() if found is not None else ""
 
 
+def salesforce_id(value: str, what: str) -> str:
+    """`value` when it has the shape of a Salesforce id (15 or 18 letters and digits)."""
+    if not SALESFORCE_ID.fullmatch(value):
+        raise MalformedOutboundMessage(f"{what} {value[:40]!r} is not a Salesforce id")
+    return value
+
+
+def same_org(one: str, other: str) -> bool:
+    """Whether two organization ids name one org: the 18-character form is the 15-character
+    one (case-sensitive) with a checksum of its letters' case after it."""
+    return bool(one) and bool(other) and one[:15] == other[:15]
+
+
+def remember_org(connection: Connection, org_id: str) -> None:
+    """Keep the org the credentials sign in to (found by a Test) in the connection's
+    settings, where the webhook's hot path compares OrganizationId with it; under the row's
+    lock, as the client keeps the API usage beside it."""
+    if not org_id or (connection.settings or {}).get(ORG_ID) == org_id:
+        return
+    if connection.pk is None:
+        connection.settings = {**(connection.settings or {}), ORG_ID: org_id}
+        return
+    with transaction.atomic():
+        row = Connection.objects.select_for_update().only("settings").get(pk=connection.pk)
+        row.settings = {**(row.settings or {}), ORG_ID: org_id}
+        row.save(update_fields=["settings"])
+    connection.settings = row.settings
+
+
+def screen_outbound_message(batch: WebhookBatch, settings: dict[str, Any]) -> WebhookBatch:
+    """An Outbound Message from another org than the connection's is refused. Until a Test
+    has found the connection's org, messages are taken unchecked (the URL token still
+    stands, and runs re-read records from the connection's own org), with a warning in the
+    log, so that deliveries do not stop at an upgrade."""
+    org_id = str(settings.get(ORG_ID) or "")
+    sent_by = {str(event.payload.get("organization_id") or "") for event in batch.events}
+    if not org_id:
+        logger.warning(
+            "Outbound Message from Salesforce org %s taken without an org check: the "
+            "connection's org is not known yet. Test the connection to record it.",
+            ", ".join(sorted(sent_by)),
+        )
+        return batch
+    strangers = sorted(org for org in sent_by if not same_org(org, org_id))
+    if strangers:
+        raise SenderRefused(
+            f"The Outbound Message comes from Salesforce org {', '.join(strangers)}, but the "
+            f"connection is signed in to org {org_id}: point that org's Outbound Messages at "
+            "its own pair, or test the connection again if it now signs in to that org."
+        )
+    return batch
+
+
 def parse_outbound_message(body: bytes | str) -> list[Notification]:
     """The notifications of a SOAP body; MalformedOutboundMessage for anything else."""
     raw = body.encode() if isinstance(body, str) else body
     if len(raw) > MAX_BODY_BYTES:
         raise MalformedOutboundMessage(f"body larger than {MAX_BODY_BYTES} bytes")
-    if b"<!DOCTYPE" in raw or b"<!ENTITY" in raw:
-        raise MalformedOutboundMessage("document type declarations are not accepted")
     try:
-        root = ElementTree.fromstring(raw)
+        root = fromstring(raw, forbid_dtd=True)
+    except DefusedXmlException:
+        raise MalformedOutboundMessage("document type declarations are not accepted") from None
     except ElementTree.ParseError as exc:
         raise MalformedOutboundMessage(f"not well-formed XML ({exc})") from None
     notifications = root.find(f"{{{SOAP_ENV}}}Body/{{{OUTBOUND}}}notifications")
@@ -76,14 +147,16 @@ def parse_outbound_message(body: bytes | str) -> list[Notification]:
     organization_id = child_text(notifications, "OrganizationId")
     if not organization_id:
         raise MalformedOutboundMessage("OrganizationId is missing")
+    salesforce_id(organization_id, "OrganizationId")
     action_id = child_text(notifications, "ActionId")
-    parsed = [
-        parse_notification(element, organization_id, action_id)
-        for element in notifications.findall(f"{{{OUTBOUND}}}Notification")
-    ]
-    if not parsed:
+    elements = notifications.findall(f"{{{OUTBOUND}}}Notification")
+    if not elements:
         raise MalformedOutboundMessage("the message holds no Notification")
-    return parsed
+    if len(elements) > MAX_NOTIFICATIONS:
+        raise MalformedOutboundMessage(
+            f"{len(elements)} notifications; Salesforce sends at most {MAX_NOTIFICATIONS}"
+        )
+    return [parse_notification(element, organization_id, action_id) for element in elements]
 
 
 def parse_notification(
@@ -93,6 +166,7 @@ def parse_notification(
     record = element.find(f"{{{OUTBOUND}}}sObject")
     if not notification_id or record is None:
         raise MalformedOutboundMessage("a Notification lacks its Id or sObject")
+    salesforce_id(notification_id, "Notification Id")
     sobject_type = record.get(f"{{{XSI}}}type", "").rpartition(":")[2]
     values: dict[str, str | None] = {}
     for item in record:
@@ -101,6 +175,9 @@ def parse_notification(
     record_id = values.get("Id") or ""
     if not sobject_type or not record_id:
         raise MalformedOutboundMessage(f"notification {notification_id} lacks sObject type or Id")
+    if not SOBJECT_TYPE.fullmatch(sobject_type):
+        raise MalformedOutboundMessage(f"{sobject_type[:40]!r} is not a Salesforce object name")
+    salesforce_id(record_id, f"notification {notification_id}: record Id")
     return Notification(
         notification_id, organization_id, action_id, sobject_type, record_id, values
     )

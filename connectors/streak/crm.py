@@ -99,12 +99,17 @@ class StreakCrm(CrmRole):
     # ------------------------------------------------------------ deals
 
     def read_deal(self, key: str, trigger_stage: str, fields: Iterable[str] = ()) -> DealRead:
+        """A box of another pipeline than the connection's is never won, and the trigger
+        stage's key is always the connection's pipeline's: an event naming any box the API
+        key can read (a forged one, say) cannot make the flow follow another pipeline."""
         box = self.get("Box", key)
-        trigger_key = self.stage_key(trigger_stage, box["pipelineKey"])
+        pipeline_key = self.pipeline_key
+        trigger_key = self.stage_key(trigger_stage, pipeline_key)
+        if box["pipelineKey"] != pipeline_key:
+            stage = f"another pipeline ({box['pipelineKey']}) than the connection's"
+            return DealRead(box, stage, False, trigger_key, pipeline_key)
         won = box["stageKey"] == trigger_key
-        return DealRead(
-            self.with_parties(box), box["stageName"], won, trigger_key, box["pipelineKey"]
-        )
+        return DealRead(self.with_parties(box), box["stageName"], won, trigger_key, pipeline_key)
 
     def first_linked(self, box: Record, listed: str, entity: str) -> Record:
         keys = [item["key"] for item in box.get(listed) or []]

@@ -5,15 +5,30 @@ event name in it, so each webhook is registered with its own target URL carrying
 `?event=<EVENT>` (`url_for_event`); the webhook endpoint passes that event to `parse_webhook`.
 The event's `dedupe_key` is the same for a redelivery of the same change and different for
 the next change, because Streak bumps `lastUpdatedTimestamp` on every change.
+
+Streak signs nothing, but sends back in `X-Streak-Webhook-Token` the token a webhook was
+registered with. `register_webhook` gives every registration one, and keeps its hash in the
+connection's settings (`SENDER_TOKENS`, keyed by the hash of the pair's URL token, so each
+pair has its own and the hot path needs neither the secrets nor a query); a delivery to a URL
+registered that way must carry it (`screen_webhook`). A box of another pipeline than the
+connection's is kept as ignored: only the connection's pipeline makes won deals.
 """
 
 import json
-from dataclasses import dataclass
+import math
+import secrets
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
 from typing import Any
 from urllib.parse import parse_qsl, quote, urlencode, urlsplit, urlunsplit
 
-from connectors.base import Record, WebhookBatch, WebhookEvent
+from django.conf import settings as django_settings
+from django.db import transaction
+
+from clarity.parsers import nested_deeper_than
+from connectors.base import Record, SenderRefused, WebhookBatch, WebhookEvent
 from connectors.errors import MalformedWebhook, NotFound, ValidationError
+from connectors.models import Connection, IntegrationPair, hash_token
 from connectors.streak.client import SYSTEM
 
 PIPELINE_EVENTS = (
@@ -30,6 +45,11 @@ PAIR_EVENTS = ("BOX_CHANGE_STAGE", "ORG_UPDATE")
 # Where an object says when it last changed, by preference.
 TIMESTAMP_FIELDS = ("lastUpdatedTimestamp", "lastSavedTimestamp", "timestamp",
                     "lastStatusChangeDate", "creationTimestamp", "creationDate")  # fmt: skip
+MAX_KEY_LENGTH = 100  # Streak's keys are about 60 characters; two fit a dedupe key's 255
+MAX_OBJECTS = 100  # Streak sends one object a delivery; thousands would hold a web worker
+TOKEN_HEADER = "X-Streak-Webhook-Token"
+# In the connection's settings: {hash of a pair's URL token: hash of its header token}.
+SENDER_TOKENS = "webhook_sender_tokens"
 
 
 @dataclass(frozen=True)
@@ -70,6 +90,8 @@ def _text(item: dict[str, Any], name: str, where: str, required: bool = True) ->
         return ""
     if not isinstance(value, str) or not value:
         raise MalformedWebhook(f"{where}.{name}", "missing" if value is None else "not a key")
+    if len(value) > MAX_KEY_LENGTH:
+        raise MalformedWebhook(f"{where}.{name}", f"longer than {MAX_KEY_LENGTH} characters")
     return value
 
 
@@ -109,18 +131,54 @@ def parse_item(item: Any, event: str, where: str) -> StreakEvent:
     )
 
 
+def finite_float(text: str) -> float:
+    """A JSON number as a float, refusing one too large for it: infinity is no JSON value,
+    and a database's JSON column refuses it."""
+    value = float(text)
+    if not math.isfinite(value):
+        raise ValueError(f"number out of range: {text[:40]}")
+    return value
+
+
+def no_constant(name: str) -> None:
+    raise ValueError(f"{name} is not a JSON value")
+
+
+# Built once: json.loads builds a decoder on every call that is given options.
+DECODER = json.JSONDecoder(parse_float=finite_float, parse_constant=no_constant)
+
+
+def load_json(body: bytes | str) -> Any:
+    """The body as JSON no deeper than CLARITY_WEBHOOK_MAX_DEPTH; MalformedWebhook for
+    anything else, huge numbers and nesting too deep for the parser's stack included."""
+    limit = django_settings.CLARITY_WEBHOOK_MAX_DEPTH
+    try:
+        text = body.decode(json.detect_encoding(body)) if isinstance(body, bytes) else body
+        value = DECODER.decode(text)
+        # No deeper than it has brackets: a usual delivery (about 20) needs no walk.
+        too_deep = text.count("[") + text.count("{") > limit and nested_deeper_than(value, limit)
+    except RecursionError:
+        too_deep = True
+    except ValueError as exc:  # not UTF-8, not JSON, or a number out of range
+        raise MalformedWebhook("body", f"not JSON ({exc})") from None
+    if too_deep:
+        raise MalformedWebhook(
+            "body", f"nested more than {limit} levels deep (CLARITY_WEBHOOK_MAX_DEPTH)"
+        )
+    return value
+
+
 def parse_webhook(body: bytes | str, event: str) -> list[StreakEvent]:
     """The events of one delivery; MalformedWebhook names the field and the reason."""
     if event not in EVENTS:
         raise MalformedWebhook("event", f"{event!r} is not a Streak webhook event")
-    try:
-        items = json.loads(body)
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise MalformedWebhook("body", f"not JSON ({exc})") from None
+    items = load_json(body)
     if not isinstance(items, list):
         raise MalformedWebhook("body", f"expected a JSON array, got {type(items).__name__}")
     if not items:
         raise MalformedWebhook("body", "the array is empty")
+    if len(items) > MAX_OBJECTS:
+        raise MalformedWebhook("body", f"{len(items)} objects; at most {MAX_OBJECTS} are taken")
     return [parse_item(item, event, f"[{index}]") for index, item in enumerate(items)]
 
 
@@ -146,11 +204,26 @@ def webhook_batch(body: bytes, params: dict[str, str]) -> WebhookBatch:
     )
 
 
+def screened(event: WebhookEvent, pipeline_key: str) -> WebhookEvent:
+    """The event, marked ignored when it is about a box of another pipeline: its run would
+    read a deal the connection does not follow (and learn that pipeline's stage keys)."""
+    pipeline = event.payload.get("pipelineKey") or ""
+    if not pipeline or pipeline == pipeline_key:
+        return event
+    return replace(
+        event,
+        ignored=f"A box of Streak pipeline {pipeline}, not of the connection's pipeline "
+        f"{pipeline_key}: only the connection's pipeline makes won deals.",
+    )
+
+
 class WebhookAdmin:
-    """Webhook management, mixed into the connector (which gives `client`, `pipeline_key`,
-    `team_key()`): the pair page's Register webhook button calls these."""
+    """Webhook management, mixed into the connector (which gives `client`, `connection`,
+    `pipeline_key`, `team_key()`): the pair page's Register webhook button calls these."""
 
     client: Any  # StreakClient
+    connection: Connection
+    settings: dict[str, Any]  # the connection's
     pipeline_key: str
 
     def team_key(self) -> str:
@@ -160,12 +233,39 @@ class WebhookAdmin:
     def parse_webhook(cls, body: bytes, params: dict[str, str]) -> WebhookBatch:
         return webhook_batch(body, params)
 
+    @classmethod
+    def screen_webhook(
+        cls,
+        batch: WebhookBatch,
+        settings: dict[str, Any],
+        token_hash: str,
+        headers: Mapping[str, str],
+    ) -> WebhookBatch:
+        """A URL registered with a header token takes no delivery without that token; a
+        box of another pipeline is kept as ignored."""
+        known = settings.get(SENDER_TOKENS)
+        expected = known.get(token_hash) if isinstance(known, dict) else None
+        if expected:
+            given = headers.get(TOKEN_HEADER) or ""
+            if not secrets.compare_digest(hash_token(given), str(expected)):
+                raise SenderRefused(
+                    f"The {TOKEN_HEADER} header is {'wrong' if given else 'missing'}: "
+                    "Streak sends the token this URL was registered with, so the delivery "
+                    "did not come from that registration. If Streak's own deliveries are "
+                    "refused, register the webhook again from the pair page."
+                )
+        pipeline_key = settings.get("pipeline_key") or ""
+        if not pipeline_key:
+            return batch
+        return replace(batch, events=[screened(event, pipeline_key) for event in batch.events])
+
     def register_webhook(
         self, target_url: str, events: tuple[str, ...] = PAIR_EVENTS, token: str = ""
     ) -> list[Record]:
-        """One webhook per event, each to `target_url?event=<EVENT>`; events already
-        registered to that URL are kept, not duplicated, so pressing Register twice is safe.
-        `token`, if given, comes back in the `X-Streak-Webhook-Token` header."""
+        """One webhook per event, each to `target_url?event=<EVENT>` and each with the
+        header token (`token`, or a new random one), which Streak sends back in
+        `X-Streak-Webhook-Token`. Streak never shows a token again, so a webhook already
+        registered to the URL is replaced, not duplicated: pressing Register twice is safe."""
         unknown = [e for e in events if e not in PIPELINE_EVENTS + TEAM_EVENTS]
         if unknown:
             raise ValidationError(
@@ -173,21 +273,54 @@ class WebhookAdmin:
                 system=SYSTEM,
                 fields={"events": ", ".join(unknown)},
             )
+        token = token or secrets.token_urlsafe(32)
+        self.remember_sender_token(target_url, token)
         existing = {(hook["event"], hook["targetUrl"]): hook for hook in self.webhooks()}
         registered = []
         for event in events:
             url = url_for_event(target_url, event)
-            hook = existing.get((event, url))
-            if hook is None:
-                scope = (
-                    {"pipelineKey": self.pipeline_key}
-                    if event in PIPELINE_EVENTS
-                    else {"teamKey": self.team_key()}
-                )
-                body = {"event": event, "targetUrl": url} | ({"token": token} if token else {})
-                hook = self.client.post("/v2/webhooks", body, params=scope)
-            registered.append(hook)
+            if (event, url) in existing:
+                self.delete_webhook(existing[event, url]["key"])
+            scope = (
+                {"pipelineKey": self.pipeline_key}
+                if event in PIPELINE_EVENTS
+                else {"teamKey": self.team_key()}
+            )
+            body = {"event": event, "targetUrl": url, "token": token}
+            registered.append(self.client.post("/v2/webhooks", body, params=scope))
         return registered
+
+    def remember_sender_token(self, target_url: str, token: str) -> None:
+        """Keep the header token's hash in the connection's settings (under the row's lock:
+        other writers keep their own keys there) under the hash of the URL's token (its last
+        path segment: `/hooks/<pair>/<token>/`), forgetting those of URL tokens no pair of
+        the connection holds any more."""
+        url_token = urlsplit(target_url).path.rstrip("/").rpartition("/")[2]
+        entry = {hash_token(url_token): hash_token(token)}
+        if self.connection.pk is None:
+            self.connection.settings = {**(self.connection.settings or {}), SENDER_TOKENS: entry}
+        else:
+            held = set(
+                IntegrationPair.objects.filter(crm_id=self.connection.pk).values_list(
+                    "webhook_token_hash", flat=True
+                )
+            )
+            with transaction.atomic():
+                row = (
+                    Connection.objects.select_for_update()
+                    .only("settings")
+                    .get(pk=self.connection.pk)
+                )
+                known = (row.settings or {}).get(SENDER_TOKENS)
+                kept = {
+                    url_hash: header_hash
+                    for url_hash, header_hash in (known.items() if isinstance(known, dict) else ())
+                    if url_hash in held
+                }
+                row.settings = {**(row.settings or {}), SENDER_TOKENS: {**kept, **entry}}
+                row.save(update_fields=["settings"])
+            self.connection.settings = row.settings
+        self.settings = self.connection.settings
 
     def webhooks(self) -> list[Record]:
         """Webhooks on the pipeline and on its team."""

@@ -1,28 +1,46 @@
 """`POST /hooks/<pair-slug>/<token>/`: where CRMs deliver their webhooks.
 
-Unknown pair or wrong token → 404 with no detail. A body over the cap → 413. A body the CRM's
-connector cannot read → 400 with the reason, and the delivery is kept (status `invalid`, no
-dedupe key, so every one is kept) for inspection without running anything. Otherwise the
-events are stored and answered 200 (with the body the CRM expects, e.g. Salesforce's Ack).
+In this order, each answer plain text:
+- more deliveries to this URL than the rate limit allows → 429 with Retry-After, before the
+  database is touched (`flows.throttle`);
+- unknown pair or wrong token → 404 with no detail;
+- a body over the cap → 413;
+- a body the CRM's connector cannot read (unparseable, nested too deep) → 400 with the
+  reason;
+- a delivery the CRM's sender check refuses (`Connector.screen_webhook`: Streak's header
+  token, the Outbound Message's org) → 403 with the reason. Not 404: the sender knew the
+  URL's token already, and the operator reading the CRM's delivery log learns what is wrong;
+  not 401: no webhook sender answers an authentication challenge.
+Every refusal after the token check is kept (status `invalid`, no dedupe key, so every one
+is kept) for inspection without running anything. Otherwise the events are stored and
+answered 200 (with the body the CRM expects, e.g. Salesforce's Ack).
 """
+
+import json
+from typing import Any
 
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
+from connectors.base import SenderRefused
 from connectors.errors import MalformedWebhook
 from connectors.models import IntegrationPair
 from connectors.registry import SYSTEMS
 from flows.intake import take_in
 from flows.models import InboundEvent
 from flows.redaction import redact
+from flows.throttle import WEBHOOK_THROTTLE
 
 KEPT_HEADERS = ("Content-Type", "User-Agent", "X-Streak-Webhook-Token", "SOAPAction")
+KIND_LENGTH = InboundEvent._meta.get_field("kind").max_length
 
-# Fields left out load if something reads them; the CRM's secrets are never decrypted.
+# Fields left out load if something reads them; the CRM's secrets are never decrypted, its
+# settings (no secrets) hold what the sender checks compare with.
 PAIR_FOR_DELIVERY = """
-    SELECT pair.id, pair.slug, pair.webhook_token_hash, pair.crm_id, crm.system AS crm_system
+    SELECT pair.id, pair.slug, pair.webhook_token_hash, pair.crm_id, crm.system AS crm_system,
+           crm.settings AS crm_settings
     FROM connectors_integrationpair pair
     JOIN connectors_connection crm ON crm.id = pair.crm_id
     WHERE pair.slug = %s
@@ -30,7 +48,8 @@ PAIR_FOR_DELIVERY = """
 
 
 def pair_for_delivery(slug: str) -> IntegrationPair | None:
-    """The pair at `slug` with what a delivery needs: its id, token hash and `crm_system`.
+    """The pair at `slug` with what a delivery needs: its id, token hash, `crm_system` and
+    `crm_settings`.
 
     Hand-written because it runs on every delivery: `select_related("crm").get()` took
     about a seventh of a delivery's CPU, compiling the query and decrypting the CRM's
@@ -38,38 +57,71 @@ def pair_for_delivery(slug: str) -> IntegrationPair | None:
     return next(iter(IntegrationPair.objects.raw(PAIR_FOR_DELIVERY, [slug])), None)
 
 
+def crm_settings(pair: IntegrationPair) -> dict[str, Any]:
+    """The CRM connection's settings, which a raw query hands over as JSON text."""
+    value = pair.crm_settings
+    value = json.loads(value) if isinstance(value, str | bytes) else value
+    return value if isinstance(value, dict) else {}
+
+
+def declared_length(request: HttpRequest) -> int:
+    try:
+        return int(request.META.get("CONTENT_LENGTH") or 0)
+    except ValueError:
+        return 0
+
+
+def plain(text: str, status: int) -> HttpResponse:
+    return HttpResponse(text, status=status, content_type="text/plain")
+
+
+def keep_invalid(pair: IntegrationPair, params: dict[str, str], body: bytes,
+                 headers: dict[str, str], reason: str) -> None:  # fmt: skip
+    """The refused delivery, kept for inspection: it runs nothing and dedupes with nothing."""
+    InboundEvent.objects.create(
+        pair=pair,
+        source="webhook",
+        kind=params.get("event", "")[:KIND_LENGTH],
+        raw_body=body.decode("utf-8", errors="replace").replace("\x00", "\ufffd"),
+        headers=headers,
+        status=InboundEvent.Status.INVALID,
+        error=reason,
+    )
+
+
 @csrf_exempt
 @require_POST
 def receive_webhook(request: HttpRequest, slug: str, token: str) -> HttpResponse:
+    wait = WEBHOOK_THROTTLE.wait_seconds(slug, token)
+    if wait:
+        reply = plain(f"Too many deliveries: try again in {wait} s.", 429)
+        reply["Retry-After"] = str(wait)
+        return reply
     pair = pair_for_delivery(slug)
     if pair is None or not pair.webhook_token_matches(token):
-        return HttpResponse("Not found", status=404, content_type="text/plain")
-    limit = settings.CLARITY_WEBHOOK_MAX_BYTES
-    declared = int(request.headers.get("Content-Length") or 0)
-    if declared > limit:
-        return HttpResponse(f"Body over {limit} bytes.", status=413, content_type="text/plain")
-    body = request.read(limit + 1)
-    if len(body) > limit:
-        return HttpResponse(f"Body over {limit} bytes.", status=413, content_type="text/plain")
+        return plain("Not found", 404)
     headers = redact(
         {name: request.headers[name] for name in KEPT_HEADERS if name in request.headers}
     )
     params = dict(request.GET.items())
+    limit = settings.CLARITY_WEBHOOK_MAX_BYTES
+    declared = declared_length(request)
+    body = request.read(limit + 1) if declared <= limit else b""
+    if declared > limit or len(body) > limit:
+        too_big = f"Body over {limit} bytes."
+        keep_invalid(pair, params, b"", headers, f"{too_big} The body is not kept.")
+        return plain(too_big, 413)
     crm = SYSTEMS[pair.crm_system]
     try:
         batch = crm.connector_class.parse_webhook(body, params)
+        batch = crm.connector_class.screen_webhook(
+            batch, crm_settings(pair), pair.webhook_token_hash, request.headers
+        )
     except MalformedWebhook as exc:
-        InboundEvent.objects.create(
-            pair=pair,
-            source="webhook",
-            kind=params.get("event", ""),
-            raw_body=body.decode("utf-8", errors="replace"),
-            headers=headers,
-            status=InboundEvent.Status.INVALID,
-            error=str(exc),
-        )
-        return HttpResponse(
-            f"Unreadable {crm.label} webhook: {exc}", status=400, content_type="text/plain"
-        )
+        keep_invalid(pair, params, body, headers, str(exc))
+        return plain(f"Unreadable {crm.label} webhook: {exc}", 400)
+    except SenderRefused as exc:
+        keep_invalid(pair, params, body, headers, str(exc))
+        return plain(f"Refused {crm.label} webhook: {exc}", 403)
     take_in(pair, batch.events, "webhook", headers)
     return HttpResponse(batch.reply_body, content_type=batch.reply_content_type)

@@ -110,11 +110,14 @@ def test_wrong_token_unknown_pair_or_path_is_404_without_detail(client, pair, wr
     assert not InboundEvent.objects.exists()
 
 
-def test_a_body_over_one_mebibyte_is_413(client, pair):
+def test_a_body_over_one_mebibyte_is_413_and_kept_as_invalid_without_it(client, pair):
     body = b"[" + b" " * (1024 * 1024) + b"]"
     response = client.post(hook(pair), body, content_type="application/json")
     assert response.status_code == 413
-    assert not InboundEvent.objects.exists()
+    kept = InboundEvent.objects.get()
+    assert (kept.status, kept.raw_body) == ("invalid", "")
+    assert kept.error == "Body over 1048576 bytes. The body is not kept."
+    assert not SyncRun.objects.exists()
 
 
 def test_an_unreadable_body_is_400_with_the_reason_and_kept_without_a_run(client, pair):
