@@ -17,7 +17,9 @@ Errors, where the agent's code says more than the status alone:
 
 A write whose reply was lost can be sent again with the same key: the agent answers with the
 first reply and writes nothing more. The key is signed with the request, so a captured write
-cannot be sent again under another key. `ca_bundle` (a PEM file) trusts the private CA or
+cannot be sent again under another key. Every attempt is signed as it leaves
+(`AgentSignature`: a new timestamp and nonce, the HTTP helper's retries of reads included),
+as the agent refuses a nonce it has seen. `ca_bundle` (a PEM file) trusts the private CA or
 self-signed certificate an https agent was given.
 """
 
@@ -29,6 +31,7 @@ from typing import Any
 from urllib.parse import quote, urlencode
 
 import requests
+from requests.auth import AuthBase
 
 from agent import protocol
 from connectors.errors import (
@@ -38,7 +41,7 @@ from connectors.errors import (
     TransientError,
     ValidationError,
 )
-from connectors.http import HttpClient
+from connectors.http import HttpClient, described
 
 # Where Sage's message names a column: "The column X ...", "... for X", "The X is required."
 COLUMN_IN_MESSAGE = [
@@ -84,8 +87,10 @@ def error_of(response: requests.Response) -> dict[str, Any]:
 
 
 def error_message(response: requests.Response) -> str:
+    """The agent's message, or "" for a body that is not the agent's (the HTTP helper then
+    describes it without quoting it)."""
     message = error_of(response).get("message")
-    return str(message) if message is not None else response.text[:500]
+    return str(message) if message is not None else ""
 
 
 def fields_named_in(message: str, words_to_field: dict[str, str] | None = None) -> dict[str, str]:
@@ -98,6 +103,27 @@ def fields_named_in(message: str, words_to_field: dict[str, str] | None = None) 
         if words in message:
             return {column: message}
     return {}
+
+
+class AgentSignature(AuthBase):
+    """Signs a request as it is sent (each attempt anew): timestamp, nonce, signature."""
+
+    def __init__(self, key: str, idempotency_key: str) -> None:
+        self.key = key
+        self.idempotency_key = idempotency_key
+
+    def __call__(self, prepared: requests.PreparedRequest) -> requests.PreparedRequest:
+        body = prepared.body or b""
+        prepared.headers.update(
+            protocol.signed_headers(
+                self.key,
+                str(prepared.method),
+                prepared.path_url,
+                body.encode() if isinstance(body, str) else body,
+                self.idempotency_key,
+            )
+        )
+        return prepared
 
 
 class AgentClient:
@@ -149,11 +175,8 @@ class AgentClient:
             raise ValueError(f"Every write to the {self.label} needs an idempotency key.")
         path = with_match(path, match)
         data = json.dumps(json_value(body)).encode() if body is not None else b""
-        prepared = requests.Request(method, self.http.url(path)).prepare()
-        headers = protocol.signed_headers(
-            self.key, method, prepared.path_url, data, idempotency_key
-        )
-        response = self.http.request(method, path, data=data, headers=headers)
+        signature = AgentSignature(self.key, idempotency_key)
+        response = self.http.request(method, path, data=data, auth=signature)
         try:
             reply = response.json()
         except ValueError:
@@ -162,7 +185,7 @@ class AgentClient:
             raise TransientError(
                 f"The {self.label} sent a reply that is not a JSON object.",
                 system=self.system,
-                detail=response.text[:500],
+                detail=described(response),
             )
         return reply
 

@@ -83,6 +83,17 @@ class Unsupported(ConnectorError):
     help, and the flows that need it are not offered for the system."""
 
 
+class OutboundRefused(ConnectorError):
+    """A server-side request we refused to send (`connectors.outbound`): the URL's form, or an
+    address it resolves to (private, loopback, link-local…) that no setting allows. Nothing
+    left this server; `host` and `reason` say which address and why."""
+
+    def __init__(self, message: str, *, host: str = "", reason: str = "", **kwargs) -> None:
+        super().__init__(message, **kwargs)
+        self.host = host
+        self.reason = reason
+
+
 class StreamPositionLost(ConnectorError):
     """The system refused a stream's stored position (expired or unknown): the stream can
     only resume from its newest event, and what came between must be read another way."""

@@ -1,18 +1,23 @@
 """The one HTTP helper every REST connector uses.
 
-A pooled session, connect/read timeouts, a token-bucket throttle per connection, and
-replies turned into the error classes with the system's own message kept. Only reads are
-tried again here (twice, quickly); the runner owns retries of writes, so a write is never
-silently sent twice.
+A pooled session through the outbound guard (`connectors.outbound`: no private address
+unless allowed, redirects checked hop by hop), connect/read timeouts, a token-bucket
+throttle per connection, and replies turned into the error classes with the system's own
+message kept. Only reads are tried again here (twice, quickly); the runner owns retries of
+writes, so a write is never silently sent twice.
+
+Error bodies are quoted only when they are JSON and the system's error shape yields a
+message, cut to MESSAGE_CHARS; anything else (an HTML page, whatever a wrong address
+answers) is described, never quoted, since errors reach pages every viewer reads.
 """
 
 import threading
 import time
 from collections.abc import Callable
 from typing import Any
+from urllib.parse import urlsplit
 
 import requests
-from requests.adapters import HTTPAdapter
 
 from connectors import metering
 from connectors.errors import (
@@ -20,14 +25,18 @@ from connectors.errors import (
     Conflict,
     ConnectorError,
     NotFound,
+    OutboundRefused,
     RateLimited,
     TransientError,
     ValidationError,
 )
+from connectors.outbound import SCHEMES, GuardedSession
 
 DEFAULT_TIMEOUT = (5.0, 30.0)  # connect, read (seconds)
 SAFE_METHODS = ("GET", "HEAD")
 READ_RETRY_DELAYS = (0.2, 1.0)  # pauses before a failed read is tried again
+MESSAGE_CHARS = 500  # of a system's own error message
+MESSAGE_KEYS = ("message", "error_description", "error", "detail")  # a plain JSON error
 
 
 class TokenBucket:
@@ -72,6 +81,33 @@ def retry_after_seconds(response: requests.Response, default: float = 30.0) -> f
         return default
 
 
+def structured(response: requests.Response) -> bool:
+    """The body is a JSON object or array: the only shape a system's error comes in."""
+    try:
+        return isinstance(response.json(), dict | list)
+    except ValueError:
+        return False
+
+
+def described(response: requests.Response) -> str:
+    """A reply's body in words, without quoting it."""
+    size = len(response.content or b"")
+    if not size:
+        return "an empty reply"
+    kind = response.headers.get("Content-Type", "").split(";")[0].strip().lower()
+    if "html" in kind:
+        return f"an HTML page of {size} bytes"
+    return f"a reply of {size} bytes of {kind or 'no stated type'}"
+
+
+def json_message(response: requests.Response) -> str:
+    """The message of a plain JSON error (`{"message": …}` and its usual cousins), or ""."""
+    body = response.json()
+    if not isinstance(body, dict):
+        return ""
+    return next((body[key] for key in MESSAGE_KEYS if isinstance(body.get(key), str)), "")
+
+
 def classify(
     system: str, response: requests.Response, message: str, label: str = ""
 ) -> ConnectorError:
@@ -94,6 +130,19 @@ def classify(
     if status >= 500 or status == 408:
         return TransientError(text, **kwargs)
     return ConnectorError(text, **kwargs)
+
+
+def origin(url: str) -> tuple[str, str, int | None]:
+    """Scheme, host and port: what a link must share with the base URL to be followed."""
+    parts = urlsplit(url)
+    scheme = parts.scheme.lower()
+    return scheme, (parts.hostname or "").lower(), parts.port or SCHEMES.get(scheme)
+
+
+def place(url: str) -> str:
+    """host:port of a URL, as named in messages (never its path or user)."""
+    scheme, host, port = origin(url)
+    return f"{host}:{port}" if port != SCHEMES.get(scheme) else host
 
 
 class HttpClient:
@@ -124,20 +173,43 @@ class HttpClient:
         self.base_url = base_url.rstrip("/")
         self.timeout = timeout
         self.bucket = bucket_for(throttle_key or base_url, rate) if rate else None
-        self.session = requests.Session()
-        self.session.mount("https://", HTTPAdapter(pool_connections=4, pool_maxsize=8))
-        self.session.mount("http://", HTTPAdapter(pool_connections=4, pool_maxsize=8))
-        # REQUESTS_CA_BUNDLE and friends would override `verify`; settings decide here.
-        self.session.trust_env = False
+        self.session = GuardedSession(pool_connections=4, pool_maxsize=8)
         self.session.verify = verify
         self.session.auth = auth
         self.session.headers.update(headers or {})
-        self.error_message = error_message or (lambda response: response.text[:500])
+        self.error_message = error_message or json_message
         self.error_for = error_for
         self.calls = 0
 
     def url(self, path: str) -> str:
-        return path if path.startswith(("http://", "https://")) else f"{self.base_url}{path}"
+        """`path` under the base URL. An absolute URL (a paging link a reply gave) is taken
+        only on the base URL's own scheme, host and port, so no reply can send our
+        credentials elsewhere."""
+        if not path.startswith(("http://", "https://")):
+            if path and not path.startswith(("/", "?")):
+                raise OutboundRefused(
+                    f"Not sent: “{path[:80]}” is not a path on {self.label}'s API.",
+                    system=self.system,
+                    reason="not a path",
+                )
+            return f"{self.base_url}{path}"
+        if origin(path) != origin(self.base_url):
+            host = urlsplit(path).hostname or ""
+            raise OutboundRefused(
+                f"Not followed: a link in {self.label}'s reply points to {place(path)}, not to "
+                f"{self.label} at {place(self.base_url)}.",
+                system=self.system,
+                host=host,
+                reason="another address",
+            )
+        return path
+
+    def words(self, response: requests.Response) -> str:
+        """The system's own message in an error reply, or what the reply was instead."""
+        said = self.error_message(response) if structured(response) else ""
+        if said:
+            return said[:MESSAGE_CHARS]
+        return f"{described(response)} (not {self.label}'s error format)"
 
     def request(self, method: str, path: str, **kwargs: Any) -> requests.Response:
         """Send; a read that fails transiently is tried again after a short pause, since reading
@@ -183,8 +255,11 @@ class HttpClient:
                 system=self.system,
                 detail=str(exc),
             ) from exc
+        except OutboundRefused as refused:
+            refused.system = refused.system or self.system
+            raise
         if response.status_code >= 400:
-            message = self.error_message(response)
+            message = self.words(response)
             error = (self.error_for and self.error_for(response, message)) or classify(
                 self.system, response, message, self.label
             )

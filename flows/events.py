@@ -1,9 +1,14 @@
 """Delivering published events (`flows.publishing`) to whoever subscribed.
 
 The worker sends each delivery and records every try as a `DeliveryAttempt`: an outside URL
-gets a POST signed with HMAC-SHA256, retried with full-jitter backoff; a flow target starts
-a run of that flow through the inbox, like a webhook would. `sweep` re-enqueues deliveries
-that are due, or whose worker died mid-send (the send lease is `next_attempt_at`).
+gets a POST signed with HMAC-SHA256 through the outbound guard (`connectors.outbound`: a
+private address is refused, for good, unless allowed), retried with full-jitter backoff; a
+flow target starts a run of that flow through the inbox, like a webhook would. `sweep`
+re-enqueues deliveries that are due, or whose worker died mid-send (the send lease is
+`next_attempt_at`).
+
+A receiver's reply is recorded as its status and a description of its body, never the body:
+every viewer reads the deliveries, and the URL's answer must not be read back through us.
 """
 
 import hashlib
@@ -20,6 +25,9 @@ from django.db.models import F, Q
 from django.utils import timezone
 
 from connectors.base import WebhookEvent
+from connectors.errors import OutboundRefused
+from connectors.http import described
+from connectors.outbound import GuardedSession
 from flows.backoff import backoff_seconds
 from flows.intake import take_in
 from flows.models import RERING_AFTER, Delivery, DeliveryAttempt, FlowConfig, Subscription
@@ -28,7 +36,6 @@ from flows.registry import FLOWS
 
 SEND_TIMEOUT = (5.0, 15.0)  # connect, read
 SEND_LEASE_SECONDS = 60  # a send still "in flight" after this is taken back by the sweeper
-EXCERPT_CHARS = 1000
 Status = Delivery.Status
 
 
@@ -111,16 +118,19 @@ def post(delivery: Delivery) -> dict[str, Any]:
         ),
     }
     try:
-        response = requests.post(
-            subscription.url, data=body, headers=headers, timeout=SEND_TIMEOUT,
-            allow_redirects=False,
-        )  # fmt: skip
+        with GuardedSession() as session:
+            response = session.post(
+                subscription.url, data=body, headers=headers, timeout=SEND_TIMEOUT,
+                allow_redirects=False,
+            )  # fmt: skip
+    except OutboundRefused as exc:
+        return {"ok": False, "permanent": True, "error": exc.message}
     except requests.RequestException as exc:
         return {"ok": False, "error": f"Could not reach {subscription.url}: {exc}"[:2000]}
     return {
         "ok": 200 <= response.status_code < 300,
         "status_code": response.status_code,
-        "response_excerpt": response.text[:EXCERPT_CHARS],
+        "response_excerpt": described(response),
     }
 
 

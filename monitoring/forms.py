@@ -9,6 +9,7 @@ from django.db.models.functions import Cast
 from django.utils import timezone
 
 from connectors.models import IntegrationPair
+from connectors.outbound import validate_url
 from flows.models import FlowConfig, SyncRun
 from flows.registry import FLOWS, flow_choices
 from monitoring.flow_options import flow_options
@@ -210,7 +211,8 @@ class ChannelForm(forms.ModelForm):
     """One form for every kind; the fields a kind does not use are ignored.
 
     Secrets (the Slack URL, the webhook's signing secret) are never put back into the page:
-    leaving them empty keeps what is stored.
+    leaving them empty keeps what is stored, unless the webhook URL changes (a stored secret
+    signs only for the address it was given for). URLs pass the outbound guard when saved.
     """
 
     recipients = forms.CharField(required=False, help_text="Email: addresses separated by commas.")
@@ -219,13 +221,16 @@ class ChannelForm(forms.ModelForm):
         required=False,
         label="Slack webhook URL",
         widget=forms.PasswordInput(render_value=False),
+        validators=[validate_url],
         help_text="Slack: the incoming webhook URL. Stored encrypted, never shown again.",
     )
     webhook_url = forms.URLField(
         assume_scheme="https",
         required=False,
         label="Webhook URL",
-        help_text="Webhook: where alerts are POSTed.",
+        validators=[validate_url],
+        help_text="Webhook: where alerts are POSTed. Changing it clears the stored signing "
+        "secret: type it again.",
     )
     webhook_secret = forms.CharField(
         required=False,
@@ -267,9 +272,21 @@ class ChannelForm(forms.ModelForm):
         if kind == AlertChannel.Kind.WEBHOOK:
             if not data.get("webhook_url"):
                 self.add_error("webhook_url", "Say where to POST the alerts.")
-            if not (data.get("webhook_secret") or "secret" in stored):
+            typed = bool(data.get("webhook_secret"))
+            if not typed and "secret" in stored and self.url_moved(data):
+                self.add_error(
+                    "webhook_secret",
+                    "The webhook URL changed, and the stored signing secret is never used for "
+                    "a new address: type it again.",
+                )
+            elif not typed and "secret" not in stored:
                 self.add_error("webhook_secret", "Choose a secret the receiver verifies with.")
         return data
+
+    def url_moved(self, data: dict[str, Any]) -> bool:
+        """An existing channel's webhook URL is changed in this form."""
+        before = (self.instance.settings or {}).get("url", "") if self.instance.pk else ""
+        return bool(before) and data.get("webhook_url") != before
 
     def save(self, commit: bool = True) -> AlertChannel:
         channel = super().save(commit=False)

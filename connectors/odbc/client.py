@@ -19,6 +19,7 @@ import pyodbc
 
 from connectors import metering
 from connectors.errors import AuthError, ConnectorError, NotFound, TransientError
+from connectors.odbc.connection_string import UnsafeConnectionString, check_connection_string
 from connectors.odbc.dialects import DIALECTS, Dialect, identifier
 
 FETCH_SIZE = 1000  # rows per fetchmany: large reads stream, never a whole table in memory
@@ -169,6 +170,7 @@ class OdbcReader:
         if dialect not in DIALECTS:
             raise ValueError(f"Unknown {product.label} SQL dialect {dialect!r}")
         self.product = product
+        self.dialect_name = dialect
         self.dialect: Dialect = DIALECTS[dialect]
         self.safe_connection_string = connection_string  # without the password, for messages
         self._connection_string = build_connection_string(connection_string, dialect, password)
@@ -180,6 +182,7 @@ class OdbcReader:
 
     def connect(self) -> pyodbc.Connection:
         if self._connection is None:
+            self.check_connection_string()
             try:
                 connection = pyodbc.connect(
                     self._connection_string, autocommit=True, timeout=LOGIN_TIMEOUT_SECONDS
@@ -191,6 +194,18 @@ class OdbcReader:
                 raise error from None
             self._connection = connection
         return self._connection
+
+    def check_connection_string(self) -> None:
+        """The stored string says only what the dialect's driver may be told (a string
+        saved before the forms checked it is refused here, before the driver reads it)."""
+        try:
+            check_connection_string(self.safe_connection_string, self.dialect_name)
+        except UnsafeConnectionString as exc:
+            raise ConnectorError(
+                f"{self.product.label}'s ODBC connection string is refused: {exc} Correct it "
+                "on the connection.",
+                system=self.product.system,
+            ) from None
 
     def close(self) -> None:
         if self._connection is not None:

@@ -4,6 +4,7 @@ from pathlib import Path
 from django import forms
 
 from connectors.forms import ConnectionForm
+from connectors.odbc.connection_string import UnsafeConnectionString, check_connection_string
 
 DIALECTS = [
     ("providex", "ProvideX (Sage 100 Standard/Advanced)"),
@@ -17,12 +18,14 @@ class ConnectionSettingsForm(ConnectionForm):
 
     system = "sage100"
     secret_fields = ("odbc_password", "bridge_key")
+    address_fields = ("odbc_connection_string", "bridge_url")  # the ODBC server, the agent
 
     odbc_connection_string = forms.CharField(
         max_length=1000,
         label="ODBC connection string",
         help_text="Without the password, e.g. DSN=SOTAMAS90;Company=ABC;UID=integration "
-        "or, for the sandbox, DRIVER={SQLite3};Database=/path/to/sage100.db",
+        "or, for the sandbox, DRIVER={SQLite3};Database=/path/to/sage100.db. Only the "
+        "driver's documented keys are taken.",
     )
     odbc_dialect = forms.ChoiceField(choices=DIALECTS, initial="providex", label="SQL dialect")
     company_code = forms.RegexField(
@@ -52,6 +55,17 @@ class ConnectionSettingsForm(ConnectionForm):
     bridge_key = forms.CharField(
         label="Agent key", help_text="The shared key the agent was started with."
     )
+
+    def clean(self) -> dict:
+        """The ODBC connection string says only what the dialect's driver may be told."""
+        cleaned = super().clean()
+        text, dialect = cleaned.get("odbc_connection_string"), cleaned.get("odbc_dialect")
+        if text and dialect:
+            try:
+                cleaned["odbc_connection_string"] = check_connection_string(text, dialect)
+            except UnsafeConnectionString as exc:
+                self.add_error("odbc_connection_string", str(exc))
+        return cleaned
 
     def clean_ca_bundle(self) -> str:
         path = self.cleaned_data["ca_bundle"].strip()

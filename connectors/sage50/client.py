@@ -10,7 +10,7 @@ from typing import Any
 import requests
 
 from connectors.errors import AuthError, ConnectorError, RateLimited, ValidationError
-from connectors.http import HttpClient, retry_after_seconds
+from connectors.http import HttpClient, described, retry_after_seconds
 from connectors.models import Connection
 from connectors.sage50.oauth import LABEL, SYSTEM, TokenKeeper
 
@@ -32,10 +32,9 @@ def sage_errors(response: requests.Response) -> list[dict[str, Any]]:
 
 
 def error_message(response: requests.Response) -> str:
-    """Sage's own words: each error as `source: message`, joined."""
+    """Sage's own words: each error as `source: message`, joined ("" when the body is not
+    Sage's error array: the HTTP helper describes it, never quotes it)."""
     items = sage_errors(response)
-    if not items:
-        return response.text[:500]
     return "; ".join(
         f"{item['$source']}: {item['$message']}" if item.get("$source") else str(item["$message"])
         for item in items
@@ -114,7 +113,7 @@ class SageClient:
                 f"Sage answered {method} {path} with something that is not JSON.",
                 system=SYSTEM,
                 status=response.status_code,
-                detail=response.text[:500],
+                detail=described(response),
             ) from exc
 
     def _send(self, method: str, path: str, token: str, **kwargs: Any) -> requests.Response:
@@ -136,7 +135,9 @@ class SageClient:
     def items(self, path: str, page_size: int = MAX_PAGE_SIZE, **params: Any) -> Iterator[dict]:
         """Every item of a list, lazily: one page is fetched only when the last is used up.
 
-        `$next` is a path relative to the API base that already carries the query.
+        `$next` is a path relative to the API base that already carries the query; an
+        absolute one is followed only on the API's own address (`HttpClient.url`), so a
+        reply cannot send the bearer token elsewhere.
         """
         page = self.get(path, items_per_page=min(page_size, MAX_PAGE_SIZE), **params)
         while True:

@@ -8,6 +8,7 @@ class ConnectionSettingsForm(ConnectionForm):
 
     system = "sage50"
     secret_fields = ("client_secret", "refresh_token")
+    address_fields = ("api_url", "token_url")  # the browser, not this server, opens auth_url
 
     api_url = forms.URLField(
         assume_scheme="https",

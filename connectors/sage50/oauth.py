@@ -16,7 +16,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from connectors.errors import AuthError, ConnectorError, ValidationError
-from connectors.http import HttpClient
+from connectors.http import HttpClient, described
 from connectors.models import Connection
 
 SYSTEM, LABEL = "sage50", "Sage Accounting"  # the error identity (registry key); words
@@ -26,13 +26,11 @@ DEFAULT_SCOPE = "full_access"
 
 
 def token_error_message(response: requests.Response) -> str:
-    """The token endpoint's own words: `error: error_description`."""
-    try:
-        body = response.json()
-    except ValueError:
-        return response.text[:500]
+    """The token endpoint's own words, `error: error_description`; "" for another body (the
+    HTTP helper describes it without quoting it)."""
+    body = response.json()
     if not isinstance(body, dict):
-        return response.text[:500]
+        return ""
     return ": ".join(str(body[key]) for key in ("error", "error_description") if body.get(key))
 
 
@@ -80,10 +78,10 @@ def _token_request(connection: Connection, secrets: dict[str, Any], form: dict[s
     except ValueError:
         tokens = None
     if not isinstance(tokens, dict) or not tokens.get("access_token"):
-        raise ConnectorError(
+        raise ConnectorError(  # the reply is not quoted: it may hold a refresh token
             "Sage's token endpoint answered without an access token.",
             system=SYSTEM,
-            detail=response.text[:500],
+            detail=described(response),
         )
     return tokens
 

@@ -1,6 +1,7 @@
 from django import forms
 
 from connectors.forms import ConnectionForm
+from connectors.odbc.connection_string import UnsafeConnectionString, check_connection_string
 from connectors.sage50desktop.entities import CUSTOM_FIELDS
 from connectors.sage50desktop.erp import DEFAULT_REFERENCE_FIELD
 
@@ -16,12 +17,14 @@ class ConnectionSettingsForm(ConnectionForm):
 
     system = "sage50desktop"
     secret_fields = ("odbc_password", "agent_key")
+    address_fields = ("odbc_connection_string", "agent_url")  # the ODBC server, the agent
 
     odbc_connection_string = forms.CharField(
         max_length=1000,
         label="ODBC DSN or connection string",
         help_text="Without the password, e.g. DSN=CedarRidge;UID=Peachtree (the company's "
-        "DSN) or, for the sandbox, DRIVER={SQLite3};Database=/path/to/sage50desktop.db",
+        "DSN) or, for the sandbox, DRIVER={SQLite3};Database=/path/to/sage50desktop.db. Only "
+        "the driver's documented keys are taken.",
     )
     odbc_dialect = forms.ChoiceField(choices=DIALECTS, initial="pervasive", label="SQL dialect")
     company_name = forms.CharField(
@@ -54,3 +57,14 @@ class ConnectionSettingsForm(ConnectionForm):
         help_text="The data access password set in Sage 50 (Maintain > Users > Set Up "
         "Security > Crystal Reports/Data Access).",
     )
+
+    def clean(self) -> dict:
+        """The ODBC connection string says only what the dialect's driver may be told."""
+        cleaned = super().clean()
+        text, dialect = cleaned.get("odbc_connection_string"), cleaned.get("odbc_dialect")
+        if text and dialect:
+            try:
+                cleaned["odbc_connection_string"] = check_connection_string(text, dialect)
+            except UnsafeConnectionString as exc:
+                self.add_error("odbc_connection_string", str(exc))
+        return cleaned

@@ -4,6 +4,10 @@ or requests raises turned into the connector errors with Salesforce's errorCode 
 
 The one retry: a call answered 401 INVALID_SESSION_ID never reached the data, so it is sent
 once more with a new token. Everything else is left to the runner.
+
+The session is the outbound guard's (`connectors.outbound`), and it sends only to the
+instance the token names. Record ids are checked before they travel (`record_id`): a URL's
+record segment that is not an id is refused before the request leaves.
 """
 
 import re
@@ -11,6 +15,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from operator import methodcaller
 from typing import Any, TypeVar
+from urllib.parse import unquote, urlsplit
 
 import requests
 from django.db import transaction
@@ -23,12 +28,14 @@ from connectors.errors import (
     Conflict,
     ConnectorError,
     NotFound,
+    OutboundRefused,
     RateLimited,
     TransientError,
     ValidationError,
 )
-from connectors.http import bucket_for, retry_after_seconds
+from connectors.http import bucket_for, origin, retry_after_seconds
 from connectors.models import Connection
+from connectors.outbound import GuardedSession
 from connectors.salesforce.oauth import SYSTEM, AccessToken, OAuthClient
 
 DEFAULT_API_VERSION = "59.0"
@@ -43,8 +50,64 @@ MISSING_CODES = {"NOT_FOUND", "ENTITY_IS_DELETED", "INVALID_CROSS_REFERENCE_KEY"
 CONFLICT_CODES = {"DUPLICATE_VALUE", "DUPLICATE_EXTERNAL_ID"}
 
 CALL_OPTIONS = "client=clarity-connect"  # the client id change events name in changeOrigin
+RECORD_ID = re.compile(r"^[A-Za-z0-9]{15}(?:[A-Za-z0-9]{3})?$")
+CHECKSUM_ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZ012345"
+# /services/data/vNN.N/sobjects/<object>/<what follows>: a record id, or one of these.
+SOBJECT_PATH = re.compile(r"^/services/data/v\d+\.\d+/sobjects/[A-Za-z0-9_]+/(?P<rest>.+)$")
+SOBJECT_RESOURCES = {
+    "describe", "updated", "deleted", "listviews", "quickActions", "layouts", "eventSchema",
+    "relevantItems", "compactLayouts", "approvalLayouts", "defaultValues", "platformaction",
+}  # fmt: skip
+FIELD_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_]*$")
 
 T = TypeVar("T")
+
+
+def id_checksum(id15: str) -> str:
+    """The three letters an 18-character id ends in: which of the first 15 are upper case."""
+    letters = ""
+    for start in (0, 5, 10):
+        chunk = id15[start : start + 5]
+        letters += CHECKSUM_ALPHABET[sum(1 << i for i, c in enumerate(chunk) if "A" <= c <= "Z")]
+    return letters
+
+
+def record_id(value: Any, field: str = "Id") -> str:
+    """A Salesforce record id, checked before it goes into a URL or a SOQL literal: 15 or 18
+    letters and digits, an 18-character one ending in the checksum of the first 15. Ids come
+    from deliveries, change events and mappings; anything else is a ValidationError naming
+    `field`, and nothing is sent."""
+    text = value if isinstance(value, str) else ""
+    if RECORD_ID.match(text) and (len(text) == 15 or text[15:].upper() == id_checksum(text)):
+        return text
+    shown = repr(value)[:40]
+    raise ValidationError(
+        f"{field} {shown} is not a Salesforce record id (15 or 18 letters and digits, as "
+        "Salesforce gives them): nothing was sent to Salesforce.",
+        fields={field: "not a Salesforce record id"},
+        system=SYSTEM,
+    )
+
+
+def check_record_path(url: str) -> None:
+    """A record URL's segment after the object names a record id (alone or before a
+    relationship), the field of an external id (before its value) or one of the object's
+    resources; anything else, such as `..` or an id with a quote, is refused before it
+    reaches Salesforce."""
+    found = SOBJECT_PATH.match(urlsplit(url).path)
+    if not found:
+        return
+    first, *rest = [unquote(part) for part in found.group("rest").rstrip("/").split("/")]
+    if first in SOBJECT_RESOURCES:
+        return
+    if any(part in (".", "..") for part in rest):
+        raise ValidationError(
+            "The record path climbs out of the record: nothing was sent to Salesforce.",
+            fields={"Id": "not a Salesforce record id"},
+            system=SYSTEM,
+        )
+    if not (rest and FIELD_NAME.match(first)):  # <external id field>/<value> passes
+        record_id(first)
 
 
 def error_from_code(
@@ -83,27 +146,32 @@ def error_from_code(
 
 
 def first_error(content: Any) -> tuple[str, str, list[str]]:
-    """(errorCode, message, fields) from a REST error body; a 300's body is a list of URLs."""
+    """(errorCode, message, fields) from a REST error body; a 300's body is a list of URLs.
+    A body of another shape (simple-salesforce hands over a non-JSON body as text) is not
+    quoted: errors reach pages every viewer reads."""
     first = content[0] if isinstance(content, list) and content else content
     if isinstance(first, dict):
         code = first.get("errorCode") or first.get("statusCode") or ""
-        return code, first.get("message", ""), list(first.get("fields") or [])
+        return code, str(first.get("message", ""))[:500], list(first.get("fields") or [])
     if isinstance(content, list):
-        return "MULTIPLE_RECORDS", f"several records match: {', '.join(map(str, content))}", []
-    return "", str(content)[:300], []
+        urls = ", ".join(str(url)[:100] for url in content[:5])
+        return "MULTIPLE_RECORDS", f"several records match: {urls}", []
+    return "", "a reply that is not Salesforce's error format", []
 
 
-class ApiSession(requests.Session):
-    """The session simple-salesforce sends through: our timeouts, throttle and TLS setting
-    (with the environment's CA bundle ignored), a call count, and the last reply kept so its
-    Retry-After and Sforce-Limit-Info can be read after simple-salesforce has raised.
+class ApiSession(GuardedSession):
+    """The session simple-salesforce sends through: the outbound guard, our timeouts,
+    throttle and TLS setting (with the environment's CA bundle ignored), a call count, and
+    the last reply kept so its Retry-After and Sforce-Limit-Info can be read after
+    simple-salesforce has raised. It sends only to the `instance` the token names (a link
+    elsewhere would carry the session id with it) and checks record paths first.
 
     Every call names our client in `Sforce-Call-Options`: Salesforce writes it into the
     `changeOrigin` of the change events our writes cause, so the subscriber drops them."""
 
     def __init__(self, verify: bool | str, throttle_key: str, rate: float | None) -> None:
         super().__init__()
-        self.trust_env = False
+        self.instance = ""
         self.verify = verify
         self.headers["Sforce-Call-Options"] = CALL_OPTIONS
         self.bucket = bucket_for(throttle_key, rate) if rate else None
@@ -112,6 +180,15 @@ class ApiSession(requests.Session):
         self.limit_info = ""
 
     def request(self, method: str, url: str, *args: Any, **kwargs: Any) -> requests.Response:
+        if self.instance and origin(url) != origin(self.instance):
+            raise OutboundRefused(
+                f"Not sent: the request was for {urlsplit(url).hostname}, not the Salesforce "
+                f"instance {urlsplit(self.instance).hostname} the session belongs to.",
+                system=SYSTEM,
+                host=urlsplit(url).hostname or "",
+                reason="another address",
+            )
+        check_record_path(url)
         kwargs.setdefault("timeout", API_TIMEOUT)
         if self.bucket:
             self.bucket.acquire()
@@ -189,6 +266,7 @@ class SalesforceClient:
                 session=self.session,
                 version=self.api_version,
             )
+            self.session.instance = f"https://{self.api.sf_instance}"
         return self.api
 
     # ------------------------------------------------------------ calls

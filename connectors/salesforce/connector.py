@@ -15,7 +15,7 @@ first attempt made. `create` therefore
 
 import re
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, replace
 from datetime import datetime
 from operator import methodcaller
@@ -42,7 +42,7 @@ from connectors.errors import (
     ValidationError,
 )
 from connectors.roles import StageHint, Stream, StreamBatch
-from connectors.salesforce.client import SYSTEM, SalesforceClient, error_from_code
+from connectors.salesforce.client import SYSTEM, SalesforceClient, error_from_code, record_id
 from connectors.salesforce.crm import SalesforceCrm
 from connectors.salesforce.deals import deal_object
 from connectors.salesforce.pubsub.client import PubSubClient
@@ -54,6 +54,8 @@ from connectors.salesforce.webhooks import (
     MalformedOutboundMessage,
     ack_response,
     parse_outbound_message,
+    remember_org,
+    screen_outbound_message,
 )
 
 ENTITIES = [
@@ -134,6 +136,16 @@ class SalesforceConnector(SalesforceCrm, Connector):
         ]
         return WebhookBatch(events, ack_response(), ACK_CONTENT_TYPE)
 
+    @classmethod
+    def screen_webhook(
+        cls,
+        batch: WebhookBatch,
+        settings: dict[str, Any],
+        token_hash: str,
+        headers: Mapping[str, str],
+    ) -> WebhookBatch:
+        return screen_outbound_message(batch, settings)
+
     def __init__(self, connection) -> None:
         super().__init__(connection)
         self.client = SalesforceClient(connection)
@@ -159,6 +171,8 @@ class SalesforceConnector(SalesforceCrm, Connector):
             return Health(ok=False, message=exc.message, needs_reauth=isinstance(exc, AuthError))
         daily = limits.get("DailyApiRequests", {})
         used = daily.get("Max", 0) - daily.get("Remaining", 0)
+        remember_org(self.connection, token.org_id)
+        self.settings = self.connection.settings
         pubsub_ok, pubsub = self.test_pubsub()
         return Health(
             ok=pubsub_ok,
@@ -251,7 +265,8 @@ class SalesforceConnector(SalesforceCrm, Connector):
             path = f"sobjects/{quote(entity)}/{quote(field)}/{quote(value, safe='')}"
             found = self.client.call(lambda sf: sf.restful(path))
         else:
-            found = self.client.call(lambda sf: sobject(sf, entity).get(key))
+            record = record_id(key)  # simple-salesforce would resolve a `..` in it
+            found = self.client.call(lambda sf: sobject(sf, entity).get(record))
         return without_attributes(found)
 
     def query(self, soql: str) -> Iterator[Record]:
@@ -325,8 +340,9 @@ class SalesforceConnector(SalesforceCrm, Connector):
 
     def update(self, entity: str, key: str, data: Record, idempotency_key: str) -> Record:
         """PATCH the given fields of the record with Id `key` (naturally idempotent)."""
-        self.client.call(lambda sf: sobject(sf, entity).update(key, data))
-        return {"Id": key}
+        record = record_id(key)
+        self.client.call(lambda sf: sobject(sf, entity).update(record, data))
+        return {"Id": record}
 
     def upsert(self, entity: str, external_id_field: str, value: str, data: Record) -> Record:
         """Create or update the record whose external ID field has `value`: repeating it

@@ -1,6 +1,7 @@
 from django import forms
 
 from connectors.forms import ConnectionForm
+from connectors.outbound import validate_host_port
 
 AUTH_FLOWS = [
     ("client_credentials", "Client credentials"),
@@ -25,6 +26,7 @@ class ConnectionSettingsForm(ConnectionForm):
 
     system = "salesforce"
     secret_fields = ("client_secret", "private_key", "refresh_token")
+    address_fields = ("login_url", "pubsub_address")  # the second gets the access token
 
     login_url = forms.URLField(
         assume_scheme="https",
@@ -93,13 +95,19 @@ class ConnectionSettingsForm(ConnectionForm):
     )
     refresh_token = forms.CharField(required=False, help_text="Only for the refresh-token flow.")
 
+    def clean_pubsub_address(self) -> str:
+        address = self.cleaned_data["pubsub_address"]
+        if address:
+            validate_host_port(address)
+        return address
+
     def clean(self) -> dict:
         cleaned = super().clean()
         flow = cleaned.get("auth_flow")
         for key in FLOW_SECRETS.get(flow, ()):
             if not self.secret(key):
-                label = self.fields[key].label or key.replace("_", " ").capitalize()
-                self.add_error(key, f"{label} is required for the {flow.replace('_', ' ')} flow.")
+                needed = f"{self.label(key)} is required for the {flow.replace('_', ' ')} flow."
+                self.add_error(key, self.needed_again(key, needed))
         if flow == "jwt_bearer" and not cleaned.get("username"):
             self.add_error("username", "JWT bearer needs the username to act as.")
         if cleaned.get("platform_event_channel") and not cleaned.get("pubsub_address"):

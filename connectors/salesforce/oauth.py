@@ -3,6 +3,8 @@ refresh token. Nothing here touches the database; `client.py` stores what this r
 
 Salesforce's token reply carries no `expires_in`: a session lasts as long as the org's
 session timeout (2 h by default), so the lifetime comes from the connection's settings.
+Its `instance_url` is where every later call (and the session id) goes, so it passes the
+outbound guard (`connectors.outbound`) before it is stored.
 """
 
 import hashlib
@@ -13,8 +15,9 @@ from typing import Any
 import jwt
 import requests
 
-from connectors.errors import AuthError, ConnectorError
+from connectors.errors import AuthError, ConnectorError, OutboundRefused
 from connectors.http import HttpClient
+from connectors.outbound import check_now
 
 SYSTEM, LABEL = "salesforce", "Salesforce"  # the error identity (registry key); words
 DEFAULT_LOGIN_URL = "https://login.salesforce.com"
@@ -64,14 +67,13 @@ class AccessToken:
 
 
 def oauth_error_message(response: requests.Response) -> str:
-    try:
-        body = response.json()
-    except ValueError:
-        return response.text[:300].strip()
+    """`error: error_description` of an OAuth error body, or "" for any other body (the
+    HTTP helper then describes it without quoting it)."""
+    body = response.json()
     if isinstance(body, dict) and body.get("error"):
         description = body.get("error_description") or ""
         return f"{body['error']}: {description}" if description else str(body["error"])
-    return str(body)[:300]
+    return ""
 
 
 def oauth_error_for(response: requests.Response, message: str) -> ConnectorError | None:
@@ -123,13 +125,27 @@ class OAuthClient:
                 fingerprint=self.fingerprint(secrets),
             )
         except (ValueError, KeyError, TypeError, AttributeError) as exc:
-            raise AuthError(
-                "Salesforce token request failed: the reply held no access token",
+            raise AuthError(  # the reply is not quoted: it may hold a token
+                "Salesforce token request failed: the reply held no access token and instance URL",
                 system=SYSTEM,
-                detail=response.text[:300],
             ) from exc
+        self.check_instance(token.instance_url)
         rotated = reply.get("refresh_token", "")
         return token, rotated if rotated != secrets.get("refresh_token") else ""
+
+    def check_instance(self, instance_url: str) -> None:
+        """The instance the token reply names passes the outbound guard, or nothing is
+        stored: the reply comes from whatever the login URL reaches."""
+        try:
+            check_now(instance_url)
+        except OutboundRefused as refused:
+            raise OutboundRefused(
+                f"Salesforce's token reply names an instance this server will not call: "
+                f"{refused.message}",
+                system=SYSTEM,
+                host=refused.host,
+                reason=refused.reason,
+            ) from refused
 
     def grant(self, secrets: dict[str, Any]) -> dict[str, str]:
         if self.flow == "client_credentials":

@@ -9,6 +9,7 @@ from datetime import UTC, date, datetime
 from typing import Any
 
 from connectors.errors import ValidationError
+from connectors.salesforce.client import record_id
 from connectors.salesforce.oauth import SYSTEM
 
 NUMERIC = {"int", "double", "currency", "percent"}
@@ -21,6 +22,8 @@ def soql_literal(value: Any, field_type: str) -> str:
         return "null"
     if isinstance(value, bool):
         return "true" if value else "false"
+    if field_type == "id":
+        return f"'{record_id(value)}'"
     try:
         if field_type == "datetime":
             moment = value if isinstance(value, datetime) else parse_datetime(str(value))

@@ -13,7 +13,7 @@ from typing import Any
 import requests
 
 from connectors.errors import AuthError, ConnectorError, NotFound, TransientError, ValidationError
-from connectors.http import HttpClient
+from connectors.http import HttpClient, described
 
 SYSTEM, LABEL = "streak", "Streak"  # the error identity (registry key); words
 DEFAULT_BASE_URL = "https://api.streak.com"
@@ -26,9 +26,9 @@ def streak_error_message(response: requests.Response) -> str:
     try:
         body = response.json()
     except ValueError:
-        return response.text[:300].strip()
+        return ""  # not Streak's error format: described, never quoted (connectors/http.py)
     if not isinstance(body, dict):
-        return str(body)[:300]
+        return ""
     error, details = body.get("error") or "", body.get("details") or ""
     return f"{error} ({details})" if error and details else str(error or details)
 
@@ -92,7 +92,7 @@ class StreakClient:
                 f"Streak answered {method} {path} with something that is not JSON",
                 system=SYSTEM,
                 status=response.status_code,
-                detail=response.text[:300],
+                detail=described(response),
             ) from exc
 
     def get(self, path: str, params: dict[str, Any] | None = None) -> Any:

@@ -8,6 +8,7 @@ class ConnectionSettingsForm(ConnectionForm):
 
     system = "streak"
     secret_fields = ("api_key",)
+    address_fields = ("base_url",)
 
     base_url = forms.URLField(
         assume_scheme="https",

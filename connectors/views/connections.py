@@ -13,7 +13,7 @@ from django.views.generic import DetailView, ListView
 
 from clarity.permissions import Rule, RuleRequiredMixin, needs
 from connectors.errors import ConnectorError
-from connectors.forms import ConnectionForm, connection_form_class
+from connectors.forms import ConnectionForm, and_list, connection_form_class
 from connectors.models import Connection, IntegrationPair
 from connectors.registry import SYSTEMS
 from connectors.services import cached_schema, check_connection, connector_for
@@ -94,6 +94,13 @@ class ConnectionFormView(RuleRequiredMixin):
         connection = form.save()
         verb = "created" if created else "saved"
         messages.success(request, f"Connection “{connection.name}” {verb}.")
+        if form.cleared:
+            messages.warning(
+                request,
+                "The address changed, so these stored secrets were cleared: "
+                f"{and_list(form.cleared)}. Type them again (or connect again) before the next "
+                "test.",
+            )
         return redirect(connection)
 
 

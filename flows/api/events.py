@@ -1,7 +1,9 @@
 """The published events API: subscriptions, and their deliveries with every attempt.
 
 Subscriptions are configuration (admins: the role permissions on the model); deliveries and
-their attempts are read-only history.
+their attempts are read-only history. A subscription's URL passes the outbound guard when
+saved (`connectors.outbound`), and a new URL needs its secret sent again: a stored secret
+signs only for the address it was given for.
 """
 
 from typing import Any
@@ -10,6 +12,7 @@ from django.db.models import QuerySet
 from rest_framework import serializers, viewsets
 
 from clarity.permissions import model_rule
+from connectors import outbound
 from connectors.models import IntegrationPair
 from flows.models import Delivery, DeliveryAttempt, Subscription
 from flows.publishing import EVENTS
@@ -38,6 +41,11 @@ class SubscriptionSerializer(serializers.ModelSerializer):
     def get_has_secret(self, subscription: Subscription) -> bool:
         return bool(subscription.secrets.get("secret"))
 
+    def validate_url(self, url: str) -> str:
+        if url:
+            outbound.validate_url(url)
+        return url
+
     def validate(self, data: dict[str, Any]) -> dict[str, Any]:
         merged = {
             "target": getattr(self.instance, "target", ""),
@@ -45,6 +53,12 @@ class SubscriptionSerializer(serializers.ModelSerializer):
             "flow": getattr(self.instance, "flow", ""),
             **data,
         }
+        moved = self.instance is not None and merged["url"] != self.instance.url
+        if moved and self.get_has_secret(self.instance) and not data.get("secret"):
+            raise serializers.ValidationError(
+                {"secret": "The URL changed, and the stored secret is never used for a new "
+                 "address: send the secret again with the new URL."}
+            )  # fmt: skip
         has_secret = bool(data.get("secret")) or (
             self.instance is not None and self.get_has_secret(self.instance)
         )

@@ -1,7 +1,10 @@
 """Sending one message through one channel, and recording that it was sent (or why not).
 
-HTTP channels use plain requests with short timeouts: an alert must never hold a worker.
-Email goes through the outbox (`clarity.outbox`), which sends and retries it on its own.
+HTTP channels use short timeouts (an alert must never hold a worker) and the outbound guard
+(`connectors.outbound`: no private address unless allowed, redirects checked hop by hop).
+A receiver's reply is described, never quoted, in what is recorded: every viewer reads the
+alert page. Email goes through the outbox (`clarity.outbox`), which sends and retries it on
+its own.
 """
 
 import hashlib
@@ -19,7 +22,9 @@ import requests
 
 from clarity.models import OutboxMessage
 from clarity.outbox import Kind, queue_mail
+from connectors.errors import OutboundRefused
 from connectors.models import IntegrationPair
+from connectors.outbound import GuardedSession
 from monitoring.models import AlertChannel, AlertDelivery, AlertRule
 
 logger = logging.getLogger(__name__)
@@ -80,10 +85,13 @@ def post(url: str, body: bytes, headers: dict[str, str], setting: str) -> None:
     channel's settings (`setting`) to check. Only the URL's host is named: a Slack URL is a
     secret, and a webhook URL's path may hold a token."""
     try:
-        reply = requests.post(
-            url, data=body, headers={"Content-Type": "application/json", **headers},
-            timeout=TIMEOUT,
-        )  # fmt: skip
+        with GuardedSession() as session:
+            reply = session.post(
+                url, data=body, headers={"Content-Type": "application/json", **headers},
+                timeout=TIMEOUT,
+            )  # fmt: skip
+    except OutboundRefused as exc:
+        raise DeliveryFailed(f"{exc.message} Check the channel's {setting}.") from exc
     except requests.RequestException as exc:
         raise DeliveryFailed(f"{unreachable(url, exc)}. Check the channel's {setting}.") from exc
     if reply.status_code >= 300:
@@ -136,8 +144,9 @@ SLACK_ANSWERS = {  # Slack's documented incoming-webhook errors
 
 
 def refused(url: str, reply: requests.Response) -> str:
-    """What the receiver's answer means, in words, with its own first words."""
-    said = reply.text.strip()[:200]
+    """What the receiver's answer means, in words: Slack's documented answers by name, any
+    other body not quoted (whatever the URL reaches must not be read back through us)."""
+    said = reply.text.strip()[:40]
     if said in SLACK_ANSWERS:
         return f"{SLACK_ANSWERS[said]} ({reply.status_code} {said})"
     meaning = {
@@ -147,7 +156,7 @@ def refused(url: str, reply: requests.Response) -> str:
     if meaning is None:
         meaning = "had a failure of its own" if reply.status_code >= 500 else "refused the alert"
     answer = f"{reply.status_code} {reply.reason or ''}".strip()
-    return f"{host_of(url)} {meaning} (it answered {answer}{f': {said}' if said else ''})"
+    return f"{host_of(url)} {meaning} (it answered {answer})"
 
 
 def send_slack(channel: AlertChannel, message: Message) -> None:

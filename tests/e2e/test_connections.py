@@ -80,3 +80,37 @@ def test_pair_of_two_crms_is_refused_in_the_form(page: Page, live_server, users,
     page.get_by_label("ERP").select_option(label="Streak B (Streak)")
     page.get_by_role("button", name="Create pair").click()
     expect(page.locator(".field .error")).to_contain_text("which is not an ERP")
+
+
+def test_admin_re_pointing_a_connection_types_the_key_again(page: Page, live_server, users, login):
+    connection = Connection.objects.create(
+        name="Acme Streak", system="streak", settings={"base_url": "https://api.streak.com"},
+        secrets={"api_key": SECRET},
+    )  # fmt: skip
+    login("admin")
+    page.goto(f"{live_server.url}/connections/{connection.pk}/edit/")
+    expect(
+        page.get_by_text("Changing it clears the stored API key: type it again.")
+    ).to_be_visible()
+
+    page.get_by_label("API base URL").fill("http://10.0.0.5:8101")
+    page.get_by_role("button", name="Save").click()
+    base_url_field = page.locator(".field.has-error", has=page.get_by_label("API base URL"))
+    expect(base_url_field).to_contain_text("10.0.0.5: it is a private network address")
+    expect(base_url_field).to_contain_text("CLARITY_OUTBOUND_ALLOWED_HOSTS")
+
+    page.get_by_label("API base URL").fill("https://api.streak-eu.example")
+    page.get_by_role("button", name="Save").click()
+    key_field = page.locator(".field.has-error", has=page.get_by_label("API key"))
+    expect(key_field).to_contain_text(
+        "The API base URL changed, and a stored secret is never sent to a new address: type it "
+        "again."
+    )
+    assert Connection.objects.get().settings["base_url"] == "https://api.streak.com"
+
+    page.get_by_label("API key").fill("streak-key-for-the-eu-host")
+    page.get_by_role("button", name="Save").click()
+    expect(page.get_by_role("status")).to_contain_text("Connection “Acme Streak” saved.")
+    saved = Connection.objects.get()
+    assert saved.settings["base_url"] == "https://api.streak-eu.example"
+    assert saved.secrets == {"api_key": "streak-key-for-the-eu-host"}

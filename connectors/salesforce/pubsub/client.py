@@ -2,7 +2,9 @@
 Subscribe stream with flow control; every gRPC failure turned into the connector errors.
 
 - Channel: TLS (the system's root certificates) to `api.pubsub.salesforce.com:7443`; plain
-  text only to a loopback address (`127.0.0.1:` or `localhost:`, the sandbox).
+  text only to a loopback address (`127.0.0.1:` or `localhost:`, the sandbox). The address
+  passes the outbound guard (`connectors.outbound.grpc_target`): resolved and checked once,
+  the channel pinned to the checked addresses, TLS still verifying the name.
 - Auth: every call carries `accesstoken`, `instanceurl` and `tenantid` (the org id) from the
   connection's OAuth token, the one the REST client keeps; a call refused UNAUTHENTICATED is
   sent once more with a new token.
@@ -35,6 +37,7 @@ from connectors.errors import (
     TransientError,
 )
 from connectors.metering import count
+from connectors.outbound import grpc_target
 from connectors.salesforce.client import SalesforceClient
 from connectors.salesforce.oauth import SYSTEM, AccessToken
 from connectors.salesforce.pubsub import pubsub_api_pb2 as pb
@@ -58,9 +61,18 @@ class EventSchema:
 
 
 def open_channel(address: str) -> grpc.Channel:
+    """A channel to the checked addresses of `address`, with the name kept as the
+    authority and for TLS (SNI and the certificate)."""
+    try:
+        target, host = grpc_target(address)
+    except ConnectorError as refused:
+        refused.system = refused.system or SYSTEM
+        raise
+    options = [("grpc.default_authority", address)]
     if address.startswith(LOOPBACK):
-        return grpc.insecure_channel(address)
-    return grpc.secure_channel(address, grpc.ssl_channel_credentials())
+        return grpc.insecure_channel(target, options=options)
+    options.append(("grpc.ssl_target_name_override", host))
+    return grpc.secure_channel(target, grpc.ssl_channel_credentials(), options=options)
 
 
 def trailer_code(error: grpc.RpcError) -> str:

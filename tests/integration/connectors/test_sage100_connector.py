@@ -100,7 +100,9 @@ def test_test_connection_reads_odbc_and_reaches_the_bridge(make_connection):
 
 
 def test_a_missing_odbc_driver_is_named_in_one_plain_sentence(make_connection):
-    connection = make_connection(odbc_connection_string="DRIVER={MAS 90 4.0 ODBC Driver};UID=x")
+    connection = make_connection(
+        odbc_connection_string="DRIVER={MAS 90 4.0 ODBC Driver};UID=x", odbc_dialect="providex"
+    )
     health = check_connection(connection)
     connection.refresh_from_db()
     assert connection.status == Connection.Status.FAILING

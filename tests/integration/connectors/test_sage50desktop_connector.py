@@ -123,7 +123,8 @@ def test_odbc_errors_are_classified_with_the_fix(state, words, error_class, said
 
 
 def test_a_missing_odbc_driver_is_told_on_the_connection_test(sage50desktop):
-    missing = {"odbc_connection_string": "DRIVER={Pervasive ODBC Interface}"}
+    missing = {"odbc_connection_string": "DRIVER={Pervasive ODBC Interface}",
+               "odbc_dialect": "pervasive"}  # fmt: skip
     sage50desktop.settings = {**sage50desktop.settings, **missing}
     sage50desktop.save()
 
