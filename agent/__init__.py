@@ -4,8 +4,9 @@ through which Clarity Connect writes (reads go over ODBC, never through the agen
 It runs on the Windows PC that holds the Sage company, with only Python, werkzeug and
 cheroot (no Django): `python -m agent --product sage100|sage50 --backend module:Class ...`
 (see `__main__`). Every request is signed with a shared key and every write carries an
-Idempotency-Key (`protocol`); the server (`server.AgentApp`) checks both, runs each write at
-most once per key and turns Sage's refusals into plain replies.
+Idempotency-Key (`protocol`); the server (`server.AgentApp`) checks both, refuses a copy
+of a request it took before (`replay`), runs each write at most once per key and turns
+Sage's refusals into plain replies.
 
 A product plugs in as a package with two parts: a backend contract (an `AgentBackend`
 subclass naming the writes in the product's own terms, e.g. `sage100.backend`) with its

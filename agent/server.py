@@ -2,9 +2,10 @@
 `ProductApi` and backend). Reads of the company do not come here: Clarity reads ODBC.
 
 In order, for every request: a body over `max_body_bytes` is refused (413 `too_large`)
-before it is read; the signature is checked before anything else is done (401); the path
-is routed; a write (POST, PATCH) needs an Idempotency-Key and runs at most once for it,
-a repeat getting the first reply. Backend errors become replies:
+before it is read; the signature is checked before anything else is done (401); its nonce
+is taken, a nonce seen before refused (401 `replayed`, `agent.replay`); the path is
+routed; a write (POST, PATCH) needs an Idempotency-Key and runs at most once for it, a
+repeat getting the first reply. Backend errors become replies:
 
     Refused            -> 422 refused (+ "field" when Sage names one); nothing was written
     SeveralMatches     -> 409 several_matches + "field": the match (not kept for the key:
@@ -14,6 +15,7 @@ a repeat getting the first reply. Backend errors become replies:
 """
 
 import json
+import time
 from collections.abc import Callable
 from decimal import Decimal
 from pathlib import Path
@@ -27,6 +29,7 @@ from agent import protocol
 from agent.api import BadRequest, ProductApi
 from agent.backend import BackendUnavailable, RecordInUse, Refused, SeveralMatches
 from agent.idempotency import IdempotencyStore, KeyInProgress, KeyMismatch, fingerprint
+from agent.replay import MAX_NONCES, CacheFull, NonceCache, Replayed
 
 WRITE_METHODS = ("POST", "PATCH")
 MAX_BODY_BYTES = 1_048_576
@@ -74,12 +77,16 @@ def read_body(request: Request, limit: int) -> bytes:
 
 
 class AgentApp:
+    """`clock` gives the agent's time in unix seconds (the tests move it)."""
+
     def __init__(
         self,
         api: ProductApi,
         key: str,
         idempotency_db_path: Path,
         max_body_bytes: int = MAX_BODY_BYTES,
+        max_nonces: int = MAX_NONCES,
+        clock: Callable[[], float] = time.time,
     ) -> None:
         if not key:
             raise ValueError("The agent needs a non-empty shared key.")
@@ -87,6 +94,8 @@ class AgentApp:
         self.key = key
         self.max_body_bytes = max_body_bytes
         self.idempotency = IdempotencyStore(idempotency_db_path)
+        self.nonces = NonceCache(max_nonces)
+        self.clock = clock
 
     def __call__(self, environ: dict[str, Any], start_response: Callable) -> Any:
         return self.handle(Request(environ))(environ, start_response)
@@ -101,18 +110,9 @@ class AgentApp:
             response.headers["Connection"] = "close"  # the unread rest must not be parsed
             return response
         idempotency_key = request.headers.get(protocol.IDEMPOTENCY_HEADER, "").strip()
-        try:
-            protocol.verify_signature(
-                self.key,
-                request.method,
-                signed_path(request),
-                body,
-                request.headers.get(protocol.TIMESTAMP_HEADER),
-                request.headers.get(protocol.SIGNATURE_HEADER),
-                idempotency_key,
-            )
-        except protocol.SignatureError as exc:
-            return error_response(exc.code, exc.message)
+        refusal = self._authenticate(request, body, idempotency_key)
+        if refusal is not None:
+            return refusal
         try:
             endpoint, values = self.api.url_map.bind_to_environ(request.environ).match()
         except NotFound:
@@ -124,6 +124,43 @@ class AgentApp:
         if request.method not in WRITE_METHODS:
             return self._run(endpoint, values, body)
         return self._run_once(request, idempotency_key, endpoint, values, body)
+
+    def _authenticate(self, request: Request, body: bytes, idempotency_key: str) -> Response | None:
+        """The refusal of a request not signed with the key inside the window, or whose
+        nonce was taken before; None when it may go on (its nonce now taken)."""
+        now = self.clock()
+        nonce = request.headers.get(protocol.NONCE_HEADER, "")
+        try:
+            sent_at = protocol.verify_signature(
+                self.key,
+                request.method,
+                signed_path(request),
+                body,
+                request.headers.get(protocol.TIMESTAMP_HEADER),
+                request.headers.get(protocol.SIGNATURE_HEADER),
+                idempotency_key,
+                now=now,
+                nonce=nonce,
+            )
+            self.nonces.take(nonce, sent_at, now)
+        except protocol.SignatureError as exc:
+            return error_response(exc.code, exc.message)
+        except Replayed:
+            return error_response(
+                "replayed",
+                f"This request was received before (its {protocol.NONCE_HEADER} was taken): "
+                "a copy of a signed request is refused. Sign every attempt afresh.",
+            )
+        except CacheFull as exc:
+            response = error_response(
+                "rate_limited",
+                f"More than {self.nonces.max_nonces} requests inside the "
+                f"{protocol.WINDOW_SECONDS} s window: the agent remembers no more nonces to "
+                f"refuse replays with. Retry after {exc.retry_after} s.",
+            )
+            response.headers["Retry-After"] = str(exc.retry_after)
+            return response
+        return None
 
     def _run_once(
         self, request: Request, key: str, endpoint: str, values: dict, body: bytes

@@ -38,7 +38,7 @@ from flows.leases import (
 )
 from flows.models import Approval, RunStep, SyncRun
 from flows.queue import enqueue, enqueue_at
-from flows.redaction import redact
+from flows.redaction import redact, redact_text
 from flows.registry import FLOWS
 from flows.steps.notes import tell_after_failure
 
@@ -174,7 +174,7 @@ def record_step(
         status=status,
         input=redact(step_input),
         output=redact(output),
-        error=describe(error) if error else "",
+        error=redact_text(describe(error)) if error else "",
         duration_ms=int(duration * 1000),
         started_at=timezone.now() - timedelta(seconds=duration),
     )
@@ -218,9 +218,9 @@ NO_ERROR: dict[str, Any] = {
 def error_fields(error: Exception) -> dict[str, Any]:
     fields: dict[str, Any] = {
         "error_class": type(error).__name__,
-        "error_message": str(error)[:2000],
-        "error_detail": getattr(error, "detail", "")[:2000],
-        "error_fields": getattr(error, "fields", {}) or {},
+        "error_message": redact_text(str(error))[:2000],
+        "error_detail": redact_text(getattr(error, "detail", "") or "")[:2000],
+        "error_fields": redact(getattr(error, "fields", {}) or {}),
     }
     return fields
 

@@ -1,15 +1,25 @@
-"""A lookup table's CSV import: the file's columns checked, what it would change worked out
-for a preview, and applied only once someone saw that preview and pressed Apply.
+"""A lookup table's CSV export and import: the file's columns checked, what it would change
+worked out for a preview, and applied only once someone saw that preview and pressed Apply.
 
 A row is a key and its value. The file names its columns in a header row (`key,value`,
 other columns left out and said so), or has exactly two columns on every line. A file with
 one column, or a line with one, is refused with the line named: imported, its keys would map
 to nothing. Commas, semicolons (Excel in much of Europe) and tabs all separate columns.
+
+The export is opened in spreadsheets, so a cell a spreadsheet would run as a formula (it
+starts with =, +, -, @, a tab or a carriage return: OWASP's CSV injection list) is written
+after an apostrophe, which makes it text; so is a cell that starts with an apostrophe, so
+the import can take exactly one off again and a table exported and imported is unchanged.
+A plain number (`-5`, `+12.5`) is written as it is: it cannot run anything, and a key like
+`-5` stays the same text for every other program that reads the file.
 """
 
 import csv
 import io
+import re
+from collections.abc import Iterable
 from dataclasses import dataclass, field
+from typing import Any, Protocol
 
 from django import forms
 from django.db import transaction
@@ -19,6 +29,9 @@ from mappings.models import LookupEntry, LookupTable
 MAX_LENGTH = LookupEntry._meta.get_field("key").max_length
 SHOWN_PROBLEMS = 5
 Row = tuple[str, str]
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+TEXT_MARK = "'"  # a spreadsheet shows the rest of the cell as text, never as a formula
+PLAIN_NUMBER = re.compile(r"[+-]?\d+(?:\.\d+)?")
 
 
 @dataclass
@@ -45,6 +58,31 @@ class Changes:
     @property
     def count(self) -> int:
         return len(self.added) + len(self.changed) + len(self.removed)
+
+
+class Writable(Protocol):
+    """Where the export goes: a file, an HttpResponse."""
+
+    def write(self, text: str, /) -> Any: ...
+
+
+def export_cell(text: str) -> str:
+    """The cell as written to the export: marked as text when a spreadsheet would run it."""
+    formula = text.startswith(FORMULA_START) and not PLAIN_NUMBER.fullmatch(text)
+    return TEXT_MARK + text if formula or text.startswith(TEXT_MARK) else text
+
+
+def import_cell(text: str) -> str:
+    """The cell as the export had it before `export_cell` marked it."""
+    unmarked = text.removeprefix(TEXT_MARK)
+    return unmarked if unmarked.startswith((*FORMULA_START, TEXT_MARK)) else text
+
+
+def write_csv(out: Writable, rows: Iterable[Row]) -> None:
+    """The export: a header row `key,value`, then the rows, no cell run as a formula."""
+    writer = csv.writer(out)
+    writer.writerow(["key", "value"])
+    writer.writerows((export_cell(key), export_cell(value)) for key, value in rows)
 
 
 def cells_of(text: str) -> list[tuple[int, list[str]]]:
@@ -92,7 +130,7 @@ def read_csv(text: str) -> CsvRows:
         if len(cells) <= max(key_at, value_at):
             problems.append(f"line {number} has fewer columns than the header row")
             continue
-        key, value = cells[key_at], cells[value_at]
+        key, value = import_cell(cells[key_at]), import_cell(cells[value_at])
         if not key:
             problems.append(f"line {number} has no key")
         elif max(len(key), len(value)) > MAX_LENGTH:
@@ -130,11 +168,12 @@ def changes(table: LookupTable, rows: list[Row], replace: bool) -> Changes:
 
 @transaction.atomic
 def apply(table: LookupTable, rows: list[Row], replace: bool) -> Changes:
+    """Write the changes row by row (not in bulk), so the audit log has every row added,
+    changed or removed, with who imported it."""
     done = changes(table, rows, replace)
     existing = {entry.key.casefold(): entry for entry in table.entries.all()}
-    LookupEntry.objects.bulk_create(
-        LookupEntry(table=table, key=key, value=value) for key, value in done.added
-    )
+    for key, value in done.added:
+        LookupEntry.objects.create(table=table, key=key, value=value)
     for key, _, value in done.changed:
         entry = existing[key.casefold()]
         entry.key, entry.value = key, value

@@ -21,6 +21,7 @@ from connectors.errors import AuthError, ConnectorError, RateLimited, TransientE
 from connectors.registry import SYSTEMS
 from flows.base import Flow, StepContext
 from flows.models import SyncRun
+from flows.redaction import redact_text
 from flows.steps import READ_DEAL
 
 logger = logging.getLogger(__name__)
@@ -75,7 +76,7 @@ def failure_note(ctx: StepContext, error: Exception, status: str) -> tuple[str, 
     system = getattr(error, "system", "")
     label = SYSTEMS[system].label if system in SYSTEMS else ""
     if status in (SyncRun.Status.FAILED, SyncRun.Status.DEAD):
-        reason = str(error).strip() if isinstance(error, ConnectorError) else ""
+        reason = redact_text(str(error).strip()) if isinstance(error, ConnectorError) else ""
         if not reason:
             reason = f"the run stopped on an unexpected error ({type(error).__name__})"
         elif status == SyncRun.Status.DEAD:

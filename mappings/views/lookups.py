@@ -1,6 +1,5 @@
 """Lookup tables: list (per pair and global), settings, rows edited inline, CSV in and out."""
 
-import csv
 from typing import Any
 
 from django.contrib import messages
@@ -236,7 +235,5 @@ class LookupExportView(RuleRequiredMixin):
         response = HttpResponse(content_type="text/csv; charset=utf-8")
         filename = slugify(table.name) or "lookup-table"
         response["Content-Disposition"] = f'attachment; filename="{filename}.csv"'
-        writer = csv.writer(response)
-        writer.writerow(["key", "value"])
-        writer.writerows(table.entries.values_list("key", "value"))
+        lookup_csv.write_csv(response, table.entries.values_list("key", "value"))
         return response

@@ -1,5 +1,5 @@
-"""The agent's protocol (signatures over the idempotency key, the time window), its body
-limit and its idempotency, without Sage: the agent app runs in-process with Sage 100's
+"""The agent's protocol (signatures over the idempotency key and nonce, the time window),
+its body limit and its idempotency, without Sage: the agent app runs in-process with Sage 100's
 endpoints on a recording fake backend (Sage 50's: test_agent_sage50_api.py)."""
 
 import hashlib
@@ -18,6 +18,7 @@ from agent import protocol
 from agent.backend import EXISTED, RecordInUse, Refused, SeveralMatches
 from agent.protocol import (
     IDEMPOTENCY_HEADER,
+    NONCE_HEADER,
     REPLAYED_HEADER,
     WINDOW_SECONDS,
     SignatureError,
@@ -33,13 +34,14 @@ KEY = "unit-test-key"
 BODY = b'{"ARDivisionNo": "00", "CustomerName": "Acme"}'
 NOW = 1_750_000_000
 METHOD, PATH, IDEMPOTENCY_KEY = "PATCH", "/v1/customers/00/ACME", "deal-7:customer"
+NONCE = "n0nce-of-24-characters_x"
 
 
 def test_signature_round_trip():
     headers = signed_headers(KEY, METHOD, PATH, BODY, IDEMPOTENCY_KEY, now=NOW)
     assert headers[protocol.TIMESTAMP_HEADER] == str(NOW)
     assert headers[IDEMPOTENCY_HEADER] == IDEMPOTENCY_KEY
-    verify_signature(
+    sent_at = verify_signature(
         KEY,
         METHOD,
         PATH,
@@ -48,13 +50,41 @@ def test_signature_round_trip():
         headers[protocol.SIGNATURE_HEADER],
         IDEMPOTENCY_KEY,
         now=NOW,
+        nonce=headers[NONCE_HEADER],
     )
+    assert sent_at == NOW
 
 
-def test_signature_is_hmac_sha256_of_timestamp_method_path_key_and_body():
-    signed = b"1750000000\nPATCH\n/v1/customers/00/ACME\ndeal-7:customer\n" + BODY
-    expected = hmac.new(KEY.encode(), signed, hashlib.sha256).hexdigest()
-    assert sign_request(KEY, METHOD, PATH, BODY, NOW, IDEMPOTENCY_KEY) == expected
+def test_every_signing_carries_a_new_nonce():
+    nonces = {signed_headers(KEY, "GET", "/v1/health", b"", now=NOW)[NONCE_HEADER] for _ in "abc"}
+    assert len(nonces) == 3 and all(protocol.NONCE.fullmatch(nonce) for nonce in nonces)
+
+
+def test_signature_is_hmac_sha256_of_timestamp_nonce_method_path_key_and_body():
+    signed = f"1750000000 {NONCE}\nPATCH\n/v1/customers/00/ACME\ndeal-7:customer\n".encode()
+    expected = hmac.new(KEY.encode(), signed + BODY, hashlib.sha256).hexdigest()
+    assert sign_request(KEY, METHOD, PATH, BODY, NOW, IDEMPOTENCY_KEY, NONCE) == expected
+
+
+def test_a_client_signing_without_a_nonce_is_told_to_update_and_a_stranger_is_not():
+    unguarded = sign_request(KEY, METHOD, PATH, BODY, NOW, IDEMPOTENCY_KEY)  # older clients
+    with pytest.raises(SignatureError) as old_client:
+        verify_signature(KEY, METHOD, PATH, BODY, str(NOW), unguarded, IDEMPOTENCY_KEY, NOW)
+    assert old_client.value.code == "bad_nonce" and protocol.ERROR_CODES["bad_nonce"] == 400
+    assert NONCE_HEADER in old_client.value.message and "update" in old_client.value.message
+    with pytest.raises(SignatureError) as stranger:
+        verify_signature(KEY, METHOD, PATH, BODY, str(NOW), "0" * 64, IDEMPOTENCY_KEY, NOW)
+    assert stranger.value.code == "bad_signature"
+
+
+@pytest.mark.parametrize("nonce", ["short", "x" * 65, "has space in it ok", "ünïcödé-nonce-16ch"])
+def test_a_nonce_not_of_the_form_is_refused(nonce):
+    signature = sign_request(KEY, METHOD, PATH, BODY, NOW, IDEMPOTENCY_KEY, nonce)
+    with pytest.raises(SignatureError) as caught:
+        verify_signature(
+            KEY, METHOD, PATH, BODY, str(NOW), signature, IDEMPOTENCY_KEY, NOW, nonce=nonce
+        )
+    assert caught.value.code == "bad_nonce" and "16 to 64" in caught.value.message
 
 
 @pytest.mark.parametrize(
@@ -72,9 +102,21 @@ def test_signature_is_hmac_sha256_of_timestamp_method_path_key_and_body():
     ],
 )
 def test_tampering_is_detected(key, method, path, body, timestamp, idempotency_key):
-    signature = sign_request(KEY, METHOD, PATH, BODY, NOW, IDEMPOTENCY_KEY)
+    signature = sign_request(KEY, METHOD, PATH, BODY, NOW, IDEMPOTENCY_KEY, NONCE)
     with pytest.raises(SignatureError) as caught:
-        verify_signature(key, method, path, body, timestamp, signature, idempotency_key, NOW)
+        verify_signature(
+            key, method, path, body, timestamp, signature, idempotency_key, NOW, nonce=NONCE
+        )
+    assert caught.value.code == "bad_signature"
+
+
+def test_a_new_nonce_on_a_captured_signature_is_detected():
+    signature = sign_request(KEY, METHOD, PATH, BODY, NOW, IDEMPOTENCY_KEY, NONCE)
+    with pytest.raises(SignatureError) as caught:
+        verify_signature(
+            KEY, METHOD, PATH, BODY, str(NOW), signature, IDEMPOTENCY_KEY, NOW,
+            nonce="another-nonce-of-24-char",
+        )  # fmt: skip
     assert caught.value.code == "bad_signature"
 
 
@@ -85,12 +127,12 @@ def test_tampering_is_detected(key, method, path, body, timestamp, idempotency_k
 )  # fmt: skip
 def test_window_edges(skew, accepted):
     sent_at = NOW - skew
-    signature = sign_request(KEY, METHOD, PATH, BODY, sent_at)
+    signature = sign_request(KEY, METHOD, PATH, BODY, sent_at, nonce=NONCE)
     if accepted:
-        verify_signature(KEY, METHOD, PATH, BODY, str(sent_at), signature, now=NOW)
+        verify_signature(KEY, METHOD, PATH, BODY, str(sent_at), signature, now=NOW, nonce=NONCE)
         return
     with pytest.raises(SignatureError) as caught:
-        verify_signature(KEY, METHOD, PATH, BODY, str(sent_at), signature, now=NOW)
+        verify_signature(KEY, METHOD, PATH, BODY, str(sent_at), signature, now=NOW, nonce=NONCE)
     assert caught.value.code == "stale_timestamp"
     assert ("old" if skew > 0 else "in the future") in caught.value.message
 
