@@ -25,6 +25,7 @@ CA_PROVINCE_POSTAL = re.compile(
     r"^(?:(?P<city>.+?)\s+)?(?P<state>[A-Z]{2})\s+(?P<zip>[A-Z]\d[A-Z]\s?\d[A-Z]\d)$"
 )
 ZIP_FIRST = re.compile(r"^(?P<zip>\d{4}\s?[A-Z]{2}|[A-Z]{1,2}-?\d{4,5}|\d{4,5})\s+(?P<city>.+)$")
+MAX_PLACE_CHARS = 200  # "city, state zip" longer than this is left in the lines
 UK_POSTCODE_LAST = re.compile(r"^(?P<city>.+?)\s+(?P<zip>[A-Z]{1,2}\d[A-Z\d]?\s*\d[A-Z]{2})$")
 
 
@@ -42,8 +43,10 @@ def parse_address_line(text: str, default_country: str = "") -> dict[str, Any]:
     if parts and (code := country_code(parts[-1])):
         address["country"] = code
         parts.pop()
-    if parts:
-        last = parts[-1]
+    # One space between words, and no city-state-zip part longer than anyone writes: the
+    # patterns' lazy city before `\s+` would otherwise try every split of a long run of spaces.
+    last = " ".join(parts[-1].split()) if parts else ""
+    if last and len(last) <= MAX_PLACE_CHARS:
         for pattern in (US_STATE_ZIP, CA_PROVINCE_POSTAL, ZIP_FIRST, UK_POSTCODE_LAST):
             match = pattern.match(last)
             if match is None:

@@ -1,20 +1,48 @@
 """Turns a spec's rules into the closures `runtime.run_rules` runs (see engine's docstring).
 
 Everything that can be decided once is decided here: paths are parsed into getters,
-constant parameters are bound (and prepared: regexes compiled, keys folded), target checks
-are built from the target's FieldInfo, and one-key rules with plain transforms get a single
-composed `pull` closure.
+constant parameters are checked against their bounds (`mappings.limits`) and bound (and
+prepared: patterns compiled, keys folded), target checks are built from the target's
+FieldInfo, and one-key rules with plain transforms get a single composed `pull` closure.
+
+A spec compiled for a preview gets a `Budget`: its rules, steps and writes are wrapped here
+to check it, so the rules the workers run carry no such check at all.
 """
 
 import re
+import reprlib
 from collections.abc import Callable
 from string import Formatter
 from typing import Any
 
 from connectors.base import FieldInfo
 from mappings.checks import build_check
+from mappings.limits import (
+    MAX_GROUP_DEPTH,
+    MAX_PATH,
+    MAX_PLACEHOLDERS,
+    MAX_RULES,
+    MAX_STEPS,
+    MAX_TARGET,
+    MAX_TEMPLATE,
+    constant_problem,
+    param_problem,
+    shorten,
+)
 from mappings.paths import PathError, compile_getter, compile_setter
-from mappings.runtime import CompiledRule, Issue, is_blank, required_message, run_rules
+from mappings.runtime import (
+    Budget,
+    BudgetExceeded,
+    CompiledRule,
+    Issue,
+    guard_read,
+    guard_rule,
+    guard_step,
+    guard_write,
+    is_blank,
+    required_message,
+    run_rules,
+)
 from mappings.transforms import (
     ENV,
     FIELD,
@@ -30,6 +58,9 @@ from mappings.transforms import (
 SIMPLE_KEY = re.compile(r"^[^.\[\]$]+$")
 VALUE_SOURCES = (VALUE, TARGET_LENGTH)
 FAILED: Any = object()
+EMPTY = (None, "", [], {})
+SHOWN = reprlib.Repr()  # a value quoted in a message, cut short
+SHOWN.maxstring = SHOWN.maxother = 60
 # (label, needs_context, function, record_only): function(value), or
 # function(value, record, root, env) when it needs context; record_only = it reads only the
 # record (no env, no `$.` paths), so the fast path may call it with (value, record, record, None).
@@ -37,28 +68,53 @@ Step = tuple[str, bool, Callable[..., Any], bool]
 
 
 class Compiler:
-    def __init__(self, fields: dict[str, FieldInfo], system: str, has_schema: bool) -> None:
+    def __init__(
+        self,
+        fields: dict[str, FieldInfo],
+        system: str,
+        has_schema: bool,
+        budget: Budget | None = None,
+    ) -> None:
         self.fields = fields
         self.system = system
         self.has_schema = has_schema
+        self.budget = budget
         self.problems: list[str] = []
         self.spec_issues: list[Issue] = []
 
-    def rules(self, specs: list[dict[str, Any]], prefix: str) -> list[CompiledRule]:
+    def rules(self, specs: Any, prefix: str, depth: int = 0) -> list[CompiledRule]:
+        if not isinstance(specs, list):
+            self.problems.append(f"{prefix}“rules” must be a list of rule objects.")
+            return []
+        if len(specs) > MAX_RULES:
+            self.problems.append(f"{prefix}“rules” holds at most {MAX_RULES}, not {len(specs)}.")
+            return []
         compiled = []
         targets = []
-        for spec in specs:
-            target = str(spec.get("target") or "").strip()
+        for index, spec in enumerate(specs):
+            if not isinstance(spec, dict):
+                self.problems.append(
+                    f"{prefix}rules[{index}] is not a rule: a rule is an object with a target."
+                )
+                continue
+            target = spec.get("target") or ""
+            if not isinstance(target, str) or len(target) > MAX_TARGET:
+                self.problems.append(
+                    f"{prefix}rules[{index}]: the target must be a field name of at most "
+                    f"{MAX_TARGET} characters."
+                )
+                continue
+            target = target.strip()
             if not target:
                 self.problems.append("A rule has no target field.")
                 continue
             targets.append(target)
             try:
-                compiled.append(self.rule(spec, target, prefix))
+                compiled.append(self.rule(spec, target, prefix, depth))
             except (PathError, ValueError, TypeError) as exc:
                 self.problems.append(f"{prefix}{target}: {exc}")
         compiled += self.unmapped_required(targets, prefix)
-        return compiled
+        return [guard_rule(rule, self.budget) for rule in compiled] if self.budget else compiled
 
     def info(self, target: str, prefix: str) -> FieldInfo | None:
         name = f"{prefix}{target}"
@@ -87,18 +143,32 @@ class Compiler:
 
         return [(None, "", False, None, report)] if missing else []
 
-    def rule(self, spec: dict[str, Any], target: str, prefix: str) -> CompiledRule:
+    def rule(self, spec: dict[str, Any], target: str, prefix: str, depth: int) -> CompiledRule:
+        if self.budget:
+            self.budget.tick(prefix + target)
         info = self.info(target, prefix)
         produce = self.producer(spec)
-        steps = [self.step(step, info) for step in spec.get("transforms") or []]
+        transforms = spec.get("transforms") or []
+        if not isinstance(transforms, list) or len(transforms) > MAX_STEPS:
+            raise ValueError(f"“transforms” must be a list of at most {MAX_STEPS} steps")
+        steps = [self.step(step, info) for step in transforms]
         default = spec.get("default")
+        if problem := constant_problem("the default", default):
+            raise ValueError(problem)
         required = bool(spec.get("required")) or bool(info and info.required)
         check = build_check(info, self.system) if info else None
         setter = compile_setter(target)
         group = None
         if spec.get("rules") is not None:
-            group = self.rules(spec["rules"], prefix=f"{prefix}{target}[].")
+            if depth >= MAX_GROUP_DEPTH:
+                raise ValueError(f"line groups nest at most {MAX_GROUP_DEPTH} deep")
+            group = self.rules(spec["rules"], prefix=f"{prefix}{target}[].", depth=depth + 1)
             check = None  # each item is checked by its own rules
+        if self.budget:
+            where = prefix + target
+            produce = guard_read(produce, self.budget, where)
+            steps = [guard_step(step, self.budget, where) for step in steps]
+            setter = guard_write(setter, self.budget, where, group is not None)
 
         def general(record, root, env, out, issues, where) -> None:
             value = run_steps(
@@ -119,7 +189,11 @@ class Compiler:
                 problem = check(value)
                 if problem is not None:
                     issues.append(Issue(problem[0], where + target, problem[1], problem[2]))
-            setter(out, value)
+            try:
+                setter(out, value)
+            except TypeError:  # "a.b" after a rule wrote a value that is no object to "a"
+                message = f"{target} cannot be written: a part of its path already holds a value."
+                issues.append(Issue("error", where + target, message, "target"))
 
         source = spec.get("source") or ""
         fast = all(step[3] for step in steps) and group is None and default is None
@@ -134,9 +208,14 @@ class Compiler:
         if len(kinds) > 1:
             raise ValueError(f"use one of source, constant or template, not {' and '.join(kinds)}")
         if spec.get("source"):
-            return compile_getter(spec["source"])
+            source = spec["source"]
+            if not isinstance(source, str) or len(source) > MAX_PATH:
+                raise ValueError(f"the source must be a path of at most {MAX_PATH} characters")
+            return compile_getter(source)
         if "constant" in spec:
             constant = spec["constant"]
+            if problem := constant_problem("the constant", constant):
+                raise ValueError(problem)
             if isinstance(constant, list | dict):
                 return lambda record, root: type(constant)(constant)
             return lambda record, root: constant
@@ -147,21 +226,35 @@ class Compiler:
     def step(self, spec: Any, info: FieldInfo | None) -> Step:
         if isinstance(spec, str):
             spec = {"name": spec}
-        transform = TRANSFORMS.get(spec.get("name", ""))
+        name = spec.get("name", "") if isinstance(spec, dict) else None
+        if not isinstance(name, str):
+            raise ValueError("a transform is a name, or an object with a name and params")
+        transform = TRANSFORMS.get(name)
         if transform is None:
-            raise ValueError(f"there is no transform “{spec.get('name', '')}”")
-        given = dict(spec.get("params") or {})
+            raise ValueError(f"there is no transform “{name[:MAX_TARGET]}”")
+        given = spec.get("params") or {}
+        if not isinstance(given, dict):
+            raise ValueError(f"{transform.label}: “params” must be an object")
+        given = dict(given)
+        for param in transform.params:
+            if param.name in given and (problem := param_problem(param, given[param.name])):
+                raise ValueError(f"{transform.label}: {problem}")
         constants: dict[str, Any] = {}
         for param in transform.params:
             if param.source not in VALUE_SOURCES:
                 continue
-            if param.name not in given and param.required:
+            if param.required and given.get(param.name) in EMPTY:
                 raise ValueError(f"{transform.label} needs its “{param.name}” parameter")
             constants[param.name] = given.get(param.name, param.default)
-            if param.source == TARGET_LENGTH and constants[param.name] in (None, ""):
+            if param.type in ("integer", "number") and constants[param.name] == "":
+                constants[param.name] = None
+            if param.source == TARGET_LENGTH and constants[param.name] is None:
                 constants[param.name] = info.length if info else None
         if transform.prepare:
-            constants = transform.prepare(constants)
+            try:
+                constants = transform.prepare(constants)
+            except ValueError as exc:
+                raise ValueError(f"{transform.label}: {exc}") from None
         makers = [self.argument(p, given, constants, transform.label) for p in transform.params]
         func = transform.func
         if all(maker is None for maker in makers):
@@ -193,6 +286,7 @@ class Compiler:
             if not path:
                 if param.required:
                     raise ValueError(f"{label} needs a field for “{param.name}”")
+                constants[param.name] = None  # no field: the transform reads None
                 return None
             getter = compile_getter(path)
             return lambda record, root, env: getter(record, root)
@@ -277,8 +371,10 @@ def run_steps(steps: list[Step], value, record, root, env, issues, where) -> Any
             if exc.level == "error" or exc.value is MISSING:
                 return FAILED
             value = exc.value
+        except BudgetExceeded:
+            raise
         except Exception as exc:
-            message = f"{label} could not handle {value!r}: {exc}."
+            message = f"{label} could not handle {SHOWN.repr(value)}: {shorten(str(exc), 120)}."
             issues.append(Issue("error", where, message, "transform"))
             return FAILED
     return value
@@ -294,14 +390,18 @@ def map_items(group, value, root, env, issues, where) -> list[dict[str, Any]]:
     return mapped
 
 
-def compile_template(template: str) -> Callable[[Any, Any], str]:
+def compile_template(template: Any) -> Callable[[Any, Any], str]:
     """ "Order {number} for {customer.name}": text and paths, joined per record."""
+    if not isinstance(template, str) or len(template) > MAX_TEMPLATE:
+        raise ValueError(f"the template must be text of at most {MAX_TEMPLATE} characters")
     parts: list[str | Callable[[Any, Any], Any]] = []
     for text, path, _, _ in Formatter().parse(template):
         if text:
             parts.append(text)
         if path:
             parts.append(compile_getter(path))
+    if sum(not isinstance(part, str) for part in parts) > MAX_PLACEHOLDERS:
+        raise ValueError(f"the template has more than {MAX_PLACEHOLDERS} {{fields}}")
 
     def render(record: Any, root: Any) -> str:
         pieces = []

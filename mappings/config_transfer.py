@@ -8,13 +8,18 @@ the importing installation does not have is reported, never created.
 Importing first makes a plan (what would change, rule by rule and row by row) and changes
 nothing; applying it saves each changed mapping as a NEW version noted "Imported from …",
 so history is never overwritten, and brings tables and rates to the file's rows.
+
+The file is checked strictly first (`mappings.config_checks`: known keys, types, sizes), and
+its specs compile under the designer's bounds. A pair section the importing user may not
+write (flow settings, without the right to change a pair's flows) is skipped, and the plan
+page says so; the command line runs as the machine's operator and skips nothing.
 """
 
 import json
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any
 
 from django.conf import settings
@@ -22,26 +27,38 @@ from django.db import transaction
 from django.utils import timezone
 
 from connectors.models import IntegrationPair
+from mappings.config_checks import ConfigError, check_document, read_document
+from mappings.config_plans import ImportPlan, MappingPlan, RatePlan, SectionPlan, TablePlan
 from mappings.engine import MappingSpecError
 from mappings.models import CurrencyRate, LookupEntry, LookupTable, Mapping
 from mappings.versions import check_spec, diff_specs, save_version
+
+__all__ = ["ConfigError", "ImportPlan", "PairSection", "SectionRefused", "apply_plan",
+           "dumps", "export_config", "load", "origin_of", "pairs_by_slug", "plan_import",
+           "register_pair_section", "summary"]  # fmt: skip
 
 FORMAT = "clarity-config/1"
 MAPPING_KEYS = ("direction", "system", "source_entity", "target_entity")
 
 
-class ConfigError(ValueError):
-    """The file is not a configuration export this installation can read."""
+class SectionRefused(Exception):
+    """The importing user may not write this section: it is skipped, and the message (in
+    words, for the plan page) says why."""
 
 
 @dataclass(frozen=True)
 class PairSection:
     """A part of each pair's configuration that an app above this one owns (flows register
-    their settings here), so the file carries it without mappings importing that app."""
+    their settings here), so the file carries it without mappings importing that app.
+
+    `changes(pair, items, user)` checks the items (ConfigError when malformed), raises
+    SectionRefused when `user` may not write them, else says what would change, in
+    sentences; `apply(pair, items, user)` writes them. `user` None is the operator at the
+    command line."""
 
     export: Callable[[IntegrationPair], list[dict[str, Any]]]
-    changes: Callable[[IntegrationPair, list[dict[str, Any]]], list[str]]  # as sentences
-    apply: Callable[[IntegrationPair, list[dict[str, Any]]], None]
+    changes: Callable[[IntegrationPair, list[dict[str, Any]], Any], list[str]]
+    apply: Callable[[IntegrationPair, list[dict[str, Any]], Any], None]
 
 
 PAIR_SECTIONS: dict[str, PairSection] = {}
@@ -120,112 +137,31 @@ def dumps(document: dict[str, Any]) -> str:
 # ---------------------------------------------------------------- plan
 
 
-@dataclass
-class MappingPlan:
-    pair: str
-    name: str
-    status: str  # new, changed, unchanged, invalid
-    changes: list[dict[str, Any]] = field(default_factory=list)  # versions.diff_specs
-    problems: list[str] = field(default_factory=list)
-    data: dict[str, Any] = field(default_factory=dict, repr=False)
-
-    def count(self, kind: str) -> int:
-        return sum(1 for change in self.changes if change["change"] == kind)
-
-    @property
-    def rules_added(self) -> int:
-        return self.count("added")
-
-    @property
-    def rules_removed(self) -> int:
-        return self.count("removed")
-
-    @property
-    def rules_changed(self) -> int:
-        return self.count("changed")
-
-
-@dataclass
-class TablePlan:
-    pair: str | None  # None: a global table
-    name: str
-    status: str  # new, changed, unchanged
-    added: dict[str, str] = field(default_factory=dict)
-    removed: dict[str, str] = field(default_factory=dict)
-    changed: dict[str, tuple[str, str]] = field(default_factory=dict)  # key: (before, after)
-    settings: dict[str, tuple[str, str]] = field(default_factory=dict)  # on_miss, default…
-    data: dict[str, Any] = field(default_factory=dict, repr=False)
-
-
-@dataclass
-class RatePlan:
-    pair: str | None
-    label: str  # "1 EUR = 1.08 USD from 2025-01-01"
-    status: str  # new, changed
-    before: str = ""
-    data: dict[str, Any] = field(default_factory=dict, repr=False)
-
-
-@dataclass
-class SectionPlan:
-    pair: str
-    name: str
-    changes: list[str]
-    data: list[dict[str, Any]] = field(default_factory=list, repr=False)
-
-    @property
-    def title(self) -> str:
-        return self.name.replace("_", " ").capitalize()
-
-
-@dataclass
-class ImportPlan:
-    origin: str
-    pairs: list[str] = field(default_factory=list)
-    unknown_pairs: list[str] = field(default_factory=list)
-    mappings: list[MappingPlan] = field(default_factory=list)
-    tables: list[TablePlan] = field(default_factory=list)
-    rates: list[RatePlan] = field(default_factory=list)
-    sections: list[SectionPlan] = field(default_factory=list)
-    notes: list[str] = field(default_factory=list)  # worth knowing, not blocking
-
-    @property
-    def invalid(self) -> list[MappingPlan]:
-        return [plan for plan in self.mappings if plan.status == "invalid"]
-
-    @property
-    def has_changes(self) -> bool:
-        return bool(
-            [m for m in self.mappings if m.status in ("new", "changed")]
-            or [t for t in self.tables if t.status != "unchanged"]
-            or self.rates
-            or [s for s in self.sections if s.changes]
-        )
-
-
 def load(text: str | bytes) -> dict[str, Any]:
-    """The parsed file; ConfigError when it is not a configuration export."""
-    try:
-        document = json.loads(text)
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"The file is not JSON ({exc}).") from None
+    """The parsed file, its shape checked; ConfigError when it is not a configuration export
+    this installation can read, saying where and what."""
+    document = read_document(text)
     if not isinstance(document, dict) or document.get("format") != FORMAT:
         raise ConfigError(f"The file is not a Clarity configuration export ({FORMAT}).")
-    if not isinstance(document.get("pairs"), list):
-        raise ConfigError("The file has no list of pairs.")
+    check_document(document, PAIR_SECTIONS)
     return document
 
 
 def plan_mapping(pair: IntegrationPair, data: dict[str, Any]) -> MappingPlan:
-    name = str(data.get("name") or "")
+    name = data["name"]
     try:
-        check_spec(data.get("spec") or {})
-    except (MappingSpecError, AttributeError, TypeError) as exc:
-        problems = exc.problems if isinstance(exc, MappingSpecError) else [str(exc)]
-        return MappingPlan(pair.slug, name, "invalid", problems=problems, data=data)
+        check_spec(data["spec"])
+    except MappingSpecError as exc:
+        return MappingPlan(pair.slug, name, "invalid", problems=exc.problems, data=data)
     mapping = pair.mappings.filter(name=name).select_related("active_version").first()
     spec = data["spec"]
     if mapping is None:
+        if data["system"] not in (pair.crm.system, pair.erp.system):
+            problem = (
+                f"It maps {data['system']}, which this pair does not join ({pair.crm.system} "
+                f"and {pair.erp.system}): create the mapping here instead."
+            )
+            return MappingPlan(pair.slug, name, "invalid", problems=[problem], data=data)
         return MappingPlan(pair.slug, name, "new", diff_specs({}, spec), data=data)
     current = mapping.active_version.spec if mapping.active_version else {}
     changes = diff_specs(current, spec)
@@ -268,12 +204,9 @@ def plan_table(pair: IntegrationPair | None, data: dict[str, Any]) -> TablePlan:
 
 def plan_rates(pair: IntegrationPair | None, rates: list[dict[str, Any]]) -> list[RatePlan]:
     plans = []
-    for data in rates:
-        try:
-            rate, as_of = Decimal(str(data["rate"])), date.fromisoformat(data["as_of"])
-            source, target = str(data["from"]).upper(), str(data["to"]).upper()
-        except (KeyError, InvalidOperation, ValueError, TypeError) as exc:
-            raise ConfigError(f"A currency rate cannot be read: {data!r} ({exc}).") from None
+    for data in rates:  # each checked by config_checks
+        rate, as_of = Decimal(str(data["rate"])), date.fromisoformat(data["as_of"])
+        source, target = data["from"].upper(), data["to"].upper()
         label = f"1 {source} = {rate} {target} from {as_of}"
         found = CurrencyRate.objects.filter(
             pair=pair, from_currency=source, to_currency=target, as_of=as_of
@@ -287,8 +220,9 @@ def plan_rates(pair: IntegrationPair | None, rates: list[dict[str, Any]]) -> lis
     return plans
 
 
-def plan_import(document: dict[str, Any], origin: str) -> ImportPlan:
-    """What importing `document` would change here; nothing is written."""
+def plan_import(document: dict[str, Any], origin: str, user: Any = None) -> ImportPlan:
+    """What importing `document` (as `load` returns it) would change here, for `user` (None:
+    the operator at the command line); nothing is written."""
     plan = ImportPlan(origin=origin)
     pairs = {pair.slug: pair for pair in IntegrationPair.objects.select_related("crm", "erp")}
     for pair_data in document["pairs"]:
@@ -311,7 +245,12 @@ def plan_import(document: dict[str, Any], origin: str) -> ImportPlan:
             )
         for name, section in PAIR_SECTIONS.items():
             data = pair_data.get(name) or []
-            plan.sections.append(SectionPlan(slug, name, section.changes(pair, data), data))
+            try:
+                changes = section.changes(pair, data, user)
+            except SectionRefused as exc:
+                plan.sections.append(SectionPlan(slug, name, [], data, skipped=str(exc)))
+            else:
+                plan.sections.append(SectionPlan(slug, name, changes, data))
         plan.mappings += [plan_mapping(pair, data) for data in pair_data.get("mappings") or []]
         plan.tables += [plan_table(pair, data) for data in pair_data.get("lookup_tables") or []]
         plan.rates += plan_rates(pair, pair_data.get("currency_rates") or [])
@@ -336,8 +275,9 @@ def import_note(plan: ImportPlan) -> str:
 
 @transaction.atomic
 def apply_plan(plan: ImportPlan, author=None) -> ImportPlan:
-    """Write the plan: new versions, table rows and rates. Refused whole if any mapping in
-    the file is broken, so an import never lands half."""
+    """Write the plan: new versions, table rows and rates, and the sections not skipped.
+    Refused whole if any mapping in the file is broken, so an import never lands half.
+    `author` is the user the plan was made for (None: the operator)."""
     if plan.invalid:
         names = ", ".join(f"{m.pair}: {m.name}" for m in plan.invalid)
         raise ConfigError(f"Nothing was imported: these mappings cannot compile: {names}.")
@@ -352,8 +292,9 @@ def apply_plan(plan: ImportPlan, author=None) -> ImportPlan:
             as_of=data["as_of"], defaults={"rate": data["rate"]},
         )  # fmt: skip
     for section_plan in plan.sections:
-        if section_plan.changes:
-            PAIR_SECTIONS[section_plan.name].apply(pairs[section_plan.pair], section_plan.data)
+        if section_plan.changes and not section_plan.skipped:
+            section = PAIR_SECTIONS[section_plan.name]
+            section.apply(pairs[section_plan.pair], section_plan.data, author)
     note = import_note(plan)
     for mapping_plan in plan.mappings:
         if mapping_plan.status in ("new", "changed"):
@@ -420,6 +361,7 @@ def summary(plan: ImportPlan) -> list[str]:
             )
     lines += [f"  {r.pair or 'global'}: rate {r.label} {r.status}" for r in plan.rates]
     lines += [f"  {s.pair}: {change}" for s in plan.sections for change in s.changes]
+    lines += [f"  {s.pair}: {s.title.lower()} not imported: {s.skipped}" for s in plan.skipped]
     lines += [f"Note: {note}" for note in plan.notes]
     if not plan.has_changes:
         lines.append("Nothing to change: this installation already matches the file.")

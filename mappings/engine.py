@@ -20,7 +20,10 @@ of one) and each item is mapped by the sub-rules, whose paths are relative to th
 reaches the whole record); issues on lines are named like `lines[2].sku`.
 
 Problems never raise out of `apply`: they come back as `Issue`s. A broken spec (unknown
-transform, bad path) raises `MappingSpecError` when compiled, which is design time.
+transform, bad path, a parameter out of its bounds, a pattern RE2 cannot run) raises
+`MappingSpecError` when compiled, which is design time. A spec compiled with a `Budget` (the
+preview) raises `BudgetExceeded` from `compile_spec` or `apply` once it runs out of time or
+output; one compiled without (the workers) is never slowed by the check.
 """
 
 from collections.abc import Iterable
@@ -30,10 +33,18 @@ from connectors.base import FieldInfo
 from mappings import canonical
 from mappings.compiler import Compiler
 from mappings.environment import Environment, StaticEnvironment
-from mappings.runtime import CompiledRule, Issue, MappingResult, run_rules
+from mappings.runtime import (
+    Budget,
+    BudgetedIssues,
+    BudgetExceeded,
+    CompiledRule,
+    Issue,
+    MappingResult,
+    run_rules,
+)
 
-__all__ = ["CompiledMapping", "Issue", "MappingResult", "MappingSpecError", "compile_spec",
-           "compiled_version", "forget"]  # fmt: skip
+__all__ = ["Budget", "BudgetExceeded", "CompiledMapping", "Issue", "MappingResult",
+           "MappingSpecError", "compile_spec", "compiled_version", "forget"]  # fmt: skip
 
 
 class MappingSpecError(ValueError):
@@ -44,15 +55,20 @@ class MappingSpecError(ValueError):
 
 class CompiledMapping:
     def __init__(
-        self, rules: list[CompiledRule], spec_issues: list[Issue], env: Environment
+        self,
+        rules: list[CompiledRule],
+        spec_issues: list[Issue],
+        env: Environment,
+        budget: Budget | None = None,
     ) -> None:
         self.rules = rules
         self.spec_issues = spec_issues  # e.g. targets the schema does not know: design time
         self.default_env = env
+        self.budget = budget
 
     def apply(self, record: dict[str, Any], env: Environment | None = None) -> MappingResult:
         out: dict[str, Any] = {}
-        issues: list[Issue] = []
+        issues: list[Issue] = BudgetedIssues(self.budget) if self.budget else []
         run_rules(self.rules, record, record, env or self.default_env, out, issues, "")
         return MappingResult(out, issues)
 
@@ -62,16 +78,20 @@ def compile_spec(
     schema: Iterable[FieldInfo] | None = None,
     system: str = "the target",
     env: Environment | None = None,
+    budget: Budget | None = None,
 ) -> CompiledMapping:
     """Compile a spec against the target's fields (canonical ones when the target is)."""
-    if schema is None and canonical.is_canonical(spec.get("target_entity", "")):
-        schema = canonical.schema(spec["target_entity"])
+    if not isinstance(spec, dict):
+        raise MappingSpecError(["The draft must be one JSON object with a “rules” list."])
+    entity = spec.get("target_entity", "")
+    if schema is None and isinstance(entity, str) and canonical.is_canonical(entity):
+        schema = canonical.schema(entity)
     fields = {info.name: info for info in schema or ()}
-    compiler = Compiler(fields, system, has_schema=schema is not None)
+    compiler = Compiler(fields, system, has_schema=schema is not None, budget=budget)
     rules = compiler.rules(spec.get("rules") or [], prefix="")
     if compiler.problems:
         raise MappingSpecError(compiler.problems)
-    return CompiledMapping(rules, compiler.spec_issues, env or StaticEnvironment())
+    return CompiledMapping(rules, compiler.spec_issues, env or StaticEnvironment(), budget)
 
 
 # ---------------------------------------------------------------- cache

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
+from mappings.limits import shorten
 from mappings.transforms.base import TransformIssue
 
 ERROR, DEFAULT, PASS_THROUGH, CREATE = "error", "default", "pass_through", "create"
@@ -40,10 +41,11 @@ class LookupData:
         return self.miss(key)
 
     def miss(self, key: str) -> Any:
+        shown = shorten(key)
         if self.on_miss == DEFAULT:
             raise TransformIssue(
-                f"“{key}” is not in lookup table “{self.name}”; used its default "
-                f"“{self.default}”. Add a row for “{key}” if that is wrong.",
+                f"“{shown}” is not in lookup table “{self.name}”; used its default "
+                f"“{self.default}”. Add a row for “{shown}” if that is wrong.",
                 level="warning",
                 code="lookup_default",
                 value=self.default,
@@ -56,14 +58,14 @@ class LookupData:
             if self.add_entry:
                 self.add_entry(key, key)
             raise TransformIssue(
-                f"“{key}” was not in lookup table “{self.name}”; added it (as itself) and passed "
+                f"“{shown}” was not in lookup table “{self.name}”; added it (as itself) and passed "
                 "it through. Check the new row.",
                 level="warning",
                 code="lookup_created",
                 value=key,
             )
         raise TransformIssue(
-            f"“{key}” is not in lookup table “{self.name}”. Add a row for “{key}” under Lookup "
+            f"“{shown}” is not in lookup table “{self.name}”. Add a row for “{shown}” under Lookup "
             "tables, then retry.",
             code="lookup_miss",
         )

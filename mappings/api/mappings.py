@@ -3,25 +3,31 @@
 Reading needs the view permissions (every role); saving and restoring versions need the
 Integration admin's. A preview or a suggestion changes nothing, so viewing a mapping is
 enough for them. A posted spec is checked by compiling it, and its problems come back keyed
-by the rule's target field.
+by the rule's target field. A preview's body, its spec and its run are bounded as in the
+designer (`mappings.views.designer`): too large a body is a 413, a run past its budget a 400.
 """
 
+import json
 from typing import Any
 
+from django.conf import settings
 from django.db.models import QuerySet
 from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
 from rest_framework import serializers, viewsets
 from rest_framework.decorators import action
-from rest_framework.exceptions import ValidationError
+from rest_framework.exceptions import APIException, ParseError, ValidationError
+from rest_framework.parsers import BaseParser
 from rest_framework.request import Request
 from rest_framework.response import Response
 
 from clarity.permissions import model_rule, needs, reads_writes
 from connectors.base import FieldInfo
 from mappings import engine
+from mappings.limits import MAX_RULES, parse_json
 from mappings.models import Mapping, MappingVersion
 from mappings.suggest import suggest
 from mappings.versions import diff_versions, restore_version, save_version
+from mappings.views.designer import kilobytes, posted_limit, preview_budget
 from mappings.views.sources import PreviewEnvironment, json_safe, source_fields, target_fields
 
 VIEW_MAPPING = "mappings.view_mapping"
@@ -36,6 +42,8 @@ def spec_problems(spec: Any, target_entity: str = "") -> dict[str, list[str]]:
     """What stops the engine compiling `spec`, by the rule's target (or its position)."""
     if not isinstance(spec, dict) or not isinstance(spec.get("rules", []), list):
         return {"spec": ['Send an object with a "rules" list.']}
+    if len(spec.get("rules") or []) > MAX_RULES:
+        return {"spec": [f"A spec holds at most {MAX_RULES} rules."]}
     problems: dict[str, list[str]] = {}
     for index, rule in enumerate(spec.get("rules") or []):
         if not isinstance(rule, dict):
@@ -68,6 +76,32 @@ class SpecField(serializers.JSONField):
         if problems:
             raise ValidationError(problems)
         return data
+
+
+class RequestTooLarge(APIException):
+    status_code = 413
+    default_code = "too_large"
+
+
+class PreviewParser(BaseParser):
+    """JSON of bounded size and depth: a preview's body is a record and a draft, no more.
+    Reads at most the limit (and one byte) from the request's stream, so a 5 MB body is
+    refused without being read (DRF's JSONParser would read the whole body first)."""
+
+    media_type = "application/json"
+
+    def parse(self, stream: Any, media_type: str | None = None, parser_context=None) -> Any:
+        limit = posted_limit()
+        body = stream.read(limit + 1) if stream is not None else b""
+        if len(body) > limit:
+            raise RequestTooLarge(
+                f"The request is larger than {kilobytes(limit)}: send one sample record and "
+                f"one draft, each at most {kilobytes(settings.CLARITY_PREVIEW_MAX_BYTES)}."
+            )
+        try:
+            return parse_json(body)
+        except ValueError as exc:
+            raise ParseError(str(exc)) from None
 
 
 # ---------------------------------------------------------------- serializers
@@ -275,26 +309,38 @@ class MappingViewSet(viewsets.ReadOnlyModelViewSet):
         detail=True,
         methods=["post"],
         permission=needs(VIEW_MAPPING, message="Previewing needs the view role."),
+        parser_classes=[PreviewParser],
     )
     def preview(self, request: Request, pk: str | None = None) -> Response:
         """Map one record with the active rules (or unsaved ones) and the pair's tables and
-        rates, without writing anything: not even a lookup row an on-miss "create" adds."""
+        rates, without writing anything: not even a lookup row an on-miss "create" adds.
+        It runs under the preview's time and output budget (400 with a message past it)."""
         mapping = self.get_object()
         serializer = PreviewRequestSerializer(
             data=request.data, context=self.version_context(mapping)
         )
         serializer.is_valid(raise_exception=True)
         spec = serializer.validated_data.get("spec") or active_spec(mapping)
-        mapper = compiled(mapping, spec)
-        result = mapper.apply(serializer.validated_data["record"], PreviewEnvironment(mapping.pair))
-        return Response(
-            {
+        record = serializer.validated_data["record"]
+        fields, _ = target_fields(mapping)  # a system's schema: asked before the clock starts
+        full = {"target_entity": mapping.target_entity, **spec}
+        budget = preview_budget()
+        try:
+            mapper = engine.compile_spec(full, fields or None, mapping.system, budget=budget)
+            result = mapper.apply(record, PreviewEnvironment(mapping.pair))
+            reply = {
                 "output": json_safe(result.output),
                 "issues": [issue.to_dict() for issue in [*mapper.spec_issues, *result.issues]],
                 "ok": result.ok,
                 "needs_review": result.needs_review,
             }
-        )
+            if len(json.dumps(reply, default=str)) > budget.max_bytes:
+                budget.overflow("the end")
+        except engine.MappingSpecError as exc:
+            return Response({"spec": exc.problems}, status=400)
+        except engine.BudgetExceeded as exc:
+            return Response({"detail": str(exc)}, status=400)
+        return Response(reply)
 
     @extend_schema(
         request=SuggestRequestSerializer,
@@ -306,6 +352,7 @@ class MappingViewSet(viewsets.ReadOnlyModelViewSet):
         detail=True,
         methods=["post"],
         permission=needs(VIEW_MAPPING, message="Suggestions need the view role."),
+        parser_classes=[PreviewParser],
     )
     def suggest(self, request: Request, pk: str | None = None) -> Response:
         """Proposed rules for the targets the spec leaves empty, best first."""

@@ -9,7 +9,11 @@ from typing import Any
 import phonenumbers
 
 from clarity.formats import country_code, parse_address_line
+from mappings.limits import shorten
 from mappings.transforms.base import Param, TransformIssue, register
+
+# The address parser's patterns slow down on very long lines; no address is this long.
+MAX_ADDRESS = 500
 
 
 @register(
@@ -21,6 +25,7 @@ from mappings.transforms.base import Param, TransformIssue, register
         "string",
         default="",
         help="ISO code to use when the text names no country, e.g. US.",
+        max_length=3,
     ),
 )
 def parse_address(value: Any, default_country: str = "") -> Any:
@@ -28,11 +33,18 @@ def parse_address(value: Any, default_country: str = "") -> Any:
         return None
     if isinstance(value, dict):
         return value
-    address = parse_address_line(str(value), default_country)
+    text = str(value)
+    if len(text) > MAX_ADDRESS:
+        raise TransformIssue(
+            f"“{shorten(text)}” is {len(text)} characters long, not an address (at most "
+            f"{MAX_ADDRESS}); map the address field itself.",
+            code="address_unclear",
+        )
+    address = parse_address_line(text, default_country)
     if not address["city"] or not address["lines"]:
         raise TransformIssue(
-            f"Could not tell the street and city apart in “{value}”; check the lines and city "
-            "in the output, or write the address as “street, city, state zip, country”.",
+            f"Could not tell the street and city apart in “{shorten(text)}”; check the lines "
+            "and city in the output, or write the address as “street, city, state zip, country”.",
             level="warning",
             code="address_unclear",
             value=address,
@@ -45,7 +57,13 @@ def parse_address(value: Any, default_country: str = "") -> Any:
     "Phone number",
     "Normalise a phone number to E.164 (+15105550142); numbers without a country code use "
     "the default region.",
-    Param("default_region", "string", default="US", help="Two-letter region, e.g. US, DE."),
+    Param(
+        "default_region",
+        "string",
+        default="US",
+        help="Two-letter region, e.g. US, DE.",
+        max_length=3,
+    ),
     Param(
         "format",
         "choice",
@@ -64,8 +82,8 @@ def phone(value: Any, default_region: str = "US", format: str = "e164") -> Any:
         parsed = None
     if parsed is None or not phonenumbers.is_possible_number(parsed):
         raise TransformIssue(
-            f"“{text}” is not a phone number I can read; kept as it is. Add the country code "
-            "(+1 …) or fix the digits.",
+            f"“{shorten(text)}” is not a phone number I can read; kept as it is. Add the country "
+            "code (+1 …) or fix the digits.",
             level="warning",
             code="phone",
             value=text,
@@ -89,7 +107,8 @@ def to_country_code(value: Any) -> Any:
     code = country_code(str(value))
     if code is None:
         raise TransformIssue(
-            f"“{value}” is not a country I know; kept as it is. Use an ISO code such as US.",
+            f"“{shorten(str(value))}” is not a country I know; kept as it is. Use an ISO code "
+            "such as US.",
             level="warning",
             code="country",
             value=str(value).strip(),

@@ -27,6 +27,8 @@ class TransformIssue(Exception):
 
 @dataclass(frozen=True)
 class Param:
+    """One parameter; its bounds are checked when a spec is compiled (`mappings.limits`)."""
+
     name: str
     type: str  # string, integer, number, boolean, choice, mapping, list, path, paths, any
     required: bool = False
@@ -34,6 +36,9 @@ class Param:
     help: str = ""
     choices: tuple[str, ...] = ()
     source: str = VALUE
+    minimum: int | None = None  # integers: the smallest and largest value allowed
+    maximum: int | None = None
+    max_length: int | None = None  # text: characters; paths, lists, mappings: entries
 
 
 @dataclass(frozen=True)

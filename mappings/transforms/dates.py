@@ -5,6 +5,7 @@ import re
 from datetime import UTC, date, datetime
 from typing import Any
 
+from mappings.limits import shorten
 from mappings.transforms.base import Param, TransformIssue, register
 
 INPUTS = ("auto", "iso", "ms", "sage", "us", "eu")
@@ -48,7 +49,7 @@ def parse_date(value: Any, input_format: str = "auto") -> datetime | date:
                 return datetime.strptime(text, pattern).date()
             except ValueError:
                 continue
-    raise ValueError(f"“{text}” is not a date in a format I know ({input_format})")
+    raise ValueError(f"“{shorten(text)}” is not a date in a format I know ({input_format})")
 
 
 def format_date(moment: datetime | date, output: str = "iso") -> Any:

@@ -6,12 +6,15 @@ from decimal import Decimal
 from typing import Any
 
 from clarity.formats import parse_product_line
+from mappings.limits import shorten
 from mappings.transforms.base import Param, TransformIssue, register
 from mappings.transforms.numbers import to_decimal
 
 HOW_TO_WRITE = (
     "Write one line per product as “SKU x quantity @ price”, e.g. WIDGET-100 x 5 @ 120.00"
 )
+BAD_LINES_SHOWN = 5
+KEY = {"max_length": 200}
 
 
 def format_line(sku: str, quantity: Decimal | int, unit_price: Decimal) -> str:
@@ -55,11 +58,13 @@ def structured_line(item: dict[str, Any], keys: dict[str, str]) -> dict[str, Any
     "parse_lines",
     "Parse order lines",
     "Turn “SKU x qty @ price” text lines, or a list of line records, into order lines.",
-    Param("sku_key", "string", default="sku", help="Key of the SKU in structured lines."),
-    Param("quantity_key", "string", default="quantity", help="Key of the quantity."),
-    Param("price_key", "string", default="unit_price", help="Key of the unit price."),
-    Param("description_key", "string", default="description", help="Key of the description."),
-    Param("amount_key", "string", default="amount", help="Key of the line total."),
+    Param("sku_key", "string", default="sku", help="Key of the SKU in structured lines.", **KEY),
+    Param("quantity_key", "string", default="quantity", help="Key of the quantity.", **KEY),
+    Param("price_key", "string", default="unit_price", help="Key of the unit price.", **KEY),
+    Param(
+        "description_key", "string", default="description", help="Key of the description.", **KEY
+    ),
+    Param("amount_key", "string", default="amount", help="Key of the line total.", **KEY),
 )
 def parse_lines(
     value: Any,
@@ -89,9 +94,11 @@ def parse_lines(
             continue
         line = parse_line(text)
         if line is None:
-            bad.append(f"line {number} “{text.strip()}”")
+            bad.append(f"line {number} “{shorten(text.strip(), 40)}”")
         else:
             lines.append(line)
     if bad:
-        raise TransformIssue(f"Could not read {', '.join(bad)}. {HOW_TO_WRITE}.")
+        more = len(bad) - BAD_LINES_SHOWN
+        listed = ", ".join(bad[:BAD_LINES_SHOWN]) + (f" and {more} more" if more > 0 else "")
+        raise TransformIssue(f"Could not read {listed}. {HOW_TO_WRITE}.")
     return lines

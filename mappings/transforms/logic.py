@@ -3,6 +3,7 @@
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
+from mappings.limits import MAX_MAPPING, shorten
 from mappings.transforms.base import ENV, FIELD, MISSING, Param, TransformIssue, is_empty, register
 from mappings.transforms.numbers import to_decimal
 
@@ -17,7 +18,7 @@ OPERATORS = ("equals", "not_equals", "contains", "greater_than", "less_than", "i
     "lookup",
     "Lookup table",
     "Replace the value with its row in a lookup table; a miss does what the table says.",
-    Param("table", "string", required=True, help="Name of the lookup table."),
+    Param("table", "string", required=True, help="Name of the lookup table.", max_length=100),
     Param("env", "any", source=ENV),
 )
 def lookup(value: Any, table: str, env: "Environment | None" = None) -> Any:
@@ -26,7 +27,7 @@ def lookup(value: Any, table: str, env: "Environment | None" = None) -> Any:
     found = env.lookup(table) if env else None
     if found is None:
         raise TransformIssue(
-            f"There is no lookup table “{table}”; create it under Lookup tables or pick "
+            f"There is no lookup table “{shorten(table)}”; create it under Lookup tables or pick "
             "another in this rule.",
             code="no_table",
         )
@@ -54,7 +55,13 @@ def fast_map_value(mapping: dict[str, Any], default: Any = None) -> Any:
     "map_value",
     "Status mapping",
     "Map values through a small inline table (e.g. N → new, C → completed).",
-    Param("mapping", "mapping", required=True, help="Source value → target value."),
+    Param(
+        "mapping",
+        "mapping",
+        required=True,
+        help="Source value → target value.",
+        max_length=MAX_MAPPING,
+    ),
     Param("default", "string", help="Used for values not in the mapping; empty = an error."),
     prepare=prepare_mapping,
     specialise=fast_map_value,
@@ -67,9 +74,10 @@ def map_value(value: Any, mapping: dict[str, Any], default: Any = None) -> Any:
         return mapping[key]
     if default is not None:
         return default
+    known = shorten(", ".join(mapping), 120) or "empty"
     raise TransformIssue(
-        f"“{value}” is not in this rule's mapping ({', '.join(mapping) or 'empty'}); add it "
-        "to the mapping or set a default.",
+        f"“{shorten(str(value))}” is not in this rule's mapping ({known}); add it to the "
+        "mapping or set a default.",
         code="unmapped_value",
     )
 

@@ -1,12 +1,15 @@
 """Numbers and money: parse, round, and convert to the pair's base currency.
 
-Money is `Decimal` all the way, so 0.1 + 0.2 is 0.3 on every invoice.
+Money is `Decimal` all the way, so 0.1 + 0.2 is 0.3 on every invoice. A number read from
+text has at most MAX_MAGNITUDE digits before or after the point: "1e999999999" is a few bytes
+that would otherwise write a billion digits.
 """
 
 import re
 from decimal import ROUND_DOWN, ROUND_HALF_EVEN, ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import TYPE_CHECKING, Any
 
+from mappings.limits import MAX_PLACES, shorten
 from mappings.transforms.base import ENV, FIELD, Param, TransformIssue, register
 
 if TYPE_CHECKING:  # annotations only: mappings.environment loads this package first
@@ -15,7 +18,14 @@ if TYPE_CHECKING:  # annotations only: mappings.environment loads this package f
 ROUNDING = {"half_up": ROUND_HALF_UP, "half_even": ROUND_HALF_EVEN, "down": ROUND_DOWN}
 NOT_NUMBER = re.compile(r"[^\d,.\-]")
 CURRENCY_PLACES = {"JPY": 0, "KRW": 0, "CLP": 0, "ISK": 0, "BHD": 3, "KWD": 3, "OMR": 3}
-QUANTA = {places: Decimal(1).scaleb(-places) for places in range(9)}
+QUANTA = {places: Decimal(1).scaleb(-places) for places in range(MAX_PLACES + 1)}
+MAX_MAGNITUDE = 30  # 10^30 > any amount or quantity; 10^-30 < any rate
+PLACES = {"minimum": 0, "maximum": MAX_PLACES}
+
+
+def in_range(number: Decimal) -> bool:
+    """Finite, with its leading digit within 10^±MAX_MAGNITUDE (cheap: no digit is read)."""
+    return number.is_finite() and -MAX_MAGNITUDE <= number.adjusted() <= MAX_MAGNITUDE
 
 
 def to_decimal(value: Any, decimal_comma: bool = False) -> Decimal:
@@ -24,27 +34,44 @@ def to_decimal(value: Any, decimal_comma: bool = False) -> Decimal:
         return value
     if isinstance(value, bool):
         raise ValueError("true/false is not a number")
-    if isinstance(value, int):
-        return Decimal(value)
-    if isinstance(value, float):
-        return Decimal(repr(value))
     if value.__class__ is str and not decimal_comma:
         try:
             number = Decimal(value)  # the usual "1234.50", spaces allowed
         except InvalidOperation:
             pass
         else:
-            if number.is_finite():
+            if in_range(number):
                 return number
+            if number.is_finite():
+                raise ValueError(too_large(value))
+    number = parse_loosely(value, decimal_comma)
+    if not in_range(number):
+        raise ValueError(too_large(value))
+    return number
+
+
+def parse_loosely(value: Any, decimal_comma: bool) -> Decimal:
+    """Digits, separators and a sign, whatever surrounds them ("$ 1,234.50")."""
+    if isinstance(value, int):
+        return Decimal(value)
+    if isinstance(value, float):
+        return Decimal(repr(value))
     text = NOT_NUMBER.sub("", str(value))
     text = text.replace(".", "").replace(",", ".") if decimal_comma else text.replace(",", "")
     try:
         number = Decimal(text)
     except InvalidOperation:
-        raise ValueError(f"“{value}” is not a number") from None
+        raise ValueError(f"“{shorten(str(value))}” is not a number") from None
     if not number.is_finite():
-        raise ValueError(f"“{value}” is not a number")
+        raise ValueError(f"“{shorten(str(value))}” is not a number")
     return number
+
+
+def too_large(value: Any) -> str:
+    return (
+        f"“{shorten(str(value))}” is too large or too small a number (at most "
+        f"{MAX_MAGNITUDE} digits before or after the point)"
+    )
 
 
 def quantize(number: Decimal, places: int, mode: str = "half_up") -> Decimal:
@@ -61,7 +88,7 @@ def fast_number(places: int | None = None, decimal_comma: bool = False) -> Any:
                 parsed = Decimal(value)
             except InvalidOperation:
                 return number(value, places, decimal_comma)
-            if parsed.is_finite():
+            if in_range(parsed):
                 return parsed if quantum is None else parsed.quantize(quantum, ROUND_HALF_UP)
         return number(value, places, decimal_comma)
 
@@ -83,7 +110,7 @@ def fast_round(places: int = 2, mode: str = "half_up") -> Any:
     "number",
     "Number",
     "Read a number from text such as “1,234.50” or “€ 99” (optionally rounded).",
-    Param("places", "integer", help="Round to this many decimals; empty = keep all."),
+    Param("places", "integer", help="Round to this many decimals; empty = keep all.", **PLACES),
     Param("decimal_comma", "boolean", default=False, help="Read 1.234,50 as 1234.50."),
     specialise=fast_number,
 )
@@ -115,7 +142,7 @@ def integer(value: Any) -> Any:
     "round",
     "Round",
     "Round a number to a number of decimals.",
-    Param("places", "integer", default=2, help="Decimals to keep."),
+    Param("places", "integer", default=2, help="Decimals to keep.", **PLACES),
     Param(
         "mode",
         "choice",
@@ -160,7 +187,7 @@ def round_money(value: Any, currency: Any = None) -> Any:
     Param(
         "currency", "path", required=True, help="Field holding the amount's currency.", source=FIELD
     ),
-    Param("to", "string", help="Target currency; empty = the pair's base currency."),
+    Param("to", "string", help="Target currency; empty = the pair's base currency.", max_length=3),
     Param("env", "any", source=ENV),
 )
 def convert_currency(
@@ -173,7 +200,8 @@ def convert_currency(
     source = str(currency or "").strip().upper()
     if not source:
         raise TransformIssue(
-            f"The amount {value} has no currency, so it cannot be converted to {target}. "
+            f"The amount {shorten(str(value))} has no currency, so it cannot be converted to "
+            f"{target}. "
             "Map the currency field or set a default currency.",
             code="no_currency",
         )
@@ -186,7 +214,8 @@ def convert_currency(
     rate = env.rate(source, target) if env else None
     if rate is None:
         raise TransformIssue(
-            f"No {source} → {target} exchange rate, so {amount} {source} was not converted; "
+            f"No {shorten(source, 20)} → {target} exchange rate, so {amount} "
+            f"{shorten(source, 20)} was not converted; "
             "the record is held for review. Add the rate under Currency rates, then retry.",
             code="no_rate",
         )

@@ -1,9 +1,22 @@
-"""Text transforms: trim, case, truncate to the target's length, concat, split, regex."""
+"""Text transforms: trim, case, truncate to the target's length, concat, split, regex.
 
-import re
+Patterns are RE2 (`mappings.limits.user_pattern`): matching takes time linear in the text,
+so a pattern from a preview or a saved mapping can never hold a process for minutes.
+"""
+
 from decimal import Decimal
 from typing import Any
 
+from mappings.limits import (
+    MAX_INDEX,
+    MAX_PATHS,
+    MAX_PATTERN,
+    MAX_PLACES,
+    MAX_SEPARATOR,
+    MAX_TEXT_LENGTH,
+    shorten,
+    user_pattern,
+)
 from mappings.transforms.base import (
     FIELDS,
     TARGET_LENGTH,
@@ -69,6 +82,8 @@ def fast_truncate(length: int | None = None) -> Any:
         "integer",
         help="Characters to keep; empty = the target field's length.",
         source=TARGET_LENGTH,
+        minimum=0,
+        maximum=MAX_TEXT_LENGTH,
     ),
     specialise=fast_truncate,
 )
@@ -80,7 +95,8 @@ def truncate(value: Any, length: int | None = None) -> Any:
     if len(text) <= length:
         return text
     raise TransformIssue(
-        f"“{text}” is {len(text)} characters; cut to {length} (“{text[:length]}”). "
+        f"“{shorten(text)}” is {len(text)} characters; cut to {length} "
+        f"(“{shorten(text[:length])}”). "
         "Shorten it at the source if the cut loses meaning.",
         level="warning",
         code="truncated",
@@ -93,9 +109,16 @@ def truncate(value: Any, length: int | None = None) -> Any:
     "Concatenate",
     "Join the value with other fields' values, with a separator.",
     Param(
-        "fields", "paths", required=True, help="Source paths to append, in order.", source=FIELDS
+        "fields",
+        "paths",
+        required=True,
+        help="Source paths to append, in order.",
+        source=FIELDS,
+        max_length=MAX_PATHS,
     ),
-    Param("separator", "string", default=" ", help="Put between the parts."),
+    Param(
+        "separator", "string", default=" ", help="Put between the parts.", max_length=MAX_SEPARATOR
+    ),
     Param("skip_empty", "boolean", default=True, help="Leave out empty parts."),
 )
 def concat(value: Any, fields: list[Any], separator: str = " ", skip_empty: bool = True) -> Any:
@@ -111,8 +134,14 @@ def concat(value: Any, fields: list[Any], separator: str = " ", skip_empty: bool
     "split",
     "Split",
     "Split text at a separator; keep one part (by position) or the whole list.",
-    Param("separator", "string", default=",", help="Where to split."),
-    Param("index", "integer", help="Which part to keep (0 = first, -1 = last); empty = all."),
+    Param("separator", "string", default=",", help="Where to split.", max_length=MAX_SEPARATOR),
+    Param(
+        "index",
+        "integer",
+        help="Which part to keep (0 = first, -1 = last); empty = all.",
+        minimum=-MAX_INDEX,
+        maximum=MAX_INDEX,
+    ),
     Param("strip", "boolean", default=True, help="Trim spaces around each part."),
 )
 def split(value: Any, separator: str = ",", index: int | None = None, strip: bool = True) -> Any:
@@ -130,14 +159,29 @@ def split(value: Any, separator: str = ",", index: int | None = None, strip: boo
 
 
 def prepare_regex(params: dict[str, Any]) -> dict[str, Any]:
-    return {**params, "pattern": re.compile(params["pattern"])}
+    """The pattern compiled by RE2, and the group checked against it: both design time."""
+    pattern = user_pattern(params["pattern"])
+    group = params.get("group")
+    if group not in ("", None):
+        group = str(group)
+        if group.isdigit() and int(group) > pattern.groups:
+            raise ValueError(f"“group” {group}: the pattern has {pattern.groups} group(s)")
+        if not group.isdigit() and group not in pattern.groupindex:
+            raise ValueError(f"“group” {shorten(group)}: the pattern has no group of that name")
+    return {**params, "pattern": pattern}
 
 
 @register(
     "regex_extract",
     "Extract with a pattern",
     "Keep the part of the text that a regular expression matches.",
-    Param("pattern", "string", required=True, help="A Python regular expression."),
+    Param(
+        "pattern",
+        "string",
+        required=True,
+        help="A regular expression (RE2: no backreferences or look-arounds).",
+        max_length=MAX_PATTERN,
+    ),
     Param("group", "string", default="", help="Group number or name; empty = 1 if any, else 0."),
     Param(
         "on_no_match",
@@ -148,9 +192,7 @@ def prepare_regex(params: dict[str, Any]) -> dict[str, Any]:
     ),
     prepare=prepare_regex,
 )
-def regex_extract(
-    value: Any, pattern: re.Pattern[str], group: str = "", on_no_match: str = "error"
-) -> Any:
+def regex_extract(value: Any, pattern: Any, group: str = "", on_no_match: str = "error") -> Any:
     if value is None:
         return None
     text = as_text(value)
@@ -161,7 +203,8 @@ def regex_extract(
         if on_no_match == "empty":
             return None
         raise TransformIssue(
-            f"“{text}” does not match the pattern {pattern.pattern}; fix the value or the pattern."
+            f"“{shorten(text)}” does not match the pattern {shorten(pattern.pattern)}; fix the "
+            "value or the pattern."
         )
     if group == "" or group is None:
         return match.group(1 if pattern.groups else 0)
@@ -172,7 +215,13 @@ def regex_extract(
     "text",
     "As text",
     "Write numbers and dates as text (numbers with a fixed number of decimals if given).",
-    Param("places", "integer", help="Decimals for numbers; empty = as they are."),
+    Param(
+        "places",
+        "integer",
+        help="Decimals for numbers; empty = as they are.",
+        minimum=0,
+        maximum=MAX_PLACES,
+    ),
 )
 def text(value: Any, places: int | None = None) -> Any:
     if value is None:

@@ -3,11 +3,18 @@
 The draft lives in the page (a hidden JSON field `designer.js` rewrites on every edit); the
 preview and suggest endpoints take it with the sample record and change nothing, so only
 Save makes a version.
+
+The preview needs only view rights and runs whatever draft it is sent, on the web workers
+that also take the webhooks: the draft and the sample are bounded in size, the draft's
+parameters when it compiles, and the run by a time and output budget
+(settings.CLARITY_PREVIEW_SECONDS and CLARITY_PREVIEW_MAX_BYTES). Going past any of them is
+a message in the preview, never a 500 or a held worker.
 """
 
 import json
 from typing import Any
 
+from django.conf import settings
 from django.contrib import messages
 from django.db.models import Prefetch, Q, QuerySet
 from django.http import HttpRequest, HttpResponse
@@ -20,11 +27,12 @@ from connectors.base import FieldInfo
 from connectors.models import IntegrationPair
 from mappings import engine
 from mappings.canonical import to_json
-from mappings.engine import MappingSpecError
+from mappings.engine import Budget, BudgetExceeded, MappingSpecError
+from mappings.limits import parse_json
 from mappings.models import LookupTable, Mapping
 from mappings.suggest import suggest
 from mappings.versions import save_version
-from mappings.views.common import VIEW_MAPPING, ReadWriteMixin, posted_json
+from mappings.views.common import VIEW_MAPPING, ReadWriteMixin
 from mappings.views.rows import blank_steps, build_rows, count_mapped, rule_row
 from mappings.views.sources import (
     PreviewEnvironment,
@@ -118,6 +126,39 @@ def type_name(value: Any) -> str:
     return names.get(type(value), "object" if isinstance(value, dict) else "any")
 
 
+def preview_budget() -> Budget:
+    """A fresh budget for one preview, from the settings (designer and API alike)."""
+    return Budget(settings.CLARITY_PREVIEW_SECONDS, settings.CLARITY_PREVIEW_MAX_BYTES)
+
+
+def posted_limit() -> int:
+    """The most a preview request may carry: a sample and a draft of the output budget each,
+    and the form or JSON around them."""
+    return 2 * settings.CLARITY_PREVIEW_MAX_BYTES + 16 * 1024
+
+
+POSTED_NAMES = {"spec": "draft", "record": "sample record"}
+
+
+def kilobytes(size: int) -> str:
+    return f"{size // 1024} KB"
+
+
+def read_posted(request: HttpRequest, name: str, default: Any) -> tuple[Any, str]:
+    """A JSON form field of bounded size and depth, and what is wrong with it (or "")."""
+    text = request.POST.get(name, "").strip()
+    if not text:
+        return default, ""
+    if len(text) > settings.CLARITY_PREVIEW_MAX_BYTES:
+        limit = kilobytes(settings.CLARITY_PREVIEW_MAX_BYTES)
+        what = POSTED_NAMES.get(name, name)
+        return default, f"The {what} is larger than {limit}: use a smaller one."
+    try:
+        return parse_json(text), ""
+    except ValueError as exc:
+        return default, str(exc)
+
+
 class PreviewView(ReadWriteMixin, View):
     """The draft spec applied to the sample record: output and issues, nothing saved.
 
@@ -127,9 +168,17 @@ class PreviewView(ReadWriteMixin, View):
 
     def post(self, request: HttpRequest, pk: int) -> HttpResponse:
         mapping = mapping_or_404(pk)
-        spec, spec_error = posted_json(request, "spec", active_spec(mapping))
-        record, record_error = posted_json(request, "record", None)
-        context: dict[str, Any] = {"mapping": mapping, "record_error": record_error}
+        context: dict[str, Any] = {"mapping": mapping}
+        if int(request.META.get("CONTENT_LENGTH") or 0) > posted_limit():
+            limit = kilobytes(settings.CLARITY_PREVIEW_MAX_BYTES)
+            context["record_error"] = (
+                f"The sample record and the draft are larger than {limit} each: paste a "
+                "smaller sample (one record, without attachments)."
+            )  # the body is left unread
+            return render(request, "mappings/_preview.html", context)
+        spec, spec_error = read_posted(request, "spec", active_spec(mapping))
+        record, record_error = read_posted(request, "record", None)
+        context["record_error"] = record_error
         if spec_error:
             context["spec_problems"] = [spec_error]
         elif not isinstance(record, dict):
@@ -141,21 +190,30 @@ class PreviewView(ReadWriteMixin, View):
         return render(request, "mappings/_preview.html", context)
 
 
-def preview(mapping: Mapping, spec: dict[str, Any], record: dict[str, Any]) -> dict[str, Any]:
+def preview(mapping: Mapping, spec: Any, record: dict[str, Any]) -> dict[str, Any]:
+    """The draft run on the record under the preview's budget: the page's context."""
+    if not isinstance(spec, dict):
+        return {"spec_problems": ["The draft must be one JSON object with a “rules” list."]}
     targets, _ = target_fields(mapping)
     system = system_connection(mapping).system_label
     full = {"target_entity": mapping.target_entity, "rules": spec.get("rules") or []}
+    budget = preview_budget()
     try:
-        compiled = engine.compile_spec(full, targets or None, system)
+        compiled = engine.compile_spec(full, targets or None, system, budget=budget)
+        result = compiled.apply(record, PreviewEnvironment(mapping.pair))
+        output = to_json(result.output)
+        shown_output = json.dumps(output, indent=2, ensure_ascii=False)
+        if len(shown_output) > budget.max_bytes:
+            budget.overflow("the end")
     except MappingSpecError as exc:
         return {"spec_problems": exc.problems}
-    result = compiled.apply(record, PreviewEnvironment(mapping.pair))
+    except BudgetExceeded as exc:
+        return {"stopped": str(exc)}
     issues = [*compiled.spec_issues, *result.issues]
-    output = to_json(result.output)
     values = {path: value for path, value in flatten(output)}
     values |= {key: value for key, value in output.items()}
     return {
-        "output": json.dumps(output, indent=2, ensure_ascii=False),
+        "output": shown_output,
         "issues": issues,
         "error_count": sum(issue.level == "error" for issue in issues),
         "warning_count": sum(issue.level == "warning" for issue in issues),
@@ -177,8 +235,12 @@ class SuggestView(ReadWriteMixin, View):
 
     def post(self, request: HttpRequest, pk: int) -> HttpResponse:
         mapping = mapping_or_404(pk)
-        spec, spec_error = posted_json(request, "spec", active_spec(mapping))
-        record, _ = posted_json(request, "record", None)
+        if int(request.META.get("CONTENT_LENGTH") or 0) > posted_limit():
+            return HttpResponse(status=413)
+        spec, spec_error = read_posted(request, "spec", active_spec(mapping))
+        record, _ = read_posted(request, "record", None)
+        if not isinstance(spec, dict):
+            spec, spec_error = {}, spec_error or "The draft must be one JSON object."
         targets, _ = target_fields(mapping)
         sources, _ = source_fields(mapping)
         source_infos = [
@@ -209,7 +271,7 @@ class SaveView(ReadWriteMixin, View):
 
     def post(self, request: HttpRequest, pk: int) -> HttpResponse:
         mapping = mapping_or_404(pk)
-        spec, spec_error = posted_json(request, "spec", None)
+        spec, spec_error = read_posted(request, "spec", None)
         if spec_error or not isinstance(spec, dict):
             messages.error(request, spec_error or "Nothing to save: the draft was empty.")
             return redirect("mapping-designer", pk=mapping.pk)

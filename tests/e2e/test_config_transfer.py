@@ -4,8 +4,12 @@ upload the file, read the diff, apply it."""
 import json
 
 import pytest
+from django.contrib.auth.models import Permission
 from playwright.sync_api import Page, expect
 
+from clarity.roles import VIEWER
+from flows.models import FlowConfig
+from mappings.config_transfer import export_config
 from mappings.defaults.base import TERMS_TO_SAGE100
 from mappings.models import LookupEntry, LookupTable
 from mappings.versions import restore_version, save_version
@@ -70,3 +74,34 @@ def test_a_viewer_may_export_but_not_import(page: Page, live_server, users, logi
     expect(page.get_by_role("button", name="Download JSON")).to_be_visible()
     expect(page.get_by_text("Importing needs the Integration admin role.")).to_be_visible()
     expect(page.get_by_label("Configuration file")).to_have_count(0)
+
+
+def test_flow_settings_are_left_out_for_someone_who_may_not_change_flows(
+    page: Page, live_server, make_user, login, tmp_path
+):
+    pair = IntegrationPairFactory(name="Acme deals")
+    mapper = make_user("mapper", VIEWER)
+    rights = ("add_mappingversion", "change_lookuptable", "change_currencyrate")
+    mapper.user_permissions.add(*Permission.objects.filter(codename__in=rights))
+    document = export_config([pair])
+    for item in document["pairs"][0]["flow_settings"]:
+        item["enabled"] = True  # the test installation had every flow on …
+    customer = next(m for m in document["pairs"][0]["mappings"] if m["name"] == DEAL_CUSTOMER)
+    customer["spec"]["rules"].append({"target": "tax_number", "constant": "DE1"})  # … and a rule
+    file = tmp_path / "config.json"
+    file.write_text(json.dumps(document))
+
+    login("mapper")
+    page.goto(f"{live_server.url}/settings/configuration/")
+    page.get_by_label("Configuration file").set_input_files(file)
+    page.get_by_role("button", name="Show changes").click()
+    expect(
+        page.get_by_role("alert").filter(has_text="Flow settings of acme-deals")
+    ).to_contain_text("are not imported: changing a pair's flows needs the Integration admin role.")
+    page.get_by_role("button", name="Apply these changes").click()
+    expect(page.get_by_role("status")).to_contain_text(
+        "Imported: 1 mapping(s) saved as new versions, 0 lookup table(s) and 0 rate(s) updated; "
+        "flow settings of 1 pair(s) skipped"
+    )
+    assert not FlowConfig.objects.filter(pair=pair, enabled=True).exists()
+    assert pair.mappings.get(name=DEAL_CUSTOMER).active_version.number == 2

@@ -165,3 +165,21 @@ def test_lookup_rows_edited_inline(page: Page, live_server, users, login, pair):
     ).click()
     expect(page.locator('#entries tr[data-key="Net 90"]')).to_have_count(0)
     assert not table.entries.filter(key="Net 90").exists()
+
+
+def test_the_preview_says_when_a_sample_or_a_run_is_past_its_budget(
+    page: Page, live_server, users, login, pair, settings
+):
+    deal_in = Mapping.objects.get(pair=pair, name="Streak deal → customer")
+    login("viewer")
+    open_designer(page, live_server, deal_in)
+    page.locator("#sample-choice").select_option("paste")
+    sample = page.get_by_label("Sample record as JSON")
+    sample.fill(json.dumps({"organization": {"name": "x" * 300_000}}))
+    expect(page.locator("#preview")).to_contain_text("The sample record is larger than 256 KB")
+
+    settings.CLARITY_PREVIEW_SECONDS = 0  # every run is past its time
+    sample.fill(json.dumps({"organization": {"name": "Harbor Point Logistics"}}))
+    expect(page.locator("#preview [role=alert]")).to_contain_text(
+        "The preview stopped after 0 s, at name: the draft does too much work for one record."
+    )

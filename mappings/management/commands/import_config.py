@@ -1,4 +1,7 @@
-"""manage.py import_config FILE [--dry-run]: show what changes, then save it as new versions."""
+"""manage.py import_config FILE [--dry-run]: show what changes, then save it as new versions.
+
+The file is checked as strictly as on the import page; the command runs as the machine's
+operator, so nothing is skipped for want of a permission (flow settings included)."""
 
 from pathlib import Path
 from typing import Any
@@ -18,8 +21,8 @@ from mappings.config_transfer import (
 class Command(BaseCommand):
     help = (
         "Import a configuration export: pairs are matched by slug (unknown ones are reported, "
-        "not created); changed mappings become new versions, tables and rates take the file's "
-        "rows. --dry-run only shows the changes."
+        "not created); changed mappings become new versions, tables, rates and flow settings "
+        "take the file's values. --dry-run only shows the changes."
     )
 
     def add_arguments(self, parser: CommandParser) -> None:

@@ -166,3 +166,15 @@ def test_a_twenty_field_mapping_costs_microseconds():
         compiled.apply(DEAL)
     per_record = (time.perf_counter() - started) / 1000
     assert per_record < 0.001, f"{per_record * 1e6:.0f} µs a record"
+
+
+def test_a_condition_on_the_value_itself_and_a_clashing_target_are_issues_not_crashes():
+    when_empty = {"name": "conditional", "params": {"operator": "is_empty", "then": "none"}}
+    compiled = compile_spec({"rules": [
+        {"target": "status", "source": "missing", "transforms": [when_empty]},
+        {"target": "custom", "source": "name"},
+        {"target": "custom.note", "source": "key"},
+    ]})  # fmt: skip
+    result = compiled.apply(DEAL)
+    assert result.output == {"status": "none", "custom": DEAL["name"]}
+    assert [issue.field for issue in result.errors] == ["custom.note"]
