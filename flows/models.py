@@ -427,3 +427,7 @@ class DeliveryAttempt(models.Model):
 
     def __str__(self) -> str:
         return f"{self.delivery_id}#{self.number} {'ok' if self.ok else 'failed'}"
+
+
+# The operator tools' records live in their own module; importing them here registers them.
+from flows.operator_models import RedeliveryTally, Replay, RunEdit  # noqa: E402, F401
