@@ -1,16 +1,18 @@
 """The one HTTP helper every REST connector uses.
 
 A pooled session through the outbound guard (`connectors.outbound`: no private address
-unless allowed, redirects checked hop by hop), connect/read timeouts, a token-bucket
-throttle per connection, and replies turned into the error classes with the system's own
-message kept. Only reads are tried again here (twice, quickly); the runner owns retries of
-writes, so a write is never silently sent twice.
+unless allowed, redirects checked hop by hop), connect/read timeouts, a token bucket per
+connection shared by every process and host (`connectors.budgets`), and replies turned
+into the error classes with the system's own message kept. Only reads are tried again
+here (twice, quickly); the runner owns retries of writes, so a write is never silently
+sent twice.
 
 Error bodies are quoted only when they are JSON and the system's error shape yields a
 message, cut to MESSAGE_CHARS; anything else (an HTML page, whatever a wrong address
 answers) is described, never quoted, since errors reach pages every viewer reads.
 """
 
+import os
 import threading
 import time
 from collections.abc import Callable
@@ -20,6 +22,7 @@ from urllib.parse import urlsplit
 import requests
 
 from connectors import metering
+from connectors.budgets import SharedBucket
 from connectors.errors import (
     AuthError,
     Conflict,
@@ -39,37 +42,27 @@ MESSAGE_CHARS = 500  # of a system's own error message
 MESSAGE_KEYS = ("message", "error_description", "error", "detail")  # a plain JSON error
 
 
-class TokenBucket:
-    """Allow `rate` requests a second on average, bursts up to `capacity`."""
-
-    def __init__(self, rate: float, capacity: float | None = None) -> None:
-        self.rate = rate
-        self.capacity = capacity or rate
-        self.tokens = self.capacity
-        self.updated = time.monotonic()
-        self.lock = threading.Lock()
-
-    def acquire(self) -> None:
-        with self.lock:
-            now = time.monotonic()
-            self.tokens = min(self.capacity, self.tokens + (now - self.updated) * self.rate)
-            self.updated = now
-            wait = (1 - self.tokens) / self.rate if self.tokens < 1 else 0.0
-            self.tokens -= 1
-        if wait:
-            time.sleep(wait)
-
-
-_buckets: dict[str, TokenBucket] = {}
+_buckets: dict[str, SharedBucket] = {}
 _buckets_lock = threading.Lock()
 
 
-def bucket_for(key: str, rate: float) -> TokenBucket:
-    """One bucket per connection and process, shared by every client of that connection."""
+def _forget_parents_buckets() -> None:
+    """A forked worker takes its own tokens: the parent's are the parent's to spend."""
+    global _buckets_lock
+    _buckets_lock = threading.Lock()
+    _buckets.clear()
+
+
+os.register_at_fork(after_in_child=_forget_parents_buckets)
+
+
+def bucket_for(key: str, rate: float) -> SharedBucket:
+    """The connection's budget (`connectors.budgets`), shared by every client, process and
+    host that uses the connection; this process's end of it is kept per key."""
     with _buckets_lock:
         bucket = _buckets.get(key)
         if bucket is None or bucket.rate != rate:
-            bucket = _buckets[key] = TokenBucket(rate)
+            bucket = _buckets[key] = SharedBucket(key, rate)
         return bucket
 
 

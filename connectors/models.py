@@ -195,3 +195,32 @@ class ApiCallCount(models.Model):
 
     def __str__(self) -> str:
         return f"{self.system} {self.outcome}: {self.calls}"
+
+
+class ApiBudget(models.Model):
+    """One connection's rate limit as a token bucket every process and host takes from
+    (`connectors.budgets`), so N workers together send no more than the system allows.
+
+    A bucket rather than a sliding-window counter: one row, one update per take, and bursts
+    up to `capacity` as the systems themselves allow. Times are epoch seconds (floats):
+    the refill needs sub-second precision and arithmetic in SQL-free Python."""
+
+    key = models.CharField(max_length=200, unique=True, help_text="The client's throttle key.")
+    connection = models.ForeignKey(
+        Connection,
+        on_delete=models.CASCADE,
+        null=True,
+        db_constraint=False,  # taken from its own transaction, which may not see the row yet
+        related_name="api_budgets",
+    )
+    rate = models.FloatField(help_text="Tokens a second.")
+    capacity = models.FloatField(help_text="The most tokens kept: the burst allowed.")
+    tokens = models.FloatField()
+    refilled_at = models.FloatField(help_text="When `tokens` was right (epoch seconds).")
+    window_started = models.FloatField(default=0.0)
+    window_taken = models.PositiveIntegerField(default=0)
+    last_window_rate = models.FloatField(default=0.0)
+    holders = models.TextField(default="{}", help_text="JSON: process → when it last took.")
+
+    def __str__(self) -> str:
+        return f"{self.key}: {self.rate:g}/s"

@@ -13,6 +13,7 @@ record segment that is not an id is refused before the request leaves.
 import re
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from datetime import datetime
 from operator import methodcaller
 from typing import Any, TypeVar
 from urllib.parse import unquote, urlsplit
@@ -41,6 +42,8 @@ from connectors.salesforce.oauth import SYSTEM, AccessToken, OAuthClient
 DEFAULT_API_VERSION = "59.0"
 TOKEN_SECRET = "access_session"  # key in connection.secrets
 REQUEST_LIMIT_RETRY_SECONDS = 3600.0  # the daily allocation is a rolling 24 h window
+ALLOCATION_RECHECK_SECONDS = 600.0  # once spent, one call may look again this often
+DEFAULT_RESERVE_PERCENT = 95  # of the allocation, the rest left to the org's other apps
 # Salesforce lets a call run up to 10 minutes; a 200-record collection write with triggers
 # can take a minute, and a timed-out write leaves its outcome unknown.
 API_TIMEOUT = (5.0, 120.0)  # connect, read (seconds)
@@ -273,6 +276,7 @@ class SalesforceClient:
 
     def call(self, operation: Callable[[Salesforce], T]) -> T:
         """Run one API operation; its errors come out as connector errors."""
+        self.check_allocation()
         with self.batch():
             try:
                 try:
@@ -299,6 +303,39 @@ class SalesforceClient:
                     system=SYSTEM,
                     detail=str(exc),
                 ) from exc
+
+    def check_allocation(self) -> None:
+        """Refuse to call while the last reading of the daily allocation (`Sforce-Limit-Info`,
+        kept on the connection) says it is spent down to the reserve: RateLimited parks the run.
+        Salesforce's window rolls over 24 h, so the usage only drops bit by bit: a reading
+        older than ALLOCATION_RECHECK_SECONDS lets a call through, and its reply reads it again."""
+        usage = (self.connection.settings or {}).get("api_usage") or {}
+        used, limit = usage.get("used", 0), usage.get("limit", 0)
+        percent = float((self.connection.settings or {}).get("api_reserve_percent") or 0)
+        stop_at = limit * (percent or DEFAULT_RESERVE_PERCENT) / 100
+        if not limit or used < stop_at:
+            return
+        try:
+            age = (timezone.now() - datetime.fromisoformat(usage["at"])).total_seconds()
+        except (KeyError, TypeError, ValueError):
+            return
+        if age >= ALLOCATION_RECHECK_SECONDS:
+            return
+        wait = ALLOCATION_RECHECK_SECONDS - age
+        minutes = max(1, round(wait / 60))
+        if used >= limit:
+            said = f"is spent ({used:,}/{limit:,})"
+        else:
+            said = (
+                f"is nearly spent ({used:,}/{limit:,}; we stop at {stop_at:,.0f} to leave the "
+                "rest to the org's other apps)"
+            )
+        raise RateLimited(
+            f"Salesforce's daily API allocation {said}: waiting, and looking again in "
+            f"{minutes} minute{'s' if minutes > 1 else ''}.",
+            retry_after=wait,
+            system=SYSTEM,
+        )
 
     def retry_after(self, status: int) -> float | None:
         response = self.session.last_response

@@ -2,6 +2,7 @@
 its field explorer, Test connection, and OAuth connect for systems with a consent page."""
 
 import secrets
+from datetime import datetime
 from typing import Any
 
 from django.contrib import messages
@@ -12,6 +13,7 @@ from django.urls import reverse
 from django.views.generic import DetailView, ListView
 
 from clarity.permissions import Rule, RuleRequiredMixin, needs
+from connectors.budgets import budget_use
 from connectors.errors import ConnectorError
 from connectors.forms import ConnectionForm, and_list, connection_form_class
 from connectors.models import Connection, IntegrationPair
@@ -112,6 +114,18 @@ class ConnectionEditView(ConnectionFormView):
     permission = needs(CHANGE)
 
 
+def daily_allocation(connection: Connection) -> dict[str, Any] | None:
+    """The last reading of a daily API allocation (Salesforce's `Sforce-Limit-Info`)."""
+    usage = (connection.settings or {}).get("api_usage") or {}
+    if not isinstance(usage.get("used"), int) or not isinstance(usage.get("limit"), int):
+        return None
+    try:
+        at = datetime.fromisoformat(usage.get("at") or "")
+    except ValueError:
+        at = None
+    return {"used": f"{usage['used']:,}", "limit": f"{usage['limit']:,}", "at": at}
+
+
 class ConnectionDetailView(RuleRequiredMixin, DetailView):
     permission = needs(VIEW)
     model = Connection
@@ -133,6 +147,8 @@ class ConnectionDetailView(RuleRequiredMixin, DetailView):
         self.connector = connector_for(connection)
         context["entities"] = self.connector.entities()
         context["supports_oauth_connect"] = self.connector.supports_oauth_connect
+        context["budgets"] = [budget_use(budget) for budget in connection.api_budgets.all()]
+        context["allocation"] = daily_allocation(connection)
         return context
 
     def render_to_response(self, context: dict[str, Any], **kwargs: Any) -> HttpResponse:

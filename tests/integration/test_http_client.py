@@ -96,6 +96,7 @@ def test_timeouts_are_transient_and_say_the_write_may_have_happened(echo):
         slow.post("/api/items")
 
 
+@pytest.mark.django_db  # the bucket is shared through the database (`connectors.budgets`)
 def test_the_throttle_spaces_requests_to_the_configured_rate(echo):
     throttled = HttpClient("Echo", echo.url, rate=20, throttle_key="throttle-test")
     started = time.monotonic()
