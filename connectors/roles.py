@@ -12,7 +12,7 @@ Every connector of a role passes the same contract tests (`tests/contract/`).
 import threading
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any, ClassVar
 
@@ -151,6 +151,21 @@ class DocumentMade:
     number: str
     existed: bool = False
     total: str | None = None
+
+
+@dataclass(frozen=True)
+class DocumentSeen:
+    """A sales order or invoice as Sage lists it, with the deal ID it carries: what the
+    exactly-once report counts per deal, read from Sage rather than from our own runs."""
+
+    kind: str  # "sales_order" | "invoice"
+    number: str
+    deal_reference: str  # the CRM deal ID the won-deal flows wrote on it ("" for none)
+    customer_ref: str
+    total: Decimal
+    currency: str  # "" where the company keeps one currency
+    made_on: date
+    status: str
 
 
 @dataclass(frozen=True)
@@ -454,6 +469,11 @@ class ErpRole(Role):
     ) -> DocumentMade:
         """Create the order, or return the one Sage has for the deal already."""
         raise self.unsupported("create sales orders")
+
+    def documents_since(self, since: date) -> list[DocumentSeen]:
+        """Every sales order or invoice Sage dates on or after `since`, each once, with the
+        deal reference read where the create wrote it (the exactly-once report)."""
+        raise self.unsupported("list its documents")
 
     def find_invoice(self, customer_ref: str, reference: str) -> DocumentMade | None:
         raise self.unsupported("find invoices")

@@ -8,12 +8,14 @@ This is the webhook's hot path (bench/ingest.py), so it issues only what it need
 of the pair's enabled flows (hand-written: the ORM took longer to compile it than to run
 it), then per event one INSERT for the event, one per run and one per queue row. A delivery
 of a single event (the usual case) is one transaction with no savepoint of its own: a
-duplicate rolls it all back, and nothing else was in it.
+duplicate rolls it all back, and nothing else was in it. A duplicate then costs one more
+statement, the upsert counting it for the exactly-once report (`tally_redelivery`).
 """
 
 from dataclasses import dataclass
 
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
+from django.utils import timezone
 
 from connectors.base import WebhookEvent
 from connectors.models import IntegrationPair
@@ -47,6 +49,8 @@ def take_in(pair: IntegrationPair, events: list[WebhookEvent], source: str,
                     stored = store_event(pair, event, source, headers or {}, wanted_by)
             except IntegrityError:
                 result.duplicates += 1
+                if source != POLLED:  # a poll overlapping a delivery is no redelivery
+                    tally_redelivery(pair)
                 continue
             result.stored += 1
             start_runs(pair, stored, wanted_by, result)
@@ -89,8 +93,23 @@ def take_in_one(pair: IntegrationPair, event: WebhookEvent, source: str,
         if stored is not None:  # the event went in, so this is no redelivery
             raise
         result.duplicates += 1
+        if source != POLLED:  # a poll overlapping a delivery is no redelivery
+            tally_redelivery(pair)
         return
     result.stored += 1
+
+
+TALLY_REDELIVERY = """
+    INSERT INTO flows_redeliverytally (pair_id, day, count) VALUES (%s, %s, 1)
+    ON CONFLICT (pair_id, day) DO UPDATE SET count = flows_redeliverytally.count + 1
+"""
+
+
+def tally_redelivery(pair: IntegrationPair) -> None:
+    """Count a redelivery answered without storing, per pair and local day: one upsert,
+    only on duplicates (the ORM has no increment-on-conflict)."""
+    with connection.cursor() as cursor:
+        cursor.execute(TALLY_REDELIVERY, [pair.pk, timezone.localdate()])
 
 
 def wanting(pair: IntegrationPair, configs: list[FlowConfig], event: WebhookEvent,

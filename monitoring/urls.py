@@ -5,6 +5,14 @@ from django.urls import path
 
 from monitoring import metrics
 from monitoring.views import alerts, approvals, audit, bindings, dashboard, errors, pairs, runs
+from monitoring.views.exactly_once import exactly_once_page
+from monitoring.views.replays import (
+    pair_replays,
+    replay_cancel,
+    replay_detail,
+    replay_preview,
+    replay_progress,
+)
 
 urlpatterns = [
     path("dashboard/", dashboard.dashboard, name="dashboard"),
@@ -16,6 +24,7 @@ urlpatterns = [
     path("runs/<int:pk>/retry/", runs.retry, name="run-retry"),
     path("runs/<int:pk>/cancel/", runs.cancel, name="run-cancel"),
     path("runs/<int:pk>/customer/", runs.choose_customer, name="run-choose-customer"),
+    path("runs/<int:pk>/edit/", runs.edit_run, name="run-edit"),
     path("bindings/", bindings.binding_list, name="binding-list"),
     path("bindings/<int:pk>/rebind/", bindings.rebind_binding, name="binding-rebind"),
     path("bindings/<int:pk>/unbind/", bindings.unbind_binding, name="binding-unbind"),
@@ -28,6 +37,12 @@ urlpatterns = [
     path("start/", approvals.after_sign_in, name="after-sign-in"),
     path("pairs/<slug:slug>/flows/", pairs.pair_flows, name="pair-flows"),
     path("pairs/<slug:slug>/pause/", pairs.pause_pair, name="pair-pause"),
+    path("pairs/<slug:slug>/replays/", pair_replays, name="pair-replays"),
+    path("pairs/<slug:slug>/replays/preview/", replay_preview, name="replay-preview"),
+    path("pairs/<slug:slug>/replays/<int:pk>/", replay_detail, name="replay-detail"),
+    path("pairs/<slug:slug>/replays/<int:pk>/progress/", replay_progress, name="replay-progress"),
+    path("pairs/<slug:slug>/replays/<int:pk>/cancel/", replay_cancel, name="replay-cancel"),
+    path("pairs/<slug:slug>/exactly-once/", exactly_once_page, name="pair-exactly-once"),
     path("metrics", metrics.metrics, name="metrics"),
     path("audit/", audit.AuditLogView.as_view(), name="audit-log"),
     path("alerts/", alerts.AlertListView.as_view(), name="alert-list"),

@@ -18,6 +18,7 @@ next retry); an order Sage refuses over an item makes the process forget them al
 """
 
 import time
+from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
@@ -37,6 +38,7 @@ from connectors.roles import (
     Change,
     CustomerMatch,
     DocumentMade,
+    DocumentSeen,
     EntityNames,
     ErpRole,
     Feed,
@@ -62,6 +64,9 @@ ORDER_REFERENCE, CUSTOMER_REFERENCE = "UDF_DEAL_ID", "UDF_CRM_ID"
 ORDER_KIND = "sage100.sales_order"
 OPEN_ORDER_STATUSES = ("N", "O", "H")  # new, open, on hold; closed orders move to history
 ORDER_TOTAL_PARTS = ("TaxableAmt", "NonTaxableAmt", "SalesTaxAmt", "FreightAmt")
+# Where an order lives: open, then in history once completed (it keeps UDF_DEAL_ID there).
+ORDER_TABLES = (("SO_SalesOrderHeader", "open"), ("SO_SalesOrderHistoryHeader", "history"))
+ORDER_STATUS_WORDS = {"N": "new", "O": "open", "H": "on hold", "C": "completed", "X": "deleted"}
 CUSTOMER_COLUMNS = {  # common field → AR_Customer columns it is written to
     "name": ("CustomerName",),
     "phone": ("TelephoneNo",),
@@ -256,6 +261,36 @@ class Sage100Erp(ErpRole):
         number = order["SalesOrderNo"]
         return DocumentMade(number, number, bool(order.get("existed")))
 
+    def documents_since(self, since: date) -> list[DocumentSeen]:
+        """Sales orders dated on or after `since`, open and in history (an order moves
+        there when completed, UDF_DEAL_ID with it), read over ODBC; one per SalesOrderNo.
+        The invoice an order becomes is the same sale, so it is not listed again."""
+        columns = ["SalesOrderNo", "OrderDate", "OrderStatus", "ARDivisionNo", "CustomerNo",
+                   ORDER_REFERENCE, "DiscountAmt", *ORDER_TOTAL_PARTS]  # fmt: skip
+        seen: dict[str, DocumentSeen] = {}
+        for table, where in ORDER_TABLES:
+            day = self.reader.dialect.date_literal(since)
+            sql = self.reader.dialect.select(
+                table, columns=columns, where=[f"OrderDate >= {day}"], order_by=["SalesOrderNo"]
+            )
+            for row in self.reader.rows(sql):
+                number = str(row["SalesOrderNo"]).strip()
+                status = ORDER_STATUS_WORDS.get(row["OrderStatus"] or "", row["OrderStatus"] or "")
+                seen.setdefault(
+                    number,
+                    DocumentSeen(
+                        kind="sales_order",
+                        number=number,
+                        deal_reference=str(row[ORDER_REFERENCE] or "").strip(),
+                        customer_ref=f"{row['ARDivisionNo']}-{row['CustomerNo']}",
+                        total=order_total(row),
+                        currency="",  # Sage 100 keeps one currency per company
+                        made_on=as_date(row["OrderDate"]),
+                        status=f"{status} ({where})" if status else where,
+                    ),
+                )
+        return list(seen.values())
+
     @classmethod
     def order_deal_reference(cls, event: WebhookEvent) -> str:
         return str(event.payload.get(ORDER_REFERENCE) or "")
@@ -303,11 +338,7 @@ class Sage100Erp(ErpRole):
             for row in self.reader.rows(sql, [customer["ARDivisionNo"], customer["CustomerNo"]])
             if row["OrderStatus"] in OPEN_ORDER_STATUSES
         ]
-        amount = sum(
-            (money(sum(money(o[p]) for p in ORDER_TOTAL_PARTS) - money(o["DiscountAmt"]))
-             for o in orders),
-            Decimal(0),
-        )  # fmt: skip
+        amount = sum((order_total(order) for order in orders), Decimal(0))
         limit, balance = money(customer["CreditLimit"]), money(customer["CurrentBalance"])
         return {
             "name": customer["CustomerName"],
@@ -317,6 +348,18 @@ class Sage100Erp(ErpRole):
             "available": str(limit - balance - amount),
             "open_orders": {"count": len(orders), "amount": str(amount)},
         }
+
+
+def as_date(value: Any) -> date:
+    """A date column as the ODBC driver hands it: a date, a datetime or ISO text."""
+    if isinstance(value, date):
+        return value if type(value) is date else value.date()
+    return date.fromisoformat(str(value)[:10])
+
+
+def order_total(row: Record) -> Decimal:
+    """An order header's total: its taxable, non-taxable, tax and freight less discount."""
+    return money(sum(money(row[part]) for part in ORDER_TOTAL_PARTS) - money(row["DiscountAmt"]))
 
 
 def level_price(record: Record, price: Decimal, cost: Decimal) -> Decimal:

@@ -8,6 +8,7 @@ lost reply returns the first invoice.
 """
 
 import re
+from datetime import date
 from decimal import Decimal
 from typing import Any
 
@@ -23,6 +24,7 @@ from connectors.roles import (
     Change,
     CustomerMatch,
     DocumentMade,
+    DocumentSeen,
     EntityNames,
     ErpRole,
     Feed,
@@ -32,6 +34,7 @@ from connectors.roles import (
 from connectors.values import ADDRESS_PARTS, money
 
 CUSTOMER_TYPE = "CUSTOMER"
+VOID = "VOID"  # an invoice voided in Sage: no longer a document of the deal
 
 
 def contact_body(field: str, value: Any) -> dict[str, Any]:
@@ -201,6 +204,24 @@ class SageAccountingErp(ErpRole):
             if source.get("item_id"):
                 line["product_id"] = source["item_id"]
         return invoice_made(self.create("sales_invoices", values, idempotency_key), False)
+
+    def documents_since(self, since: date) -> list[DocumentSeen]:
+        """Sales invoices dated on or after `since`, read page by page through the API
+        (`from_date`), less voided ones; the deal ID is the `reference` the flow wrote."""
+        return [
+            DocumentSeen(
+                kind="invoice",
+                number=invoice.get("invoice_number") or invoice["id"],
+                deal_reference=str(invoice.get("reference") or "").strip(),
+                customer_ref=(invoice.get("contact") or {}).get("id") or "",
+                total=money(invoice.get("total_amount")),
+                currency=(invoice.get("currency") or {}).get("id") or "",
+                made_on=date.fromisoformat(str(invoice["date"])[:10]),
+                status=(invoice.get("status") or {}).get("displayed_as") or "",
+            )
+            for invoice in self.search("sales_invoices", from_date=since.isoformat())
+            if (invoice.get("status") or {}).get("id") != VOID
+        ]
 
     def find_item(self, code: str) -> ItemRef | None:
         """A product by its item code (any case); invoice lines name it by id."""

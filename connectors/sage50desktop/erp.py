@@ -14,6 +14,7 @@ looked up live, never remembered: an item made in Sage passes at the next retry.
 """
 
 import re
+from datetime import date
 from decimal import Decimal
 from typing import Any
 
@@ -33,6 +34,7 @@ from connectors.roles import (
     Change,
     CustomerMatch,
     DocumentMade,
+    DocumentSeen,
     EntityNames,
     ErpRole,
     Feed,
@@ -64,6 +66,8 @@ CUSTOMER_COLUMNS = {  # common field → the agent's customer names it is writte
     "terms": ("Terms_DueDays",),
 }
 NAMESAKE_COLUMNS = NamesakeColumns("Customer_Bill_Name", "eMail_Address", "Balance")
+# The document entities a won deal becomes, by the kind the exactly-once report names.
+DOCUMENT_ENTITIES = (("sales_order", "sales_order"), ("invoice", "sales_invoice"))
 
 
 def fitted_reference(crm_id: str) -> str:
@@ -89,6 +93,13 @@ def terms_of(due_days: Any) -> str | None:
     if due_days in (None, ""):
         return None
     return f"Net {due_days}" if int(due_days) else "Due on receipt"
+
+
+def as_date(value: Any) -> date:
+    """A date column as the ODBC driver hands it: a date, a datetime or ISO text."""
+    if isinstance(value, date):
+        return value if type(value) is date else value.date()
+    return date.fromisoformat(str(value)[:10])
 
 
 def document_made(record: Record, existed: bool) -> DocumentMade:
@@ -270,6 +281,27 @@ class Sage50DesktopErp(ErpRole):
             "/v1/sales-invoices", "sales_invoice", values, idempotency_key, match=match
         )
         return document_made(invoice, existed)
+
+    def documents_since(self, since: date) -> list[DocumentSeen]:
+        """Sales orders and invoices dated on or after `since` (JrnlHdr TransactionDate),
+        read over ODBC without their lines, the deal ID from InternalNote."""
+        day = self.reader.dialect.date_literal(since)
+        return [
+            DocumentSeen(
+                kind=kind,
+                number=str(record.get("Reference") or "").strip(),
+                deal_reference=str(record.get(DEAL_REFERENCE) or "").strip(),
+                customer_ref=record.get("CustomerID") or "",
+                total=money(record.get("MainAmount")),
+                currency="",  # Sage 50 US keeps one currency per company
+                made_on=as_date(record["TransactionDate"]),
+                status="closed" if record.get("IsClosed") else "open",
+            )
+            for kind, entity in DOCUMENT_ENTITIES
+            for record in self.records(
+                self.entity(entity), [f"h.TransactionDate >= {day}"], [], with_lines=False
+            )
+        ]
 
     def ledger_account(self, nominal_code: str) -> str:
         """The AccountID when exactly one active account of the chart has it."""

@@ -10,6 +10,8 @@ from flows.api.approvals import ApprovalViewSet
 from flows.api.bindings import BindingViewSet
 from flows.api.credit import CustomerCreditView
 from flows.api.events import DeliveryViewSet, SubscriptionViewSet
+from flows.api.exactly_once import ExactlyOnceView
+from flows.api.replays import urlpatterns as replay_urls
 from flows.api.runs import InboundEventViewSet, SyncRunViewSet
 
 
@@ -28,4 +30,6 @@ urlpatterns = [
         CustomerCreditView.as_view(),
         name="api-customer-credit",
     ),
+    path("pairs/<slug:slug>/exactly-once/", ExactlyOnceView.as_view(), name="api-exactly-once"),
+    *replay_urls,
 ]

@@ -13,6 +13,7 @@ from django.utils import timezone
 
 from clarity.permissions import HAS_ROLE, rule_required
 from connectors.models import IntegrationPair
+from flows.exactly_once import last_check
 from flows.models import SyncRun
 from monitoring.metrics import processing_seconds
 from monitoring.views.approvals import success_rate, waiting_approvals
@@ -86,6 +87,7 @@ def pair_cards() -> list[dict[str, Any]]:
                 "last_success": last_success.get(pair.pk),
                 "pending_approvals": waiting.get(pair.pk, 0),
                 "in_error_queue": in_error_queue.get(pair.pk, 0),
+                "exactly_once": last_check(pair),  # the last report's outcome, no Sage call
             }
         )
     return cards

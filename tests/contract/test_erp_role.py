@@ -6,7 +6,7 @@ capabilities and feeds, never by which system it is."""
 
 import re
 from collections.abc import Callable
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -258,6 +258,33 @@ def test_an_invoice_made_for_a_deal_is_found_by_its_reference(erp, customer):
     assert (found.id, found.number) == (made.id, made.number)
     assert erp.get_invoice(made.id).number == made.number
     assert erp.find_invoice(customer.ref, "CT-DEAL-0044") is None
+
+
+def test_a_document_made_for_a_deal_is_listed_once_with_its_reference(erp, customer):
+    item = erp.find_item(SOLD.code)
+    assert item, f"{erp.label} has no item {SOLD.code}"
+    before = {seen.number for seen in erp.documents_since(date.today())}
+    if SALES_ORDERS in erp.capabilities:
+        values = to_erp(erp, "SalesOrder", document(customer, "CT-DEAL-0045", [sold(item.code)]))
+        made = erp.create_sales_order(values, "CT-DEAL-0045", "contract-listed-1")
+        kind = "sales_order"
+    else:
+        lines = [sold(item.code, gl_account="", item_id=item.id,
+                      ledger_account_id=erp.product_ledger_account(SOLD.code))]  # fmt: skip
+        values = to_erp(erp, "Invoice", document(customer, "CT-DEAL-0045", lines))
+        made = erp.create_invoice(values, lines, customer.tax_rate, None, "contract-listed-1")
+        kind = "invoice"
+
+    listed = [seen for seen in erp.documents_since(date.today()) if seen.number not in before]
+
+    assert [(seen.kind, seen.number, seen.deal_reference) for seen in listed] == [
+        (kind, made.number, "CT-DEAL-0045")
+    ]
+    [seen] = listed
+    assert seen.customer_ref == customer.ref and seen.made_on == date.today()
+    assert isinstance(seen.total, Decimal) and seen.total > 0
+    tomorrow = date.today() + timedelta(days=1)
+    assert made.number not in {found.number for found in erp.documents_since(tomorrow)}
 
 
 # ---------------------------------------------------------------- what flows back
