@@ -9,6 +9,13 @@ or flows sharing a connection never hide changes from each other. A change read 
 (overlapping windows, a poll retried after a failure) is a duplicate event and starts no
 second run.
 
+A connector whose feed reads the very changes its webhooks deliver (`PushedFeed`: Streak's
+boxes moved to another stage) makes each polled change the event its delivery makes, with
+the delivery's dedupe key: a change delivered and polled is one event, whichever came
+first. Such a feed is also polled for flows started by webhooks (`catches_up`), at their
+poll interval, to catch up on deliveries the system gave up on; a change of a record that
+is bound already, or has a run of the flow since the feed's position, starts nothing.
+
 Our own writes to a CRM do not come back as changes: a flow that writes to a CRM record
 stores the record's stamp after the write as `ExternalLink.last_synced_version`, and a CRM
 change carrying exactly that stamp is dropped here.
@@ -58,6 +65,7 @@ class PollResult:
     duplicates: int = 0  # changes stored by an earlier poll
     runs: int = 0
     forgotten: int = 0  # runs of earlier polls that found nothing to do, deleted
+    handled: int = 0  # changes of records already bound or run since the feed's position
 
 
 @dataclass(frozen=True)
@@ -101,18 +109,23 @@ def poll(config: FlowConfig) -> PollResult:
                 connectors[watch.side] = connector_for(getattr(pair, watch.side))
             connector = connectors[watch.side]
             feed = watch.feed
-            cursor = mark.cursor(feed.entity)
-            changes, after = read_feed(
-                connector, feed.entity, cursor or FeedCursor(now - FIRST_POLL_LOOKBACK)
-            )
-            if feed.snapshot and cursor is None:
+            stored = mark.cursor(feed.entity)
+            cursor = stored or FeedCursor(now - FIRST_POLL_LOOKBACK)
+            changes, after = read_feed(connector, feed.entity, cursor)
+            if feed.snapshot and stored is None:
                 changes = []  # the first snapshot: every record, none of them a change
             for record, change in changes:
                 result.read += 1
                 if watch.side == "crm" and is_echo(pair, change):
                     result.echoes += 1
                     continue
-                events.append(event_of(feed, change, record))
+                if not isinstance(connector, PushedFeed):
+                    events.append(event_of(feed, change, record))
+                elif event := connector.pushed_event(feed.entity, record, cursor.since):
+                    if handled_since(config, event.entity_key, cursor.since):
+                        result.handled += 1
+                    else:
+                        events.append(event)
             mark.set_cursor(feed.entity, after)
         taken = take_in(pair, events, POLLED)
         result.forgotten = forget_runs_with_nothing_to_do(config, now)
@@ -120,6 +133,36 @@ def poll(config: FlowConfig) -> PollResult:
         mark.save()
     result.stored, result.duplicates, result.runs = taken.stored, taken.duplicates, taken.runs
     return result
+
+
+@runtime_checkable
+class PushedFeed(Protocol):
+    """A connector whose feeds read the changes its webhooks deliver."""
+
+    def pushed_event(self, entity: str, record: Record, since: datetime) -> WebhookEvent | None:
+        """The event the delivery of the record's change makes, when that change is at or
+        after `since` and one the webhooks deliver; else None (the record is no change)."""
+        ...
+
+
+def catches_up(config: FlowConfig) -> bool:
+    """A flow started by webhooks whose watched feeds catch up on them (`PushedFeed`)."""
+    if config.trigger != FlowConfig.Trigger.WEBHOOK:
+        return False
+    connections = {"crm": config.pair.crm, "erp": config.pair.erp}
+    for watch in FLOWS[config.flow].watches:
+        connector = SYSTEMS[connections[watch.side].system].connector_class
+        if issubclass(connector, PushedFeed) and connector.feeds.get(watch.topic):
+            return True
+    return False
+
+
+def handled_since(config: FlowConfig, entity_key: str, since: datetime) -> bool:
+    """The record is bound to a document already, or the flow has a run of it started
+    since the feed's position (its delivery did arrive): a cheap look before its event."""
+    bound = ExternalLink.objects.filter(pair=config.pair_id, crm_id=entity_key)
+    runs = SyncRun.objects.filter(flow_config=config, entity_key=entity_key, created_at__gte=since)
+    return bound.exists() or runs.exists()
 
 
 def poll_outcome(now: datetime, taken: IntakeResult) -> dict[str, Any]:
@@ -259,18 +302,21 @@ def poll_config(config_id: int) -> str:
     record_outcome([getattr(config.pair, side) for side in sorted(sides)], call=poll_call(config))
     return (
         f"{result.read} changes read, {result.stored} new, {result.duplicates} seen before, "
-        f"{result.echoes} our own, {result.runs} runs started, "
+        f"{result.echoes} our own, {result.handled} handled before, {result.runs} runs started, "
         f"{result.forgotten} earlier runs with nothing to do forgotten"
     )
 
 
 def due_configs(now: datetime | None = None) -> Iterable[FlowConfig]:
-    """Enabled polling configs whose interval has passed since their last poll."""
+    """Enabled polling configs, and webhook ones whose feeds catch up on their webhooks,
+    whose interval has passed since their last poll."""
     now = now or timezone.now()
     flows = polled_flows()
-    configs = FlowConfig.objects.filter(
-        enabled=True, pair__enabled=True, trigger=FlowConfig.Trigger.POLL, flow__in=flows
-    ).select_related("pair")
+    triggers = (FlowConfig.Trigger.POLL, FlowConfig.Trigger.WEBHOOK)
+    candidates = FlowConfig.objects.filter(
+        enabled=True, pair__enabled=True, trigger__in=triggers, flow__in=flows
+    ).select_related("pair__crm", "pair__erp")
+    configs = [c for c in candidates if c.trigger == FlowConfig.Trigger.POLL or catches_up(c)]
     polled = {
         (mark.pair_id, mark.flow): mark.value.get("polled_at")
         for mark in Watermark.objects.filter(flow__in=flows)

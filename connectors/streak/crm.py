@@ -4,15 +4,20 @@ box's first organization, notes are comments, and the document number goes to a 
 Streak webhooks name a stage by key, so a won deal is recognised by the trigger stage's key
 in the box's pipeline; `read_deal` resolves the name through the pipeline and says which key
 it found, so the flow can remember it and compare later deliveries without asking Streak.
+
+Streak gives up on a webhook after its retries, so the won-deal flows also poll the boxes
+(`feeds`): a box whose stage changed since the feed's position becomes the event its
+BOX_CHANGE_STAGE delivery makes, with the same dedupe key (`pushed_event`), so a delivery
+that did arrive and the poll of the same stage change are one event and one run.
 """
 
 from collections.abc import Iterable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
 from clarity.formats import parse_product_line, plain_number
-from connectors.base import FieldInfo, Record, RecordLink, WebhookEvent, record_link
+from connectors.base import FeedCursor, FieldInfo, Record, RecordLink, WebhookEvent, record_link
 from connectors.errors import ValidationError
 from connectors.roles import (
     ACCOUNT_LOAD,
@@ -25,13 +30,25 @@ from connectors.roles import (
     Change,
     CrmRole,
     DealRead,
+    Feed,
     LoadResult,
     StageHint,
 )
 from connectors.streak import organizations
 from connectors.streak.client import SYSTEM
+from connectors.streak.fields import to_ms
+from connectors.streak.webhooks import StreakEvent
 
 DEAL_ID_FIELD = "Deal ID"  # the box field the won-deal flows read the deal's ID from
+STAGE_CHANGE = "BOX_CHANGE_STAGE"  # the webhook event of a box moved to another stage
+POLLED_STAGE_CHANGE = "streak.box_stage"  # the same stage change, found by a poll
+DECODED = ("stageName", "fieldsByName")  # what `decoded_box` adds to a box as Streak sends it
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+def mark(box: Record) -> str:
+    """A box's change as a cursor marks it read."""
+    return f"{box['key']}:{box['lastUpdatedTimestamp']}"
 
 
 def quantity_asked(products: Any, sku: str) -> Decimal:
@@ -46,7 +63,9 @@ def quantity_asked(products: Any, sku: str) -> Decimal:
 
 class StreakCrm(CrmRole):
     capabilities = frozenset({WON_DEALS, INVOICE_FIELD, ACCOUNT_SYNC, ACCOUNT_LOAD})
-    event_kinds = {"BOX_CHANGE_STAGE": DEAL_STAGE, organizations.KIND: ACCOUNTS}
+    event_kinds = {STAGE_CHANGE: DEAL_STAGE, organizations.KIND: ACCOUNTS}
+    # A first poll starts from then: boxes won before the flow polled are not caught up on.
+    feeds = {DEAL_STAGE: (Feed("Box", POLLED_STAGE_CHANGE, bare_key=True, snapshot=True),)}
     won_stage = "Closed-Won"
     deal_entity = "Box"
     account_entity = "Organization"
@@ -55,11 +74,16 @@ class StreakCrm(CrmRole):
 
     @classmethod
     def stage_hint(cls, event: WebhookEvent) -> StageHint | None:
-        if event.kind != "BOX_CHANGE_STAGE":
+        """A delivered or a polled stage change, both carrying the box's stage and pipeline
+        at the top of the payload."""
+        if event.kind not in (STAGE_CHANGE, POLLED_STAGE_CHANGE):
             return None
         payload = event.payload
         return StageHint(
-            str(payload.get("stageKey") or ""), by_key=True, scope=payload.get("pipelineKey", "")
+            str(payload.get("stageKey") or ""),
+            by_key=True,
+            scope=payload.get("pipelineKey", ""),
+            echo_prone=event.kind == POLLED_STAGE_CHANGE,
         )
 
     @classmethod
@@ -69,6 +93,45 @@ class StreakCrm(CrmRole):
     def change_of(self, entity: str, record: Record) -> Change:
         stamp = int(record["lastUpdatedTimestamp"])
         return Change(record["key"], str(stamp), datetime.fromtimestamp(stamp / 1000, UTC))
+
+    def feed(self, entity: str, cursor: FeedCursor) -> tuple[list[Record], FeedCursor]:
+        """Boxes changed at or after the cursor less those it marks as read, and the cursor
+        after them: the newest change's millisecond, marking the boxes read in it, so a box
+        read at the edge is not read again (a first poll's snapshot included)."""
+        records = [
+            box for box in self.changes(entity, cursor.since) if mark(box) not in cursor.seen
+        ]
+        if not records:
+            return [], cursor
+        newest = max(box["lastUpdatedTimestamp"] for box in records)
+        since = EPOCH + timedelta(milliseconds=newest)
+        seen = {mark(box) for box in records if box["lastUpdatedTimestamp"] == newest}
+        if since == cursor.since:
+            seen |= cursor.seen
+        return records, FeedCursor(since, frozenset(seen))
+
+    def pushed_event(self, entity: str, record: Record, since: datetime) -> WebhookEvent | None:
+        """The box's last stage change as its BOX_CHANGE_STAGE delivery makes it (the box
+        key, the dedupe key of box, event and the change's moment, which is the box's
+        `lastUpdatedTimestamp` in that delivery), when the change is at or after `since`;
+        None for a box only edited since (no webhook of the pair's tells of an edit)."""
+        changed = int(record.get("lastStageChangeTimestamp") or 0)
+        if entity != "Box" or changed < to_ms(since):
+            return None
+        box = {name: value for name, value in record.items() if name not in DECODED}
+        key, pipeline_key, stage_key = box["key"], box["pipelineKey"], str(box["stageKey"])
+        delivery = StreakEvent(STAGE_CHANGE, key, key, pipeline_key, stage_key, changed, box)
+        return WebhookEvent(
+            kind=POLLED_STAGE_CHANGE,
+            entity_key=key,
+            dedupe_key=delivery.dedupe_key,
+            payload={
+                "pipelineKey": pipeline_key,
+                "stageKey": stage_key,
+                "lastUpdatedTimestamp": changed,
+                "object": box,
+            },
+        )
 
     # ------------------------------------------------------------ boxes as mappings read them
 

@@ -67,10 +67,13 @@ def test_each_pair_gets_the_ways_to_start_its_systems_offer(streak_pair, salesfo
     salesforce_orders = form_for(salesforce_pair, "deal_won_to_sales_order").fields["trigger"]
     order_status = form_for(streak_pair, "order_status_to_crm").fields["trigger"]
 
-    assert [label for _, label in streak_orders.choices] == ["When Streak tells us of a change"]
+    assert [label for _, label in streak_orders.choices] == [
+        "When Streak tells us of a change",
+        "By checking for changes (polling)",
+    ]
     assert [value for value, _ in salesforce_orders.choices] == ["webhook", "poll"]
     assert [value for value, _ in order_status.choices] == ["poll"]
-    assert "option_poll_interval" not in form_for(streak_pair, "deal_won_to_sales_order").fields
+    # Streak's feed of stage changes makes polling possible, and catches up lost webhooks.
 
 
 def test_only_the_options_that_fit_the_pairs_systems_are_shown(
