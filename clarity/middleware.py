@@ -62,7 +62,7 @@ IDLE, EXPIRED = "idle", "expired"
 IDLE_RESOLUTION_SECONDS = 60
 # Elements that refresh themselves (hx-trigger "every …"; htmx names the element in
 # HX-Trigger): a page left open refreshing is no one at work, so these are not activity.
-SELF_REFRESHING = frozenset({"pair-cards", "run-table", "initial-load-progress"})
+SELF_REFRESHING = frozenset({"pair-cards", "run-table", "initial-load-progress", "replay-progress"})
 
 
 def is_self_refresh(request: HttpRequest) -> bool:

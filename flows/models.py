@@ -141,6 +141,14 @@ class SyncRun(models.Model):
     progress = models.JSONField(
         default=dict, blank=True, help_text="Long runs (initial load): done, total, started."
     )
+    replay = models.ForeignKey(
+        "flows.Replay", on_delete=models.SET_NULL, null=True, blank=True, related_name="runs",
+        help_text="The period replay that started this run, if one did.",
+    )  # fmt: skip
+    mapping_version = models.ForeignKey(
+        "mappings.MappingVersion", on_delete=models.SET_NULL, null=True, blank=True,
+        related_name="+", help_text="Map with this version instead of the active one.",
+    )  # fmt: skip
     created_at = models.DateTimeField(auto_now_add=True)
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
@@ -251,6 +259,7 @@ class Approval(models.Model):
     class Kind(models.TextChoices):
         THRESHOLD = "threshold", "Over the threshold"
         ANOMALY = "anomaly", "Held: looks unusual"
+        EDIT = "edit", "Edited: needs approval"
 
     run = models.OneToOneField(SyncRun, on_delete=models.CASCADE, related_name="approval")
     kind = models.CharField(max_length=10, choices=Kind.choices, default=Kind.THRESHOLD)
