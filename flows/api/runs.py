@@ -11,6 +11,7 @@ from rest_framework.response import Response
 
 from clarity.permissions import model_rule, needs
 from flows.models import InboundEvent, RunStep, SyncRun
+from flows.run_edits import EditRefused, edit_and_retry, editable_document
 from flows.services import FROM_FAILED_STEP, FROM_START, RunActionRefused, cancel_run, retry_run
 
 
@@ -81,6 +82,55 @@ class SyncRunViewSet(viewsets.ReadOnlyModelViewSet):
     )
     def cancel(self, request: Request, pk: Any = None) -> Response:
         return self.act(cancel_run)
+
+    @extend_schema(request=None, responses=dict)
+    @action(
+        detail=True,
+        methods=["get"],
+        permission=needs("flows.retry_syncrun", message="Editing needs the Operator role."),
+    )
+    def document(self, request: Request, pk: Any = None) -> Response:
+        """The failed run's mapped document as it can be edited: header fields and lines."""
+        try:
+            editable = editable_document(self.get_object())
+        except RunActionRefused as exc:
+            return Response({"detail": str(exc)}, status=status.HTTP_409_CONFLICT)
+        return Response(editable.to_dict())
+
+    @extend_schema(
+        request=inline_serializer(
+            "EditRequest",
+            {
+                "changes": serializers.DictField(child=serializers.CharField(allow_blank=True)),
+                "note": serializers.CharField(required=False, allow_blank=True),
+            },
+        ),
+        responses=SyncRunSerializer,
+    )
+    @action(
+        detail=True,
+        methods=["post"],
+        permission=needs("flows.retry_syncrun", message="Editing needs the Operator role."),
+    )
+    def edit(self, request: Request, pk: Any = None) -> Response:
+        """Correct the failed run's document ({"changes": {"lines[0].sku": "WIDGET-100"},
+        "note": "…"}) and retry it; a changed quantity or price waits for an approver."""
+        run = self.get_object()
+        changes, note = request.data.get("changes"), request.data.get("note") or ""
+        if not isinstance(changes, dict) or not isinstance(note, str):
+            return Response(
+                {"changes": 'Send the changes as {"field": "new value"}, e.g. '
+                            '{"lines[0].quantity": "2"}.'},
+                status=status.HTTP_400_BAD_REQUEST,
+            )  # fmt: skip
+        try:
+            edit_and_retry(run, request.user, changes, note)
+        except RunActionRefused as exc:
+            return Response({"detail": str(exc)}, status=status.HTTP_409_CONFLICT)
+        except EditRefused as exc:
+            return Response(exc.errors, status=status.HTTP_400_BAD_REQUEST)
+        run.refresh_from_db()
+        return Response(SyncRunSerializer(run).data)
 
     def act(self, do: Any) -> Response:
         try:

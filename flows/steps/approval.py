@@ -2,6 +2,10 @@
 currency) waits for an approver; approved, it goes on; rejected, the reason goes to the CRM
 and the run ends `rejected`. Approvers are emailed when a run starts waiting.
 
+An operator's edit of a quantity or unit price (flows/edits.py) is held the same way, with
+kind "edit": the approver sees the change and the amount it comes to, so a decision on the
+edit covers the threshold too.
+
 A decision binds what was decided: the approval keeps a fingerprint of the amount and the
 lines, and a run whose deal no longer matches it (retried from the start after the deal was
 edited) waits for a new decision.
@@ -37,10 +41,14 @@ from flows.steps.notes import AWAITING_APPROVAL, tell_deal
 PERMISSION = "flows.decide_approval"
 MAX_NAMES = 5  # approvers named in the deal's note
 REASON_LENGTH = Approval._meta.get_field("reason").max_length
+EDIT = Approval.Kind.EDIT  # asked for an operator's edit of an amount
 
 
 def approval_rule(ctx: StepContext) -> dict[str, Any]:
     document = ctx.outputs[MAP_DEAL]["document"]
+    edit = ctx.outputs[MAP_DEAL].get("edit") or {}
+    if edit.get("needs_approval"):  # an operator changed a quantity or price (flows/edits.py)
+        return hold(ctx, asked_for(ctx, document, edit["reason"]), EDIT)
     base_amount = decimal(document.get("total_base"))
     threshold = Decimal(str(ctx.option("approval_threshold")))
     base = ctx.pair.base_currency

@@ -14,19 +14,24 @@ from connectors.errors import ValidationError
 from connectors.roles import EntityNames
 from connectors.services import cached_schema
 from flows.base import StepContext
+from flows.edits import with_edits
 from flows.steps import READ_DEAL
 from flows.steps.deal import deal_name
 from flows.steps.money import NeedsReview, check_total, deal_rate
 from mappings.canonical import to_json
 from mappings.engine import Issue, MappingResult, compiled_version
 from mappings.lookups import PairEnvironment
-from mappings.models import Mapping
+from mappings.models import Mapping, MappingVersion
 from mappings.versions import rules_by_target
 
 
 def active_mapping(ctx: StepContext, direction: str, source: str, target: str):
     """The pair's active mapping version from `source` to `target` (each side's entity as
-    its system names it in mappings, or a canonical entity)."""
+    its system names it in mappings, or a canonical entity); the run's chosen version
+    instead when it is one of that mapping's (a period replay with a chosen version)."""
+    chosen = chosen_version(ctx, direction, source, target)
+    if chosen is not None:
+        return chosen
     mapping = (
         Mapping.objects.filter(
             pair=ctx.pair,
@@ -45,6 +50,24 @@ def active_mapping(ctx: StepContext, direction: str, source: str, target: str):
             fields={"mapping": f"{source} → {target}"},
         )
     return mapping.active_version
+
+
+def chosen_version(ctx: StepContext, direction: str, source: str, target: str):
+    """The version the run was told to map with, when it maps `source` to `target` for the
+    run's pair; None otherwise (the run's other mappings use their active versions)."""
+    if not ctx.run.mapping_version_id:
+        return None
+    return (
+        MappingVersion.objects.filter(
+            pk=ctx.run.mapping_version_id,
+            mapping__pair=ctx.pair,
+            mapping__direction=direction,
+            mapping__source_entity=source,
+            mapping__target_entity=target,
+        )
+        .select_related("mapping")
+        .first()
+    )
 
 
 def apply(
@@ -156,15 +179,17 @@ def map_deal(document: str):
                 f"in {ctx.crm.label}, then retry.",
                 fields={"crm_deal_id": "required"},
             )
-        check_total(ctx, made.output, noun)
         rate = deal_rate(ctx, str(made.output.get("currency") or ""))
-        total = made.output.get("total")
-        ctx.set_summary(f"{customer.output['name']} — {total} {made.output['currency']}")
+        edited = with_edits(ctx.run.pk, to_json(made.output), rate)  # an operator's corrections
+        mapped = edited.document
+        check_total(ctx, mapped, noun)
+        ctx.set_summary(f"{customer.output['name']} — {mapped['total']} {mapped['currency']}")
         return {
             "customer": to_json(customer.output),
-            "document": to_json(made.output),
+            "document": mapped,
             "rate": plain_number(rate) if rate else "",  # the one rate this deal is converted at
             "warnings": [issue.to_dict() for issue in [*customer.issues, *made.issues]],
+            **({"edit": edited.summary()} if edited.summary() else {}),
         }
 
     return step

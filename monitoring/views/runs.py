@@ -28,6 +28,13 @@ from connectors.roles import DEAL_STAGE
 from flows.base import LABEL_SEPARATOR
 from flows.models import SyncRun
 from flows.registry import FLOWS
+from flows.run_edits import (
+    EditRefused,
+    change_lines,
+    edit_and_retry,
+    editable_document,
+    why_not_editable,
+)
 from flows.services import FROM_FAILED_STEP, FROM_START, RunActionRefused, cancel_run, retry_run
 from flows.services import choose_customer as choose_customer_for
 from flows.services import retry_runs as retry_many
@@ -179,6 +186,8 @@ def run_detail(request: HttpRequest, pk: int) -> HttpResponse:
             SyncRun.Status.AWAITING_APPROVAL,
             SyncRun.Status.FAILED,
         ),
+        "edits": [(edit, change_lines(edit)) for edit in run.edits.select_related("edited_by")],
+        "can_edit": not why_not_editable(run),
     }
     return render(request, "monitoring/run_detail.html", context)
 
@@ -239,3 +248,50 @@ def cancel(request: HttpRequest, pk: int) -> HttpResponse:
     else:
         messages.success(request, f"Run {run.pk} cancelled.")
     return redirect(run)
+
+
+@rule_required(RETRY_RUNS)
+def edit_run(request: HttpRequest, pk: int) -> HttpResponse:
+    """The failed run's mapped document as a form; saved, the edit is kept on the run and the
+    run retried (a changed quantity or price waits for an approver first)."""
+    run = get_object_or_404(SyncRun.objects.select_related("pair__erp", "flow_config"), pk=pk)
+    try:
+        editable = editable_document(run)
+    except RunActionRefused as refused:
+        messages.error(request, str(refused))
+        return redirect(run)
+    errors: dict[str, str] = {}
+    posted: dict[str, str] = {}
+    if request.method == "POST":
+        posted = {name: value for name, value in request.POST.items() if is_document_field(name)}
+        try:
+            edit = edit_and_retry(run, request.user, posted, request.POST.get("note", ""))
+        except EditRefused as refused:
+            errors = refused.errors
+        except RunActionRefused as refused:
+            messages.error(request, str(refused))
+            return redirect(run)
+        else:
+            run.refresh_from_db()
+            waits = " It waits for an approver" if edit.needs_approval else ""
+            status = run.get_status_display().lower()
+            messages.success(request, f"Edit saved and run {run.pk} retried: now {status}.{waits}")
+            return redirect(run)
+    context = {
+        "run": run,
+        "editable": editable,
+        "header": [row | {"value": posted.get(row["field"], row["value"]),
+                          "error": errors.get(row["field"], "")} for row in editable.header],
+        "lines": [{name: cell | {"value": posted.get(cell["field"], cell["value"]),
+                                 "error": errors.get(cell["field"], "")}
+                   for name, cell in line.items()} for line in editable.lines],
+        "general_errors": [problem for field, problem in errors.items()
+                           if field in ("changes", "note")],
+        "note": request.POST.get("note", ""),
+    }  # fmt: skip
+    return render(request, "monitoring/_run_edit_page.html", context, status=400 if errors else 200)
+
+
+def is_document_field(name: str) -> bool:
+    """A posted name that is a document field (not the token or the note)."""
+    return name not in ("csrfmiddlewaretoken", "note")
