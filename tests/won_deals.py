@@ -120,6 +120,24 @@ def won_clone(streak_sandbox, template_deal_id: str, deal_id: str) -> dict:
     return raw_box(streak_sandbox, key)
 
 
+def won_twice_as_big(streak_sandbox, template_deal_id: str, deal_id: str) -> dict:
+    """Like `won_clone`, with every quantity and the amount doubled: another order of the same
+    customer, not a repeat the anomaly checks would hold."""
+    box = won_clone(streak_sandbox, template_deal_id, deal_id)
+    app = streak_sandbox.app
+    stored = app.store.get("boxes", box["key"])
+    fields = stored["fields"]
+    doubled = []
+    for text in fields[streak_data.FIELD_PRODUCTS].splitlines():
+        code, _, rest = text.partition(" x ")
+        quantity, _, price = rest.partition(" @ ")
+        doubled.append(f"{code} x {Decimal(quantity) * 2} @ {price}")
+    fields[streak_data.FIELD_PRODUCTS] = "\n".join(doubled)
+    fields[streak_data.FIELD_AMOUNT] = f"{Decimal(fields[streak_data.FIELD_AMOUNT]) * 2:.2f}"
+    app.store.put("boxes", box["key"], stored)
+    return raw_box(streak_sandbox, box["key"])
+
+
 def deliver_streak(client, pair: IntegrationPair, token: str, box: dict,
                    event: str = "BOX_CHANGE_STAGE"):  # fmt: skip
     """POST what Streak's webhook sends: a JSON array of the box, event named in the URL."""

@@ -72,19 +72,21 @@ def test_a_eur_deal_without_a_rate_is_held_for_review_then_invoiced_once_the_rat
     client, streak_sandbox, sage50_pair, streak, sage
 ):
     pair, token = sage50_pair
-    key, run = shared.win_box(client, streak_sandbox, pair, token, "SAL-1001")  # EUR, GL 4000
+    box = streak.search("Box", **{"Deal ID": "SRV-2004"})[0]  # EUR, services
+    streak.update("Box", box["key"], {"GL Account Code": "4000"}, "gl")  # a code Sage knows
+    key, run = shared.win_box(client, streak_sandbox, pair, token, "SRV-2004")
     run.refresh_from_db()
     assert (run.status, run.error_class) == (SyncRun.Status.FAILED, "NeedsReview")
     assert "No EUR → USD exchange rate" in run.error_message
-    assert not sage.search("sales_invoices", reference="SAL-1001")
+    assert not sage.search("sales_invoices", reference="SRV-2004")
     shared.eur_rate(pair)
     retry_run(run)
     run.refresh_from_db()
     assert run.status == SyncRun.Status.SUCCEEDED, run.error_message
-    [invoice] = sage.search("sales_invoices", reference="SAL-1001")
+    [invoice] = sage.search("sales_invoices", reference="SRV-2004")
     assert invoice["currency"]["id"] == "EUR"
-    assert Decimal(invoice["net_amount"]) == Decimal("442.93")
-    assert Decimal(invoice["base_currency_net_amount"]) == Decimal("478.36")  # at 1.08
+    assert Decimal(invoice["net_amount"]) == Decimal("5400.00")
+    assert Decimal(invoice["base_currency_net_amount"]) == Decimal("5832.00")  # at 1.08
     # GL 4000 is in Sage's chart: the lookup table was filled from it.
     assert {line["ledger_account"]["id"] for line in invoice["invoice_lines"]} == {
         ledger_account_id(4000)

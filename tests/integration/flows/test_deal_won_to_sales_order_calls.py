@@ -62,7 +62,7 @@ def test_a_won_deal_of_a_customer_already_linked_costs_six_calls(
     pair, token = sage100_pair
     first_box = shared.won_clone(streak_sandbox, "SAL-1005", "C-1")
     first = succeeded(deliver(client, pair, token, first_box))
-    box = shared.won_clone(streak_sandbox, "SAL-1005", "CALLS-2")  # the same company again
+    box = shared.won_twice_as_big(streak_sandbox, "SAL-1005", "CALLS-2")  # the same company
     calls.clear()
     second = succeeded(deliver(client, pair, token, box))
     assert second.references["sage_customer"] == first.references["sage_customer"]

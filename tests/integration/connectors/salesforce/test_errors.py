@@ -41,7 +41,11 @@ def test_refused_data_names_the_field(warm):
     with pytest.raises(ValidationError, match="MALFORMED_QUERY"):
         list(warm.query("SELECT FROM Account"))
     with pytest.raises(ValidationError, match="not a Salesforce object name"):
-        warm.get("Account/../../limits", "x")
+        warm.get("Account/../../limits", "001000000000001")
+    with pytest.raises(ValidationError, match="climbs out of the record"):
+        warm.get("Account", "../../limits")
+    with pytest.raises(ValidationError, match="not a Salesforce record id"):
+        warm.get("Account", "001'OR'1")
 
 
 def test_duplicate_external_id_is_a_conflict(warm):
