@@ -15,6 +15,7 @@ from django import forms
 from django.utils import timezone
 
 from connectors.models import Connection, IntegrationPair
+from connectors.odbc.connection_string import UnsafeConnectionString, check_connection_string
 from connectors.outbound import validate_url
 from connectors.registry import SYSTEMS
 
@@ -144,6 +145,21 @@ class ConnectionForm(forms.Form):
 def and_list(words: list[str]) -> str:
     """Words joined as a sentence joins them: one; one and two; one, two and three."""
     return " and ".join([", ".join(words[:-1]), words[-1]]) if len(words) > 1 else "".join(words)
+
+
+class OdbcConnectionForm(ConnectionForm):
+    """A connection Clarity reads over ODBC (`odbc_connection_string`, `odbc_dialect`)."""
+
+    def clean(self) -> dict:
+        """The ODBC connection string says only what the dialect's driver may be told."""
+        cleaned = super().clean()
+        text, dialect = cleaned.get("odbc_connection_string"), cleaned.get("odbc_dialect")
+        if text and dialect:
+            try:
+                cleaned["odbc_connection_string"] = check_connection_string(text, dialect)
+            except UnsafeConnectionString as exc:
+                self.add_error("odbc_connection_string", str(exc))
+        return cleaned
 
 
 def connection_form_class(system: str) -> type[ConnectionForm]:

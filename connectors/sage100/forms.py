@@ -3,8 +3,7 @@ from pathlib import Path
 
 from django import forms
 
-from connectors.forms import ConnectionForm
-from connectors.odbc.connection_string import UnsafeConnectionString, check_connection_string
+from connectors.forms import OdbcConnectionForm
 
 DIALECTS = [
     ("providex", "ProvideX (Sage 100 Standard/Advanced)"),
@@ -13,7 +12,7 @@ DIALECTS = [
 ]
 
 
-class ConnectionSettingsForm(ConnectionForm):
+class ConnectionSettingsForm(OdbcConnectionForm):
     """Sage 100: reads over ODBC, writes through the Clarity agent (the bridge) beside Sage 100."""
 
     system = "sage100"
@@ -55,17 +54,6 @@ class ConnectionSettingsForm(ConnectionForm):
     bridge_key = forms.CharField(
         label="Agent key", help_text="The shared key the agent was started with."
     )
-
-    def clean(self) -> dict:
-        """The ODBC connection string says only what the dialect's driver may be told."""
-        cleaned = super().clean()
-        text, dialect = cleaned.get("odbc_connection_string"), cleaned.get("odbc_dialect")
-        if text and dialect:
-            try:
-                cleaned["odbc_connection_string"] = check_connection_string(text, dialect)
-            except UnsafeConnectionString as exc:
-                self.add_error("odbc_connection_string", str(exc))
-        return cleaned
 
     def clean_ca_bundle(self) -> str:
         path = self.cleaned_data["ca_bundle"].strip()

@@ -1,7 +1,6 @@
 from django import forms
 
-from connectors.forms import ConnectionForm
-from connectors.odbc.connection_string import UnsafeConnectionString, check_connection_string
+from connectors.forms import OdbcConnectionForm
 from connectors.sage50desktop.entities import CUSTOM_FIELDS
 from connectors.sage50desktop.erp import DEFAULT_REFERENCE_FIELD
 
@@ -11,7 +10,7 @@ DIALECTS = [
 ]
 
 
-class ConnectionSettingsForm(ConnectionForm):
+class ConnectionSettingsForm(OdbcConnectionForm):
     """Sage 50 (US desktop): reads over ODBC, writes through the Clarity agent beside
     Sage 50."""
 
@@ -57,14 +56,3 @@ class ConnectionSettingsForm(ConnectionForm):
         help_text="The data access password set in Sage 50 (Maintain > Users > Set Up "
         "Security > Crystal Reports/Data Access).",
     )
-
-    def clean(self) -> dict:
-        """The ODBC connection string says only what the dialect's driver may be told."""
-        cleaned = super().clean()
-        text, dialect = cleaned.get("odbc_connection_string"), cleaned.get("odbc_dialect")
-        if text and dialect:
-            try:
-                cleaned["odbc_connection_string"] = check_connection_string(text, dialect)
-            except UnsafeConnectionString as exc:
-                self.add_error("odbc_connection_string", str(exc))
-        return cleaned
