@@ -11,6 +11,10 @@ sent back as strings):
                              {header..., "lines": [{ItemCode, QuantityOrdered, ...}]}
                                  -> 201 {"sales_order": {..., "lines"}, "existed": false}
                                  or 200 {"sales_order": {...}, "existed": true}
+    POST  /v1/invoices[?match=UDF_DEAL_ID]
+                             {header..., "lines": [{ItemCode, QuantityOrdered, ...}]}
+                                 -> 201 {"invoice": {..., "lines"}, "existed": false}
+                                 or 200 {"invoice": {...}, "existed": true}
     POST  /v1/sales-orders/<no>/status {"OrderStatus": "H"}   -> 200 {"sales_order": {...}}
     POST  /v1/cash-receipts  {ARDivisionNo, CustomerNo, InvoiceNo, Amount, CheckNo, ...}
                                                       -> 201 {"cash_receipt": {...}}
@@ -31,7 +35,7 @@ from agent.sage100.backend import Sage100Backend
 
 class Sage100Api(ProductApi):
     product = "sage100"
-    conditional_creates = frozenset({"create_customer", "create_sales_order"})
+    conditional_creates = frozenset({"create_customer", "create_sales_order", "create_invoice"})
     backend: Sage100Backend  # given to ProductApi.__init__
 
     def rules(self) -> list[Rule]:
@@ -44,6 +48,7 @@ class Sage100Api(ProductApi):
             Rule("/v1/sales-orders", endpoint="create_sales_order", methods=["POST"]),
             Rule("/v1/sales-orders/<order_no>/status", endpoint="set_order_status",
                  methods=["POST"]),
+            Rule("/v1/invoices", endpoint="create_invoice", methods=["POST"]),
             Rule("/v1/cash-receipts", endpoint="post_cash_receipt", methods=["POST"]),
             Rule("/v1/items/<item_code>/stock", endpoint="set_stock", methods=["POST"]),
         ]  # fmt: skip
@@ -62,6 +67,11 @@ class Sage100Api(ProductApi):
         header, lines = lines_of(payload)
         check_match(header, match)
         return created("sales_order", self.backend.create_sales_order(header, lines, match))
+
+    def on_create_invoice(self, payload: dict, match: str) -> tuple[int, Any]:
+        header, lines = lines_of(payload)
+        check_match(header, match)
+        return created("invoice", self.backend.create_invoice(header, lines, match))
 
     def on_set_order_status(self, payload: dict, order_no: str) -> tuple[int, Any]:
         status = payload.get("OrderStatus")

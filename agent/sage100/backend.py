@@ -8,8 +8,9 @@ refuses (BOI result 0) raises `Refused` with Sage's last-error message, and writ
 A create may name a column holding the record's external reference (`match`, e.g.
 `UDF_DEAL_ID`): then, as part of the same write (the same transaction, or the same turn of
 the one BOI worker), a record that already holds the value is returned instead, marked
-`EXISTED`, and nothing is written. Several orders for one deal raise `SeveralMatches` (a
-person must keep one); of several customers for one CRM record, the first is returned.
+`EXISTED`, and nothing is written. Several orders (or invoices) for one deal raise
+`SeveralMatches` (a person must keep one); of several customers for one CRM record, the first
+is returned.
 
 Two implementations: `agent.sage100.boi.BOIBackend` drives BOI over COM (pywin32, Windows
 only); `sandbox.sage100.backend.SandboxBackend` applies the same rules to a SQLite copy of
@@ -42,6 +43,13 @@ class Sage100Backend(AgentBackend):
         """SO_SalesOrder_bus: header plus lines written together, or nothing at all.
         Returns the header row with its `lines`, or with `match` the order (open or in
         history, deleted ones left out) already holding `header[match]` (marked EXISTED)."""
+
+    @abstractmethod
+    def create_invoice(self, header: Record, lines: list[Record], match: str = "") -> Record:
+        """SO_Invoice_bus: an S/O invoice (InvoiceType IN) with no sales order behind it,
+        header plus lines written together, or nothing. Returns the SO_InvoiceHeader row with
+        its `lines`, or with `match` the invoice (entered, or posted to
+        AR_InvoiceHistoryHeader) already holding `header[match]` (marked EXISTED)."""
 
     @abstractmethod
     def set_order_status(self, sales_order_no: str, status: str) -> Record:

@@ -27,7 +27,9 @@ column holds the value: `nGetResultSets(columns, key columns, byref values, byre
 filter, begin, end)` with a ProvideX filter such as `UDF_DEAL_ID$="SAL-1005"`, the records
 coming back separated by SEP (chr 138). Open orders are `SO_SalesOrder_svc`; the history
 object's name (`SO_SalesOrderHistoryInquiry_svc`) is unconfirmed. Deleted orders kept in
-history (OrderStatus X) do not count. The look-up and the
+history (OrderStatus X) do not count. S/O invoices (`SO_Invoice_bus`, task SO_Invoice_ui) follow
+the order's sequence; their next-number method (`nGetNextInvoiceNo`), their totals' names
+and the posted-invoice service (`AR_InvoiceHistoryInquiry_svc`) are unconfirmed. The look-up and the
 write run in one turn of the single BOI worker, so no other agent write comes between.
 """
 
@@ -58,10 +60,25 @@ SEP = chr(138)  # ProvideX's separator between the records nGetResultSets return
 ORDER_SERVICES = ("SO_SalesOrder_svc", "SO_SalesOrderHistoryInquiry_svc")  # open, history
 # A deleted order (X) or deleted quote (Z) kept in history is no longer the deal's.
 NOT_DELETED = 'OrderStatus$<>"X" AND OrderStatus$<>"Z"'
+# S/O Invoice Data Entry's totals: the names AR_InvoiceHistoryHeader keeps (unconfirmed on
+# SO_InvoiceHeader itself).
+INVOICE_TOTALS = ("TaxableSalesAmt", "NonTaxableSalesAmt", "SalesTaxAmt", "FreightAmt",
+                  "DiscountAmt")  # fmt: skip
+# Invoices a deal may have: entered, not yet posted (SO_Invoice_svc), and posted (history;
+# the service object's name is unconfirmed).
+INVOICE_SERVICES = (("SO_Invoice_svc", "InvoiceNo$"),
+                    ("AR_InvoiceHistoryInquiry_svc", "InvoiceNo$+HeaderSeqNo$"))  # fmt: skip
+NEXT_NUMBER = {  # a document's number column -> the bus method that reserves the next one
+    "SalesOrderNo": "nGetNextSalesOrderNo",
+    "InvoiceNo": "nGetNextInvoiceNo",  # unconfirmed name, by analogy with orders
+}
+DOCUMENT_WORDS = {"SalesOrderNo": "Sales order", "InvoiceNo": "Invoice"}
 SERVICE_CONTEXT = {  # service object -> (module, task) it is opened in
     "AR_Customer_svc": ("A/R", "AR_Customer_ui"),
     "SO_SalesOrder_svc": ("S/O", "SO_SalesOrder_ui"),
     "SO_SalesOrderHistoryInquiry_svc": ("S/O", "SO_SalesOrderHistoryInquiry_ui"),
+    "SO_Invoice_svc": ("S/O", "SO_Invoice_ui"),
+    "AR_InvoiceHistoryInquiry_svc": ("A/R", "AR_InvoiceHistoryInquiry_ui"),  # unconfirmed
 }
 
 
@@ -298,12 +315,47 @@ class BOIBackend(Sage100Backend):
 
         return self._run(work)
 
-    def _next_number(self, bus: Any) -> str:
-        result, number = out_value(bus.nGetNextSalesOrderNo(""))
+    def _next_number(self, bus: Any, number_column: str = "SalesOrderNo") -> str:
+        method = NEXT_NUMBER[number_column]
+        result, number = out_value(getattr(bus, method)(""))
         self._check(bus, result, bus)
         if not number:
-            raise BackendUnavailable("nGetNextSalesOrderNo gave no number back over COM.")
+            raise BackendUnavailable(f"{method} gave no number back over COM.")
         return str(number)
+
+    def _write_document(
+        self,
+        bus: Any,
+        number_column: str,
+        header: Record,
+        lines: list[Record],
+        totals: tuple[str, ...],
+    ) -> Record:
+        """A new order or invoice on `bus`: its number (given, else the next one), the
+        customer first (it fills the customer's defaults), the other header values, each
+        line (item first), the totals Sage computed, then one nWrite for all of it."""
+        values = dict(header)
+        number = str(values.pop(number_column, "") or self._next_number(bus, number_column))
+        self._check(bus, bus.nSetKeyValue(f"{number_column}$", number), bus)
+        if self._check(bus, bus.nSetKey(), bus) != 2:
+            bus.nClear()
+            raise Refused(f"{DOCUMENT_WORDS[number_column]} {number} already exists.")
+        customer_first = {k: values.pop(k) for k in ("ARDivisionNo", "CustomerNo") if k in values}
+        self._set_values(bus, customer_first, bus)
+        self._set_values(bus, values, bus)
+        written_lines = []
+        for line in lines:
+            line_values = dict(line)
+            item = {"ItemCode": line_values.pop("ItemCode", "")}
+            self._check(bus.oLines, bus.oLines.nAddLine(), bus)
+            self._set_values(bus.oLines, item, bus)
+            self._set_values(bus.oLines, line_values, bus)
+            self._check(bus.oLines, bus.oLines.nWrite(), bus)
+            written_lines.append({**item, **line_values})
+        amounts = {name: self._get_value(bus, name) for name in totals}
+        self._check(bus, bus.nWrite(), bus)
+        document = {number_column: number, **customer_first, **values, **amounts}
+        return self._reply({**document, "lines": written_lines})
 
     def next_sales_order_number(self) -> str:
         def work() -> str:
@@ -337,31 +389,46 @@ class BOIBackend(Sage100Backend):
                     )
                 if found:
                     return {"SalesOrderNo": found[0], "lines": [], EXISTED: True}
-            values = dict(header)
             bus = self._bus("S/O", "SO_SalesOrder_ui", "SO_SalesOrder_bus")
             try:
-                number = str(values.pop("SalesOrderNo", "") or self._next_number(bus))
-                self._check(bus, bus.nSetKeyValue("SalesOrderNo$", number), bus)
-                if self._check(bus, bus.nSetKey(), bus) != 2:
-                    bus.nClear()
-                    raise Refused(f"Sales order {number} already exists.")
-                customer_first = {k: values.pop(k) for k in ("ARDivisionNo", "CustomerNo")
-                                  if k in values}  # fmt: skip
-                self._set_values(bus, customer_first, bus)  # fills the customer's defaults
-                self._set_values(bus, values, bus)
-                written_lines = []
-                for line in lines:
-                    line_values = dict(line)
-                    item = {"ItemCode": line_values.pop("ItemCode", "")}
-                    self._check(bus.oLines, bus.oLines.nAddLine(), bus)
-                    self._set_values(bus.oLines, item, bus)
-                    self._set_values(bus.oLines, line_values, bus)
-                    self._check(bus.oLines, bus.oLines.nWrite(), bus)
-                    written_lines.append({**item, **line_values})
-                totals = {name: self._get_value(bus, name) for name in ORDER_TOTALS}
-                self._check(bus, bus.nWrite(), bus)
-                order = {"SalesOrderNo": number, **customer_first, **values, **totals}
-                return self._reply({**order, "lines": written_lines})
+                return self._write_document(bus, "SalesOrderNo", header, lines, ORDER_TOTALS)
+            finally:
+                bus.DropObject()
+
+        return self._run(work)
+
+    def create_invoice(self, header: Record, lines: list[Record], match: str = "") -> Record:
+        """SO_Invoice_bus, InvoiceType "IN" unless given; a line's QuantityShipped is its
+        QuantityOrdered unless given (an invoice bills what was shipped)."""
+
+        def work() -> Record:
+            if match:
+                value = header.get(match)
+                found = sorted(
+                    {
+                        key[:7].rstrip()  # InvoiceNo, less history's HeaderSeqNo
+                        for service, keys in INVOICE_SERVICES
+                        for key, _ in self._holding(service, match, value, "InvoiceNo$", keys)
+                    }
+                )
+                if len(found) > 1:
+                    raise SeveralMatches(
+                        f"Sage 100 has {len(found)} invoices with {match} {value}: "
+                        f"{', '.join(found)}."
+                    )
+                if found:
+                    return {"InvoiceNo": found[0], "lines": [], EXISTED: True}
+            values = {"InvoiceType": "IN", **header}
+            shipped = [
+                {
+                    **line,
+                    "QuantityShipped": line.get("QuantityShipped", line.get("QuantityOrdered")),
+                }
+                for line in lines
+            ]
+            bus = self._bus("S/O", "SO_Invoice_ui", "SO_Invoice_bus")
+            try:
+                return self._write_document(bus, "InvoiceNo", values, shipped, INVOICE_TOTALS)
             finally:
                 bus.DropObject()
 

@@ -92,6 +92,18 @@ class BridgeClient(AgentClient):
         body = {**header, "lines": lines}
         return self.create("/v1/sales-orders", "sales_order", body, idempotency_key, match)
 
+    def create_invoice(
+        self,
+        header: dict[str, Any],
+        lines: list[dict[str, Any]],
+        idempotency_key: str,
+        match: str = "",
+    ) -> tuple[dict[str, Any], bool]:
+        """The S/O invoice written, or (with `match`) the one, entered or posted, already
+        holding that column's value; and whether it existed."""
+        body = {**header, "lines": lines}
+        return self.create("/v1/invoices", "invoice", body, idempotency_key, match)
+
     def set_order_status(
         self, sales_order_no: str, status: str, idempotency_key: str
     ) -> dict[str, Any]:

@@ -172,13 +172,17 @@ class Sage100Connector(Sage100Erp, Connector):
         return self._with_lines(spec, record)
 
     def _with_lines(self, spec: Entity, record: Record) -> Record:
+        """A document header (order or invoice) with its detail lines, by its number."""
         if spec.lines:
-            record["lines"] = self.order_lines(record["SalesOrderNo"], spec.lines)
+            number = spec.key[0]  # SalesOrderNo or InvoiceNo
+            record["lines"] = self.order_lines(record[number], spec.lines, number)
         return record
 
-    def order_lines(self, sales_order_no: str, table: str = "SO_SalesOrderDetail") -> list[Record]:
-        sql = self.reader.dialect.select(table, where=["SalesOrderNo = ?"], order_by=["LineKey"])
-        return list(self.reader.rows(sql, [sales_order_no]))
+    def order_lines(
+        self, number: str, table: str = "SO_SalesOrderDetail", column: str = "SalesOrderNo"
+    ) -> list[Record]:
+        sql = self.reader.dialect.select(table, where=[f"{column} = ?"], order_by=["LineKey"])
+        return list(self.reader.rows(sql, [number]))
 
     def search(self, entity: str, limit: int = 100, **criteria: Any) -> list[Record]:
         """Rows equal to every criterion; text compared without case or padding.
@@ -333,6 +337,8 @@ class Sage100Connector(Sage100Erp, Connector):
             return self.from_bridge("AR_Customer", reply) | {"existed": existed}
         if entity == "sales_order":
             return self.write_sales_order(data, idempotency_key)
+        if entity == "invoice":
+            return self.write_invoice(data, idempotency_key)
         if entity == "cash_receipt":
             return self.post_cash_receipt(data, idempotency_key)
         raise Unsupported(f"Sage 100 cannot create {entity} through the bridge", system=self.system)
@@ -381,6 +387,24 @@ class Sage100Connector(Sage100Erp, Connector):
         ]
         order["existed"] = existed
         return order
+
+    def write_invoice(self, data: Record, idempotency_key: str) -> Record:
+        """An S/O invoice (SO_Invoice_bus), header and `lines` together or nothing; with a
+        `UDF_DEAL_ID`, the invoice Sage has for that deal (entered or posted) instead."""
+        header = dict(data)
+        lines = header.pop("lines", None) or []
+        reply, existed = self.bridge.create_invoice(
+            self.typed("SO_InvoiceHeader", header),
+            [self.typed("SO_InvoiceDetail", line) for line in lines],
+            f"{idempotency_key}:invoice",
+            match=ORDER_REFERENCE if header.get(ORDER_REFERENCE) else "",
+        )
+        invoice = self.from_bridge("SO_InvoiceHeader", reply)
+        invoice["lines"] = [
+            self.from_bridge("SO_InvoiceDetail", line) for line in reply.get("lines", [])
+        ]
+        invoice["existed"] = existed
+        return invoice
 
     def set_order_status(self, sales_order_no: str, status: str, idempotency_key: str) -> Record:
         """N, O or H keep the order open; C completes (invoices) and X deletes it."""

@@ -56,6 +56,13 @@ ENTITIES: dict[str, Entity] = {
     "sales_order_history": Entity(
         "SO_SalesOrderHistoryHeader", ("SalesOrderNo",), lines="SO_SalesOrderHistoryDetail"
     ),
+    # An S/O invoice entered (a service deal invoiced without an order), until posted.
+    "invoice": Entity(
+        "SO_InvoiceHeader", ("InvoiceNo",), lines="SO_InvoiceDetail", assigned=("InvoiceNo",)
+    ),
+    "invoice_line": Entity(
+        "SO_InvoiceDetail", ("InvoiceNo", "LineKey"), False, assigned=("InvoiceNo", "LineKey")
+    ),
     "invoice_history": Entity("AR_InvoiceHistoryHeader", ("InvoiceNo", "HeaderSeqNo")),
     "open_invoice": Entity(
         "AR_OpenInvoice", ("ARDivisionNo", "CustomerNo", "InvoiceNo", "InvoiceType")

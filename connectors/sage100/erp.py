@@ -1,7 +1,8 @@
 """Sage 100 in the ERP role: customers (AR_Customer, keyed `<division>-<customer no>`),
-sales orders through the bridge, items (CI_Item) with their prices, and the feeds back: order
-headers open and in history, warehouse stock, cash receipts, customers, and items and their
-price levels (CI_Item, IM_PriceCode), polled by DateUpdated.
+sales orders and S/O invoices (`invoices`) through the bridge, items (CI_Item) with their
+prices, and the feeds back: order headers open and in history, warehouse stock, cash
+receipts, customers, and items and their price levels (CI_Item, IM_PriceCode), polled by
+DateUpdated.
 
 An item's price at a customer price level is the one Sage charges a customer of that level
 for one unit: the item's own price-level record (IM_PriceCode.PriceCodeRecord 1), else the one
@@ -29,6 +30,7 @@ from connectors.roles import (
     CUSTOMER_LIST,
     CUSTOMER_SYNC,
     CUSTOMERS,
+    INVOICES,
     ITEM_LIST,
     ORDER_STATUS,
     PAYMENTS,
@@ -47,6 +49,7 @@ from connectors.roles import (
     PaymentRead,
     StockRead,
 )
+from connectors.sage100.invoices import Sage100Invoices, as_date
 from connectors.values import (
     ADDRESS_PARTS,
     NamesakeColumns,
@@ -99,8 +102,10 @@ def customer_columns(field: str, value: Any) -> dict[str, Any]:
     return {CUSTOMER_COLUMNS[field][0]: value if value not in (None, "") else None}
 
 
-class Sage100Erp(ErpRole):
-    capabilities = frozenset({SALES_ORDERS, CUSTOMER_SYNC, CUSTOMER_LIST, ITEM_LIST, CREDIT})
+class Sage100Erp(Sage100Invoices, ErpRole):
+    capabilities = frozenset(
+        {SALES_ORDERS, INVOICES, CUSTOMER_SYNC, CUSTOMER_LIST, ITEM_LIST, CREDIT}
+    )
     feeds = {
         ORDER_STATUS: (
             Feed("sales_order", ORDER_KIND, record="sales_order"),
@@ -119,12 +124,14 @@ class Sage100Erp(ErpRole):
         "SalesOrder": EntityNames(
             "SO_SalesOrderHeader", "sales_order", "sales_order_line", "lines"
         ),
+        "Invoice": EntityNames("SO_InvoiceHeader", "invoice", "invoice_line", "lines"),
         "OrderStatus": EntityNames("SO_SalesOrderHeader", "sales_order"),
         "InventoryLevel": EntityNames("IM_ItemWarehouse", "stock"),
         "Item": EntityNames("CI_Item", "item"),
         "Payment": EntityNames("AR_CashReceiptsHistory", "cash_receipt"),
     }
     item_table = "Product code → Sage 100 item"
+    ledger_table = "GL account code → Sage 100 account"
     short_label = "S100"
     writable_fields = frozenset(CUSTOMER_COLUMNS)
 
@@ -263,8 +270,9 @@ class Sage100Erp(ErpRole):
 
     def documents_since(self, since: date) -> list[DocumentSeen]:
         """Sales orders dated on or after `since`, open and in history (an order moves
-        there when completed, UDF_DEAL_ID with it), read over ODBC; one per SalesOrderNo.
-        The invoice an order becomes is the same sale, so it is not listed again."""
+        there when completed, UDF_DEAL_ID with it), read over ODBC; one per SalesOrderNo;
+        then the invoices made without an order (`invoices_since`). The invoice an order
+        becomes is the same sale, so it is not listed again."""
         columns = ["SalesOrderNo", "OrderDate", "OrderStatus", "ARDivisionNo", "CustomerNo",
                    ORDER_REFERENCE, "DiscountAmt", *ORDER_TOTAL_PARTS]  # fmt: skip
         seen: dict[str, DocumentSeen] = {}
@@ -289,7 +297,7 @@ class Sage100Erp(ErpRole):
                         status=f"{status} ({where})" if status else where,
                     ),
                 )
-        return list(seen.values())
+        return [*seen.values(), *self.invoices_since(since)]
 
     @classmethod
     def order_deal_reference(cls, event: WebhookEvent) -> str:
@@ -348,13 +356,6 @@ class Sage100Erp(ErpRole):
             "available": str(limit - balance - amount),
             "open_orders": {"count": len(orders), "amount": str(amount)},
         }
-
-
-def as_date(value: Any) -> date:
-    """A date column as the ODBC driver hands it: a date, a datetime or ISO text."""
-    if isinstance(value, date):
-        return value if type(value) is date else value.date()
-    return date.fromisoformat(str(value)[:10])
 
 
 def order_total(row: Record) -> Decimal:

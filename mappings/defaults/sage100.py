@@ -1,5 +1,6 @@
-"""Sage 100 defaults: canonical → AR_Customer and SO_SalesOrderHeader (+ SO_SalesOrderDetail
-lines, as the bridge takes them); order status, stock and cash receipts → canonical.
+"""Sage 100 defaults: canonical → AR_Customer, SO_SalesOrderHeader (+ SO_SalesOrderDetail
+lines, as the bridge takes them) and SO_InvoiceHeader (+ SO_InvoiceDetail, an invoice made
+without an order); order status, stock and cash receipts → canonical.
 
 Column names and lengths are Sage 100's (7.x); truncate takes the length from the target
 schema, so a long name is cut with a warning instead of refused by Sage.
@@ -77,6 +78,30 @@ SALES_ORDER = (
     ]),
 )  # fmt: skip
 
+# A service deal billed at once: InvoiceType IN; each line's quantity is shipped as ordered.
+# The line's ledger (SalesAcctKey) is added from the flow's ledger step, not mapped here.
+INVOICE = (
+    rule("ARDivisionNo", "customer_ref", ("split", {"separator": "-", "index": 0}),
+         default="00"),
+    rule("CustomerNo", "customer_ref", ("split", {"separator": "-", "index": -1}), "upper",
+         required=True),
+    constant("InvoiceType", "IN"),
+    rule("InvoiceDate", "order_date", "date"),
+    rule("CustomerPONo", "po_number", "trim", "truncate"),
+    rule("UDF_DEAL_ID", "crm_deal_id", "trim", required=True),
+    rule("Comment", "notes", "trim", "truncate"),
+    rule("EmailAddress", "customer_email", "truncate"),
+    rule("ShipToName", "customer_name", "trim", "truncate"),
+    *address_columns("shipping_address", SHIP_TO_ADDRESS),
+    rule("lines", "lines", required=True, rules=[
+        rule("ItemCode", "sku", "trim", "upper", "truncate", required=True),
+        rule("ItemCodeDesc", "description", "trim", "truncate"),
+        rule("QuantityOrdered", "quantity", "number", required=True),
+        rule("QuantityShipped", "quantity", "number", required=True),
+        rule("UnitPrice", "unit_price", ("round", {"places": 2})),
+    ]),
+)  # fmt: skip
+
 ORDER_STATUS = (
     rule("order_number", "SalesOrderNo", "trim"),
     rule("crm_deal_id", "UDF_DEAL_ID", "trim"),
@@ -110,6 +135,8 @@ def sage100_mappings(crm: str) -> list[DefaultMapping]:
                        "AR_Customer", customer(crm)),
         DefaultMapping("Sales order → Sage 100 sales order", OUT, "sage100", "SalesOrder",
                        "SO_SalesOrderHeader", SALES_ORDER),
+        DefaultMapping("Invoice → Sage 100 S/O invoice", OUT, "sage100", "Invoice",
+                       "SO_InvoiceHeader", INVOICE),
         DefaultMapping("Sage 100 order → order status", IN, "sage100", "SO_SalesOrderHeader",
                        "OrderStatus", ORDER_STATUS),
         DefaultMapping("Sage 100 stock → inventory level", IN, "sage100", "IM_ItemWarehouse",

@@ -17,6 +17,7 @@ from agent.sage100.backend import Sage100Backend
 from sandbox.core.company import CompanyFile
 from sandbox.sage100.boi import fetch, find_customer, insert, set_values, stamp, update
 from sandbox.sage100.data import COMPANY_CODE
+from sandbox.sage100.invoices import Invoices
 from sandbox.sage100.prices import set_price
 from sandbox.sage100.rules import TAX_RATES
 from sandbox.sage100.sales import SalesOrders
@@ -122,6 +123,22 @@ class SandboxBackend(CompanyFile, Sage100Backend):
                     return {**SalesOrders(db).with_lines(*found[0]), EXISTED: True}
             return SalesOrders(db).create(header, lines)
 
+    def create_invoice(self, header: Record, lines: list[Record], match: str = "") -> Record:
+        with self.transaction() as db:
+            if match:
+                tables = ("SO_InvoiceHeader", "AR_InvoiceHistoryHeader")
+                found = holding(db, tables, match, header.get(match), "invoices")
+                numbers = sorted({row["InvoiceNo"] for _, row in found})
+                if len(numbers) > 1:
+                    raise SeveralMatches(
+                        f"Sage 100 has {len(numbers)} invoices with {match} "
+                        f"{header.get(match)}: {', '.join(numbers)}."
+                    )
+                if found:
+                    row = found[0][1]
+                    return {**row, "lines": Invoices(db).lines(row["InvoiceNo"]), EXISTED: True}
+            return Invoices(db).create(header, lines)
+
     def set_order_status(self, sales_order_no: str, status: str) -> Record:
         with self.transaction() as db:
             return SalesOrders(db).set_status(sales_order_no, status)
@@ -135,6 +152,11 @@ class SandboxBackend(CompanyFile, Sage100Backend):
             return SalesOrders(db).set_stock(item_code, warehouse_code, quantity_on_hand)
 
     # ------------------------------------------------------------ the pages' own writes
+
+    def post_invoice(self, invoice_no: str) -> Record:
+        """Post an entered invoice (Daily Sales Reports/Update), as a Sage user does."""
+        with self.transaction() as db:
+            return Invoices(db).post(invoice_no)
 
     def set_price(self, item_code: str, level: str, price: Any) -> Record:
         """An item's standard price or its price at a customer price level, as a Sage user

@@ -100,7 +100,7 @@ class SalesOrders:
             ARDivisionNo=division, CustomerNo=customer_no, WarehouseCode="000",
             ShipVia=customer["ShipMethod"], TermsCode=customer["TermsCode"],
             TaxSchedule=customer["TaxSchedule"], SalespersonNo=customer["SalespersonNo"],
-            EmailAddress=customer["EmailAddress"], **self._bill_and_ship_to(customer),
+            EmailAddress=customer["EmailAddress"], **self.bill_and_ship_to(customer),
         )  # fmt: skip
         set_values("SO_SalesOrderHeader", header, values, set())
         if header["OrderType"] not in ("S", "B"):
@@ -219,7 +219,7 @@ class SalesOrders:
             "InvoiceDueDate": due.isoformat(), "InvoiceAmt": float(total),
             "Balance": float(total), **stamp(True),
         })  # fmt: skip
-        self._recompute_balance(order["ARDivisionNo"], order["CustomerNo"])
+        self.recompute_balance(order["ARDivisionNo"], order["CustomerNo"])
         return invoice_no
 
     # ------------------------------------------------------------ receipts and stock
@@ -263,7 +263,7 @@ class SalesOrders:
         invoice.update(Balance=float(balance - amount), **stamp())
         update(self.db, "AR_OpenInvoice", invoice, ("ARDivisionNo", "CustomerNo", "InvoiceNo",
                                                       "InvoiceType"))  # fmt: skip
-        self._recompute_balance(division, customer_no)
+        self.recompute_balance(division, customer_no)
         return receipt
 
     def set_stock(self, item_code: str, warehouse_code: str, quantity: Any) -> Record:
@@ -340,7 +340,7 @@ class SalesOrders:
         customer.update(OpenOrderAmt=float(max(open_amount, Decimal(0))), **stamp())
         update(self.db, "AR_Customer", customer, ("ARDivisionNo", "CustomerNo"))
 
-    def _recompute_balance(self, division: str, customer_no: str) -> None:
+    def recompute_balance(self, division: str, customer_no: str) -> None:
         """CurrentBalance = all open invoice balances; AgingCategory1-4 = the parts 1-30,
         31-60, 61-90 and over 90 days past due today."""
         customer = find_customer(self.db, division, customer_no)
@@ -360,7 +360,7 @@ class SalesOrders:
         update(self.db, "AR_Customer", customer, ("ARDivisionNo", "CustomerNo"))
 
     @staticmethod
-    def _bill_and_ship_to(customer: Record) -> Record:
+    def bill_and_ship_to(customer: Record) -> Record:
         values: Record = {}
         for prefix in ("BillTo", "ShipTo"):
             values[f"{prefix}Name"] = customer["CustomerName"]

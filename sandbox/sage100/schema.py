@@ -81,6 +81,32 @@ SALES_ORDER_DETAIL_COLUMNS = [
     ("TaxClass", text(2)), ("CommentText", text(2048)),
 ]  # fmt: skip
 
+INVOICE_TOTAL_COLUMNS = [
+    ("TaxableSalesAmt", MONEY), ("NonTaxableSalesAmt", MONEY), ("SalesTaxAmt", MONEY),
+    ("FreightAmt", MONEY), ("DiscountAmt", MONEY), ("DepositAmt", MONEY),
+]  # fmt: skip
+
+# S/O Invoice Data Entry: an invoice entered and not yet posted (posting copies it to
+# AR_InvoiceHistoryHeader and opens its balance in AR_OpenInvoice).
+SO_INVOICE_HEADER_COLUMNS = [
+    ("InvoiceNo", text(7)), ("InvoiceType", text(2)), ("InvoiceDate", DATE),
+    ("InvoiceDueDate", DATE), ("BatchNo", text(5)), ("ARDivisionNo", text(2)),
+    ("CustomerNo", text(20)), ("SalesOrderNo", text(7)), ("CustomerPONo", text(30)),
+    *party("BillTo"), ("ShipToCode", text(4)), *party("ShipTo"), ("Comment", text(30)),
+    ("TermsCode", text(2)), ("TaxSchedule", text(9)), ("SalespersonNo", text(4)),
+    ("EmailAddress", text(250)), *INVOICE_TOTAL_COLUMNS, ("UDF_DEAL_ID", text(40)),
+]  # fmt: skip
+
+SO_INVOICE_DETAIL_COLUMNS = [
+    ("InvoiceNo", text(7)), ("LineKey", text(6)), ("LineSeqNo", text(14)),
+    ("ItemCode", text(30)), ("ItemType", FLAG), ("ItemCodeDesc", text(30)),
+    ("WarehouseCode", text(3)), ("UnitOfMeasure", text(4)), ("SalesAcctKey", text(9)),
+    ("CostOfGoodsSoldAcctKey", text(9)), ("QuantityOrdered", QUANTITY),
+    ("QuantityShipped", QUANTITY), ("QuantityBackordered", QUANTITY), ("UnitPrice", PRICE),
+    ("UnitCost", PRICE), ("ExtensionAmt", MONEY), ("LineDiscountPercent", PERCENT),
+    ("TaxClass", text(2)), ("CommentText", text(2048)),
+]  # fmt: skip
+
 TABLES: list[Table] = [
     Table("AR_Division", ("ARDivisionNo",), [
         ("ARDivisionNo", text(2)), ("DivisionDesc", text(30)),
@@ -152,10 +178,11 @@ TABLES: list[Table] = [
         ("ModuleCode", text(3)), ("InvoiceDate", DATE), ("InvoiceDueDate", DATE),
         ("ARDivisionNo", text(2)), ("CustomerNo", text(20)), ("SalesOrderNo", text(7)),
         ("CustomerPONo", text(30)), *party("BillTo"), *party("ShipTo"),
-        ("TermsCode", text(2)), ("TaxableSalesAmt", MONEY), ("NonTaxableSalesAmt", MONEY),
-        ("SalesTaxAmt", MONEY), ("FreightAmt", MONEY), ("DiscountAmt", MONEY),
-        ("DepositAmt", MONEY),
+        ("TermsCode", text(2)), *INVOICE_TOTAL_COLUMNS, ("UDF_DEAL_ID", text(40)),
     ]),
+    Table("SO_InvoiceHeader", ("InvoiceNo",), SO_INVOICE_HEADER_COLUMNS),
+    Table("SO_InvoiceDetail", ("InvoiceNo", "LineKey"), SO_INVOICE_DETAIL_COLUMNS,
+          audited=False),
     Table("AR_OpenInvoice", ("ARDivisionNo", "CustomerNo", "InvoiceNo", "InvoiceType"), [
         ("ARDivisionNo", text(2)), ("CustomerNo", text(20)), ("InvoiceNo", text(7)),
         ("InvoiceType", text(2)), ("InvoiceDate", DATE), ("InvoiceDueDate", DATE),

@@ -19,7 +19,7 @@ class FakeObject:
     def __init__(self, name: str, fake: "FakeProvideX") -> None:
         self._name, self._fake = name, fake
         self.sLastErrorMsg = ""
-        if name == "SO_SalesOrder_bus":
+        if name in ("SO_SalesOrder_bus", "SO_Invoice_bus"):
             self.oLines = FakeObject("oLines", fake)
 
     def __getattr__(self, method: str):
@@ -51,6 +51,7 @@ class FakeProvideX:
         self.log: list[tuple] = []
         self.script: dict[tuple, object] = {}
         self.defaults = {"nSetKey": 2, "nLookupTask": 77, "nGetNextSalesOrderNo": (1, "0000123"),
+                         "nGetNextInvoiceNo": (1, "0100070"),
                          "nGetValue": (1, 12.5)}  # fmt: skip
         self.scripts_made = 0
 
@@ -286,3 +287,69 @@ def test_a_customer_made_for_the_crm_record_is_returned_by_its_key(backend, fake
     [lookup] = fake.calls("AR_Customer_svc")[:1]
     assert lookup[6] == 'UDF_CRM_ID$="org ""7"""'
     assert not fake.calls("AR_Customer_bus")
+
+
+# ---------------------------------------------------------------- S/O invoices
+
+INVOICE_HEADER = {"ARDivisionNo": "00", "CustomerNo": "ACME", "InvoiceDate": "2025-07-01",
+                  "UDF_DEAL_ID": "SRV-2023"}  # fmt: skip
+INVOICE_LINES = [{"ItemCode": "SERV-INSTALL", "QuantityOrdered": 5, "UnitPrice": 450}]
+INVOICE_FILTER = 'UDF_DEAL_ID$="SRV-2023"'
+INVOICE_LOOKUPS = [
+    ("SO_Invoice_svc", "nGetResultSets", "InvoiceNo$", "InvoiceNo$", "", "", INVOICE_FILTER,
+     "", ""),
+    ("AR_InvoiceHistoryInquiry_svc", "nGetResultSets", "InvoiceNo$",
+     "InvoiceNo$+HeaderSeqNo$", "", "", INVOICE_FILTER, "", ""),
+]  # fmt: skip
+
+
+def test_an_invoice_is_looked_for_then_written_on_so_invoice_bus_as_shipped(backend, fake):
+    invoice = backend.create_invoice(INVOICE_HEADER, INVOICE_LINES, "UDF_DEAL_ID")
+    assert [entry for entry in fake.log if entry[1] == "nGetResultSets"] == INVOICE_LOOKUPS
+    task = ("SY_Session", "nLookupTask", "SO_Invoice_ui")  # the look-up's, then the write's
+    start = len(fake.log) - 1 - fake.log[::-1].index(task)
+    assert fake.log[start + 1 :] == [
+        ("SY_Session", "nSetProgram", 77),
+        ("ProvideX.Script", "NewObject", "SO_Invoice_bus", "SY_Session"),
+        ("SO_Invoice_bus", "nGetNextInvoiceNo", ""),
+        ("SO_Invoice_bus", "nSetKeyValue", "InvoiceNo$", "0100070"),
+        ("SO_Invoice_bus", "nSetKey"),
+        ("SO_Invoice_bus", "nSetValue", "ARDivisionNo$", "00"),
+        ("SO_Invoice_bus", "nSetValue", "CustomerNo$", "ACME"),
+        ("SO_Invoice_bus", "nSetValue", "InvoiceType$", "IN"),
+        ("SO_Invoice_bus", "nSetValue", "InvoiceDate$", "20250701"),
+        ("SO_Invoice_bus", "nSetValue", "UDF_DEAL_ID$", "SRV-2023"),
+        ("oLines", "nAddLine"),
+        ("oLines", "nSetValue", "ItemCode$", "SERV-INSTALL"),
+        ("oLines", "nSetValue", "QuantityOrdered", 5.0),
+        ("oLines", "nSetValue", "UnitPrice", 450.0),
+        ("oLines", "nSetValue", "QuantityShipped", 5.0),
+        ("oLines", "nWrite"),
+        *[("SO_Invoice_bus", "nGetValue", name, 0)
+          for name in ("TaxableSalesAmt", "NonTaxableSalesAmt", "SalesTaxAmt", "FreightAmt",
+                       "DiscountAmt")],
+        ("SO_Invoice_bus", "nWrite"),
+        ("SO_Invoice_bus", "DropObject"),
+    ]  # fmt: skip
+    assert invoice["InvoiceNo"] == "0100070" and "_existed" not in invoice
+    assert invoice["lines"][0]["QuantityShipped"] == 5
+
+
+def test_an_invoice_sage_posted_for_the_deal_is_returned_and_nothing_is_written(backend, fake):
+    fake.script[INVOICE_LOOKUPS[1]] = (1, f"0100042{SEP}", f"0100042000000{SEP}")
+    invoice = backend.create_invoice(INVOICE_HEADER, INVOICE_LINES, "UDF_DEAL_ID")
+    assert invoice == {"InvoiceNo": "0100042", "lines": [], "_existed": True}
+    assert not fake.calls("SO_Invoice_bus")
+    assert ("AR_InvoiceHistoryInquiry_svc", "DropObject") in fake.log
+
+
+def test_a_refused_invoice_line_discards_the_invoice_with_sages_message(backend, fake):
+    fake.script[("oLines", "nSetValue", "ItemCode$", "SERV-NOPE")] = (
+        0,
+        "SERV-NOPE is not on file.",
+    )
+    with pytest.raises(Refused, match=r"SERV-NOPE is not on file\."):
+        backend.create_invoice(INVOICE_HEADER, [{"ItemCode": "SERV-NOPE", "QuantityOrdered": 1}])
+    assert ("SO_Invoice_bus", "nClear") in fake.log
+    assert ("SO_Invoice_bus", "nWrite") not in fake.log
+    assert fake.log[-1] == ("SO_Invoice_bus", "DropObject")

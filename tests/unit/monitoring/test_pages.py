@@ -419,8 +419,8 @@ def test_the_flows_page_says_which_flows_the_pairs_systems_cannot_run_and_why(cl
     offered = page.split('id="flows-unavailable"')[0]
     unavailable = page.split('id="flows-unavailable"')[1]
     assert FLOWS["deal_won_to_sales_order"].label in offered
-    assert FLOWS["deal_won_to_invoice"].label in unavailable
-    assert "Sage 100 cannot take sales invoices" in unavailable
+    assert FLOWS["prices_to_crm"].label in unavailable
+    assert "Streak cannot keep product records" in unavailable
     assert FLOWS["deal_won_to_sales_order"].label not in unavailable
 
 
