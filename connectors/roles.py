@@ -9,6 +9,7 @@ leaves the capability out of `capabilities`, so the flows that need it are not o
 Every connector of a role passes the same contract tests (`tests/contract/`).
 """
 
+import hashlib
 import threading
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
@@ -100,6 +101,12 @@ class EntityNames:
     entity: str
     lines: str = ""  # the connector entity of its lines
     lines_field: str = ""  # where the mapping puts the lines
+
+
+def task_mark(idempotency_key: str) -> str:
+    """The mark a follow-up task carries in its text so a retry or a second poll finds it
+    (`CrmRole.add_task`): short, and the same for the same key on every try."""
+    return f"[Clarity ref {hashlib.sha256(idempotency_key.encode()).hexdigest()[:10]}]"
 
 
 @dataclass(frozen=True)
@@ -309,6 +316,14 @@ class CrmRole(Role):
         """Add a note a person reads to the deal, once: a note it has already is not added
         again. `posted_before=False`: no earlier try can have added it, skip the check."""
         raise self.unsupported("add notes to deals")
+
+    def add_task(
+        self, deal_key: str, subject: str, body: str, due: date, idempotency_key: str
+    ) -> str:
+        """A follow-up task on the deal for its owner (else the connection's default), due
+        on `due`; its key. Once per `idempotency_key`: the key is marked in the task's
+        text, and a deal that has a task with the mark already gets no second one."""
+        raise self.unsupported("add tasks to deals")
 
     def find_deal(self, reference: str) -> str:
         """The key of the deal whose ID is `reference` (as the won-deal flows wrote it on

@@ -21,6 +21,7 @@ from connectors.roles import ITEM_LIST, ITEM_RECORDS
 from flows.anomaly.step import ANOMALY_CHECKS
 from flows.base import Flow
 from flows.models import FlowConfig
+from flows.steps.tasks import EVENT_WORDS, FLOW_EVENTS
 from flows.usecases.customer_sync import DEFAULT_OWNERS
 from flows.usecases.order_status_to_crm import STATUS_LABELS
 from monitoring.pair_systems import Listing, PairSystems, trigger_choices
@@ -337,6 +338,29 @@ def number_option(
     return Option(name, label, field, store=store)
 
 
+def task_events(ctx: OptionContext) -> Option | None:
+    offered = FLOW_EVENTS.get(ctx.flow.name, ())
+    if not offered:
+        return None  # the flow raises no event a task follows up
+    crm, value = ctx.systems.crm_label, ctx.value or []
+    label = "Make a follow-up task when"
+    choices = with_current([(e, EVENT_WORDS[e]) for e in offered], value, "not raised here")
+    ticks = forms.MultipleChoiceField(
+        choices=choices, required=False, label=label, initial=value, widget=TICKED,
+        help_text=f"The deal's owner in {crm} gets a task to call the customer, with the "
+        "reason and a due date; once per event, however often the run is retried.",
+    )  # fmt: skip
+    return Option("task_events", label, ticks, store=list)
+
+
+def task_due_days(ctx: OptionContext) -> Option | None:
+    if not FLOW_EVENTS.get(ctx.flow.name):
+        return None
+    help = "Working days (Monday to Friday) the owner has for a follow-up task; 0: today."
+    label = "Follow-up task due in (working days)"
+    return number_option(ctx, "task_due_days", label, help, Decimal(0), whole=True)
+
+
 BUILDERS: dict[str, Callable[[OptionContext], Option | None]] = {
     "trigger_stage": trigger_stage,
     "approval_threshold": approval_threshold,
@@ -353,6 +377,8 @@ BUILDERS: dict[str, Callable[[OptionContext], Option | None]] = {
     "anomaly_history_score": anomaly_history_score,
     "anomaly_min_history": anomaly_min_history,
     "anomaly_duplicate_days": anomaly_duplicate_days,
+    "task_events": task_events,
+    "task_due_days": task_due_days,
 }
 
 

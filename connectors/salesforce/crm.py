@@ -13,7 +13,7 @@ standard price book (`products`).
 """
 
 from collections.abc import Iterable
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
 
@@ -36,6 +36,7 @@ from connectors.roles import (
     Feed,
     LoadResult,
     StageHint,
+    task_mark,
 )
 from connectors.salesforce.deals import (
     ACCOUNT_FIELDS,
@@ -280,6 +281,26 @@ class SalesforceCrm(CrmRole):
         )
         said = message.strip()
         return any((task.get("Description") or "").strip() == said for task in self.query(soql))
+
+    def add_task(
+        self, deal_key: str, subject: str, body: str, due: date, idempotency_key: str
+    ) -> str:
+        """An open Task on the deal for its owner (the opportunity's or order's OwnerId;
+        without one Salesforce gives it to the connection's user), due on `due`, priority
+        High: every follow-up is about money. The deal's tasks are read for the mark first."""
+        mark = task_mark(idempotency_key)
+        soql = f"SELECT Id, Description FROM Task WHERE WhatId = {soql_literal(deal_key, 'id')}"
+        for task in self.query(soql):
+            if mark in (task.get("Description") or ""):
+                return task["Id"]
+        owner = self.get(deal_object(deal_key).name, deal_key).get("OwnerId")
+        task = {
+            "WhatId": deal_key, "Subject": subject[:255], "Description": f"{body} {mark}",
+            "ActivityDate": due.isoformat(), "Status": "Not Started", "Priority": "High",
+        }  # fmt: skip
+        if owner:
+            task["OwnerId"] = owner
+        return self.create("Task", task, idempotency_key)["Id"]
 
     def find_deal(self, reference: str) -> str:
         """By an opportunity's ExternalID__c, else the reference is the deal's Id (the

@@ -12,9 +12,10 @@ that did arrive and the poll of the same stage change are one event and one run.
 """
 
 from collections.abc import Iterable
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 from typing import Any
+from urllib.parse import quote
 
 from clarity.formats import parse_product_line, plain_number
 from connectors.base import FeedCursor, FieldInfo, Record, RecordLink, WebhookEvent, record_link
@@ -33,6 +34,7 @@ from connectors.roles import (
     Feed,
     LoadResult,
     StageHint,
+    task_mark,
 )
 from connectors.streak import organizations
 from connectors.streak.client import SYSTEM
@@ -215,6 +217,28 @@ class StreakCrm(CrmRole):
         self, key: str, message: str, idempotency_key: str, posted_before: bool = True
     ) -> None:
         self.add_comment(key, message, check_existing=posted_before)
+
+    def add_task(
+        self, deal_key: str, subject: str, body: str, due: date, idempotency_key: str
+    ) -> str:
+        """A v2 task on the box, assigned to the box's assignees (else to the connection's
+        `task_assignee` email, else to nobody: the whole team sees it on the box), due at
+        9:00 UTC on `due`. A task with the mark is looked for first, done or not."""
+        mark = task_mark(idempotency_key)
+        path = f"/v2/boxes/{quote(str(deal_key), safe='')}/tasks"
+        for task in self.client.get(path).get("results") or []:
+            if mark in str(task.get("text") or ""):
+                return task["key"]
+        box = self.get("Box", deal_key)
+        emails = [entry["email"] for entry in box.get("assignedToSharingEntries") or []
+                  if entry.get("email")]  # fmt: skip
+        if not emails and self.settings.get("task_assignee"):
+            emails = [self.settings["task_assignee"]]
+        due_ms = to_ms(datetime.combine(due, time(9), UTC))
+        text = f"{subject}\n{body} {mark}"
+        task = {"text": text, "dueDate": due_ms,
+                "assignedToSharingEntries": [{"email": email} for email in emails]}  # fmt: skip
+        return self.client.post(path, task)["key"]
 
     def find_deal(self, reference: str) -> str:
         found = self.search("Box", **{DEAL_ID_FIELD: reference})

@@ -30,6 +30,12 @@ class ConnectionSettingsForm(ConnectionForm):
         help_text="Throttle for this connection. Streak asks to be told about more than 10; "
         "Google caps a project at 20.",
     )
+    task_assignee = forms.EmailField(
+        required=False,
+        label="Default task assignee",
+        help_text="Who gets a follow-up task on a box nobody is assigned to (a Streak "
+        "user's e-mail). Blank: the task stays on the box for the whole team.",
+    )
     api_key = forms.CharField(
         label="API key", help_text="From Streak: Integrations → Streak API → Create key."
     )

@@ -37,6 +37,7 @@ from flows.steps import MAP_DEAL
 from flows.steps.crm import add_note
 from flows.steps.money import decimal
 from flows.steps.notes import AWAITING_APPROVAL, tell_deal
+from flows.steps.tasks import rejection_task
 
 PERMISSION = "flows.decide_approval"
 MAX_NAMES = 5  # approvers named in the deal's note
@@ -83,6 +84,7 @@ def hold(
     if approval and approval.status == Approval.Status.REJECTED:
         note = rejection_note(approval)
         add_note(ctx, note)
+        rejection_task(ctx, approval)
         raise Rejected(note)
     covered = approval is not None and approval.kind in (kind, Approval.Kind.ANOMALY)
     if covered and approval.status == Approval.Status.APPROVED:

@@ -30,6 +30,7 @@ from flows.steps.deal import accepts_won_deal, read_deal
 from flows.steps.items import ledger_accounts, left_out, match_items
 from flows.steps.mapping import map_deal, to_erp
 from flows.steps.money import conversion_note, deal_rate, in_erp_currency
+from flows.steps.tasks import default_options as task_options
 
 ENTITY = "invoice"
 
@@ -134,6 +135,7 @@ deal_won_to_invoice = Flow(
         "approval_threshold": 10000,
         "unknown_item_policy": "flag",  # flag, skip_line or create
         **ANOMALY_OPTIONS,
+        **task_options("deal_won_to_invoice"),
     },
     accepts=accepts_won_deal,
     watches=(Watch("crm", DEAL_STAGE),),

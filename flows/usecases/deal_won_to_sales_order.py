@@ -30,6 +30,7 @@ from flows.steps.deal import accepts_won_deal, read_deal
 from flows.steps.items import left_out, match_items
 from flows.steps.mapping import map_deal, to_erp
 from flows.steps.money import conversion_note, in_erp_currency
+from flows.steps.tasks import default_options as task_options
 
 ENTITY = "sales_order"
 FOUND = "found (made by an earlier attempt)"
@@ -119,6 +120,7 @@ deal_won_to_sales_order = Flow(
         "approval_threshold": 10000,
         "unknown_item_policy": "flag",  # flag, skip_line or create
         **ANOMALY_OPTIONS,
+        **task_options("deal_won_to_sales_order"),
     },
     accepts=accepts_won_deal,
     watches=(Watch("crm", DEAL_STAGE),),

@@ -28,6 +28,7 @@ from flows.base import Flow, Step, StepContext, Watch
 from flows.models import ExternalLink, FlowConfig, SyncRun
 from flows.steps.deal_links import SALES_ORDER, deal_of_order, tell_deal
 from flows.steps.mapping import map_record
+from flows.steps.tasks import ORDER_ON_HOLD, default_options, follow_up
 from mappings.canonical import to_json
 
 NAME = "order_status_to_crm"
@@ -118,6 +119,12 @@ def tell_crm(ctx: StepContext) -> dict[str, Any]:
     invoiced = f", invoice {order['invoice_number']}" if order.get("invoice_number") else ""
     message = f"{erp} order {order_no} is {label}{invoiced} (as of {read['changed']})."
     tell_deal(ctx, deal, message)
+    if status == "on_hold":
+        follow_up(
+            ctx, ORDER_ON_HOLD, f"Call the customer: order {order_no} is on hold in {erp}",
+            f"{message} Find out with the customer what releases it.", about=order_no,
+            deal=deal,
+        )  # fmt: skip
     ctx.set_summary(f"Sales order {order_no} is {label}.")
     return {"fields": fields, "stage": stage, "note": message, "references": references}
 
@@ -134,7 +141,7 @@ order_status_to_crm = Flow(
     needs_crm=frozenset({WON_DEALS}),
     needs_erp=frozenset({SALES_ORDERS}),
     trigger="poll",
-    default_options={"poll_interval": 60, "status_stages": {}},
+    default_options={"poll_interval": 60, "status_stages": {}, **default_options(NAME)},
     accepts=accepts,
     watches=(Watch("erp", ORDER_STATUS),),
 )

@@ -7,7 +7,7 @@ One `SObject` per object type; its `Field`s drive describe, DML validation and S
 from dataclasses import dataclass, field
 
 ORG_ID = "00DDn00000SbXc1MAF"
-USER_ID = "005Dn00000IntgUMAR"
+USER_ID = "005Dn00000IntgUIAR"  # 15 characters and their checksum, as Salesforce writes ids
 CURRENCIES = ("USD", "EUR")
 
 STAGES = [  # (value, probability, is_closed, is_won)
@@ -287,6 +287,7 @@ ORDER = SObject("Order", "Order", "801", [
 ], children=[Child("OrderItems", "OrderItem", "OrderId")])  # fmt: skip
 
 TASK = SObject("Task", "Task", "00T", [
+    owner(),
     Field("Subject", "combobox", length=255),
     Field("ActivityDate", "date", label="Due Date Only"),
     pick("Status", TASK_STATUSES, nillable=False, default="Not Started"),
