@@ -161,21 +161,30 @@ def mapped_documents(run_ids: list[int]) -> dict[int, dict]:
     }
 
 
-def count_documents(
-    pair: IntegrationPair,
-    since: date,
-    deals: dict[str, list[SyncRun]],
-    mapped: dict[int, dict],
-) -> list[DealDocuments]:
-    """Sage's documents per deal: listed from the earliest date a deal's document carries
-    (a deal won now may be dated at its close date, before `since`)."""
+def listed_documents(
+    pair: IntegrationPair, since: date, mapped: dict[int, dict]
+) -> list[DocumentSeen]:
+    """Sage's documents from the earliest date a deal's mapped document carries (a deal won
+    now may be dated at its close date, before `since`)."""
     dates = [
         date.fromisoformat(str(document[name])[:10])
         for document in mapped.values()
         for name in DATE_FIELDS
         if document.get(name)
     ]
-    listed = connector_for(pair.erp).documents_since(min([since, *dates]))
+    return connector_for(pair.erp).documents_since(min([since, *dates]))
+
+
+def count_documents(
+    pair: IntegrationPair,
+    since: date,
+    deals: dict[str, list[SyncRun]],
+    mapped: dict[int, dict],
+    listed: list[DocumentSeen] | None = None,
+) -> list[DealDocuments]:
+    """Sage's documents per deal, among `listed` (by default `listed_documents`)."""
+    if listed is None:
+        listed = listed_documents(pair, since, mapped)
     by_reference: dict[tuple[str, str], list[DocumentSeen]] = defaultdict(list)
     for seen in listed:
         if seen.deal_reference:

@@ -86,3 +86,55 @@ class RedeliveryTally(models.Model):
 
     def __str__(self) -> str:
         return f"{self.pair_id} {self.day}: {self.count}"
+
+
+class ReconciliationFinding(models.Model):
+    """A difference between a won deal and its Sage document, remembered by its fingerprint:
+    the nightly reconciliation alerts only on fingerprints it has not stored before, and a
+    person's "reviewed" note keeps a difference known and explained (flows/reconciliation.py)."""
+
+    pair = models.ForeignKey(IntegrationPair, on_delete=models.CASCADE, related_name="+")
+    fingerprint = models.CharField(max_length=255)
+    problem = models.CharField(max_length=40)
+    crm_id = models.CharField(max_length=255, blank=True)
+    sage_id = models.CharField(max_length=255, blank=True)
+    first_seen_at = models.DateTimeField(help_text="The check that found it first.")
+    reviewed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True,
+        related_name="+",
+    )  # fmt: skip
+    reviewed_at = models.DateTimeField(null=True, blank=True)
+    note = models.TextField(blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["pair", "fingerprint"], name="one_finding_per_pair_fingerprint"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.problem} {self.crm_id or self.sage_id}"
+
+
+class DocumentTotal(models.Model):
+    """A Sage document's total as reconciliation first saw it, beside the deal it was made
+    for: what a later total is compared with. The mapped deal's total is before tax, and
+    Sage's lists give totals with tax, so the first total seen is the honest baseline."""
+
+    pair = models.ForeignKey(IntegrationPair, on_delete=models.CASCADE, related_name="+")
+    kind = models.CharField(max_length=20)
+    number = models.CharField(max_length=255)
+    total = models.DecimalField(max_digits=14, decimal_places=2)
+    currency = models.CharField(max_length=3, blank=True)
+    first_seen_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["pair", "kind", "number"], name="one_total_per_pair_document"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.number}: {self.total}"

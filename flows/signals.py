@@ -52,3 +52,4 @@ def ensure_schedules(sender: AppConfig, **kwargs: Any) -> None:
         repeat_every(sweep_minutes, "Run sweeper", "flows.sweeper.sweep")
         repeat_every(1, "Polling", "flows.polling.poll_due")
         repeat_every(sweep_minutes, "Event delivery sweeper", "flows.events.sweep")
+        repeat_every(24 * 60, "Nightly reconciliation", "flows.reconciliation.nightly")

@@ -47,6 +47,7 @@ class AlertRule(models.Model):
         APPROVAL_WAITING = "approval_waiting", "Approval waiting too long"
         FAILURE_RATE = "failure_rate", "Failure rate too high"
         OUTAGE = "outage", "System unreachable, and back again"
+        RECONCILIATION = "reconciliation", "New reconciliation differences"
 
     name = models.CharField(max_length=100)
     kind = models.CharField(max_length=20, choices=Kind.choices)

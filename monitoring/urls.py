@@ -6,6 +6,7 @@ from django.urls import path
 from monitoring import metrics
 from monitoring.views import alerts, approvals, audit, bindings, dashboard, errors, pairs, runs
 from monitoring.views.exactly_once import exactly_once_page
+from monitoring.views.reconciliation import reconciliation_page
 from monitoring.views.replays import (
     pair_replays,
     replay_cancel,
@@ -43,6 +44,7 @@ urlpatterns = [
     path("pairs/<slug:slug>/replays/<int:pk>/progress/", replay_progress, name="replay-progress"),
     path("pairs/<slug:slug>/replays/<int:pk>/cancel/", replay_cancel, name="replay-cancel"),
     path("pairs/<slug:slug>/exactly-once/", exactly_once_page, name="pair-exactly-once"),
+    path("pairs/<slug:slug>/reconciliation/", reconciliation_page, name="pair-reconciliation"),
     path("metrics", metrics.metrics, name="metrics"),
     path("audit/", audit.AuditLogView.as_view(), name="audit-log"),
     path("alerts/", alerts.AlertListView.as_view(), name="alert-list"),

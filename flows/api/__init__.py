@@ -11,6 +11,7 @@ from flows.api.bindings import BindingViewSet
 from flows.api.credit import CustomerCreditView
 from flows.api.events import DeliveryViewSet, SubscriptionViewSet
 from flows.api.exactly_once import ExactlyOnceView
+from flows.api.reconciliation import ReconciliationRepairView, ReconciliationView
 from flows.api.replays import urlpatterns as replay_urls
 from flows.api.runs import InboundEventViewSet, SyncRunViewSet
 
@@ -31,5 +32,15 @@ urlpatterns = [
         name="api-customer-credit",
     ),
     path("pairs/<slug:slug>/exactly-once/", ExactlyOnceView.as_view(), name="api-exactly-once"),
+    path(
+        "pairs/<slug:slug>/reconciliation/",
+        ReconciliationView.as_view(),
+        name="api-reconciliation",
+    ),
+    path(
+        "pairs/<slug:slug>/reconciliation/repair/",
+        ReconciliationRepairView.as_view(),
+        name="api-reconciliation-repair",
+    ),
     *replay_urls,
 ]

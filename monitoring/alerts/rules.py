@@ -14,6 +14,8 @@ from django.utils import timezone
 
 from connectors.models import Connection, IntegrationPair
 from flows.models import Approval, SyncRun
+from flows.operator_models import ReconciliationFinding
+from flows.reconciliation import PROBLEMS
 from monitoring.models import AlertIncident, AlertRule
 from monitoring.outages import Outage, current_outages
 
@@ -206,10 +208,47 @@ def error_queue_url() -> str:
         return ""
 
 
+def reconciliation_differences(rule: AlertRule, now: datetime) -> list[AlertIncident]:
+    """The differences a nightly reconciliation found for the first time, one incident per
+    pair and night: a difference seen before was stored then, so it is never news again."""
+    findings = ReconciliationFinding.objects.filter(
+        first_seen_at__gte=max(rule.created_at, now - LOOKBACK), reviewed_at__isnull=True
+    ).select_related("pair")
+    if rule.pair_id:
+        findings = findings.filter(pair_id=rule.pair_id)
+    nights: dict[tuple[int, datetime], list[ReconciliationFinding]] = {}
+    for finding in findings:
+        nights.setdefault((finding.pair_id, finding.first_seen_at), []).append(finding)
+    found = []
+    for (pair_id, seen_at), group in nights.items():
+        pair = group[0].pair
+        counts = {key: sum(1 for item in group if item.problem == key) for key in PROBLEMS}
+        words = ", ".join(f"{count} {PROBLEMS[key]}" for key, count in counts.items() if count)
+        noun = "difference" if len(group) == 1 else "differences"
+        subject = f"{len(group)} new {noun} on {pair.name}: {words}"
+        body = "\n".join(
+            f"- {PROBLEMS.get(item.problem, item.problem)}: {item.crm_id or '(no deal)'} / "
+            f"{item.sage_id or '(no Sage document)'}"
+            for item in group
+        )
+        body += "\nOpen the pair's reconciliation to repair them or mark them reviewed."
+        key = f"reconciliation:{pair_id}:{int(seen_at.timestamp() * 1_000_000)}"
+        found.append(incident(rule, pair_id, key, subject, body, reconciliation_url(pair)))
+    return found
+
+
+def reconciliation_url(pair: IntegrationPair) -> str:
+    try:
+        return reverse("pair-reconciliation", args=[pair.slug])
+    except NoReverseMatch:  # the page is not installed
+        return ""
+
+
 DETECTORS: dict[str, Callable[[AlertRule, datetime], list[AlertIncident]]] = {
     AlertRule.Kind.RUN_FAILED: runs_failed,
     AlertRule.Kind.CONNECTION_FAILING: connections_failing,
     AlertRule.Kind.APPROVAL_WAITING: approvals_waiting,
     AlertRule.Kind.FAILURE_RATE: failure_rate,
     AlertRule.Kind.OUTAGE: systems_unreachable,
+    AlertRule.Kind.RECONCILIATION: reconciliation_differences,
 }
