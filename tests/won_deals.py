@@ -5,10 +5,12 @@ are in tests/conftest.py and tests/integration/flows/conftest.py."""
 import json
 import time
 from contextlib import closing
+from datetime import timedelta
 from decimal import Decimal
 
 import pyodbc
 import requests
+from django.utils import timezone
 
 from connectors.models import Connection, IntegrationPair
 from flows.models import FlowConfig, SyncRun
@@ -77,6 +79,15 @@ def without_anomaly_checks(pair: IntegrationPair) -> None:
     for config in FlowConfig.objects.filter(pair=pair):
         config.options = {**(config.options or {}), "anomaly_checks": False}
         config.save(update_fields=["options"])
+
+
+def salesforce_reading_aged(connection: Connection, minutes: int) -> None:
+    """The connection's last Salesforce API usage reading as it is `minutes` later: time
+    passing (a spent allocation is looked at again after 10 minutes), without the wait."""
+    connection.refresh_from_db()
+    usage = connection.settings["api_usage"]
+    usage["at"] = (timezone.now() - timedelta(minutes=minutes)).isoformat()
+    connection.save()
 
 
 def eur_rate(pair: IntegrationPair) -> None:

@@ -29,7 +29,7 @@ def test_an_operator_searches_opens_rebinds_and_unbinds_and_the_audit_log_shows_
 
     login("operator")
     page.goto(f"{live_server.url}{pair.get_absolute_url()}")
-    page.get_by_role("link", name="Bindings", exact=True).click()
+    page.get_by_role("main").get_by_role("link", name="Bindings", exact=True).click()
     page.get_by_label("Search").fill("Sensor upgrade")
     page.get_by_role("button", name="Filter").click()
     rows = page.locator("#bindings tbody tr")

@@ -84,8 +84,10 @@ def test_the_initial_load_moves_record_by_record_with_its_time_taken(
     doing = page.get_by_test_id("load-doing")
     expect(doing).to_contain_text("Loading customer", timeout=20_000)
     expect(doing).not_to_contain_text("Loading customer 1 of", timeout=20_000)
+    # Under way, not stuck at 0 until a batch of 200 is done.
+    expect(page.get_by_test_id("load-percent")).not_to_have_text("0 %", timeout=20_000)
     percent = int(page.get_by_test_id("load-percent").inner_text().removesuffix(" %"))
-    assert 0 < percent < 100  # under way, not stuck at 0 until a batch of 200 is done
+    assert 0 < percent < 100
     expect(page.get_by_test_id("load-elapsed")).to_contain_text(" s")
     screenshot("initial_load.png", full_page=False)
     expect(page.get_by_test_id("load-percent")).to_have_text("100 %", timeout=120_000)

@@ -12,7 +12,9 @@ from connectors.services import connector_for
 from flows.models import ExternalLink
 from tests import won_deals as shared
 
-pytestmark = pytest.mark.django_db
+# transaction=True: the live credit answer is read in a thread of its own, with its own
+# database connection (for the shared API budget), which must see the test's rows.
+pytestmark = pytest.mark.django_db(transaction=True)
 ORG = "org-acme-in-the-crm"
 
 

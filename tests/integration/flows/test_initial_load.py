@@ -12,6 +12,7 @@ from connectors.models import IntegrationPair
 from connectors.services import connector_for
 from flows.models import ExternalLink, SyncRun
 from flows.services import retry_run, start_initial_load
+from tests.won_deals import salesforce_reading_aged
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("runs_inline")]
 
@@ -91,6 +92,7 @@ def test_a_load_that_failed_half_way_resumes_after_its_last_batch_without_duplic
     assert run.error_class == "RateLimited"
     assert run.progress["customers_done"] == 200 < run.progress["total"]
     requests.post(settings_url, json={"api_limit": 100000}, timeout=5, verify=certificate)
+    salesforce_reading_aged(pair.crm, 11)  # the spent allocation is looked at again
     calls_before = len(composite_calls)
 
     retry_run(run, "failed_step")

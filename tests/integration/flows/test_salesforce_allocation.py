@@ -12,7 +12,7 @@ from connectors.models import Connection
 from connectors.services import connector_for
 from flows.models import SyncRun
 from flows.runner import execute_run
-from tests.won_deals import open_usd_opportunity, orders_for
+from tests.won_deals import open_usd_opportunity, orders_for, salesforce_reading_aged
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("runs_inline")]
 
@@ -23,14 +23,6 @@ def next_attempt(run: SyncRun) -> SyncRun:
     execute_run(run.pk)
     run.refresh_from_db()
     return run
-
-
-def reading_aged(connection: Connection, minutes: int) -> None:
-    """The last usage reading as it is `minutes` later: time passing, without the wait."""
-    connection.refresh_from_db()
-    usage = connection.settings["api_usage"]
-    usage["at"] = (timezone.now() - timedelta(minutes=minutes)).isoformat()
-    connection.save()
 
 
 def test_a_spent_allocation_parks_the_run_until_salesforce_has_room_again(
@@ -65,7 +57,7 @@ def test_a_spent_allocation_parks_the_run_until_salesforce_has_room_again(
     assert run.status == SyncRun.Status.RETRY_SCHEDULED
     assert limits.usage() == (0, 40)
 
-    reading_aged(pair.crm, minutes=11)
+    salesforce_reading_aged(pair.crm, minutes=11)
     run = next_attempt(run)
 
     assert run.status == SyncRun.Status.SUCCEEDED, run.error_message
