@@ -259,6 +259,9 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    # One name for a choice set used by two fields (a reconciliation row's repairs and the one
+    # asked for).
+    "ENUM_NAME_OVERRIDES": {"RepairEnum": "flows.reconciliation.ACTIONS"},
 }
 
 # django-q2 with the ORM broker on the default alias: enqueueing joins the caller's

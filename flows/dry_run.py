@@ -26,6 +26,7 @@ from datetime import date
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
+from clarity.permissions import needs
 from connectors.base import WebhookEvent
 from connectors.errors import Unsupported, ValidationError
 from connectors.roles import ItemRef
@@ -55,8 +56,11 @@ from mappings.canonical import to_json
 from mappings.engine import Issue, MappingResult
 from mappings.lookups import load_table
 from mappings.models import Mapping
+from mappings.views.common import CHANGE_MAPPING
 from mappings.views.sources import PreviewEnvironment
 
+# Each try reads Sage many times with the connection's credentials: admins, not viewers.
+DRY_RUN = needs(CHANGE_MAPPING, message="Only integration admins dry-run a mapping: it reads Sage.")
 DEFAULT_DEALS = 100
 MAX_DEALS = 500
 BUDGET_SECONDS = 30.0

@@ -2,9 +2,10 @@
 
 from django.urls import path
 
-from flows.views import initial_load
+from flows.views import dry_run, initial_load
 
 urlpatterns = [
+    path("mappings/<int:pk>/dry-run/", dry_run.DryRunView.as_view(), name="mapping-dry-run"),
     path(
         "pairs/<slug:slug>/initial-load/",
         initial_load.InitialLoadView.as_view(),

@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from mappings.views import config_transfer, designer, dry_run, history, lineage, lookups
+from mappings.views import config_transfer, designer, history, lineage, lookups
 
 urlpatterns = [
     path("mappings/", designer.MappingListView.as_view(), name="mapping-list"),
@@ -11,7 +11,6 @@ urlpatterns = [
     path("mappings/<int:pk>/preview/", designer.PreviewView.as_view(), name="mapping-preview"),
     path("mappings/<int:pk>/suggest/", designer.SuggestView.as_view(), name="mapping-suggest"),
     path("mappings/<int:pk>/save/", designer.SaveView.as_view(), name="mapping-save"),
-    path("mappings/<int:pk>/dry-run/", dry_run.DryRunView.as_view(), name="mapping-dry-run"),
     path("mappings/<int:pk>/history/", history.HistoryView.as_view(), name="mapping-history"),
     path(
         "mappings/<int:pk>/restore/<int:number>/",

@@ -9,6 +9,7 @@ from rest_framework.routers import DefaultRouter
 from flows.api.approvals import ApprovalViewSet
 from flows.api.bindings import BindingViewSet
 from flows.api.credit import CustomerCreditView
+from flows.api.dry_run import MappingDryRunView
 from flows.api.events import DeliveryViewSet, SubscriptionViewSet
 from flows.api.exactly_once import ExactlyOnceView
 from flows.api.reconciliation import ReconciliationRepairView, ReconciliationView
@@ -32,6 +33,7 @@ urlpatterns = [
         name="api-customer-credit",
     ),
     path("pairs/<slug:slug>/exactly-once/", ExactlyOnceView.as_view(), name="api-exactly-once"),
+    path("mappings/<int:pk>/dry-run/", MappingDryRunView.as_view(), name="api-mapping-dry-run"),
     path(
         "pairs/<slug:slug>/reconciliation/",
         ReconciliationView.as_view(),

@@ -22,8 +22,6 @@ from rest_framework.response import Response
 
 from clarity.permissions import model_rule, needs, reads_writes
 from connectors.base import FieldInfo
-from connectors.errors import ConnectorError
-from flows.dry_run import DEFAULT_DEALS, MAX_DEALS, DryRunRefused, dry_run
 from mappings import engine
 from mappings.limits import MAX_RULES, parse_json
 from mappings.models import Mapping, MappingVersion
@@ -176,16 +174,6 @@ class SuggestionSerializer(serializers.Serializer):
     rule = serializers.DictField(help_text="Ready to add to the spec's rules.")
     confidence = serializers.FloatField(min_value=0, max_value=1)
     reason = serializers.CharField()
-
-
-class DryRunRequestSerializer(serializers.Serializer):
-    version = serializers.IntegerField(
-        min_value=1, required=False, help_text="A version's number; default: the active one."
-    )
-    spec = SpecField(required=False, help_text="Unsaved rules to try instead of a version.")
-    n = serializers.IntegerField(
-        min_value=1, max_value=MAX_DEALS, default=DEFAULT_DEALS, help_text="Deals to try."
-    )
 
 
 class RestoreSerializer(serializers.Serializer):
@@ -354,53 +342,6 @@ class MappingViewSet(viewsets.ReadOnlyModelViewSet):
         except engine.BudgetExceeded as exc:
             return Response({"detail": str(exc)}, status=400)
         return Response(reply)
-
-    @extend_schema(
-        request=DryRunRequestSerializer,
-        responses=inline_serializer(
-            "DryRun",
-            {
-                "counts": serializers.DictField(child=serializers.IntegerField()),
-                "results": serializers.ListField(
-                    child=serializers.DictField(),
-                    help_text="Per deal: crm_id, label, class, reason, fields, changes.",
-                ),
-            },
-        ),
-    )
-    @action(
-        detail=True,
-        methods=["post"],
-        url_path="dry-run",
-        permission=needs(
-            CHANGE_MAPPING, message="Only integration admins dry-run a mapping: it reads Sage."
-        ),
-        parser_classes=[PreviewParser],
-    )
-    def dry_run(self, request: Request, pk: str | None = None) -> Response:
-        """Try a version (or a draft) on the pair's last `n` won deals, each classified
-        against Sage now (would create, update, duplicate or fail); nothing is written."""
-        mapping = self.get_object()
-        serializer = DryRunRequestSerializer(
-            data=request.data, context=self.version_context(mapping)
-        )
-        serializer.is_valid(raise_exception=True)
-        data = serializer.validated_data
-        if "spec" in data:
-            spec, tried = data["spec"], "the draft"
-        else:
-            number = data.get("version") or getattr(mapping.active_version, "number", None)
-            version = mapping.versions.filter(number=number).first() if number else None
-            if version is None:
-                raise ValidationError({"version": ["There is no such version of this mapping."]})
-            spec, tried = version.spec, f"version {version.number}"
-        try:
-            result = dry_run(mapping, spec, data["n"], tried)
-        except DryRunRefused as exc:
-            return Response({"detail": str(exc)}, status=400)
-        except ConnectorError as exc:
-            return Response({"detail": f"Sage could not be read: {exc}"}, status=502)
-        return Response(result.to_dict())
 
     @extend_schema(
         request=SuggestRequestSerializer,

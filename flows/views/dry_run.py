@@ -1,10 +1,10 @@
 """The dry-run page: a mapping version (GET `?version=`) or the designer's draft (POST
 `spec`) tried on the pair's last won deals, classified against Sage, writing nothing.
 
-Here rather than under monitoring: it is reached from the designer and tries a mapping, and
-it shares the designer's bounds on a posted draft. It needs the mapping's change permission
-(integration admins), not its view one: each try reads Sage many times with the connection's
-credentials. It runs in the request (`flows.dry_run`: batched reads, a time budget).
+Reached from the designer, whose bounds on a posted draft it shares, but here in flows: it
+runs the won-deal flow's checks, and flows sit above mappings. It needs the mapping's change
+permission (integration admins), not its view one: each try reads Sage many times with the
+connection's credentials. It runs in the request (`flows.dry_run`: batched reads, a time budget).
 """
 
 from typing import Any
@@ -13,14 +13,11 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.views import View
 
-from clarity.permissions import RuleRequiredMixin, needs
+from clarity.permissions import RuleRequiredMixin
 from connectors.errors import ConnectorError
-from flows.dry_run import DEFAULT_DEALS, MAX_DEALS, DryRunRefused, dry_run
+from flows.dry_run import DEFAULT_DEALS, DRY_RUN, MAX_DEALS, DryRunRefused, dry_run
 from mappings.models import Mapping
-from mappings.views.common import CHANGE_MAPPING
 from mappings.views.designer import active_spec, mapping_or_404, read_posted
-
-DRY_RUN = needs(CHANGE_MAPPING, message="Only integration admins dry-run a mapping: it reads Sage.")
 
 
 def deal_count(text: str | None) -> int:
