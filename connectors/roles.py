@@ -15,7 +15,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from decimal import Decimal
-from typing import Any, ClassVar
+from typing import Any, ClassVar, NamedTuple
 
 from connectors.base import Record, WebhookEvent
 from connectors.errors import Unsupported
@@ -173,6 +173,17 @@ class DocumentSeen:
     currency: str  # "" where the company keeps one currency
     made_on: date
     status: str
+    # Before tax (lines, freight, less discount), in `currency`: what the deal's mapped total
+    # is compared with; None where the ERP cannot tell it.
+    net_total: Decimal | None = None
+
+
+class DocumentLine(NamedTuple):
+    """A document's line as Sage keeps it: its item code, quantity and unit price."""
+
+    sku: str
+    quantity: Decimal
+    unit_price: Decimal
 
 
 @dataclass(frozen=True)
@@ -189,6 +200,35 @@ class OrderRead:
 class PaymentRead:
     record: Record
     invoices: list[str]  # the Sage invoices it pays
+
+
+AGING_CURRENT = "Current"
+AGING_BUCKETS = ((30, "1-30"), (60, "31-60"), (90, "61-90"))  # days past due, at most
+AGING_OVER = "Over 90"
+AGING_LABELS = (AGING_CURRENT, *(label for _, label in AGING_BUCKETS), AGING_OVER)
+
+
+@dataclass(frozen=True)
+class OpenInvoice:
+    """An invoice's open balance as Sage keeps it now: what the CRM shows beside a payment,
+    so the deal's owner sees what is still owed and how late it is."""
+
+    number: str  # as Sage shows it to people
+    due_date: date
+    balance: Decimal
+    currency: str  # "" where the company keeps one currency
+    customer_name: str = ""
+
+    def days_overdue(self, today: date) -> int:
+        """Days past the due date on `today`; 0 when not yet due."""
+        return max((today - self.due_date).days, 0)
+
+    def aging(self, today: date) -> str:
+        """The aging bucket Sage's reports use: Current, 1-30, 31-60, 61-90, Over 90."""
+        days = self.days_overdue(today)
+        if days == 0:
+            return AGING_CURRENT
+        return next((label for most, label in AGING_BUCKETS if days <= most), AGING_OVER)
 
 
 @dataclass(frozen=True)
@@ -490,6 +530,11 @@ class ErpRole(Role):
         deal reference read where the create wrote it (the exactly-once report)."""
         raise self.unsupported("list its documents")
 
+    def document_lines(self, kind: str, number: str) -> list[DocumentLine]:
+        """The item lines of a document `documents_since` listed (`kind` and `number` as it
+        gave them), comment lines left out: what reconciliation compares with the deal's."""
+        raise self.unsupported("read document lines")
+
     def find_invoice(self, customer_ref: str, reference: str) -> DocumentMade | None:
         raise self.unsupported("find invoices")
 
@@ -542,6 +587,11 @@ class ErpRole(Role):
     def is_customer_payment(cls, event: WebhookEvent) -> bool:
         """Whether a polled payment is a customer's (not a supplier's)."""
         return True
+
+    def open_invoice(self, invoice: str) -> OpenInvoice | None:
+        """The invoice a payment names (as `PaymentRead.invoices` does) with its open
+        balance and due date now; None when Sage keeps no open item for it."""
+        raise self.unsupported("tell an invoice's open balance")
 
     def read_stock(self, key: str) -> StockRead:
         raise self.unsupported("read stock")

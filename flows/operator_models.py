@@ -115,26 +115,3 @@ class ReconciliationFinding(models.Model):
 
     def __str__(self) -> str:
         return f"{self.problem} {self.crm_id or self.sage_id}"
-
-
-class DocumentTotal(models.Model):
-    """A Sage document's total as reconciliation first saw it, beside the deal it was made
-    for: what a later total is compared with. The mapped deal's total is before tax, and
-    Sage's lists give totals with tax, so the first total seen is the honest baseline."""
-
-    pair = models.ForeignKey(IntegrationPair, on_delete=models.CASCADE, related_name="+")
-    kind = models.CharField(max_length=20)
-    number = models.CharField(max_length=255)
-    total = models.DecimalField(max_digits=14, decimal_places=2)
-    currency = models.CharField(max_length=3, blank=True)
-    first_seen_at = models.DateTimeField(auto_now_add=True)
-
-    class Meta:
-        constraints = [
-            models.UniqueConstraint(
-                fields=["pair", "kind", "number"], name="one_total_per_pair_document"
-            )
-        ]
-
-    def __str__(self) -> str:
-        return f"{self.kind} {self.number}: {self.total}"

@@ -4,12 +4,15 @@ document, read live on both sides, and the differences a person should act on.
 Won deals and their documents are found as the exactly-once report finds them
 (flows/exactly_once.py): the runs of the won-deal flows, their mapped documents, and Sage's
 documents listed by `ErpRole.documents_since`, matched by the deal reference the run wrote.
-Each deal is then compared with what our run made (the total it sent, the number it wrote
-back, its binding) and with the CRM now (the deal's stage, its number field).
+Each deal is then compared with what our run made (the total before tax it sent against the
+document's total before tax, its lines against the document's, the number it wrote back, its
+binding) and with the CRM now (the deal's stage, its number field, the open balance it shows
+against Sage's).
 
-Lines and payments are not compared: `ErpRole.documents_since` and `read_order` give
-headers only, and the payments flow writes to the CRM what Sage says, with no own record to
-compare against. Repairs live in flows/reconciliation_repairs.py.
+Lines and payments (flows/reconciliation_lines.py, flows/reconciliation_payments.py) cost
+more reads per document, so they are compared only for documents dated in the period and for
+at most CLOSE_LOOKS of them per check; the rest are counted as not compared. Repairs live in
+flows/reconciliation_repairs.py.
 """
 
 from collections.abc import Iterable
@@ -20,6 +23,7 @@ from typing import Any
 
 from django.utils import timezone
 
+from connectors.base import FieldInfo
 from connectors.errors import ConnectorError
 from connectors.models import IntegrationPair
 from connectors.roles import DocumentSeen
@@ -34,12 +38,16 @@ from flows.exactly_once import (
     won_deal_runs,
 )
 from flows.models import ExternalLink, RunStep, SyncRun
-from flows.operator_models import DocumentTotal, ReconciliationFinding
-from flows.steps import trigger_stage
+from flows.operator_models import ReconciliationFinding
+from flows.reconciliation_lines import lines_compared
+from flows.reconciliation_payments import balance_field, payment_compared
+from flows.steps import ITEMS, trigger_stage
 
 MISSING_IN_SAGE = "missing_in_sage"
 SAGE_WITHOUT_DEAL = "sage_without_deal"
 AMOUNT_DIFFERS = "amount_differs"
+LINES_DIFFER = "lines_differ"
+PAYMENT_DIFFERS = "payment_differs"
 STATUS_DIFFERS = "status_differs"
 NUMBER_NOT_WRITTEN_BACK = "number_not_written_back"
 BINDING_DIFFERS = "binding_differs"
@@ -47,20 +55,25 @@ PROBLEMS = {
     MISSING_IN_SAGE: "missing in Sage",
     SAGE_WITHOUT_DEAL: "in Sage without a deal",
     AMOUNT_DIFFERS: "amount differs",
+    LINES_DIFFER: "lines differ",
+    PAYMENT_DIFFERS: "payment differs",
     STATUS_DIFFERS: "status differs",
     NUMBER_NOT_WRITTEN_BACK: "number not written back",
     BINDING_DIFFERS: "bound to another document",
 }
 REPLAY, WRITE_BACK, REBIND, REVIEW = "replay", "write_back", "rebind", "review"
+WRITE_PAYMENT = "write_payment"
 ACTIONS = {
     REPLAY: "Replay the deal",
     WRITE_BACK: "Write the number back",
+    WRITE_PAYMENT: "Write the payment to the CRM",
     REBIND: "Rebind to Sage's document",
     REVIEW: "Mark as reviewed",
 }
 DOCUMENT_STEPS = ("sales_order", "sales_invoice")  # the steps that make the Sage document
 WRITE_BACK_STEP = "write_back"
 CENT = Decimal("0.01")
+CLOSE_LOOKS = 50  # documents whose lines and payments one check reads, at most
 
 
 @dataclass(frozen=True)
@@ -101,6 +114,20 @@ class Reconciliation:
     won_deals: int = 0
     differences: list[Difference] = field(default_factory=list)
     unreadable: list[str] = field(default_factory=list)  # deals the CRM did not answer for
+    looked_closely: int = 0  # documents whose lines and payments were read
+    not_looked_closely: int = 0  # dated before the period, or past CLOSE_LOOKS
+
+    def close_look(self, document: DocumentSeen) -> bool:
+        """Whether the document's lines and payments are read in this check (and count it)."""
+        if document.made_on < self.since or self.looked_closely >= CLOSE_LOOKS:
+            self.not_looked_closely += 1
+            return False
+        self.looked_closely += 1
+        return True
+
+    @property
+    def close_looks(self) -> int:
+        return CLOSE_LOOKS
 
     def counts(self) -> dict[str, int]:
         found: dict[str, int] = {}
@@ -144,11 +171,15 @@ def reconcile(pair: IntegrationPair, since: date) -> Reconciliation:
     matched = count_documents(pair, since, deals, mapped, listed) if deals else []
     result.won_deals = len(matched)
     outputs = step_outputs(run_ids)
-    crm = connector_for(pair.crm)
+    sides = Sides(connector_for(pair.crm), connector_for(pair.erp))
+    try:
+        sides.balance = balance_field(sides.crm) if matched else None
+    except ConnectorError as exc:
+        result.unreadable.append(f"its deal fields, so payments are not compared: {exc}")
     for deal in matched:
         group = deals[deal.crm_id]
         try:
-            result.differences += compare(pair, crm, deal, group, outputs)
+            result.differences += compare(pair, sides, deal, group, outputs, result)
         except ConnectorError as exc:
             result.unreadable.append(f"{deal.label}: {exc}")
     result.differences += strays(pair, since, listed)
@@ -156,11 +187,20 @@ def reconcile(pair: IntegrationPair, since: date) -> Reconciliation:
     return result
 
 
+@dataclass
+class Sides:
+    """The pair's CRM and ERP connectors, and the CRM's deal field for the open balance."""
+
+    crm: Any
+    erp: Any
+    balance: FieldInfo | None = None
+
+
 def step_outputs(run_ids: list[int]) -> dict[tuple[int, str], dict[str, Any]]:
     """The document and write-back steps' outputs, by (run, step)."""
     rows = RunStep.objects.filter(
         run_id__in=run_ids,
-        name__in=(*DOCUMENT_STEPS, WRITE_BACK_STEP),
+        name__in=(*DOCUMENT_STEPS, WRITE_BACK_STEP, ITEMS),
         status=RunStep.Status.SUCCEEDED,
     ).values_list("run_id", "name", "output")
     return {(run_id, name): output or {} for run_id, name, output in rows}
@@ -178,12 +218,15 @@ def newest_output(
 
 def compare(
     pair: IntegrationPair,
-    crm: Any,
+    sides: Sides,
     deal: DealDocuments,
     group: list[SyncRun],
     outputs: dict[tuple[int, str], dict[str, Any]],
+    result: Reconciliation,
 ) -> list[Difference]:
-    """The deal's differences: missing, amount, status, number written back, binding."""
+    """The deal's differences: missing, amount, lines, status, number written back, payment,
+    binding."""
+    crm = sides.crm
     newest = group[0]
     kind = document_kind(newest.flow_config.flow)
     base = {"crm_id": deal.crm_id, "label": deal.label, "run_id": deal.run_id}
@@ -201,11 +244,16 @@ def compare(
         (seen for seen in deal.documents if link and ids.get(seen.number) == link.sage_id),
         deal.documents[0],
     )
-    found: list[Difference] = []
-    found += amount_differences(pair, document, newest_output(group, outputs, DOCUMENT_STEPS), base)
-    read = crm.read_deal(
-        deal.crm_id, trigger_stage(newest.flow_config.options or {}, crm), deal_fields(crm, kind)
-    )
+    made = newest_output(group, outputs, DOCUMENT_STEPS)
+    found = amount_differences(document, made, base)
+    close = result.close_look(document)
+    if close:
+        found += lines_differences(
+            sides.erp, document, made, newest_output(group, outputs, (ITEMS,)), base
+        )
+    balance = sides.balance if close else None
+    fields = deal_fields(crm, kind) + ([balance.name] if balance else [])
+    read = crm.read_deal(deal.crm_id, trigger_stage(newest.flow_config.options or {}, crm), fields)
     deleted = document.status.startswith("deleted")
     if not read.won and not deleted:
         found.append(
@@ -228,6 +276,14 @@ def compare(
                        found=in_crm or "empty", actions=(WRITE_BACK,), **base)
         )  # fmt: skip
     sage_id = ids.get(document.number, "")
+    paid = balance and payment_compared(
+        sides.erp, document, sage_id, field_value(read.record, balance.name)
+    )
+    if paid:
+        found.append(
+            Difference(PAYMENT_DIFFERS, sage_id=document.number, expected=paid[0],
+                       found=paid[1], actions=(WRITE_PAYMENT, REVIEW), currency=paid[2], **base)
+        )  # fmt: skip
     if link and sage_id and link.sage_id != sage_id and len(deal.documents) == 1:
         found.append(
             Difference(BINDING_DIFFERS, sage_id=document.number, expected=sage_id,
@@ -237,23 +293,35 @@ def compare(
 
 
 def amount_differences(
-    pair: IntegrationPair, document: DocumentSeen, made: dict[str, Any], base: dict[str, Any]
+    document: DocumentSeen, made: dict[str, Any], base: dict[str, Any]
 ) -> list[Difference]:
-    """The document's total against the total first seen for it (Sage's totals carry tax,
-    the mapped deal's do not); a total below the deal's own amount differs from the start."""
-    now = document.total.quantize(CENT)
-    first, _ = DocumentTotal.objects.get_or_create(
-        pair=pair, kind=document.kind, number=document.number,
-        defaults={"total": now, "currency": document.currency[:3]},
-    )  # fmt: skip
-    net = as_money(made.get("total"))
-    expected = first.total if first.total != now else net if net is not None and now < net else None
-    if expected is None:
+    """The deal's mapped total (before tax, in the document's currency, as the run sent it)
+    against the document's total before tax now."""
+    expected = as_money(made.get("total"))
+    if expected is None or document.net_total is None:
+        return []
+    found = document.net_total.quantize(CENT)
+    if found == expected:
         return []
     currency = document.currency or str(made.get("currency") or "")
     return [
         Difference(AMOUNT_DIFFERS, sage_id=document.number, expected=str(expected),
-                   found=str(now), actions=(REVIEW,), currency=currency, **base)
+                   found=str(found), actions=(REVIEW,), currency=currency, **base)
+    ]  # fmt: skip
+
+
+def lines_differences(
+    erp: Any, document: DocumentSeen, made: dict[str, Any], items: dict[str, Any],
+    base: dict[str, Any],
+) -> list[Difference]:  # fmt: skip
+    """The lines the run sent against the document's lines now, item by item."""
+    sent, differs = lines_compared(erp, document, made, items)
+    if not differs:
+        return []
+    return [
+        Difference(LINES_DIFFER, sage_id=document.number,
+                   expected=plural(sent, "line") + " as the deal was sent",
+                   found="; ".join(differs), actions=(REVIEW,), **base)
     ]  # fmt: skip
 
 

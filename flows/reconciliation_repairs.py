@@ -1,11 +1,12 @@
 """One-click repairs of a reconciliation difference (flows/reconciliation.py), each audited
 with who did it: replay the deal (a new run of its newest event), write the number back to
-the CRM, rebind the deal to the document Sage has for it (flows/bindings.py), or mark the
-difference reviewed with a note.
+the CRM, write Sage's open balance to the CRM's deal as the payments flow does, rebind the
+deal to the document Sage has for it (flows/bindings.py), or mark the difference reviewed
+with a note.
 
-A Sage document whose amount differs is not changed here: there is no safe automatic fix of
-a posted document, so a person looks at it in Sage and marks it reviewed. The page and the
-API both repair through `repair`, so the same checks and audit entries hold for both.
+A Sage document whose amount or lines differ is not changed here: there is no safe automatic
+fix of a posted document, so a person looks at it in Sage and marks it reviewed. The page and
+the API both repair through `repair`, so the same checks and audit entries hold for both.
 """
 
 from datetime import date
@@ -29,9 +30,11 @@ from flows.reconciliation import (
     REBIND,
     REPLAY,
     WRITE_BACK,
+    WRITE_PAYMENT,
     Difference,
     reconcile,
 )
+from flows.reconciliation_payments import balance_field, crm_value
 
 # Everyone with a role sees the differences; repairing writes to Sage or the CRM, which is
 # what an operator does when retrying a run, so it needs the same permission.
@@ -80,6 +83,8 @@ def repair(
         return replay(difference, user)
     if action == WRITE_BACK:
         return write_number_back(pair, difference, user)
+    if action == WRITE_PAYMENT:
+        return write_payment(pair, difference, user)
     if action == REBIND:
         return rebind_to_sage(pair, difference, user, note)
     return review(pair, difference, user, note)
@@ -126,6 +131,27 @@ def write_number_back(pair: IntegrationPair, difference: Difference, user: Any) 
         f"{field}: {difference.found} → {difference.expected}",
     )  # fmt: skip
     return f"{difference.expected} written to “{field}” of {difference.label}."
+
+
+def write_payment(pair: IntegrationPair, difference: Difference, user: Any) -> str:
+    """Write Sage's open balance into the deal field the payments flow keeps it in."""
+    run = newest_run(difference)
+    crm = connector_for(pair.crm)
+    key = f"reconciliation-pay-{pair.pk}-{difference.crm_id}-{timezone.now():%Y%m%d%H%M%S%f}"
+    try:
+        field = balance_field(crm)
+        if field is None:
+            raise RepairRefused(f"{pair.crm.system_label} deals have no open balance field.")
+        crm.write_deal(difference.crm_id, {field.name: crm_value(field, difference.expected)}, key)
+    except ConnectorError as exc:
+        raise RepairRefused(
+            f"{pair.crm.system_label} did not take the balance: {exc} Try again later."
+        ) from None
+    record_action(
+        user, run, "payment written to the CRM from reconciliation",
+        f"{field.label}: {difference.found} → {difference.expected}",
+    )  # fmt: skip
+    return f"Open balance {difference.expected} written to “{field.label}” of {difference.label}."
 
 
 def rebind_to_sage(pair: IntegrationPair, difference: Difference, user: Any, note: str) -> str:

@@ -39,6 +39,7 @@ from connectors.roles import (
     STOCK,
     Change,
     CustomerMatch,
+    DocumentLine,
     DocumentMade,
     DocumentSeen,
     EntityNames,
@@ -48,6 +49,12 @@ from connectors.roles import (
     OrderRead,
     PaymentRead,
     StockRead,
+)
+from connectors.sage100.documents import (
+    LINE_QUANTITY,
+    ORDER_NET_PARTS,
+    document_lines,
+    net_total,
 )
 from connectors.sage100.invoices import Sage100Invoices, as_date
 from connectors.values import (
@@ -272,7 +279,8 @@ class Sage100Erp(Sage100Invoices, ErpRole):
         """Sales orders dated on or after `since`, open and in history (an order moves
         there when completed, UDF_DEAL_ID with it), read over ODBC; one per SalesOrderNo;
         then the invoices made without an order (`invoices_since`). The invoice an order
-        becomes is the same sale, so it is not listed again."""
+        becomes is the same sale, so it is not listed again. Each with its total before
+        tax (SalesTaxAmt left out)."""
         columns = ["SalesOrderNo", "OrderDate", "OrderStatus", "ARDivisionNo", "CustomerNo",
                    ORDER_REFERENCE, "DiscountAmt", *ORDER_TOTAL_PARTS]  # fmt: skip
         seen: dict[str, DocumentSeen] = {}
@@ -295,9 +303,17 @@ class Sage100Erp(Sage100Invoices, ErpRole):
                         currency="",  # Sage 100 keeps one currency per company
                         made_on=as_date(row["OrderDate"]),
                         status=f"{status} ({where})" if status else where,
+                        net_total=net_total(row, ORDER_NET_PARTS),
                     ),
                 )
         return [*seen.values(), *self.invoices_since(since)]
+
+    def document_lines(self, kind: str, number: str) -> list[DocumentLine]:
+        """SO_SalesOrderDetail (or the history's, once completed) of an order; SO_InvoiceDetail
+        of an invoice still entered (a posted invoice's lines are not read: NotFound)."""
+        if kind not in LINE_QUANTITY:
+            raise self.unsupported(f"read the lines of a {kind}")
+        return document_lines(kind, self.get(kind, number)["lines"])
 
     @classmethod
     def order_deal_reference(cls, event: WebhookEvent) -> str:

@@ -18,7 +18,8 @@ from typing import Any
 
 from connectors.base import Record
 from connectors.errors import ValidationError
-from connectors.roles import DocumentMade, DocumentSeen
+from connectors.roles import DocumentMade, DocumentSeen, OpenInvoice
+from connectors.sage100.documents import INVOICE_NET_PARTS, net_total
 from connectors.values import money
 
 INVOICE_REFERENCE = "UDF_DEAL_ID"
@@ -125,6 +126,24 @@ class Sage100Invoices:
         found = self.search("item", limit=1, ItemCode=sku) if sku else []
         return (found[0].get("SalesAcctKey") or "") if found else ""
 
+    def open_invoice(self, invoice: str) -> OpenInvoice | None:
+        """AR_OpenInvoice's Balance and InvoiceDueDate for the invoice (type IN); None
+        before Sage posts it or once the paid item is purged."""
+        found = self.search("open_invoice", limit=1, InvoiceNo=invoice, InvoiceType="IN")
+        if not found:
+            return None
+        row = found[0]
+        customer = self.search(
+            "customer", limit=1, ARDivisionNo=row["ARDivisionNo"], CustomerNo=row["CustomerNo"]
+        )
+        return OpenInvoice(
+            number=str(row["InvoiceNo"]).strip(),
+            due_date=as_date(row["InvoiceDueDate"]),
+            balance=money(row["Balance"]),
+            currency="",  # Sage 100 keeps one currency per company
+            customer_name=customer[0]["CustomerName"] if customer else "",
+        )
+
     def invoices_since(self, since: date) -> list[DocumentSeen]:
         """Invoices entered or posted on or after `since`, one per InvoiceNo; those that
         completed a sales order (SalesOrderNo set) are that order's sale, not listed again."""
@@ -145,6 +164,7 @@ class Sage100Invoices:
                         currency="",  # Sage 100 keeps one currency per company
                         made_on=as_date(row["InvoiceDate"]),
                         status=where,
+                        net_total=net_total(row, INVOICE_NET_PARTS),
                     ),
                 )
         return list(seen.values())

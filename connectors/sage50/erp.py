@@ -13,7 +13,7 @@ from decimal import Decimal
 from typing import Any
 
 from connectors.base import Record, WebhookEvent, parse_moment
-from connectors.errors import Ambiguous
+from connectors.errors import Ambiguous, NotFound
 from connectors.roles import (
     CREDIT,
     CUSTOMER_LIST,
@@ -23,12 +23,14 @@ from connectors.roles import (
     PAYMENTS,
     Change,
     CustomerMatch,
+    DocumentLine,
     DocumentMade,
     DocumentSeen,
     EntityNames,
     ErpRole,
     Feed,
     ItemRef,
+    OpenInvoice,
     PaymentRead,
 )
 from connectors.values import ADDRESS_PARTS, money
@@ -218,10 +220,36 @@ class SageAccountingErp(ErpRole):
                 currency=(invoice.get("currency") or {}).get("id") or "",
                 made_on=date.fromisoformat(str(invoice["date"])[:10]),
                 status=(invoice.get("status") or {}).get("displayed_as") or "",
+                net_total=money(invoice["net_amount"]) if invoice.get("net_amount") else None,
             )
             for invoice in self.search("sales_invoices", from_date=since.isoformat())
             if (invoice.get("status") or {}).get("id") != VOID
         ]
+
+    def document_lines(self, kind: str, number: str) -> list[DocumentLine]:
+        """The invoice's invoice_lines, found by its invoice number; a line's product read
+        once for its item code (lines without a product left out)."""
+        if kind != "invoice":
+            raise self.unsupported(f"read the lines of a {kind}")
+        found = self.search("sales_invoices", invoice_number=number)
+        if not found:
+            raise NotFound(f"Sage Accounting has no sales invoice {number}.", system="sage50")
+        codes: dict[str, str] = {}
+        lines = []
+        for line in found[0].get("invoice_lines") or []:
+            product = (line.get("product") or {}).get("id")
+            if not product:
+                continue
+            if product not in codes:
+                codes[product] = self.get("products", product).get("item_code") or product
+            lines.append(
+                DocumentLine(
+                    codes[product],
+                    Decimal(str(line.get("quantity") or 0)),
+                    Decimal(str(line.get("unit_price") or 0)),
+                )
+            )
+        return lines
 
     def find_item(self, code: str) -> ItemRef | None:
         """A product by its item code (any case); invoice lines name it by id."""
@@ -268,6 +296,23 @@ class SageAccountingErp(ErpRole):
     @classmethod
     def is_customer_payment(cls, event: WebhookEvent) -> bool:
         return (event.payload.get("transaction_type") or {}).get("id") == "CUSTOMER_RECEIPT"
+
+    def open_invoice(self, invoice: str) -> OpenInvoice | None:
+        """The sales invoice's outstanding_amount and due_date, by its id (what a receipt's
+        allocations name); None for a voided or deleted one."""
+        try:
+            record = self.get("sales_invoices", invoice)
+        except NotFound:
+            return None
+        if (record.get("status") or {}).get("id") == VOID:
+            return None
+        return OpenInvoice(
+            number=record.get("invoice_number") or record["id"],
+            due_date=date.fromisoformat(str(record["due_date"])[:10]),
+            balance=money(record.get("outstanding_amount")),
+            currency=(record.get("currency") or {}).get("id") or "",
+            customer_name=record.get("contact_name") or "",
+        )
 
     def credit(self, ref: str) -> dict[str, Any]:
         """The contact's credit_limit and balance, and its invoices with an amount outstanding."""

@@ -20,7 +20,7 @@ from typing import Any
 
 from connectors.agent_client import segment
 from connectors.base import Record
-from connectors.errors import ValidationError
+from connectors.errors import NotFound, ValidationError
 from connectors.roles import (
     CREDIT,
     CUSTOMER_LIST,
@@ -33,16 +33,18 @@ from connectors.roles import (
     STOCK,
     Change,
     CustomerMatch,
+    DocumentLine,
     DocumentMade,
     DocumentSeen,
     EntityNames,
     ErpRole,
     Feed,
     ItemRef,
+    OpenInvoice,
     PaymentRead,
     StockRead,
 )
-from connectors.sage50desktop.entities import ADDRESS_COLUMNS
+from connectors.sage50desktop.entities import ADDRESS_COLUMNS, LINE_ROW
 from connectors.sage50desktop.feeds import change_of
 from connectors.values import (
     ADDRESS_PARTS,
@@ -68,6 +70,7 @@ CUSTOMER_COLUMNS = {  # common field → the agent's customer names it is writte
 NAMESAKE_COLUMNS = NamesakeColumns("Customer_Bill_Name", "eMail_Address", "Balance")
 # The document entities a won deal becomes, by the kind the exactly-once report names.
 DOCUMENT_ENTITIES = (("sales_order", "sales_order"), ("invoice", "sales_invoice"))
+FREIGHT_ROW = 2  # JrnlRow.RowType of a document's freight
 
 
 def fitted_reference(crm_id: str) -> str:
@@ -284,8 +287,10 @@ class Sage50DesktopErp(ErpRole):
 
     def documents_since(self, since: date) -> list[DocumentSeen]:
         """Sales orders and invoices dated on or after `since` (JrnlHdr TransactionDate),
-        read over ODBC without their lines, the deal ID from InternalNote."""
+        read over ODBC without their lines, the deal ID from InternalNote; the total before
+        tax from their item and freight rows (`net_totals`)."""
         day = self.reader.dialect.date_literal(since)
+        nets = self.net_totals(since)
         return [
             DocumentSeen(
                 kind=kind,
@@ -296,12 +301,50 @@ class Sage50DesktopErp(ErpRole):
                 currency="",  # Sage 50 US keeps one currency per company
                 made_on=as_date(record["TransactionDate"]),
                 status="closed" if record.get("IsClosed") else "open",
+                net_total=nets.get(record["PostOrder"]),
             )
             for kind, entity in DOCUMENT_ENTITIES
             for record in self.records(
                 self.entity(entity), [f"h.TransactionDate >= {day}"], [], with_lines=False
             )
         ]
+
+    def net_totals(self, since: date) -> dict[int, Decimal]:
+        """PostOrder → the item and freight rows of the transactions dated on or after
+        `since`, summed in one read: the total before tax (sales tax rows and the A/R row
+        left out). Sage books those rows as credits, so their sum is negated."""
+        sql = self.reader.dialect.select(
+            "JrnlRow",
+            columns=["PostOrder", "Amount"],
+            where=[f"RowType IN ({LINE_ROW}, {FREIGHT_ROW})",
+                   f"RowDate >= {self.reader.dialect.date_literal(since)}"],
+        )  # fmt: skip
+        nets: dict[int, Decimal] = {}
+        for row in self.reader.rows(sql):
+            nets[row["PostOrder"]] = nets.get(row["PostOrder"], Decimal(0)) - money(row["Amount"])
+        return nets
+
+    def document_lines(self, kind: str, number: str) -> list[DocumentLine]:
+        """The document's item rows (JrnlRow RowType 0 with an item; UnitCost holds a sales
+        row's unit price), found by its Reference."""
+        entity = dict(DOCUMENT_ENTITIES).get(kind)
+        if entity is None:
+            raise self.unsupported(f"read the lines of a {kind}")
+        return [
+            DocumentLine(
+                str(line["ItemID"]).strip(),
+                Decimal(str(line.get("Quantity") or 0)),
+                Decimal(str(line.get("UnitCost") or 0)),
+            )
+            for line in self.get_document(entity, number)["lines"]
+            if line.get("ItemID")
+        ]
+
+    def get_document(self, entity: str, number: str) -> Record:
+        found = self.search(entity, limit=1, Reference=number)
+        if not found:
+            raise NotFound(f"Sage 50 has no {entity.replace('_', ' ')} {number}.", system=SYSTEM)
+        return found[0]
 
     def ledger_account(self, nominal_code: str) -> str:
         """The AccountID when exactly one active account of the chart has it."""
@@ -318,6 +361,21 @@ class Sage50DesktopErp(ErpRole):
     def read_payment(self, key: str) -> PaymentRead:
         record = self.get("cash_receipt", key)
         return PaymentRead(record, list(record["InvoiceNumbers"]))
+
+    def open_invoice(self, invoice: str) -> OpenInvoice | None:
+        """The invoice's MainAmount less AmountPaid, and its DueDate (JrnlHdr), by its
+        Reference (what a receipt names)."""
+        found = self.search("sales_invoice", limit=1, with_lines=False, Reference=invoice)
+        if not found:
+            return None
+        record = found[0]
+        return OpenInvoice(
+            number=str(record["Reference"]).strip(),
+            due_date=as_date(record["DueDate"]),
+            balance=money(record.get("MainAmount")) - money(record.get("AmountPaid")),
+            currency="",  # Sage 50 US keeps one currency per company
+            customer_name=record.get("CustomerName") or "",
+        )
 
     def read_stock(self, key: str) -> StockRead:
         """Sage 50 US keeps no warehouses: the item's one row stands for the company."""

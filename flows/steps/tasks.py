@@ -15,6 +15,7 @@ from datetime import date, timedelta
 from django.utils import timezone
 
 from connectors.errors import Unsupported
+from connectors.roles import OpenInvoice
 from flows.base import StepContext
 from flows.models import Approval
 from flows.steps import MAP_DEAL
@@ -90,6 +91,25 @@ def rejection_task(ctx: StepContext, approval: Approval) -> str:
         f"Reason: {with_stop(approval.comment.strip())}"
     )
     return follow_up(ctx, APPROVAL_REJECTED, subject, body, about=f"approval-{approval.pk}")
+
+
+def overdue_task(ctx: StepContext, invoice: OpenInvoice, currency: str, deal: str) -> str:
+    """An invoice still open past its due date after a payment: call the customer about
+    what is left. Once per invoice and deal, however many payments leave it open."""
+    today = timezone.localdate()
+    days = invoice.days_overdue(today)
+    customer = invoice.customer_name or "the customer"
+    erp = ctx.erp.label
+    subject = (
+        f"Call {customer}: invoice {invoice.number} is {days} day{'s' if days != 1 else ''} "
+        f"overdue, {invoice.balance:,.2f} {currency} open in {erp}."
+    )
+    body = (
+        f"It was due on {invoice.due_date:%A %Y-%m-%d}; a payment came in, but "
+        f"{invoice.balance:,.2f} {currency} is still open. Ask when the rest will be paid."
+    )
+    about = f"invoice-{invoice.number}"
+    return follow_up(ctx, PAYMENT_OVERDUE, subject, body, about=about, deal=deal)
 
 
 def working_days_after(start: date, days: int) -> date:

@@ -10,18 +10,29 @@ link, or the deal ID on the order).
 The deal gets a note, worded by the pair's mapping "… payment → <CRM note>" where the CRM
 has one (Streak comments), else by a plain sentence. A payment for no deal we know (a sale
 keyed into Sage by hand) ends the run with a summary saying so; the run still succeeds.
+
+Then what the paid invoices still owe: their open balance (summed) and aging (the latest of
+them: Current, 1-30, 31-60, 61-90, Over 90 days past due) go to the deal fields labelled
+"Sage Open Balance" and "Sage Aging", where the deal has them; an invoice still open past its
+due date makes one follow-up task for the deal's owner (option `task_events`,
+`payment_overdue`). Overdue invoices nobody paid anything on are not noticed here.
 """
 
+from decimal import Decimal
 from typing import Any
 
-from connectors.base import WebhookEvent
+from django.utils import timezone
+
+from connectors.base import FieldInfo, WebhookEvent
+from connectors.errors import Unsupported
 from connectors.registry import sent_about
-from connectors.roles import PAYMENTS, WON_DEALS
+from connectors.roles import AGING_LABELS, PAYMENTS, WON_DEALS, OpenInvoice
 from flows.base import Flow, Step, StepContext, Watch
 from flows.models import ExternalLink, FlowConfig
 from flows.publishing import publish
 from flows.steps.deal_links import SALES_ORDER, deal_of_order, tell_deal
 from flows.steps.mapping import map_record
+from flows.steps.tasks import default_options, overdue_task
 from mappings.canonical import to_json
 
 NAME = "payments_to_crm"
@@ -92,6 +103,79 @@ def tell_crm(ctx: StepContext) -> dict[str, Any]:
     return {"note": message, "references": {"deal": deal}}
 
 
+BALANCE_LABEL = "Sage Open Balance"
+AGING_LABEL = "Sage Aging"
+NUMERIC_TYPES = {"number", "currency", "double", "integer", "int", "percent"}
+
+
+def tell_balance(ctx: StepContext) -> dict[str, Any]:
+    """The paid invoices' open balance and aging on the deal, and a task per invoice still
+    open past its due date."""
+    deal = ctx.outputs["find_deal"]["deal"]
+    if not deal:
+        return {"skipped": "no deal"}
+    try:
+        invoices = open_invoices(ctx, ctx.outputs["read_payment"]["invoices"])
+    except Unsupported as error:
+        return {"skipped": str(error)}
+    if not invoices:
+        return {"skipped": "no open item in Sage for the invoices it paid"}
+    today = timezone.localdate()
+    currency = invoices[0].currency or ctx.pair.base_currency
+    balance = sum((invoice.balance for invoice in invoices), Decimal(0))
+    owing = [invoice for invoice in invoices if invoice.balance > 0]
+    latest = max(owing, key=lambda invoice: invoice.days_overdue(today), default=None)
+    aging = latest.aging(today) if latest else AGING_LABELS[0]
+    values, missing = deal_values(ctx, {BALANCE_LABEL: balance, AGING_LABEL: aging})
+    if values:
+        ctx.crm.write_deal(deal, values, ctx.idempotency_key("tell_balance"))
+    tasks = [
+        overdue_task(ctx, invoice, currency, deal)
+        for invoice in owing
+        if invoice.days_overdue(today) > 0
+    ]
+    payment = ctx.outputs["read_payment"]["payment"]
+    summary = (
+        f"Payment of {payment['amount']} {payment['currency']} told on the deal; "
+        f"{balance:,.2f} {currency} still open ({aging})"
+    )
+    if missing:
+        summary += f"; the deal has no field labelled {' or '.join(missing)}"
+    ctx.set_summary(f"{summary}.")
+    return {
+        "open_balance": str(balance),
+        "currency": currency,
+        "aging": aging,
+        "written": sorted(values),
+        "missing": missing,
+        "tasks": [task for task in tasks if task],
+    }
+
+
+def open_invoices(ctx: StepContext, numbers: list[str]) -> list[OpenInvoice]:
+    """The paid invoices Sage still keeps an open item for."""
+    opened = [ctx.erp.open_invoice(number) for number in numbers]
+    return [invoice for invoice in opened if invoice is not None]
+
+
+def deal_values(ctx: StepContext, by_label: dict[str, Any]) -> tuple[dict[str, Any], list[str]]:
+    """`by_label`'s values under the CRM's names for the deal fields with those labels (a
+    number for a numeric field, text otherwise), and the labels no deal field has."""
+    fields: dict[str, FieldInfo] = {
+        info.label: info
+        for info in ctx.crm.schema(ctx.crm.deal_entity)  # type: ignore[attr-defined]
+    }
+    values: dict[str, Any] = {}
+    for label, value in by_label.items():
+        info = fields.get(label)
+        if info is None:
+            continue
+        if isinstance(value, Decimal):
+            value = float(value) if info.type in NUMERIC_TYPES else f"{value:.2f}"
+        values[info.name] = value
+    return values, [label for label in by_label if label not in fields]
+
+
 payments_to_crm = Flow(
     name=NAME,
     label="Payments → CRM",
@@ -100,10 +184,11 @@ payments_to_crm = Flow(
         Step("read_payment", read_payment, "Re-read the payment from Sage"),
         Step("find_deal", find_deal, "Find the deal it paid for"),
         Step("tell_crm", tell_crm, "Tell the deal"),
+        Step("tell_balance", tell_balance, "Write what is still open and its aging"),
     ),
     needs_crm=frozenset({WON_DEALS}),
     trigger="poll",
-    default_options={"poll_interval": 60},
+    default_options={"poll_interval": 60, **default_options(NAME)},
     accepts=accepts,
     watches=(Watch("erp", PAYMENTS),),
 )

@@ -166,6 +166,7 @@ OBJECT_NAMES = {
 }  # fmt: skip
 # What Sage says of an order, as the order status flow writes it (Sage_Order_Status__c).
 SAGE_ORDER_STATUSES = ("New", "Open", "On Hold", "Back Order", "Completed", "Cancelled", "Quote")
+SAGE_AGING = ("Current", "1-30", "31-60", "61-90", "Over 90")  # days past due
 TASK_STATUSES = ("Not Started", "In Progress", "Completed", "Waiting on someone else", "Deferred")
 
 ACCOUNT = SObject("Account", "Account", "001", [
@@ -221,6 +222,8 @@ OPPORTUNITY = SObject("Opportunity", "Opportunity", "006", [
     text("Sage_Order_No__c", 30, label="Sage Order No"),
     text("Sage_Invoice_No__c", 30, label="Sage Invoice No"),
     pick("Sage_Order_Status__c", SAGE_ORDER_STATUSES, label="Sage Order Status"),
+    money("Sage_Open_Balance__c", label="Sage Open Balance"),
+    pick("Sage_Aging__c", SAGE_AGING, label="Sage Aging"),
     text("ExternalID__c", 40, external_id=True, unique=True, label="External ID"),
 ], children=[Child("OpportunityLineItems", "OpportunityLineItem", "OpportunityId")])  # fmt: skip
 
@@ -284,6 +287,8 @@ ORDER = SObject("Order", "Order", "801", [
     text("Sage_Order_No__c", 30, label="Sage Order No"),
     text("Sage_Invoice_No__c", 30, label="Sage Invoice No"),
     pick("Sage_Order_Status__c", SAGE_ORDER_STATUSES, label="Sage Order Status"),
+    money("Sage_Open_Balance__c", label="Sage Open Balance"),
+    pick("Sage_Aging__c", SAGE_AGING, label="Sage Aging"),
 ], children=[Child("OrderItems", "OrderItem", "OrderId")])  # fmt: skip
 
 TASK = SObject("Task", "Task", "00T", [

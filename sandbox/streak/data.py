@@ -99,9 +99,12 @@ FIELD_PRODUCTS = "1006"
 FIELD_SAGE_ORDER_NO = "1007"
 FIELD_SAGE_INVOICE_ID = "1008"
 FIELD_CLOSE_DATE = "1009"
+FIELD_SAGE_OPEN_BALANCE = "1010"
+FIELD_SAGE_AGING = "1011"
 
 CURRENCIES = {"USD": "9001", "EUR": "9002", "GBP": "9003", "CAD": "9004"}
 PAYMENT_TERMS = {"Due on receipt": "9011", "Net 15": "9012", "Net 30": "9013", "Net 60": "9014"}
+AGING = {"Current": "9021", "1-30": "9022", "31-60": "9023", "61-90": "9024", "Over 90": "9025"}
 
 # (key, name, type, dropdown items {name: key} or None)
 FIELDS = [
@@ -114,6 +117,8 @@ FIELDS = [
     (FIELD_SAGE_ORDER_NO, "Sage Order No", "TEXT_INPUT", None),
     (FIELD_SAGE_INVOICE_ID, "Sage Invoice ID", "TEXT_INPUT", None),
     (FIELD_CLOSE_DATE, "Expected Close Date", "DATE", None),
+    (FIELD_SAGE_OPEN_BALANCE, "Sage Open Balance", "TEXT_INPUT", None),
+    (FIELD_SAGE_AGING, "Sage Aging", "DROPDOWN", AGING),
 ]
 
 

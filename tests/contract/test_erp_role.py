@@ -29,6 +29,7 @@ from connectors.roles import (
     Change,
     CustomerMatch,
     ErpRole,
+    OpenInvoice,
 )
 from connectors.values import COMMON_FIELDS, same
 from flows.polling import event_of, read_feed
@@ -287,6 +288,30 @@ def test_a_document_made_for_a_deal_is_listed_once_with_its_reference(erp, custo
     assert made.number not in {found.number for found in erp.documents_since(tomorrow)}
 
 
+def test_a_listed_document_tells_its_total_before_tax_and_its_lines(erp, customer):
+    """What reconciliation compares with the deal: two of SOLD at its price, tax left out."""
+    item = erp.find_item(SOLD.code)
+    assert item, f"{erp.label} has no item {SOLD.code}"
+    if SALES_ORDERS in erp.capabilities:
+        values = to_erp(erp, "SalesOrder", document(customer, "CT-DEAL-0046", [sold(item.code)]))
+        made = erp.create_sales_order(values, "CT-DEAL-0046", "contract-lines-1")
+    else:
+        lines = [sold(item.code, gl_account="", item_id=item.id,
+                      ledger_account_id=erp.product_ledger_account(SOLD.code))]  # fmt: skip
+        values = to_erp(erp, "Invoice", document(customer, "CT-DEAL-0046", lines))
+        made = erp.create_invoice(values, lines, customer.tax_rate, None, "contract-lines-1")
+
+    [seen] = [seen for seen in erp.documents_since(date.today()) if seen.number == made.number]
+    read = erp.document_lines(seen.kind, seen.number)
+
+    assert seen.net_total == 2 * SOLD.price
+    assert [(line.sku.upper(), line.quantity, line.unit_price) for line in read] == [
+        (item.code.upper(), 2, SOLD.price)
+    ]
+    with pytest.raises(Unsupported):
+        erp.document_lines("credit_note", seen.number)
+
+
 # ---------------------------------------------------------------- what flows back
 
 
@@ -322,3 +347,30 @@ def test_each_record_a_feed_announces_reads_back_by_its_event_key(erp):
         event = event_of(feed, change, record)
 
         READ_BACK[topic](erp, event.entity_key.partition(":")[2], change)
+
+
+def test_an_invoice_a_payment_names_tells_its_open_balance_and_due_date(erp):
+    """What the payments flow writes to the deal: the invoice's balance left, its due day."""
+    feeds = erp.feeds.get(PAYMENTS, ())
+    if not feeds:
+        pytest.skip(f"{erp.label} has no payment feed")
+    changes, _ = read_feed(erp, feeds[0].entity, FeedCursor(datetime(2000, 1, 1, tzinfo=UTC)))
+    record, change = changes[-1]
+    key = event_of(feeds[0], change, record).entity_key.partition(":")[2]
+    [paid, *_] = erp.read_payment(key).invoices
+
+    invoice = erp.open_invoice(paid)
+
+    assert isinstance(invoice, OpenInvoice) and invoice.number
+    assert isinstance(invoice.balance, Decimal) and invoice.balance >= 0
+    assert AMOUNT.fullmatch(f"{invoice.balance}")
+    assert isinstance(invoice.due_date, date)
+    assert invoice.customer_name
+    assert erp.open_invoice("CT-NO-SUCH") is None
+    day_after = invoice.due_date + timedelta(days=1)
+    assert (invoice.days_overdue(invoice.due_date), invoice.aging(invoice.due_date)) == (
+        0,
+        "Current",
+    )
+    assert (invoice.days_overdue(day_after), invoice.aging(day_after)) == (1, "1-30")
+    assert invoice.aging(invoice.due_date + timedelta(days=91)) == "Over 90"

@@ -1,7 +1,9 @@
 """Reconciliation against the live sandboxes (Streak → Sage 100): deals won through real runs
-match; an order's total changed in Sage behind the product's back, a won deal whose run
-failed, and an order number cleared in Streak are each listed and repaired; the nightly check
-alerts once on new differences; the page's CSV, the API and who may repair."""
+match, their orders' tax notwithstanding; an order's total or a line's quantity changed in
+Sage behind the product's back, a payment Sage holds that the deal does not show, a won deal
+whose run failed, and an order number cleared in Streak are each listed and repaired; the
+nightly check alerts once on new differences; the page's CSV, the API and who may repair.
+"""
 
 import csv
 import io
@@ -17,8 +19,10 @@ from connectors.services import connector_for
 from flows.models import FlowConfig, SyncRun
 from flows.reconciliation import (
     AMOUNT_DIFFERS,
+    LINES_DIFFER,
     MISSING_IN_SAGE,
     NUMBER_NOT_WRITTEN_BACK,
+    PAYMENT_DIFFERS,
     SAGE_WITHOUT_DEAL,
     nightly,
     reconcile,
@@ -27,6 +31,8 @@ from monitoring.alerts.evaluation import evaluate
 from monitoring.models import AlertIncident, AlertRule
 from sandbox.streak.data import FIELD_SAGE_ORDER_NO
 from tests import won_deals as shared
+from tests.integration.flows.polling import set_status_in_sage
+from tests.integration.flows.test_payments_to_crm import receive_in_sage100
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("runs_inline")]
 TODAY = localdate()
@@ -37,6 +43,11 @@ def sage100_sql(sandbox, sql: str, *params) -> None:
     """Change Sage 100's tables as a person in Sage would, behind the product's back."""
     with closing(pyodbc.connect(sandbox.app.odbc_connection_string, autocommit=True)) as db:
         db.execute(sql, *params)
+
+
+def sage100_rows(sandbox, sql: str, *params) -> list[tuple]:
+    with closing(pyodbc.connect(sandbox.app.odbc_connection_string, autocommit=True)) as db:
+        return [tuple(row) for row in db.execute(sql, *params).fetchall()]
 
 
 def page(client, pair, query: str = "") -> str:
@@ -64,6 +75,97 @@ def test_deals_won_through_runs_match_sage(won):
     assert result.differences == [], result.differences
     assert result.won_deals == 2
     assert result.summary == f"2 won deals since {TODAY:%d %b %Y}, all matching Sage."
+
+
+def test_orders_with_tax_match_from_the_first_check_on(won, sage100_sandbox):
+    pair, _ = won
+    taxes = sage100_rows(
+        sage100_sandbox,
+        "SELECT SalesTaxAmt FROM SO_SalesOrderHeader WHERE UDF_DEAL_ID IN (?, ?)",
+        "SAL-1005", "SAL-1029",
+    )  # fmt: skip
+    assert len(taxes) == 2 and any(Decimal(str(tax)) > 0 for (tax,) in taxes), taxes
+
+    first = reconcile(pair, TODAY)
+
+    assert first.differences == [] and first.looked_closely == 2
+    assert [d for d in reconcile(pair, TODAY).differences if d.problem == AMOUNT_DIFFERS] == []
+
+
+def test_a_line_quantity_changed_in_sage_is_named_by_its_item(won, client, users, sage100_sandbox):
+    pair, _ = won
+    [(order_no,)] = sage100_rows(
+        sage100_sandbox, "SELECT SalesOrderNo FROM SO_SalesOrderHeader WHERE UDF_DEAL_ID = ?",
+        "SAL-1029",
+    )  # fmt: skip
+    item, quantity, line_key = sage100_rows(
+        sage100_sandbox,
+        "SELECT ItemCode, QuantityOrdered, LineKey FROM SO_SalesOrderDetail "
+        "WHERE SalesOrderNo = ? ORDER BY LineKey",
+        order_no,
+    )[0]
+    quantity = Decimal(str(quantity)).normalize()
+    sage100_sql(
+        sage100_sandbox,
+        "UPDATE SO_SalesOrderDetail SET QuantityOrdered = ? WHERE SalesOrderNo = ? AND LineKey = ?",
+        float(quantity + 3), order_no, line_key,
+    )  # fmt: skip
+
+    [difference] = reconcile(pair, TODAY).differences
+
+    assert (difference.problem, difference.sage_id) == (LINES_DIFFER, order_no)
+    assert difference.label.startswith("SAL-1029") and difference.actions == ("review",)
+    said = f"{item.strip()}: {quantity:f} in the deal, {quantity + 3:f} in Sage"
+    assert difference.found == said
+    client.force_login(users["viewer"])
+    html = page(client, pair, f"&problem={LINES_DIFFER}")
+    assert "Lines differ" in html and said in html
+
+
+def test_a_payment_the_deal_does_not_show_is_flagged_and_written_to_the_crm(
+    won, client, users, streak_sandbox, sage100_sandbox
+):
+    pair, _ = won
+    [(order_no, total)] = sage100_rows(
+        sage100_sandbox,
+        "SELECT SalesOrderNo, TaxableAmt + NonTaxableAmt + SalesTaxAmt + FreightAmt - DiscountAmt "
+        "FROM SO_SalesOrderHeader WHERE UDF_DEAL_ID = ?",
+        "SAL-1029",
+    )  # fmt: skip
+    set_status_in_sage(sage100_sandbox, order_no, "C")  # invoiced in Sage, nothing paid yet
+    assert reconcile(pair, TODAY).differences == []
+    [(invoice_no, division, customer_no)] = sage100_rows(
+        sage100_sandbox,
+        "SELECT InvoiceNo, ARDivisionNo, CustomerNo FROM AR_InvoiceHistoryHeader "
+        "WHERE SalesOrderNo = ?",
+        order_no,
+    )  # fmt: skip
+    receive_in_sage100(
+        sage100_sandbox,
+        {"InvoiceNo": invoice_no, "ARDivisionNo": division, "CustomerNo": customer_no},
+        "25.00", "CHK-REC1",
+    )  # fmt: skip
+    still_open = str((Decimal(str(total)) - Decimal("25.00")).quantize(Decimal("0.01")))
+
+    [difference] = reconcile(pair, TODAY).differences
+
+    assert (difference.problem, difference.sage_id) == (PAYMENT_DIFFERS, order_no)
+    assert (difference.expected, difference.found) == (still_open, "empty")
+    assert difference.actions == ("write_payment", "review")
+    client.force_login(users["operator"])
+    reply = client.post(
+        f"/api/v1/pairs/{pair.slug}/reconciliation/repair/",
+        {"crm_id": difference.crm_id, "action": "write_payment", "since": TODAY.isoformat()},
+        content_type="application/json",
+    )
+    assert reply.status_code == 200, reply.content
+    box = shared.raw_box(streak_sandbox, shared.seeded_box_key("SAL-1029"))
+    assert still_open in box["fields"].values()
+    assert reconcile(pair, TODAY).differences == []
+    assert LogEntry.objects.filter(
+        additional_data__action="payment written to the CRM from reconciliation",
+        actor=users["operator"],
+    ).exists()
 
 
 def test_a_total_changed_in_sage_is_flagged_and_marked_reviewed_with_an_audited_note(
