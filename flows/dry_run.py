@@ -29,7 +29,7 @@ from typing import Any
 from clarity.permissions import needs
 from connectors.base import WebhookEvent
 from connectors.errors import Unsupported, ValidationError
-from connectors.roles import ItemRef
+from connectors.records import ItemRef
 from flows.base import LABEL_SEPARATOR, StepContext, StepOutputs
 from flows.dry_run_outcomes import (
     CREATE,

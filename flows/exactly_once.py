@@ -20,7 +20,8 @@ from django.db.models import Sum
 from django.utils import timezone
 
 from connectors.models import IntegrationPair
-from connectors.roles import INVOICES, SALES_ORDERS, WON_DEALS, DocumentSeen
+from connectors.records import DocumentSeen
+from connectors.roles import INVOICES, SALES_ORDERS, WON_DEALS
 from connectors.services import connector_for
 from flows.models import InboundEvent, RedeliveryTally, RunStep, SyncRun
 from flows.registry import FLOWS

@@ -26,7 +26,7 @@ from django.utils import timezone
 from connectors.base import FieldInfo
 from connectors.errors import ConnectorError
 from connectors.models import IntegrationPair
-from connectors.roles import DocumentSeen
+from connectors.records import DocumentSeen
 from connectors.services import connector_for
 from flows.exactly_once import (
     REFERENCE_FIELDS,

@@ -12,7 +12,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from connectors.errors import NotFound, Unsupported
-from connectors.roles import DocumentLine, DocumentSeen
+from connectors.records import DocumentLine, DocumentSeen
 
 CENT = Decimal("0.01")
 

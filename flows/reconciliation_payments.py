@@ -14,7 +14,7 @@ from typing import Any
 
 from connectors.base import FieldInfo
 from connectors.errors import NotFound, Unsupported
-from connectors.roles import DocumentSeen, OpenInvoice
+from connectors.records import DocumentSeen, OpenInvoice
 from flows.usecases.payments_to_crm import BALANCE_LABEL, NUMERIC_TYPES
 
 CENT = Decimal("0.01")

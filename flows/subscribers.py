@@ -28,7 +28,8 @@ from django_q.tasks import async_task
 from connectors.base import FeedCursor, Health
 from connectors.errors import AuthError, ConnectorError, StreamPositionLost
 from connectors.models import Connection, IntegrationPair
-from connectors.roles import CrmRole, Resync, Stream, StreamBatch
+from connectors.records import Resync, Stream, StreamBatch
+from connectors.roles import CrmRole
 from connectors.services import connector_for, record_health, record_outcome
 from flows.intake import take_in
 from flows.models import FlowConfig, StreamPosition, Watermark

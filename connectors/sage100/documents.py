@@ -5,7 +5,7 @@ from decimal import Decimal
 from typing import Any
 
 from connectors.base import Record
-from connectors.roles import DocumentLine
+from connectors.records import DocumentLine
 from connectors.values import money
 
 COMMENT_LINE = "4"  # ItemType of a comment line, which sells nothing

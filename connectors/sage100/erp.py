@@ -25,6 +25,16 @@ from typing import Any
 
 from connectors.base import Record, WebhookEvent
 from connectors.errors import ValidationError
+from connectors.records import (
+    CustomerMatch,
+    DocumentLine,
+    DocumentMade,
+    DocumentSeen,
+    ItemRef,
+    OrderRead,
+    PaymentRead,
+    StockRead,
+)
 from connectors.roles import (
     CREDIT,
     CUSTOMER_LIST,
@@ -38,17 +48,9 @@ from connectors.roles import (
     SALES_ORDERS,
     STOCK,
     Change,
-    CustomerMatch,
-    DocumentLine,
-    DocumentMade,
-    DocumentSeen,
     EntityNames,
     ErpRole,
     Feed,
-    ItemRef,
-    OrderRead,
-    PaymentRead,
-    StockRead,
 )
 from connectors.sage100.documents import (
     LINE_QUANTITY,

@@ -18,7 +18,7 @@ from typing import Any
 
 from connectors.base import Record
 from connectors.errors import ValidationError
-from connectors.roles import DocumentMade, DocumentSeen, OpenInvoice
+from connectors.records import DocumentMade, DocumentSeen, OpenInvoice
 from connectors.sage100.documents import INVOICE_NET_PARTS, net_total
 from connectors.values import money
 

@@ -14,6 +14,15 @@ from typing import Any
 
 from connectors.base import Record, WebhookEvent, parse_moment
 from connectors.errors import Ambiguous, NotFound
+from connectors.records import (
+    CustomerMatch,
+    DocumentLine,
+    DocumentMade,
+    DocumentSeen,
+    ItemRef,
+    OpenInvoice,
+    PaymentRead,
+)
 from connectors.roles import (
     CREDIT,
     CUSTOMER_LIST,
@@ -22,16 +31,9 @@ from connectors.roles import (
     INVOICES,
     PAYMENTS,
     Change,
-    CustomerMatch,
-    DocumentLine,
-    DocumentMade,
-    DocumentSeen,
     EntityNames,
     ErpRole,
     Feed,
-    ItemRef,
-    OpenInvoice,
-    PaymentRead,
 )
 from connectors.values import ADDRESS_PARTS, money
 

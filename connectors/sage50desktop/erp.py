@@ -21,6 +21,16 @@ from typing import Any
 from connectors.agent_client import segment
 from connectors.base import Record
 from connectors.errors import NotFound, ValidationError
+from connectors.records import (
+    CustomerMatch,
+    DocumentLine,
+    DocumentMade,
+    DocumentSeen,
+    ItemRef,
+    OpenInvoice,
+    PaymentRead,
+    StockRead,
+)
 from connectors.roles import (
     CREDIT,
     CUSTOMER_LIST,
@@ -32,17 +42,9 @@ from connectors.roles import (
     SALES_ORDERS,
     STOCK,
     Change,
-    CustomerMatch,
-    DocumentLine,
-    DocumentMade,
-    DocumentSeen,
     EntityNames,
     ErpRole,
     Feed,
-    ItemRef,
-    OpenInvoice,
-    PaymentRead,
-    StockRead,
 )
 from connectors.sage50desktop.entities import ADDRESS_COLUMNS, LINE_ROW
 from connectors.sage50desktop.feeds import change_of

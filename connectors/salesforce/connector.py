@@ -41,7 +41,7 @@ from connectors.errors import (
     MalformedWebhook,
     ValidationError,
 )
-from connectors.roles import StageHint, Stream, StreamBatch
+from connectors.records import StageHint, Stream, StreamBatch
 from connectors.salesforce.client import SYSTEM, SalesforceClient, error_from_code, record_id
 from connectors.salesforce.crm import SalesforceCrm
 from connectors.salesforce.deals import deal_object

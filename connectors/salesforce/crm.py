@@ -21,6 +21,7 @@ from django.utils import timezone
 
 from connectors.base import FeedCursor, Record, WebhookEvent, parse_moment
 from connectors.errors import NotFound, ValidationError
+from connectors.records import AccountWrite, DealRead, LoadResult, StageHint
 from connectors.roles import (
     ACCOUNT_LOAD,
     ACCOUNT_SYNC,
@@ -29,13 +30,9 @@ from connectors.roles import (
     INVOICE_FIELD,
     ITEM_RECORDS,
     WON_DEALS,
-    AccountWrite,
     Change,
     CrmRole,
-    DealRead,
     Feed,
-    LoadResult,
-    StageHint,
     task_mark,
 )
 from connectors.salesforce.deals import (

@@ -20,6 +20,7 @@ from urllib.parse import quote
 from clarity.formats import parse_product_line, plain_number
 from connectors.base import FeedCursor, FieldInfo, Record, RecordLink, WebhookEvent, record_link
 from connectors.errors import ValidationError
+from connectors.records import AccountWrite, DealRead, LoadResult, StageHint
 from connectors.roles import (
     ACCOUNT_LOAD,
     ACCOUNT_SYNC,
@@ -27,13 +28,9 @@ from connectors.roles import (
     DEAL_STAGE,
     INVOICE_FIELD,
     WON_DEALS,
-    AccountWrite,
     Change,
     CrmRole,
-    DealRead,
     Feed,
-    LoadResult,
-    StageHint,
     task_mark,
 )
 from connectors.streak import organizations

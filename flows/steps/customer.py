@@ -10,7 +10,7 @@ match, the ERP says so with the candidates and the run stops for a person to cho
 
 from typing import Any
 
-from connectors.roles import CustomerMatch
+from connectors.records import CustomerMatch
 from flows.base import StepContext
 from flows.claims import claimed
 from flows.models import ExternalLink

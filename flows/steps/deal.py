@@ -21,8 +21,9 @@ from typing import Any
 from django.db import transaction
 
 from connectors.base import WebhookEvent
+from connectors.records import DealRead
 from connectors.registry import sent_about
-from connectors.roles import DEAL_STAGE, DealRead
+from connectors.roles import DEAL_STAGE
 from flows.base import StepContext
 from flows.models import ExternalLink, FlowConfig
 from flows.steps import trigger_stage

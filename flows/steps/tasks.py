@@ -15,7 +15,7 @@ from datetime import date, timedelta
 from django.utils import timezone
 
 from connectors.errors import Unsupported
-from connectors.roles import OpenInvoice
+from connectors.records import OpenInvoice
 from flows.base import StepContext
 from flows.models import Approval
 from flows.steps import MAP_DEAL

@@ -16,7 +16,8 @@ invoice for the deal that this run's history does not know of.
 
 from typing import Any
 
-from connectors.roles import DEAL_STAGE, INVOICE_FIELD, INVOICES, WON_DEALS, DocumentMade
+from connectors.records import DocumentMade
+from connectors.roles import DEAL_STAGE, INVOICE_FIELD, INVOICES, WON_DEALS
 from flows.anomaly.step import ANOMALY_CHECKS, anomaly_checks
 from flows.anomaly.step import DEFAULT_OPTIONS as ANOMALY_OPTIONS
 from flows.base import Flow, Step, StepContext, Watch

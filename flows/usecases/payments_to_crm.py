@@ -25,8 +25,9 @@ from django.utils import timezone
 
 from connectors.base import FieldInfo, WebhookEvent
 from connectors.errors import Unsupported
+from connectors.records import AGING_LABELS, OpenInvoice
 from connectors.registry import sent_about
-from connectors.roles import AGING_LABELS, PAYMENTS, WON_DEALS, OpenInvoice
+from connectors.roles import PAYMENTS, WON_DEALS
 from flows.base import Flow, Step, StepContext, Watch
 from flows.models import ExternalLink, FlowConfig
 from flows.publishing import publish

@@ -11,6 +11,7 @@ import pytest
 
 from connectors.base import FeedCursor
 from connectors.errors import Unsupported
+from connectors.records import StageHint
 from connectors.roles import (
     ACCOUNT_LOAD,
     ACCOUNT_SYNC,
@@ -20,7 +21,6 @@ from connectors.roles import (
     ITEM_RECORDS,
     WON_DEALS,
     CrmRole,
-    StageHint,
 )
 from connectors.values import ADDRESS_PARTS, same
 from flows.polling import event_of, read_feed

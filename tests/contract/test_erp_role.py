@@ -14,6 +14,7 @@ import pytest
 
 from connectors.base import FeedCursor
 from connectors.errors import Unsupported
+from connectors.records import CustomerMatch, OpenInvoice
 from connectors.roles import (
     CREDIT,
     CUSTOMER_LIST,
@@ -27,9 +28,7 @@ from connectors.roles import (
     SALES_ORDERS,
     STOCK,
     Change,
-    CustomerMatch,
     ErpRole,
-    OpenInvoice,
 )
 from connectors.values import COMMON_FIELDS, same
 from flows.polling import event_of, read_feed

@@ -200,6 +200,10 @@ class FakeSage100(Sage100Backend):
         self.orders.append({**header, "SalesOrderNo": f"{len(self.orders) + 1:07d}"})
         return {**self.orders[-1], "lines": lines}
 
+    def create_invoice(self, header, lines, match=""):
+        self.calls.append(("create_invoice", header, lines))
+        return {**header, "InvoiceNo": "0000001", "lines": lines}
+
     def set_order_status(self, sales_order_no, status):
         return {}
 

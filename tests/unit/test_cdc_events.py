@@ -9,8 +9,9 @@ import pytest
 from fastavro import parse_schema, schemaless_reader, schemaless_writer
 
 from connectors.base import WebhookEvent
+from connectors.records import Resync
 from connectors.registry import event_topic
-from connectors.roles import ACCOUNTS, DEAL_STAGE, Resync
+from connectors.roles import ACCOUNTS, DEAL_STAGE
 from connectors.salesforce.connector import SalesforceConnector
 from connectors.salesforce.forms import ConnectionSettingsForm
 from connectors.salesforce.pubsub.events import (

@@ -30,7 +30,8 @@ from decimal import Decimal
 from typing import Any
 
 from connectors.base import Record, WebhookEvent
-from connectors.roles import ACCOUNTS, DEAL_STAGE, Resync
+from connectors.records import Resync
+from connectors.roles import ACCOUNTS, DEAL_STAGE
 from connectors.salesforce.client import CALL_OPTIONS
 
 HEADER_FIELD = "ChangeEventHeader"

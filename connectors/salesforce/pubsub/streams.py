@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING
 
 from connectors.base import WebhookEvent
 from connectors.errors import AuthError, NotFound, RateLimited, TransientError
-from connectors.roles import Stream, StreamBatch
+from connectors.records import Stream, StreamBatch
 from connectors.salesforce.deals import DEALS, OPPORTUNITY, WON_DEAL_SOURCES
 from connectors.salesforce.pubsub.client import PubSubClient
 from connectors.salesforce.pubsub.events import (
