@@ -28,8 +28,14 @@ def status_notes(messages: list[str], order_no: str) -> list[str]:
 
 
 def tasks_on(crm, record_id: str) -> list[str]:
-    """The Salesforce record's activity as a person reads it: each task's comments."""
-    return [task["Description"] for task in crm.search("Task", WhatId=record_id)]
+    """The Salesforce record's activity as a person reads it: each note's comments (notes
+    are completed tasks; a follow-up task to call the customer is still open)."""
+    tasks = crm.search("Task", WhatId=record_id)
+    return [task["Description"] for task in tasks if task["Status"] == "Completed"]
+
+
+def follow_ups_on(crm, record_id: str) -> list[str]:
+    return [task["Subject"] for task in crm.search("Task", WhatId=record_id, Status="Not Started")]
 
 
 def create_order_for_deal(sage100, deal_id: str) -> str:
@@ -114,6 +120,8 @@ def test_salesforce_opportunity_found_by_the_deal_id_on_the_order(
     assert (shown["Sage_Order_No__c"], shown["Sage_Order_Status__c"]) == (order_no, "On Hold")
     [note] = tasks_on(crm, opportunity["Id"])  # nothing said of the order being new
     assert note.startswith(f"Sage 100 order {order_no} is on hold (as of")
+    [follow_up] = follow_ups_on(crm, opportunity["Id"])
+    assert follow_up == f"Call the customer: order {order_no} is on hold in Sage 100"
     link = ExternalLink.objects.get(pair=pair, entity="sales_order", sage_id=order_no)
     assert link.crm_id == opportunity["Id"]
     assert link.last_synced_version == shown["SystemModstamp"]  # our write, for pollers
