@@ -30,7 +30,7 @@ from connectors.models import IntegrationPair
 from connectors.registry import SYSTEMS
 from flows.intake import take_in
 from flows.models import InboundEvent
-from flows.redaction import redact
+from flows.redaction import redact, redact_text
 from flows.throttle import WEBHOOK_THROTTLE
 
 KEPT_HEADERS = ("Content-Type", "User-Agent", "X-Streak-Webhook-Token", "SOAPAction")
@@ -77,15 +77,17 @@ def plain(text: str, status: int) -> HttpResponse:
 
 def keep_invalid(pair: IntegrationPair, params: dict[str, str], body: bytes,
                  headers: dict[str, str], reason: str) -> None:  # fmt: skip
-    """The refused delivery, kept for inspection: it runs nothing and dedupes with nothing."""
+    """The refused delivery, kept for inspection: it runs nothing and dedupes with nothing.
+    Secrets it quotes (an Outbound Message's sessionId) are masked like a run's."""
+    text = body.decode("utf-8", errors="replace").replace("\x00", "\ufffd")
     InboundEvent.objects.create(
         pair=pair,
         source="webhook",
         kind=params.get("event", "")[:KIND_LENGTH],
-        raw_body=body.decode("utf-8", errors="replace").replace("\x00", "\ufffd"),
+        raw_body=redact_text(text),
         headers=headers,
         status=InboundEvent.Status.INVALID,
-        error=reason,
+        error=redact_text(reason),
     )
 
 

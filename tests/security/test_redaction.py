@@ -118,3 +118,19 @@ def test_the_note_on_the_deal_quotes_no_secret(streak, run):
     told = [note for note in notes if f"Clarity run {run.pk}" in note]
     assert len(told) == 1 and "client_secret=" + REDACTED in told[0]
     assert_masked(told[0])
+
+
+def test_an_invalid_delivery_is_kept_with_the_session_id_it_quoted_masked(client, sage100_pair):
+    """An Outbound Message sent with "Send Session ID" that we refuse is kept for
+    inspection, without the session id a reader of the inbox could use."""
+    pair, token = sage100_pair
+    body = (
+        '<?xml version="1.0"?><soapenv:Envelope xmlns:soapenv="x"><soapenv:Body>'
+        "<notifications><SessionId>00Dxx0000001gPL!AQ4AQ.secret.session</SessionId>"
+        "<broken></soapenv:Body>"
+    )
+    reply = client.post(f"/hooks/{pair.slug}/{token}/", data=body, content_type="application/json")
+    assert reply.status_code == 400
+    kept = InboundEvent.objects.get(pair=pair, status=InboundEvent.Status.INVALID)
+    assert "AQ4AQ.secret.session" not in kept.raw_body
+    assert "<notifications>" in kept.raw_body
