@@ -26,7 +26,6 @@ from mappings.limits import (
     MAX_TARGET,
     MAX_TEMPLATE,
     constant_problem,
-    param_problem,
     shorten,
 )
 from mappings.paths import PathError, compile_getter, compile_setter
@@ -54,6 +53,7 @@ from mappings.transforms import (
     Param,
     TransformIssue,
 )
+from mappings.transforms.params import param_problem
 
 SIMPLE_KEY = re.compile(r"^[^.\[\]$]+$")
 VALUE_SOURCES = (VALUE, TARGET_LENGTH)

@@ -91,6 +91,17 @@ def as_json(report: ExactlyOnceReport) -> dict[str, Any]:
     }
 
 
+def since_of(text: str) -> date | Response:
+    """The `since` day asked for (default: 30 days back), or the 400 naming it."""
+    try:
+        return date.fromisoformat(text) if text else default_since()
+    except ValueError:
+        return Response(
+            {"since": [f"“{text}” is not a date: give since as YYYY-MM-DD."]},
+            status=status.HTTP_400_BAD_REQUEST,
+        )
+
+
 class ExactlyOnceView(APIView):
     permission = HAS_ROLE
 
@@ -108,14 +119,9 @@ class ExactlyOnceView(APIView):
         """Events, redeliveries, runs and, per won deal, its documents counted in Sage;
         the deals with none or several are listed under `problems`."""
         pair = get_object_or_404(IntegrationPair.objects.select_related("erp"), slug=slug)
-        text = request.query_params.get("since", "")
-        try:
-            since = date.fromisoformat(text) if text else default_since()
-        except ValueError:
-            return Response(
-                {"since": [f"“{text}” is not a date: give since as YYYY-MM-DD."]},
-                status=status.HTTP_400_BAD_REQUEST,
-            )
+        since = since_of(request.query_params.get("since", ""))
+        if isinstance(since, Response):
+            return since
         try:
             report = exactly_once(pair, since)
         except ConnectorError as exc:

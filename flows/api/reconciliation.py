@@ -2,7 +2,6 @@
 deals and Sage (flows/reconciliation.py), one object per difference; POST
 …/reconciliation/repair/ {crm_id, action, since?, note?, sage_id?}: one repair, audited."""
 
-from datetime import date
 from typing import Any
 
 from django.shortcuts import get_object_or_404
@@ -15,7 +14,7 @@ from rest_framework.views import APIView
 
 from connectors.errors import ConnectorError
 from connectors.models import IntegrationPair
-from flows.exactly_once import default_since
+from flows.api.exactly_once import since_of
 from flows.reconciliation import ACTIONS, PROBLEMS, Difference, reconcile
 from flows.reconciliation_repairs import RECONCILIATION, RepairRefused, repair
 
@@ -60,16 +59,6 @@ def as_json(difference: Difference) -> dict[str, Any]:
         "actions": list(difference.actions),
         "reviewed": difference.reviewed,
     }
-
-
-def since_of(text: str) -> date | Response:
-    try:
-        return date.fromisoformat(text) if text else default_since()
-    except ValueError:
-        return Response(
-            {"since": [f"“{text}” is not a date: give since as YYYY-MM-DD."]},
-            status=status.HTTP_400_BAD_REQUEST,
-        )
 
 
 class ReconciliationView(APIView):

@@ -27,7 +27,7 @@ class TransformIssue(Exception):
 
 @dataclass(frozen=True)
 class Param:
-    """One parameter; its bounds are checked when a spec is compiled (`mappings.limits`)."""
+    """One parameter; its bounds are checked when a spec is compiled (`transforms.params`)."""
 
     name: str
     type: str  # string, integer, number, boolean, choice, mapping, list, path, paths, any
