@@ -346,6 +346,7 @@ def report(
         "latency_ms": latency,
         "by_kind": by_kind,
         "workers": workers,
+        "runs_per_worker": settings.CLARITY_RUNS_PER_WORKER,
         "database": "sqlite (WAL)",
         "machine": machine(),
         "load_average_1m": load,

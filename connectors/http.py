@@ -166,7 +166,7 @@ class HttpClient:
         self.base_url = base_url.rstrip("/")
         self.timeout = timeout
         self.bucket = bucket_for(throttle_key or base_url, rate) if rate else None
-        self.session = GuardedSession(pool_connections=4, pool_maxsize=8)
+        self.session = GuardedSession()
         self.session.verify = verify
         self.session.auth = auth
         self.session.headers.update(headers or {})

@@ -16,6 +16,11 @@ sent by outside systems; none of them may make this server reach its own network
   the certificate) and the Host header keep the name. A DNS answer that changes between a
   form's check and the request (rebinding) meets the same check again;
 - redirects are followed hop by hop through the same session, so each hop is checked alike;
+- open connections are kept per thread and host (`thread_adapter`), so the next request
+  to a system skips the TCP and TLS handshakes; a kept socket was checked when opened, and
+  every request and redirect is still checked by `GuardedSession.send`. Pools are never
+  shared between threads (urllib3's are locked, but a session's cookies and state are not),
+  and a forked worker starts with none of its parent's sockets;
 - gRPC (`grpc_target`) is resolved and checked once, and the channel pinned to the addresses
   checked.
 
@@ -26,7 +31,9 @@ itself a secret).
 """
 
 import ipaddress
+import os
 import socket
+import threading
 from collections.abc import Callable
 from contextlib import suppress
 from typing import Any
@@ -45,6 +52,8 @@ from connectors.errors import OutboundRefused, TransientError
 
 SCHEMES = {"http": 80, "https": 443}  # with their default ports
 MAX_REDIRECTS = 5
+HOSTS_KEPT = 16  # per thread: the systems a worker thread's runs talk to, with room
+CONNECTIONS_KEPT = 2  # per thread and host: one request at a time, one more for a redirect
 SHARED = ipaddress.ip_network("100.64.0.0/10")  # carrier-grade NAT (RFC 6598)
 
 IpAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
@@ -309,19 +318,46 @@ class GuardedAdapter(HTTPAdapter):
         raise refused("", "proxy", "Server-side requests are not sent through a proxy.")
 
 
+_kept = threading.local()
+
+
+def _forget_parents_connections() -> None:
+    """A forked worker opens its own sockets: the parent's are the parent's to use."""
+    global _kept
+    _kept = threading.local()
+
+
+os.register_at_fork(after_in_child=_forget_parents_connections)
+
+
+def thread_adapter() -> GuardedAdapter:
+    """This thread's guarded adapter, whose pools keep connections open per host for every
+    client the thread uses: a run builds new clients, the sockets outlive them."""
+    adapter = getattr(_kept, "adapter", None)
+    if adapter is None:
+        adapter = GuardedAdapter(pool_connections=HOSTS_KEPT, pool_maxsize=CONNECTIONS_KEPT)
+        _kept.adapter = adapter
+    return adapter
+
+
 class GuardedSession(requests.Session):
     """A requests session for outside systems: each request and each redirect hop has its
-    URL checked, and its sockets are opened by the guard. The environment's proxy and CA
-    settings are ignored: the connection's settings decide."""
+    URL checked, and its sockets are opened by the guard and kept by the calling thread's
+    adapter (`thread_adapter`), so a session used from several threads never shares a
+    socket between them. The environment's proxy and CA settings are ignored: the
+    connection's settings decide."""
 
-    def __init__(self, pool_connections: int = 4, pool_maxsize: int = 8) -> None:
+    def __init__(self) -> None:
         super().__init__()
         self.trust_env = False
         self.max_redirects = MAX_REDIRECTS
-        for prefix in ("https://", "http://"):
-            self.mount(
-                prefix, GuardedAdapter(pool_connections=pool_connections, pool_maxsize=pool_maxsize)
-            )
+        self.adapters.clear()  # requests' own adapters would open unguarded sockets
+
+    def get_adapter(self, url: str) -> GuardedAdapter:
+        """The calling thread's adapter, for http and https alike (`send` checked the URL)."""
+        if urlsplit(url).scheme.lower() not in SCHEMES:
+            raise requests.exceptions.InvalidSchema("Not sent: the address is not http or https.")
+        return thread_adapter()
 
     def send(self, request: requests.PreparedRequest, **kwargs: Any) -> requests.Response:
         check_url(request.url or "")

@@ -5,25 +5,25 @@ hold for both.
 
 A rebind is checked against Sage with the ERP role's own reads before it is saved: a binding
 to a record Sage does not have would make every later run of the record fail. Each change is
-django-auditlog's entry for the model (registered in `flows.signals`), stamped here with who
-acted (an API call's token user too, whom the audit middleware cannot see yet) and the
-person's note.
+audited here, in the same transaction: a django-auditlog entry with the Sage id before and
+after, who acted (an API call's token user too, whom the audit middleware cannot see yet) and
+the person's note. The model itself is not registered with auditlog: runs create bindings
+on every new deal, and what people do to them is what the audit log is for.
 """
 
 from collections.abc import Callable
 from typing import Any
 
 from auditlog.models import LogEntry
-from django.contrib.contenttypes.models import ContentType
 from django.db import IntegrityError, transaction
 from django.db.models import Case, OuterRef, Q, QuerySet, Subquery, When
 from django.db.models.fields.json import KT
 
 from clarity.permissions import Rule
 from connectors.base import RecordLink
+from connectors.erp_role import ErpRole
 from connectors.errors import ConnectorError, NotFound, Unsupported
 from connectors.registry import SYSTEMS
-from connectors.roles import ErpRole
 from connectors.services import connector_for
 from flows.models import ExternalLink, SyncRun
 
@@ -189,11 +189,13 @@ def rebind(link: ExternalLink, sage_id: str, user: Any, note: str = "") -> Exter
     if holder := others.exclude(pk=link.pk).first():
         raise taken(link, sage_id, holder.crm_id)
     check_in_sage(link, sage_id)
-    link.sage_id = sage_id
+    before, link.sage_id = link.sage_id, sage_id
     try:
         with transaction.atomic():
             link.save(update_fields=["sage_id", "updated_at"])
-            stamp_audit(link.pk, user, "rebound", note)
+            audit(
+                link, LogEntry.Action.UPDATE, {"sage_id": [before, sage_id]}, user, "rebound", note
+            )
     except IntegrityError:  # bound meanwhile by a run or another person
         raise taken(link, sage_id, "another one") from None
     return link
@@ -209,18 +211,22 @@ def taken(link: ExternalLink, sage_id: str, holder: str) -> SageIdTaken:
 
 def unbind(link: ExternalLink, user: Any, note: str = "") -> None:
     """Forget the binding: the next run of the record looks its Sage record up again."""
-    pk = link.pk
+    forgotten = {name: [getattr(link, name), "None"] for name in ("entity", "crm_id", "sage_id")}
     with transaction.atomic():
+        audit(link, LogEntry.Action.DELETE, forgotten, user, "unbound", note)
         link.delete()
-        stamp_audit(pk, user, "unbound", note)
 
 
-def stamp_audit(pk: int, user: Any, action: str, note: str) -> None:
-    """Put who acted, the action and the note on the audit entry the save just wrote."""
-    entry = LogEntry.objects.filter(
-        content_type=ContentType.objects.get_for_model(ExternalLink), object_pk=str(pk)
-    ).latest("pk")
-    entry.additional_data = {"action": action, "detail": note.strip()[:NOTE_LENGTH]}
-    if getattr(user, "is_authenticated", False):
-        entry.actor = user
-    entry.save(update_fields=["additional_data", "actor"])
+def audit(
+    link: ExternalLink, action: int, changes: dict[str, list[str]], user: Any, what: str, note: str
+) -> LogEntry:
+    """The binding's audit entry: the change, who made it, what they did and their note
+    (`user` None inside a request: auditlog's middleware fills in the actor)."""
+    return LogEntry.objects.log_create(
+        link,
+        force_log=True,
+        action=action,
+        changes=changes,
+        actor=user if getattr(user, "is_authenticated", False) else None,
+        additional_data={"action": what, "detail": note.strip()[:NOTE_LENGTH]},
+    )

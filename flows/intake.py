@@ -4,12 +4,15 @@ Everything a delivery creates (events, runs, queue rows) commits in one transact
 the CRM gets its 200: an acknowledged event is never lost. A redelivery (same dedupe key)
 finds its event already stored and creates nothing.
 
-This is the webhook's hot path (bench/ingest.py), so it issues only what it needs: one read
-of the pair's enabled flows (hand-written: the ORM took longer to compile it than to run
-it), then per event one INSERT for the event, one per run and one per queue row. A delivery
-of a single event (the usual case) is one transaction with no savepoint of its own: a
-duplicate rolls it all back, and nothing else was in it. A duplicate then costs one more
-statement, the upsert counting it for the exactly-once report (`tally_redelivery`).
+This is the webhook's hot path (bench/ingest.py), so it issues only what it needs: the
+pair's enabled flows (read with the pair by the webhook view, else one hand-written read),
+then per event one INSERT for the event, one per run and one per queue row, each a statement
+prepared once (`flows.rows`, `flows.queue_rows`: the ORM's `create()` and django-q2's
+`async_task` took two thirds of a delivery's CPU). A delivery of a single event (the usual
+case) commits together with the deliveries other threads of the process store at the same
+moment (`flows.group_commit`), each in a savepoint: a duplicate undoes only itself, and is
+answered only once the others' commit is done. A duplicate then costs one more statement,
+the upsert counting it for the exactly-once report (`tally_redelivery`).
 """
 
 from dataclasses import dataclass
@@ -19,11 +22,21 @@ from django.utils import timezone
 
 from connectors.base import WebhookEvent
 from connectors.models import IntegrationPair
+from flows.group_commit import GROUP_COMMIT
 from flows.models import ExternalLink, FlowConfig, InboundEvent, SyncRun
+from flows.queue_rows import enqueue
 from flows.registry import FLOWS
-from flows.runner import enqueue
+from flows.rows import insert_row
 
 POLLED = "poll"  # the source of events a poll reads
+
+
+@dataclass
+class StoredEvent:
+    """What the runs of a just-stored event need of it."""
+
+    pk: int
+    entity_key: str
 
 
 @dataclass
@@ -34,9 +47,11 @@ class IntakeResult:
 
 
 def take_in(pair: IntegrationPair, events: list[WebhookEvent], source: str,
-            headers: dict[str, str] | None = None) -> IntakeResult:  # fmt: skip
-    """Store each event once and start a run of every enabled flow that wants it."""
-    configs = enabled_configs(pair)
+            headers: dict[str, str] | None = None,
+            configs: list[FlowConfig] | None = None) -> IntakeResult:  # fmt: skip
+    """Store each event once and start a run of every enabled flow that wants it. `configs`,
+    the pair's enabled flows, when the caller read them with the pair (the webhook view)."""
+    configs = enabled_configs(pair) if configs is None else configs
     result = IntakeResult()
     if len(events) == 1:
         take_in_one(pair, events[0], source, headers or {}, configs, result)
@@ -81,16 +96,20 @@ def enabled_configs(pair: IntegrationPair) -> list[FlowConfig]:
 def take_in_one(pair: IntegrationPair, event: WebhookEvent, source: str,
                 headers: dict[str, str], configs: list[FlowConfig],
                 result: IntakeResult) -> None:  # fmt: skip
-    """One event in one transaction (a savepoint only inside a poll's): a duplicate rolls
-    back a transaction holding nothing else."""
+    """One event, committed with whatever other threads of this process store at the same
+    moment (`flows.group_commit`; in a savepoint of its own, inside a poll's transaction
+    directly): a duplicate undoes only itself."""
     wanted_by = wanting(pair, configs, event, source)
-    stored = None
+    stored: list[StoredEvent] = []
+
+    def store() -> None:
+        stored.append(store_event(pair, event, source, headers, wanted_by))
+        start_runs(pair, stored[0], wanted_by, result)
+
     try:
-        with transaction.atomic():
-            stored = store_event(pair, event, source, headers, wanted_by)
-            start_runs(pair, stored, wanted_by, result)
+        GROUP_COMMIT.run(store)
     except IntegrityError:
-        if stored is not None:  # the event went in, so this is no redelivery
+        if stored:  # the event went in, so this is no redelivery
             raise
         result.duplicates += 1
         if source != POLLED:  # a poll overlapping a delivery is no redelivery
@@ -142,10 +161,11 @@ def made_by_another_pair(pair: IntegrationPair, event: WebhookEvent) -> bool:
 
 
 def store_event(pair: IntegrationPair, event: WebhookEvent, source: str,
-                headers: dict[str, str], wanted_by: list[FlowConfig]) -> InboundEvent:  # fmt: skip
+                headers: dict[str, str], wanted_by: list[FlowConfig]) -> StoredEvent:  # fmt: skip
     """The stored event; IntegrityError when its dedupe key was stored before."""
-    return InboundEvent.objects.create(
-        pair=pair,
+    pk = insert_row(
+        InboundEvent,
+        pair_id=pair.pk,
         source=source,
         kind=event.kind,
         dedupe_key=event.dedupe_key,
@@ -155,14 +175,16 @@ def store_event(pair: IntegrationPair, event: WebhookEvent, source: str,
         status=InboundEvent.Status.ACCEPTED if wanted_by else InboundEvent.Status.IGNORED,
         error=event.ignored,
     )
+    return StoredEvent(pk, event.entity_key)
 
 
-def start_runs(pair: IntegrationPair, stored: InboundEvent, wanted_by: list[FlowConfig],
+def start_runs(pair: IntegrationPair, stored: StoredEvent, wanted_by: list[FlowConfig],
                result: IntakeResult) -> None:  # fmt: skip
     """A pending run and its queue row for each flow that wants the event."""
     for config in wanted_by:
-        run = SyncRun.objects.create(
-            flow_config=config, pair=pair, event=stored, entity_key=stored.entity_key
-        )
-        enqueue(run)
+        run_id = insert_row(
+            SyncRun, flow_config_id=config.pk, pair_id=pair.pk, event_id=stored.pk,
+            entity_key=stored.entity_key,
+        )  # fmt: skip
+        enqueue(run_id)
         result.runs += 1

@@ -4,20 +4,25 @@ anything is written, given back when the worker is asked to stop.
 - `claim`: one conditional UPDATE, pending (or a retry that is due) → running, with a lease
   (`lease_until`, `lease_owner`, `attempt`). Only the oldest active run of a pair and entity
   key can be claimed, so events of one record are handled one at a time, in order.
-- `kept`: while the run goes on, a thread renews the lease every third of
+- `kept`: while the run goes on, one keeper thread per process renews, with one UPDATE, the
+  lease of every run in flight that no write extended in the last third of
   CLARITY_RUN_LEASE_SECONDS, so a step longer than the lease keeps its run. Only a worker
   that died lets the lease lapse; the sweeper then takes the run back.
+- The time cap: a run still going CLARITY_RUN_MAX_SECONDS after it was taken is hung (on a
+  run thread, django-q2's task timeout no longer kills it): its lease is no longer extended,
+  so the sweeper hands it to another worker once it lapses.
 - `owned` (fencing): the runner writes a step's result or the run's outcome in a transaction
-  that first renews the lease on condition that it is still this worker's attempt. A worker
-  that stalled past its lease and lost the run to another gets LeaseLost and writes nothing.
+  that first renews the lease on condition that it is still this worker's attempt (one
+  UPDATE). A worker that stalled past its lease and lost the run to another gets LeaseLost
+  and writes nothing.
 - Stopping: `run_workers` makes a stop request before it forks its cluster, so every worker
   shares it. Once it is set, a worker takes no new run and gives its run back before the next
-  step; a step still going CLARITY_WORKER_STOP_SECONDS later is abandoned, the run given
-  back, and the worker process ends. A run given back is due at once, and rung for when
+  step; a step still going CLARITY_WORKER_STOP_SECONDS later is abandoned: every run in
+  flight in the process (it runs many, on threads: flows/inflight.py) is given back, and the
+  worker process ends. A run given back is due at once, and rung for when
   this cluster no longer pulls from the queue.
 """
 
-import contextvars
 import logging
 import multiprocessing
 import os
@@ -26,14 +31,17 @@ import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from multiprocessing.synchronize import Event
+from typing import Any
 
 from django.conf import settings
-from django.db import DatabaseError, close_old_connections, connections, transaction
+from django.db import DatabaseError, close_old_connections, connection, connections, transaction
 from django.db.models import Exists, F, OuterRef, Q, QuerySet
 from django.utils import timezone
 
+from connectors import metering
 from flows.models import SyncRun
 from flows.queue import enqueue_at
 
@@ -44,6 +52,14 @@ LOOK_EVERY = 0.25  # seconds between the keeper's looks at the stop request
 # its cluster no longer pulls from the queue (else the ring could be lost in it), and the
 # next cluster does.
 NEXT_WORKER_AFTER = timedelta(seconds=2)
+# The key of `SyncRun.progress` marking a run a business rule routed to the pair's other
+# won-deal flow (flows/steps/rules.py): it starts even while that flow is switched off.
+ROUTED = "routed"
+
+
+def may_start() -> Q:
+    """Runs whose flow is switched on, or that a rule routed to their flow."""
+    return Q(flow_config__enabled=True) | Q(progress__has_key=ROUTED)
 
 
 class LeaseLost(Exception):
@@ -69,7 +85,7 @@ def claim(run_id: int) -> bool:
     )
     claimed = (
         SyncRun.objects.filter(pk=run_id, status__in=SyncRun.CLAIMABLE)
-        .filter(pair__enabled=True, flow_config__enabled=True)
+        .filter(may_start(), pair__enabled=True)
         .filter(Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now))
         .filter(~Exists(older_active))
         .update(
@@ -93,16 +109,48 @@ def held(run: SyncRun) -> QuerySet[SyncRun]:
 
 def renew(run: SyncRun) -> bool:
     """Extend the lease if the run is still this attempt's; False once it is not."""
-    return held(run).update(lease_until=lease_end()) == 1
+    return fence(run)
+
+
+def fence(run: SyncRun, **also: Any) -> bool:
+    """Whether the run is still this attempt's, extending its lease if so (a run past the
+    time cap keeps the lease it has) and writing `also` (run fields) in the same UPDATE."""
+    held_run = _in_flight.get(run.pk)
+    extend = held_run is None or not held_run.capped
+    if also:
+        lease = {"lease_until": lease_end()} if extend else {}
+        fenced = held(run).update(**lease, **also) == 1
+    else:
+        fenced = fence_only(run, extend)
+    if fenced and extend and held_run is not None:
+        held_run.renewed = time.monotonic()
+    return fenced
+
+
+def fence_only(run: SyncRun, extend: bool) -> bool:
+    """The fencing UPDATE alone, written out: the hot path of every step, where the ORM
+    took longer to compile it than the database to run it."""
+    table, quote = SyncRun._meta.db_table, connection.ops.quote_name
+    lease_until = connection.ops.adapt_datetimefield_value(lease_end()) if extend else None
+    new_lease = "%s" if extend else quote("lease_until")
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"UPDATE {quote(table)} SET {quote('lease_until')} = {new_lease} "
+            f"WHERE {quote('id')} = %s AND {quote('status')} = %s "
+            f"AND {quote('lease_owner')} = %s AND {quote('attempt')} = %s",
+            [*([lease_until] if extend else []), run.pk, Status.RUNNING, run.lease_owner,
+             run.attempt],
+        )  # fmt: skip
+        return cursor.rowcount == 1
 
 
 @contextmanager
-def owned(run: SyncRun) -> Iterator[None]:
+def owned(run: SyncRun, **also: Any) -> Iterator[None]:
     """A transaction in which the run is still this attempt's, or LeaseLost and nothing
-    written. The renewing UPDATE comes first, so the run's row stays this worker's (locked,
-    and its lease fresh) until the writes commit."""
+    written. The fencing UPDATE (which writes `also` too) comes first, so the run's row stays
+    this worker's (locked, and its lease fresh) until the writes commit."""
     with transaction.atomic():
-        if not renew(run):
+        if not fence(run, **also):
             raise LeaseLost(f"run {run.pk} attempt {run.attempt}")
         yield
 
@@ -134,62 +182,130 @@ def pass_on(run_id: int) -> str:
     return "left for the next worker"
 
 
+@dataclass
+class Held:
+    """A run this process holds: when it was taken (for the time cap) and when its lease was
+    last extended (a fenced write extends it too, so a run of short steps needs no renewal)."""
+
+    run: SyncRun
+    since: float = field(default_factory=time.monotonic)
+    renewed: float = field(default_factory=time.monotonic)
+    capped: bool = False
+
+
+# The runs this process holds, by id, kept by one keeper thread for all of them: a worker that
+# must end mid-step gives them all back.
+_in_flight: dict[int, Held] = {}
+_in_flight_lock = threading.Lock()
+_keeper: threading.Thread | None = None
+
+
 @contextmanager
 def kept(run: SyncRun) -> Iterator[None]:
-    """Keep the run's lease from a thread while the body runs."""
-    done = threading.Event()
-    context = contextvars.copy_context()  # the thread logs with the run's id
-    keeper = threading.Thread(
-        target=context.run, args=(keep, run, done), name=f"lease of run {run.pk}", daemon=True
-    )
-    keeper.start()
+    """Keep the run's lease (from the process's keeper thread) while the body runs."""
+    global _keeper
+    with _in_flight_lock:
+        _in_flight[run.pk] = Held(run)
+        if _keeper is None or not _keeper.is_alive():
+            _keeper = threading.Thread(target=keep, name="lease keeper", daemon=True)
+            _keeper.start()
     try:
         yield
     finally:
-        done.set()
+        with _in_flight_lock:
+            _in_flight.pop(run.pk, None)
 
 
-def keep(run: SyncRun, done: threading.Event) -> None:
-    """The keeper: renew the lease until the run ends; abandon a step that outlives a stop
-    request by CLARITY_WORKER_STOP_SECONDS."""
-    every = settings.CLARITY_RUN_LEASE_SECONDS / 3
-    renew_at = time.monotonic() + every
+def runs_in_flight() -> int:
+    with _in_flight_lock:
+        return len(_in_flight)
+
+
+def held_now() -> list[Held]:
+    with _in_flight_lock:
+        return list(_in_flight.values())
+
+
+def keep() -> None:
+    """The keeper: renew the leases of the runs in flight whose lease no write extended
+    lately, except runs past CLARITY_RUN_MAX_SECONDS; abandon the steps still going
+    CLARITY_WORKER_STOP_SECONDS after a stop request. Ends when the process holds no run."""
+    global _keeper
     stop_seen: float | None = None
     try:
-        while not done.wait(LOOK_EVERY):
+        while True:
+            time.sleep(LOOK_EVERY)
+            with _in_flight_lock:
+                idle = not _in_flight
+                if idle:
+                    _keeper = None
+            if idle:
+                return
             now = time.monotonic()
             if stop_requested():
                 stop_seen = stop_seen or now
                 if now - stop_seen >= settings.CLARITY_WORKER_STOP_SECONDS:
-                    abandon(run)
-            if now >= renew_at:
-                if not renew_or_assume(run):
-                    return  # finished, given back or taken over: nothing left to keep
-                renew_at = now + every
+                    abandon()
+            renew_due(now)
     finally:
         connections.close_all()  # this thread's connection
 
 
-def renew_or_assume(run: SyncRun) -> bool:
-    """Renew; a database that is briefly unreachable is tried again at the next renewal."""
+def renew_due(now: float) -> None:
+    """One UPDATE for every run due a renewal; a run past the time cap is left to lapse."""
+    every = settings.CLARITY_RUN_LEASE_SECONDS / 3
+    due = []
+    for held_run in held_now():
+        if now - held_run.since >= max_run_seconds():
+            cap(held_run)
+        elif now - held_run.renewed >= every:
+            due.append(held_run)
+    if not due:
+        return
     try:
-        return renew(run)
-    except DatabaseError:
-        logger.warning("Could not renew the lease of run %s", run.pk, exc_info=True)
+        this_attempt = Q()
+        for held_run in due:
+            this_attempt |= Q(pk=held_run.run.pk, attempt=held_run.run.attempt)
+        SyncRun.objects.filter(this_attempt, status=Status.RUNNING).filter(
+            lease_owner=worker_name()
+        ).update(lease_until=lease_end())
+        for held_run in due:
+            held_run.renewed = now
+    except DatabaseError:  # tried again at the next look
+        logger.warning("Could not renew the leases of runs in flight", exc_info=True)
         close_old_connections()
-        return True
 
 
-def abandon(run: SyncRun) -> None:
-    """Stop the worker mid-step, as a crash would, but with the run free at once rather than
-    when its lease lapses. The step is done again by the next worker: steps are idempotent."""
-    given = give_back(run)
+def max_run_seconds() -> float:
+    return settings.CLARITY_RUN_MAX_SECONDS
+
+
+def cap(held_run: Held) -> None:
+    """A run past the time cap is hung: its lease is no longer extended, so once it lapses
+    the sweeper hands the run to another worker and this attempt's writes are fenced off."""
+    if not held_run.capped:
+        held_run.capped = True
+        logger.warning(
+            "Run %s has been running for over %s s (CLARITY_RUN_MAX_SECONDS): its lease is "
+            "no longer renewed, so another worker takes it over once the lease lapses",
+            held_run.run.pk,
+            max_run_seconds(),
+        )
+
+
+def abandon() -> None:
+    """Stop the worker mid-step, as a crash would, but with its runs free at once rather than
+    when their leases lapse. Their steps are done again by the next worker: steps are
+    idempotent. A run that finished meanwhile is no longer held and stays as it is."""
+    runs = [held_run.run for held_run in held_now()]
+    given = sum(give_back(run) for run in runs)
+    metering.flush()
     logger.warning(
-        "Worker stopping: run %s was still in a step %s s after the stop request; %s, and "
-        "this worker process ends now",
-        run.pk,
+        "Worker stopping: runs were still in a step %s s after the stop request; %s of %s "
+        "given back (the others had ended), and this worker process ends now",
         settings.CLARITY_WORKER_STOP_SECONDS,
-        "it is given back" if given else "it was no longer this worker's",
+        given,
+        len(runs),
     )
     os._exit(0)
 

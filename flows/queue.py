@@ -3,8 +3,8 @@
 A run is rung now, or at the time it falls due (a retry). The ORM broker's queue row has a
 `lock`, the time before which no cluster pulls it (django-q2 uses it to hand a task out again
 when no worker acknowledged it); a row written with the due time as its lock is a task that
-waits in the database, through worker restarts, and runs within a poll (0.5 s) of falling
-due. The settings' Q_CLUSTER uses the ORM broker.
+waits in the database, through worker restarts, and runs within a poll (Q_CLUSTER's "poll")
+of falling due. The settings' Q_CLUSTER uses the ORM broker.
 """
 
 from datetime import datetime

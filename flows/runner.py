@@ -1,13 +1,18 @@
 """Execute a claimed run's steps, and decide what happens after an error.
 
-`execute_run` is the django-q2 task. It claims the run (flows/leases.py: a conditional UPDATE
-with a lease), keeps the lease while the steps go on, and writes each step's result and the
-run's outcome only while the run is still this worker's. A worker that dies leaves the lease
-to lapse; the sweeper then takes the run back. A retry is rung for at its due time.
+`execute_run` is the django-q2 task. In a cluster's worker process it hands the run to one of
+the process's run threads (flows/inflight.py), so that many runs wait on their systems at
+once; elsewhere it runs the run itself. `run_here` claims the run (flows/leases.py: a
+conditional UPDATE with a lease), keeps the lease while the steps go on, and writes each
+step's result and the run's outcome only while the run is still this worker's. A worker that
+dies leaves the lease to lapse; the sweeper then takes the run back. A retry is rung for at
+its due time.
 """
 
+import functools
 import logging
 import time
+from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
@@ -17,23 +22,26 @@ from django.db.models import F
 from django.utils import timezone
 
 from clarity.logs import bind_log_context, logs_for_run
+from connectors import metering
 from connectors.errors import (
     AuthError,
     ConnectorError,
     RateLimited,
     TransientError,
 )
-from connectors.metering import flushes_api_calls
 from connectors.services import record_outcome
 from flows.backoff import backoff_seconds
 from flows.base import AwaitApproval, Rejected, StepContext, StepOutputs
+from flows.inflight import hand_over, in_worker_process
 from flows.leases import (
     LeaseLost,
     claim,
     give_back,
+    held,
     kept,
     owned,
     pass_on,
+    runs_in_flight,
     stop_requested,
 )
 from flows.models import Approval, RunStep, SyncRun
@@ -46,10 +54,32 @@ logger = logging.getLogger(__name__)
 Status = SyncRun.Status
 
 
-@flushes_api_calls
-@logs_for_run
 def execute_run(run_id: int) -> str:
-    """The task: claim, run the steps not yet done, record the outcome."""
+    """The task: on a run thread of a worker process, or here in any other process."""
+    if in_worker_process():
+        return hand_over(run_id, run_here)
+    return run_here(run_id)
+
+
+def flushes_api_calls_when_idle(task: Callable[[int], str]) -> Callable[[int], str]:
+    """The API calls runs counted are saved every few seconds while runs go on
+    (connectors/metering.py) and when the last run in flight ends, not after every run."""
+
+    @functools.wraps(task)
+    def run(run_id: int) -> str:
+        try:
+            return task(run_id)
+        finally:
+            if not runs_in_flight():
+                metering.flush()
+
+    return run
+
+
+@flushes_api_calls_when_idle
+@logs_for_run
+def run_here(run_id: int) -> str:
+    """Claim, run the steps not yet done, record the outcome."""
     if stop_requested():
         return pass_on(run_id)
     if not claim(run_id):
@@ -75,6 +105,7 @@ def run_steps(run: SyncRun) -> str:
     """Each step not yet done, its result written while the run is still this attempt's."""
     flow = FLOWS[run.flow_config.flow]
     ctx = StepContext(run=run, flow=flow, outputs=StepOutputs(done_outputs(run)))
+    written: dict[str, Any] = dict(ctx.outputs.outputs)  # outputs as written: redacted
     progressed = False  # did this attempt get any step done?
     unanswered = run.error_class == TransientError.__name__  # how the last attempt ended
     for order, step in enumerate(flow.steps, start=1):
@@ -97,7 +128,7 @@ def run_steps(run: SyncRun) -> str:
         except Exception as exc:
             duration = time.monotonic() - started
             record_outcome((run.pair.crm, run.pair.erp), exc, call, again)
-            step_input = input_of(ctx, order)
+            step_input = input_of(ctx, order, written)
             with owned(run):
                 record_step(
                     run, order, step.name, RunStep.Status.FAILED, step_input, {}, exc, duration
@@ -108,15 +139,16 @@ def run_steps(run: SyncRun) -> str:
             tell_after_failure(ctx, exc)
             return outcome
         record_outcome(used_connections(ctx), call=call, again=again)
-        with owned(run):
-            record_step(
-                run, order, step.name, RunStep.Status.SUCCEEDED, input_of(ctx, order), output,
-                duration=time.monotonic() - started,
+        references = {**run.references, **(output.get("references") or {})}
+        with owned(run, **({"references": references} if references != run.references else {})):
+            written[step.name] = record_step(
+                run, order, step.name, RunStep.Status.SUCCEEDED, input_of(ctx, order, written),
+                output, duration=time.monotonic() - started,
             )  # fmt: skip
+        run.references = references
         ctx.outputs[step.name] = output
         progressed = True
-    with owned(run):
-        finish(run, Status.SUCCEEDED, **NO_ERROR)  # an earlier attempt's error is history now
+    finish_held(run, Status.SUCCEEDED, **NO_ERROR)  # an earlier attempt's error is history now
     return "succeeded"
 
 
@@ -126,15 +158,19 @@ def used_connections(ctx: StepContext) -> list[Any]:
     return [getattr(ctx.pair, side) for side in ("crm", "erp") if side in vars(ctx)]
 
 
-def input_of(ctx: StepContext, order: int) -> dict[str, Any]:
-    """What a step worked from, for the run's page: the earlier outputs it read; the first
-    step also the record the run is about and the event that started it."""
-    step_input: dict[str, Any] = ctx.outputs.read_by_step()
+def input_of(ctx: StepContext, order: int, written: dict[str, Any]) -> dict[str, Any]:
+    """What a step worked from, for the run's page, redacted: the earlier outputs it read (as
+    they were written, redacted once already); the first step also the record the run is
+    about and the event that started it."""
+    step_input: dict[str, Any] = {
+        name: written[name] if name in written else redact(output)
+        for name, output in ctx.outputs.read_by_step().items()
+    }
     if order == 1:
         event = ctx.run.event
         step_input = {
-            "record": ctx.run.entity_key,
-            **({"event": {"kind": event.kind, "payload": event.payload}} if event else {}),
+            "record": redact_text(ctx.run.entity_key),
+            **({"event": redact({"kind": event.kind, "payload": event.payload})} if event else {}),
             **step_input,
         }
     return step_input
@@ -165,22 +201,24 @@ def record_step(
     output: dict[str, Any],
     error: Exception | None = None,
     duration: float = 0.0,
-) -> None:
+) -> dict[str, Any]:
+    """Write the step's result; `step_input` comes redacted (input_of), and a succeeded step's
+    references reach the run in the fencing UPDATE (run_steps). Returns the output as
+    written, redacted: what later steps' inputs show."""
+    written = redact(output)
     RunStep.objects.create(
         run=run,
         attempt=run.attempt,
         order=order,
         name=name,
         status=status,
-        input=redact(step_input),
-        output=redact(output),
+        input=step_input,
+        output=written,
         error=redact_text(describe(error)) if error else "",
         duration_ms=int(duration * 1000),
         started_at=timezone.now() - timedelta(seconds=duration),
     )
-    if status == RunStep.Status.SUCCEEDED and output.get("references"):
-        run.references = {**run.references, **output["references"]}
-        SyncRun.objects.filter(pk=run.pk).update(references=run.references)
+    return written
 
 
 def describe(error: Exception) -> str:
@@ -194,6 +232,20 @@ def finish(run: SyncRun, status: str, **fields: Any) -> None:
         **fields,
     )  # fmt: skip
     wake_next_of_key(run)
+
+
+def finish_held(run: SyncRun, status: str, **fields: Any) -> None:
+    """`finish` in the fencing UPDATE itself: one write, made only if the run is still this
+    attempt's, else LeaseLost and nothing written."""
+    now = timezone.now()
+    with transaction.atomic():
+        finished = held(run).update(
+            status=status, finished_at=now, lease_until=None, lease_owner="", updated_at=now,
+            **fields,
+        )  # fmt: skip
+        if not finished:
+            raise LeaseLost(f"run {run.pk} attempt {run.attempt}")
+        wake_next_of_key(run)
 
 
 def wake_next_of_key(run: SyncRun) -> None:

@@ -12,7 +12,7 @@ from django.db.models.signals import post_migrate, post_save
 from clarity.schedules import repeat_every
 from connectors.models import IntegrationPair
 from flows import config_section as section
-from flows.models import Approval, ExternalLink, FlowConfig, Subscription
+from flows.models import Approval, FlowConfig, Subscription
 from flows.registry import flows_for
 from mappings.config_transfer import PairSection, register_pair_section
 
@@ -21,8 +21,6 @@ def connect() -> None:
     auditlog.register(FlowConfig)
     auditlog.register(Approval)
     auditlog.register(Subscription, exclude_fields=["secrets"])
-    # Who bound, rebound or unbound which records; not each sync's version stamp.
-    auditlog.register(ExternalLink, exclude_fields=["last_synced_version", "updated_at"])
     post_save.connect(offer_flows_to_new_pair, sender=IntegrationPair,
                       dispatch_uid="flows.offer_flows")  # fmt: skip
     post_migrate.connect(ensure_schedules, dispatch_uid="flows.sweeper")

@@ -19,6 +19,7 @@ from django.conf import settings
 from django.db.models import F, Q
 from django.utils import timezone
 
+from flows.leases import may_start
 from flows.models import RERING_AFTER, SyncRun
 from flows.queue import enqueue
 
@@ -50,13 +51,16 @@ def sweep() -> dict[str, int]:
     # A new pending run was enqueued with its event; only one left lying a minute needs help.
     stale, long_ago = now - timedelta(seconds=60), now - RERING_AFTER
     not_rung_lately = Q(rung_at__isnull=True) | Q(rung_at__lt=long_ago)
-    due = SyncRun.objects.filter(
-        Q(status=Status.PENDING, created_at__lt=stale) & not_rung_lately
-        | Q(status=Status.RETRY_SCHEDULED, next_attempt_at__lte=now)
-        & (not_rung_lately | Q(rung_at__lt=F("next_attempt_at"))),
-        pair__enabled=True,
-        flow_config__enabled=True,
-    ).order_by("pk")
+    due = (
+        SyncRun.objects.filter(
+            Q(status=Status.PENDING, created_at__lt=stale) & not_rung_lately
+            | Q(status=Status.RETRY_SCHEDULED, next_attempt_at__lte=now)
+            & (not_rung_lately | Q(rung_at__lt=F("next_attempt_at"))),
+            pair__enabled=True,
+        )
+        .filter(may_start())
+        .order_by("pk")
+    )
     rung = list(due.only("pk")[:1000])
     SyncRun.objects.filter(pk__in=[run.pk for run in rung]).update(rung_at=now)
     for run in rung:

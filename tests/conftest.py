@@ -2,6 +2,7 @@
 each, and the Streak → Sage 100 won-deal pair. Unit tests start no sandbox
 (tests/unit/conftest.py)."""
 
+import contextlib
 import os
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
@@ -221,3 +222,12 @@ def sage100_pair(streak_sandbox, sage100_sandbox) -> tuple:
 def sage(sage100_pair):
     """The won-deal pair's Sage 100 connector, to read orders and customers back."""
     return connector_for(sage100_pair[0].erp)
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    """The test database is gone; so is the lock file the webhook intake's group commit kept
+    beside it (flows/group_commit.py)."""
+    name = django_settings.DATABASES["default"].get("TEST", {}).get("NAME")
+    if name:
+        with contextlib.suppress(FileNotFoundError):
+            os.remove(f"{name}-writers")

@@ -195,6 +195,12 @@ def main() -> None:
     running = start_all(data_dir, ports=dict.fromkeys(NAMES, 0), names=NAMES)
     for sandbox in running.values():
         serve_bench_endpoints(sandbox, CallLog())
+    serve_until_stopped(running, ready_file)
+
+
+def serve_until_stopped(running: dict[str, RunningSandbox], ready_file: Path) -> None:
+    """Say where each sandbox listens in `ready_file` (written whole, then renamed, so the
+    bench never reads half of it), then serve until SIGTERM and stop them all."""
     ready = {name: {"url": sandbox.url} for name, sandbox in running.items()}
     ready["sage100"]["odbc_connection_string"] = running["sage100"].app.odbc_connection_string
     ready["salesforce"]["ca_bundle"] = str(running["salesforce"].app.cert_path)

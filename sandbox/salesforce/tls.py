@@ -5,6 +5,7 @@ Both are generated once and reused, so a client configured with them keeps worki
 """
 
 import ipaddress
+import os
 from datetime import timedelta
 from pathlib import Path
 
@@ -19,6 +20,23 @@ CERT_FILE = "salesforce-cert.pem"
 KEY_FILE = "salesforce-key.pem"
 JWT_PRIVATE_FILE = "salesforce-jwt-private.pem"
 JWT_PUBLIC_FILE = "salesforce-jwt-public.pem"
+# More addresses or host names the certificate names, comma-separated, e.g. the bridge address
+# bench/cluster.py's hosts reach the sandbox on. Read only when the certificate is made.
+EXTRA_NAMES_ENV = "SANDBOX_SALESFORCE_TLS_NAMES"
+
+
+def _subject_names() -> list[x509.GeneralName]:
+    """127.0.0.1 and localhost, then every name in EXTRA_NAMES_ENV."""
+    names: list[x509.GeneralName] = [
+        x509.IPAddress(ipaddress.ip_address("127.0.0.1")),
+        x509.DNSName("localhost"),
+    ]
+    for name in filter(None, os.environ.get(EXTRA_NAMES_ENV, "").replace(" ", "").split(",")):
+        try:
+            names.append(x509.IPAddress(ipaddress.ip_address(name)))
+        except ValueError:
+            names.append(x509.DNSName(name))
+    return names
 
 
 def _private_pem(key: rsa.RSAPrivateKey) -> bytes:
@@ -48,15 +66,7 @@ def ensure_certificate(data_dir: Path) -> tuple[Path, Path]:
         .serial_number(x509.random_serial_number())
         .not_valid_before(start)
         .not_valid_after(start + timedelta(days=3650))
-        .add_extension(
-            x509.SubjectAlternativeName(
-                [
-                    x509.IPAddress(ipaddress.ip_address("127.0.0.1")),
-                    x509.DNSName("localhost"),
-                ]
-            ),
-            critical=False,
-        )
+        .add_extension(x509.SubjectAlternativeName(_subject_names()), critical=False)
         .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
         .sign(key, hashes.SHA256())
     )

@@ -3,16 +3,26 @@ pipeline read once and again when it changed, Streak's comments read only when t
 be there already, no order looked up before the create (the bridge finds it), and items
 known to Sage remembered while an unknown one is always asked again.
 
+A deal's organization and contact are kept for 5 minutes, forgotten when Streak's webhook
+says they changed (tests/integration/flows/test_won_deal_parties_kept.py). The pipeline is
+kept for 15 minutes (read again sooner when a box or a mapping names a field
+it lacks), and the bindings runs make are not audited (people's rebinds and unbinds are).
+
 Shared helpers: `tests/won_deals.py`; the deals run inline against the live sandboxes."""
 
 import sqlite3
+import time
 from collections import Counter
 
 import pytest
+from auditlog.models import LogEntry
+from django.contrib.contenttypes.models import ContentType
 
 from connectors.sage100.client import OdbcReader
-from flows.models import SyncRun
+from connectors.streak import connector as streak_connector
+from flows.models import ExternalLink, SyncRun
 from flows.services import retry_run
+from flows.steps import MAP_DEAL
 from sandbox.streak import data as streak_data
 from tests import won_deals as shared
 
@@ -23,17 +33,7 @@ pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("runs_inline")]
 def calls(monkeypatch, streak_sandbox, sage100_sandbox) -> Counter:
     """Every API request the Streak and Sage 100 sandboxes answer, and every ODBC query or
     catalog read, counted by kind."""
-    counted: Counter = Counter()
-    for running in (streak_sandbox, sage100_sandbox):
-        app, dispatch = running.app, running.app.dispatch
-
-        def counting(request, app=app, dispatch=dispatch, name=running.name):
-            if app.is_api(request.path):
-                shape = "/".join(part for part in request.path.split("/")[:5] if len(part) < 20)
-                counted[f"{name} {request.method} {shape}"] += 1
-            return dispatch(request)
-
-        monkeypatch.setattr(app, "dispatch", counting)
+    counted = shared.count_api_calls(monkeypatch, (streak_sandbox, sage100_sandbox))
     for method in ("rows", "one", "scalar", "columns"):
         original = getattr(OdbcReader, method)
 
@@ -56,7 +56,7 @@ def deliver(client, pair, token, box: dict) -> SyncRun:
     return SyncRun.objects.get(pair=pair, entity_key=box["key"])
 
 
-def test_a_won_deal_of_a_customer_already_linked_costs_six_calls(
+def test_a_won_deal_of_a_customer_already_linked_costs_four_calls(
     client, streak_sandbox, sage100_pair, sage, calls
 ):
     pair, token = sage100_pair
@@ -68,11 +68,9 @@ def test_a_won_deal_of_a_customer_already_linked_costs_six_calls(
     assert second.references["sage_customer"] == first.references["sage_customer"]
     assert dict(calls) == {
         "streak GET /api/v1/boxes": 1,  # the deal re-read: the webhook is only a hint
-        "streak GET /api/v2/organizations": 1,
-        "streak GET /api/v2/contacts": 1,
-        "sage100 POST /v1/sales-orders": 1,
+        "sage100 POST /v1/sales-orders": 1,  # organization and contact kept from the first
         "streak POST /api/v1/boxes": 1,  # the order number written back
-        "streak POST /api/v2/boxes": 1,  # the comment, posted without reading the others
+        "streak POST /api/v2/boxes": 1,  # the comment: a box field update carries none
     }
     assert len(shared.orders_for(sage, "CALLS-2")) == 1
 
@@ -167,3 +165,47 @@ def create_item_like(sage100_sandbox, model: str, code: str) -> None:
                 f"INSERT INTO {table} ({listed}) SELECT {values} FROM {table} WHERE ItemCode = ?",
                 (code, model),
             )
+
+
+def test_a_won_deal_ten_minutes_after_the_pipeline_was_read_reads_it_no_more(
+    client, monkeypatch, streak_sandbox, sage100_pair, calls
+):
+    pair, token = sage100_pair
+    succeeded(deliver(client, pair, token, shared.won_clone(streak_sandbox, "SAL-1005", "TTL-1")))
+    later = time.monotonic() + 600
+    monkeypatch.setattr(streak_connector.time, "monotonic", lambda: later)
+    box = shared.won_twice_as_big(streak_sandbox, "SAL-1005", "TTL-2")
+    calls.clear()
+    succeeded(deliver(client, pair, token, box))
+    assert calls["streak GET /api/v1/pipelines"] == 0
+    assert sum(count for kind, count in calls.items() if kind.startswith("streak")) == 5
+
+
+def test_a_mapped_field_renamed_in_streak_after_the_pipeline_was_read_is_read_by_its_new_name(
+    client, monkeypatch, streak_sandbox, sage100_pair, streak_crm
+):
+    pair, token = sage100_pair
+    [terms_field] = [
+        field
+        for field in streak_data.SALES["fields"]
+        if field["key"] == streak_data.FIELD_PAYMENT_TERMS
+    ]
+    monkeypatch.setitem(terms_field, "name", "Terms")
+    assert streak_crm.pipeline().find_field("Payment Terms") is None  # read and kept like this
+    terms_field["name"] = "Payment Terms"  # an admin renames the field in Streak
+    key, run = shared.win_box(client, streak_sandbox, pair, token, "SAL-1005")
+    succeeded(run)
+    terms = streak_crm.get("Box", key)["fieldsByName"]["Payment Terms"]
+    assert terms and run.steps.get(name=MAP_DEAL).output["document"]["terms"] == terms
+
+
+def test_runs_that_bind_customers_and_orders_leave_the_audit_log_to_people(
+    client, streak_sandbox, sage100_pair
+):
+    pair, token = sage100_pair
+    succeeded(deliver(client, pair, token, shared.won_clone(streak_sandbox, "SAL-1005", "AUD-1")))
+    bigger = shared.won_twice_as_big(streak_sandbox, "SAL-1005", "AUD-2")  # the same company
+    succeeded(deliver(client, pair, token, bigger))
+    assert ExternalLink.objects.filter(pair=pair).count() == 3  # one customer, two orders
+    bindings = ContentType.objects.get_for_model(ExternalLink)
+    assert not LogEntry.objects.filter(content_type=bindings).exists()

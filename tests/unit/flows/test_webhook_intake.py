@@ -9,8 +9,8 @@ from django.db import connection
 
 from flows.base import Flow, Step
 from flows.models import FlowConfig, InboundEvent, SyncRun
+from flows.queue_rows import enqueue
 from flows.registry import FLOWS
-from flows.runner import enqueue
 from tests.factories import IntegrationPairFactory
 
 pytestmark = pytest.mark.django_db
@@ -51,7 +51,7 @@ def test_a_delivery_is_stored_and_starts_a_run(client, pair):
     run = SyncRun.objects.get()
     assert run.event == event and run.status == "pending"
     assert run.entity_key == event.entity_key
-    assert pair.queued == [run]
+    assert pair.queued == [run.pk]
 
 
 def test_a_redelivery_answers_200_and_creates_nothing(client, pair):

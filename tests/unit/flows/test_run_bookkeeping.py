@@ -1,0 +1,60 @@
+"""What a run costs the database besides its steps' own work (flows/runner.py,
+flows/leases.py): one fencing UPDATE per step (carrying the step's references), one that
+both fences and finishes the run, no metering write after each run while others are in
+flight, and one lease keeper per process renewing every run in flight with one UPDATE,
+rather than a thread and a query per run."""
+
+import threading
+import time
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
+
+from flows import leases
+from flows.models import SyncRun
+from flows.runner import claim, execute_run
+
+Status = SyncRun.Status
+
+
+def statements(captured: CaptureQueriesContext) -> list[str]:
+    """The statements run, transaction bookkeeping (savepoints) left out."""
+    return [query["sql"] for query in captured.captured_queries if "SAVEPOINT" not in query["sql"]]
+
+
+@pytest.mark.django_db
+def test_a_two_step_run_takes_nine_statements_each_write_fenced(config, script, new_run):
+    run = new_run()
+    with CaptureQueriesContext(connection) as captured:
+        assert execute_run(run.pk) == "succeeded"
+    sql = statements(captured)
+    # claim, read the run, read the steps done; per step: the fencing UPDATE (which takes the
+    # step's references to the run) and the step's row; the fencing UPDATE that finishes the
+    # run, and a look for the record's next run.
+    assert len(sql) == 9, "\n".join(sql)
+    fences = [s for s in sql if s.startswith("UPDATE") and '"attempt" = ' in s.split("WHERE")[1]]
+    assert len(fences) == 3  # both steps' writes and the finish only if still this attempt's
+    run.refresh_from_db()
+    assert run.status == Status.SUCCEEDED and run.lease_owner == ""
+    assert run.references == {"sage_customer": "00-ACME", "sage_order": "0000123"}
+
+
+@pytest.mark.django_db(transaction=True)
+def test_one_keeper_renews_every_run_in_flight_with_one_update(new_run, settings):
+    settings.CLARITY_RUN_LEASE_SECONDS = 0.6  # renewed every 0.2 s
+    runs = []
+    for key in ("box-1", "box-2", "box-3"):
+        run = new_run(key)
+        assert claim(run.pk)
+        run.refresh_from_db()
+        runs.append(run)
+    with leases.kept(runs[0]), leases.kept(runs[1]), leases.kept(runs[2]):
+        keepers = [thread for thread in threading.enumerate() if thread.name == "lease keeper"]
+        assert len(keepers) == 1
+        time.sleep(1.2)  # twice the lease: each run is still held
+        leases_now = SyncRun.objects.filter(pk__in=[run.pk for run in runs])
+        assert all(run.lease_until > timezone.now() for run in leases_now)
+    keepers[0].join(timeout=2)
+    assert not keepers[0].is_alive()  # no run in flight: the keeper ends
