@@ -42,6 +42,8 @@ CLARITY_RETRY_BASE_SECONDS = env.float("CLARITY_RETRY_BASE_SECONDS", default=30.
 CLARITY_RETRY_CAP_SECONDS = env.float("CLARITY_RETRY_CAP_SECONDS", default=3600.0)
 CLARITY_MAX_ATTEMPTS = env.int("CLARITY_MAX_ATTEMPTS", default=8)
 CLARITY_RUN_LEASE_SECONDS = env.int("CLARITY_RUN_LEASE_SECONDS", default=30)
+# A run still going this long after it was taken is hung: its lease is no longer renewed.
+CLARITY_RUN_MAX_SECONDS = env.float("CLARITY_RUN_MAX_SECONDS", default=600.0)
 CLARITY_MAX_CRASHES = env.int("CLARITY_MAX_CRASHES", default=3)
 CLARITY_SWEEP_SECONDS = env.int("CLARITY_SWEEP_SECONDS", default=60)
 CLARITY_WEBHOOK_MAX_BYTES = 1024 * 1024
@@ -276,9 +278,12 @@ Q_CLUSTER = {
     "ack_failures": False,
     "catch_up": False,
     "save_limit": 250,
-    "poll": 0.5,
+    # An idle cluster looks at the queue this often (one query): how long a new run can wait.
+    "poll": env.float("CLARITY_QUEUE_POLL_SECONDS", default=0.1),
     "label": "Worker tasks",
 }
+# Runs in flight at once in each worker process, on threads (flows/inflight.py).
+CLARITY_RUNS_PER_WORKER = env.int("CLARITY_RUNS_PER_WORKER", default=32)
 
 CONTENT_SECURITY_POLICY = {
     "DIRECTIVES": {

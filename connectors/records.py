@@ -2,6 +2,8 @@
 read, a customer matched, a document made or seen, an order, a payment, an open invoice,
 stock, a stream's batch. Plain frozen data, the same for every system."""
 
+import hashlib
+import json
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from decimal import Decimal
@@ -140,12 +142,73 @@ class StockRead:
 
 
 @dataclass(frozen=True)
+class DealStock:
+    """A deal as the stock index keeps it: the items it asks for, while it is open."""
+
+    key: str
+    changed: datetime  # its change stamp: the index reads deals changed since the newest
+    open: bool  # not in a closed stage
+    lines: dict[str, Decimal]  # item code (upper case) → quantity asked
+    shown: str = ""  # the stock summary its stock field shows now
+
+
+@dataclass(frozen=True)
+class Shortfall:
+    """A sales order's item asking for more than its warehouse has available, and the
+    vendor who usually supplies it (`vendor` "" when the item names none)."""
+
+    sku: str
+    warehouse: str
+    ordered: Decimal
+    available: Decimal
+    vendor: str = ""  # the key a purchase order names the vendor by ("00-ALLENCO")
+    vendor_name: str = ""
+
+    @property
+    def short(self) -> Decimal:
+        return self.ordered - self.available
+
+
+@dataclass(frozen=True)
 class AccountWrite:
     """What a write of Sage's values to a CRM organization or account did."""
 
     written: list[str]  # common fields written
     missing: list[str] = field(default_factory=list)  # fields the CRM record cannot hold
     version: str = ""  # the record's change stamp after the write ("" when unknown)
+
+
+@dataclass(frozen=True)
+class ContactRecord:
+    """A person of a customer as either side keeps them, in contact sync's common fields;
+    `key` is the record's own key on its side ("" for one not written yet)."""
+
+    key: str
+    name: str = ""
+    email: str = ""
+    phone: str = ""
+    title: str = ""
+
+    def values(self) -> dict[str, str]:
+        return {"name": self.name, "email": self.email, "phone": self.phone, "title": self.title}
+
+    def fingerprint(self, fields: list[str]) -> str:
+        """The values of `fields`, hashed: a CRM contact's version by content, for CRMs whose
+        change stamp our own write moves too (equal fingerprints, nothing new for Sage)."""
+        values = self.values()
+        owned = {name: values[name] for name in sorted(fields) if name in values}
+        digest = hashlib.sha256(json.dumps(owned, sort_keys=True).encode()).hexdigest()
+        return f"values:{digest[:40]}"
+
+
+@dataclass(frozen=True)
+class Person:
+    """A CRM user or an ERP salesperson: the key the system names them by (a deal's owner,
+    a Sage SalespersonNo with its division), for matching the two lists by email or name."""
+
+    key: str
+    name: str = ""
+    email: str = ""
 
 
 @dataclass(frozen=True)

@@ -12,8 +12,10 @@ from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
 from connectors.base import WebhookEvent
+from connectors.crm_role import CrmRole
+from connectors.erp_role import ErpRole
 from connectors.registry import SYSTEMS
-from connectors.roles import CAPABILITY_WORDS, TOPIC_WORDS, CrmRole, ErpRole
+from connectors.roles import CAPABILITY_WORDS, TOPIC_WORDS
 from connectors.services import connector_for
 
 if TYPE_CHECKING:
@@ -163,6 +165,8 @@ class Flow:
     # Flows of one `choice` are alternatives: a pair runs one of them at a time (a won deal
     # becomes a sales order or an invoice in Sage, never both).
     choice: str = ""
+    # Work a polled flow does after each successful poll besides its feeds (a daily scan).
+    after_poll: Callable[["FlowConfig"], object] | None = None
 
     def works_for(self, crm_system: str, erp_system: str) -> bool:
         return not self.missing_for(crm_system, erp_system)

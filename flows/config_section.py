@@ -15,18 +15,25 @@ from typing import Any
 from connectors.models import IntegrationPair
 from flows.models import FlowConfig
 from flows.registry import FLOWS
+from flows.rules_versions import apply_rules, export_rules, rules_change
 from mappings.config_transfer import ConfigError, SectionRefused
 
 SECTION = "flow_settings"
 PERMISSION = "flows.change_flowconfig"
-KEYS = ("flow", "enabled", "trigger", "options")
+KEYS = ("flow", "enabled", "trigger", "options", "rules")
 MAX_OPTIONS_CHARS = 20_000  # an item's options, as JSON
 REFUSED = "changing a pair's flows needs the Integration admin role."
 
 
 def export_flow_settings(pair: IntegrationPair) -> list[dict[str, Any]]:
     return [
-        {"flow": c.flow, "enabled": c.enabled, "trigger": c.trigger, "options": c.options}
+        {
+            "flow": c.flow,
+            "enabled": c.enabled,
+            "trigger": c.trigger,
+            "options": c.options,
+            **export_rules(c),
+        }
         for c in FlowConfig.objects.filter(pair=pair).order_by("flow")
     ]
 
@@ -70,6 +77,8 @@ def flow_settings_changes(
                 if before != after
             ]
             changes.append(f"{flow}: {', '.join(parts)} changed{dropped}")
+        if rules := rules_change(config, item):  # the flow's business rules (flows/rules.py)
+            changes.append(rules)
     return changes
 
 
@@ -78,7 +87,7 @@ def apply_flow_settings(pair: IntegrationPair, data: list[dict[str, Any]], user:
         raise SectionRefused(REFUSED)
     for item in data:
         if item.get("flow") in FLOWS:
-            FlowConfig.objects.update_or_create(
+            config, _ = FlowConfig.objects.update_or_create(
                 pair=pair,
                 flow=item["flow"],
                 defaults={
@@ -87,6 +96,7 @@ def apply_flow_settings(pair: IntegrationPair, data: list[dict[str, Any]], user:
                     "options": known_options(item["flow"], item.get("options") or {}),
                 },
             )
+            apply_rules(config, item, user, "Imported with the configuration")
 
 
 def known_options(flow: str, options: dict[str, Any]) -> dict[str, Any]:

@@ -12,9 +12,9 @@ from concurrent.futures import TimeoutError as FutureTimeout
 from django.conf import settings
 from django.db import connections
 
+from connectors.erp_role import ErpRole
 from connectors.errors import ConnectorError, NotFound
 from connectors.models import IntegrationPair
-from connectors.roles import ErpRole
 from connectors.services import connector_for
 from flows.models import ExternalLink
 

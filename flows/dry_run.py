@@ -23,23 +23,21 @@ and batched, and the result is shown, not stored.
 
 import time
 from datetime import date
-from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from clarity.permissions import needs
 from connectors.base import WebhookEvent
-from connectors.errors import Unsupported, ValidationError
+from connectors.errors import ValidationError
 from connectors.records import ItemRef
 from flows.base import LABEL_SEPARATOR, StepContext, StepOutputs
+from flows.dry_run_customers import KnownCustomers, bound_customer_ref, compare_customer
 from flows.dry_run_outcomes import (
     CREATE,
     DUPLICATE,
     FAIL,
     NOTHING,
-    UPDATE,
     DealOutcome,
     DryRunResult,
-    FieldChange,
     Mapped,
 )
 from flows.exactly_once import DATE_FIELDS, REFERENCE_FIELDS, document_kind
@@ -281,7 +279,7 @@ def classify(ctx: StepContext, specs: Specs, document: str, deals: list[Mapped])
         if seen.kind == kind and seen.deal_reference:
             in_sage.setdefault(seen.deal_reference, seen.number)
     items: dict[str, ItemRef | None] = {}
-    customers: dict[str, dict[str, Any] | None] = {}  # ERP customer records by ref
+    customers = KnownCustomers()
     for deal in mapped:
         outcome = deal.outcome
         assert outcome is not None
@@ -296,7 +294,11 @@ def classify(ctx: StepContext, specs: Specs, document: str, deals: list[Mapped])
             continue
         if ref:
             outcome.verdict, outcome.reason = DUPLICATE, ref
-        compare_customer(ctx, specs, deal, customers, outcome)
+        try:
+            values: dict[str, Any] | str = to_erp(ctx, specs, "Customer", deal.customer, "customer")
+        except ValidationError as exc:
+            values = str(exc)
+        compare_customer(ctx, deal.customer, values, customers, outcome)
 
 
 def match_lines(
@@ -368,56 +370,3 @@ def to_erp(
     result, spec = specs.apply("out", canonical, names.mapping, record, erp_schema(ctx, names))
     check(ctx, result, spec, f"{ctx.erp.label} {what}", in_crm=False)
     return result.output
-
-
-def bound_customer_ref(ctx: StepContext, customer: dict[str, Any]) -> str:
-    crm_id = (customer.get("external_refs") or {}).get("crm") or ""
-    link = ExternalLink.objects.filter(pair=ctx.pair, entity="customer", crm_id=crm_id).first()
-    return link.sage_id if crm_id and link else ""
-
-
-def compare_customer(
-    ctx: StepContext,
-    specs: Specs,
-    deal: Mapped,
-    customers: dict[str, dict[str, Any] | None],
-    outcome: DealOutcome,
-) -> None:
-    """The bound customer as the ERP holds it beside the mapped customer in the ERP's own
-    fields (through the out mapping): a difference is a would-update (on a duplicate, only
-    listed)."""
-    ref = bound_customer_ref(ctx, deal.customer)
-    if not ref:
-        outcome.notes.append(f"The customer would be found in {ctx.erp.label} or created.")
-        return
-    if ref not in customers:
-        try:
-            customers[ref] = ctx.erp.read_customer(ref)
-        except Unsupported:
-            customers[ref] = None
-    current = customers[ref]
-    if current is None:
-        return
-    try:
-        values = to_erp(ctx, specs, "Customer", deal.customer, "customer")
-    except ValidationError as exc:
-        outcome.notes.append(f"The customer could not be compared with {ref}: {exc}")
-        return
-    outcome.changes = [
-        FieldChange(name, plain(current[name]), plain(value))
-        for name, value in values.items()
-        if name in current and plain(value) and plain(value) != plain(current[name])
-    ]
-    if outcome.changes and outcome.verdict == CREATE:
-        outcome.verdict = UPDATE
-        outcome.reason = f"{ctx.erp.label} customer {ref} differs from the mapped customer."
-
-
-def plain(value: Any) -> str:
-    if value is None:
-        return ""
-    text = str(value).strip()
-    try:
-        return format(Decimal(text).normalize(), "f") if text[:1].isdigit() else text
-    except InvalidOperation:
-        return text

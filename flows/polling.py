@@ -292,8 +292,11 @@ def poll_config(config_id: int) -> str:
     )
     if config is None:
         return "not polled: the flow or its pair is switched off"
+    after_poll = FLOWS[config.flow].after_poll
     try:
         result = poll(config)
+        if after_poll is not None:
+            after_poll(config)
     except Exception as exc:
         logger.warning("Polling %s failed: %s", config, exc, exc_info=True)
         record_failure(config, exc)

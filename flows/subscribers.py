@@ -26,10 +26,10 @@ from django.utils import timezone
 from django_q.tasks import async_task
 
 from connectors.base import FeedCursor, Health
+from connectors.crm_role import CrmRole
 from connectors.errors import AuthError, ConnectorError, StreamPositionLost
 from connectors.models import Connection, IntegrationPair
 from connectors.records import Resync, Stream, StreamBatch
-from connectors.roles import CrmRole
 from connectors.services import connector_for, record_health, record_outcome
 from flows.intake import take_in
 from flows.models import FlowConfig, StreamPosition, Watermark

@@ -2,7 +2,8 @@
 
 from django.urls import path
 
-from flows.views import dry_run, initial_load
+from flows.api import rules as rules_api
+from flows.views import dry_run, initial_load, rules
 
 urlpatterns = [
     path("mappings/<int:pk>/dry-run/", dry_run.DryRunView.as_view(), name="mapping-dry-run"),
@@ -20,5 +21,15 @@ urlpatterns = [
         "pairs/<slug:slug>/initial-load/start/",
         initial_load.InitialLoadStartView.as_view(),
         name="initial-load-start",
+    ),
+    path(
+        "pairs/<slug:slug>/flows/<str:flow>/rules/",
+        rules.FlowRulesView.as_view(),
+        name="flow-rules",
+    ),
+    path(
+        "api/v1/pairs/<slug:slug>/flows/<str:flow>/rules/",
+        rules_api.FlowRulesView.as_view(),
+        name="api-flow-rules",
     ),
 ]

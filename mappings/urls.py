@@ -20,6 +20,11 @@ urlpatterns = [
     path("mappings/lineage/<slug:slug>/", lineage.LineageView.as_view(), name="mapping-lineage"),
     path("lookups/", lookups.LookupListView.as_view(), name="lookup-list"),
     path("lookups/new/", lookups.LookupCreateView.as_view(), name="lookup-create"),
+    path(
+        "lookups/fill-salespeople/<int:pair>/",
+        lookups.FillSalespeopleView.as_view(),
+        name="lookup-fill-salespeople",
+    ),
     path("lookups/<int:pk>/", lookups.LookupDetailView.as_view(), name="lookup-detail"),
     path("lookups/<int:pk>/rows/", lookups.LookupRowAddView.as_view(), name="lookup-row-add"),
     path("lookups/<int:pk>/rows/<int:entry>/", lookups.LookupRowView.as_view(), name="lookup-row"),

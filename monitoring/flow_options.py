@@ -7,108 +7,46 @@ holds' switch and limits. An option
 the pair's systems would ignore is not shown (closed stages, for a CRM with products).
 
 The lists come from the pair's systems (`monitoring.pair_systems`); a system that does not
-answer leaves its pickers as text boxes that say why.
+answer leaves its pickers as text boxes that say why. What an option is made of, and the
+pickers the builders here share, are in `monitoring.flow_option_fields`.
 """
 
 from collections.abc import Callable
-from dataclasses import dataclass
 from decimal import Decimal
-from typing import Any
 
 from django import forms
 
-from connectors.roles import ITEM_LIST, ITEM_RECORDS
+from connectors.roles import ITEM_LIST, ITEM_RECORDS, ORDER_INVOICES, PURCHASE_ORDERS
 from flows.anomaly.step import ANOMALY_CHECKS
 from flows.base import Flow
 from flows.models import FlowConfig
+from flows.steps import invoice_after_order, purchasing
 from flows.steps.tasks import EVENT_WORDS, FLOW_EVENTS
+from flows.usecases.contact_sync import DEFAULT_OWNERS as CONTACT_OWNERS
+from flows.usecases.contact_sync import FIELD_WORDS as CONTACT_FIELD_WORDS
 from flows.usecases.customer_sync import DEFAULT_OWNERS
+from flows.usecases.deal_stage_to_order_status import DONE_WORDS, SETTABLE
+from flows.usecases.deal_stage_to_order_status import OPTION as STAGE_STATUSES
 from flows.usecases.order_status_to_crm import STATUS_LABELS
-from monitoring.pair_systems import Listing, PairSystems, trigger_choices
+from monitoring.flow_option_fields import (
+    TICKED,
+    Option,
+    OptionContext,
+    not_blank,
+    number_option,
+    pick_many,
+    plain_option,
+    stage_field,
+    upper_first,
+    whole_or_text,
+    with_current,
+)
+from monitoring.pair_systems import PairSystems, trigger_choices
 
 CUSTOMER_FIELD_WORDS = {
     "name": "Name", "billing_address": "Billing address", "phone": "Phone", "email": "Email",
     "credit_limit": "Credit limit", "terms": "Payment terms", "balance": "Balance",
 }  # fmt: skip
-TICKED = forms.CheckboxSelectMultiple(attrs={"class": "choice-list"})
-
-
-@dataclass
-class Option:
-    """One option on the page: one input, or a table of inputs (`rows`: key, label, input)
-    whose values `join` makes into the option's value."""
-
-    name: str
-    label: str
-    input: forms.Field | None = None
-    rows: tuple[tuple[str, str, forms.Field], ...] = ()
-    columns: tuple[str, str] = ("", "")
-    help: str = ""
-    store: Callable[[Any], Any] = lambda value: value
-    join: Callable[[dict[str, Any]], Any] = dict
-
-
-@dataclass(frozen=True)
-class OptionContext:
-    systems: PairSystems
-    flow: Flow
-    value: Any  # the stored value, else the template's default
-    default: Any
-
-
-def with_current(choices: list[tuple[str, str]], current: Any, unknown: str) -> list:
-    """`choices`, plus the stored values not among them, so that saving drops none."""
-    known = {value for value, _ in choices}
-    values = current if isinstance(current, list) else [current]
-    return choices + [(v, f"{v} ({unknown})") for v in values if v and v not in known]
-
-
-def upper_first(text: str) -> str:
-    return text[:1].upper() + text[1:]
-
-
-def comma_list(text: str) -> list[str]:
-    return [part.strip() for part in text.split(",") if part.strip()]
-
-
-def not_blank(values: dict[str, Any]) -> dict[str, Any]:
-    return {key: value for key, value in values.items() if value}
-
-
-def stage_field(
-    ctx: OptionContext, value: Any, blank: str, label: str, help: str, won: str = ""
-) -> forms.Field:
-    """A picker of the CRM's stages (`blank` first, standing for `won` where given), or a
-    text box saying why the stages could not be read."""
-    listing, crm = ctx.systems.stages, ctx.systems.crm_label
-    if listing.values is None:
-        help = f"{help} {listing.problem}. Type the stage's name.".strip()
-        return forms.CharField(required=False, label=label, initial=value, help_text=help)
-    stages = [(stage, stage) for stage in listing.values if stage != won]
-    choices = with_current([("", blank), *stages], value, f"not a {crm} stage now")
-    return forms.ChoiceField(
-        choices=choices, required=False, label=label, initial=value, help_text=help
-    )
-
-
-def pick_many(
-    name: str, label: str, help: str, listing: Listing, value: list[str], unknown: str
-) -> Option:
-    """Boxes to tick from `listing`, or a text box of values separated by commas (saying
-    why) when the system did not list them."""
-    if listing.values is None:
-        text = forms.CharField(
-            required=False,
-            label=label,
-            initial=", ".join(value),
-            help_text=f"{help} {listing.problem}. Type them, separated by commas.",
-        )
-        return Option(name, label, text, store=comma_list)
-    choices = with_current(list(listing.values.items()), value, unknown)
-    ticks = forms.MultipleChoiceField(
-        choices=choices, required=False, label=label, initial=value, help_text=help, widget=TICKED
-    )
-    return Option(name, label, ticks, store=list)
 
 
 # ---------------------------------------------------------------- the options, by name
@@ -134,11 +72,6 @@ def approval_threshold(ctx: OptionContext) -> Option:
         "before anything is written to Sage.",
     )
     return Option("approval_threshold", label, amount, store=whole_or_text)
-
-
-def whole_or_text(value: Decimal) -> int | str:
-    """Money kept exact in JSON: a whole amount as a number, one with cents as text."""
-    return int(value) if value == value.to_integral_value() else str(value)
 
 
 def unknown_item_policy(ctx: OptionContext) -> Option:
@@ -179,8 +112,8 @@ def warehouses(ctx: OptionContext) -> Option | None:
 
 def closed_stages(ctx: OptionContext) -> Option | None:
     if ctx.systems.crm_class.item_entity:
-        return None  # stock goes to the CRM's products, not to its deals
-    help = "Deals in these stages are not told of short stock."
+        return None  # the CRM marks its closed deals itself (Salesforce IsClosed)
+    help = "Deals in these stages get no stock summary and are not told of short stock."
     unknown = f"not a {ctx.systems.crm_label} stage now"
     listing = ctx.systems.stages
     return pick_many("closed_stages", "Stages of closed deals", help, listing, ctx.value, unknown)
@@ -204,6 +137,73 @@ def status_stages(ctx: OptionContext) -> Option:
     )
 
 
+def deal_stage(ctx: OptionContext) -> Option:
+    label, systems = "Stage the deal is made at", ctx.systems
+    help = f"The {systems.crm_label} stage a deal made from a {systems.erp_label} order starts in."
+    field = stage_field(ctx, ctx.value, "(the first stage)", label, help)
+    return Option("deal_stage", label, field)
+
+
+def stage_statuses(ctx: OptionContext) -> Option:
+    """Per CRM stage, what a deal moving there does to its order (nothing, by default)."""
+    current, erp, listing = ctx.value or {}, ctx.systems.erp_label, ctx.systems.stages
+    stages = list(listing.values) if listing.values is not None else list(current)
+    choices = [("", "(leave the order as it is)")]
+    choices += [(status, upper_first(DONE_WORDS[status])) for status in SETTABLE]
+    rows = tuple(  # keyed by position: a stage's name may hold spaces, which ids may not
+        (f"stage{index}", stage, forms.ChoiceField(
+            choices=with_current(choices, current.get(stage, ""), "not possible"),
+            required=False, initial=current.get(stage, "")))
+        for index, stage in enumerate(stages)
+    )  # fmt: skip
+    help = (
+        f"A deal whose {erp} sales order is open, moved to one of these stages, changes the "
+        f"order; cancelling deletes it in {erp}, which is how {erp} cancels an order."
+    )
+    if listing.values is None:
+        help += f" {listing.problem}: only the stages set before are shown."
+    return Option(
+        STAGE_STATUSES,
+        f"Change the {erp} order when the deal moves to",
+        rows=rows,
+        columns=("Deal stage", f"{erp} order"),
+        help=help,
+        join=lambda values: {stages[int(key[5:])]: done for key, done in values.items() if done},
+    )
+
+
+def back_to_back(ctx: OptionContext) -> Option | None:
+    erp = ctx.systems.erp_label
+    if PURCHASE_ORDERS not in ctx.systems.erp_class.capabilities:
+        return None  # the ERP takes no purchase orders
+    label = "Order short lines from the vendor (back-to-back)"
+    box = forms.BooleanField(
+        required=False,
+        label=label,
+        initial=bool(ctx.value),
+        help_text=f"After the sales order, each line asking for more than the {erp} warehouse "
+        "has available is bought from the item's primary vendor: one purchase order per "
+        "vendor for the shortfall, noted on the deal.",
+    )
+    return Option(purchasing.OPTION, label, box, store=bool)
+
+
+def invoice_after(ctx: OptionContext) -> Option | None:
+    erp = ctx.systems.erp_label
+    if ORDER_INVOICES not in ctx.systems.erp_class.capabilities:
+        return None  # the ERP does not invoice its sales orders
+    label = "Invoice the sales order straight away"
+    box = forms.BooleanField(
+        required=False,
+        label=label,
+        initial=bool(ctx.value),
+        help_text=f"After the sales order, {erp} invoices it (its lines, shipped in full): the "
+        "invoice number goes to the deal's invoice field and a note. For services sold and "
+        "billed at once.",
+    )
+    return Option(invoice_after_order.OPTION, label, box, store=bool)
+
+
 def owners(ctx: OptionContext) -> Option:
     systems = ctx.systems
     current = {**DEFAULT_OWNERS, **(ctx.value or {})}
@@ -221,6 +221,24 @@ def owners(ctx: OptionContext) -> Option:
         rows=tuple(rows),
         columns=("Customer field", "Kept in"),
         help="A change is copied only from the system that keeps the field.",
+    )
+
+
+def contact_owners(ctx: OptionContext) -> Option:
+    systems = ctx.systems
+    current = {**CONTACT_OWNERS, **(ctx.value or {})}
+    choices = [("crm", systems.crm_label), ("sage", systems.erp_label)]
+    rows = tuple(
+        (name, words, forms.ChoiceField(choices=choices, initial=current[name]))
+        for name, words in CONTACT_FIELD_WORDS.items()
+    )
+    return Option(
+        "contact_owners",
+        "Which system keeps each contact field",
+        rows=rows,
+        columns=("Contact field", "Kept in"),
+        help="A change is copied only from the system that keeps the field; a new contact "
+        "is made on the other side with every value it has.",
     )
 
 
@@ -320,24 +338,6 @@ def anomaly_duplicate_days(ctx: OptionContext) -> Option:
     return number_option(ctx, "anomaly_duplicate_days", label, help, Decimal(0), whole=True)
 
 
-def number_option(
-    ctx: OptionContext, name: str, label: str, help: str, least: Decimal, whole: bool = False
-) -> Option:
-    """A number box; left empty, the template's default."""
-    field: forms.Field = (
-        forms.IntegerField(min_value=int(least)) if whole
-        else forms.DecimalField(min_value=least, decimal_places=1)
-    )  # fmt: skip
-    field.required, field.label, field.help_text, field.initial = False, label, help, ctx.value
-
-    def store(value: Decimal | int | None) -> int | float:
-        if value is None:
-            return ctx.default
-        return int(value) if value == int(value) else float(value)
-
-    return Option(name, label, field, store=store)
-
-
 def task_events(ctx: OptionContext) -> Option | None:
     offered = FLOW_EVENTS.get(ctx.flow.name, ())
     if not offered:
@@ -369,7 +369,12 @@ BUILDERS: dict[str, Callable[[OptionContext], Option | None]] = {
     "warehouses": warehouses,
     "closed_stages": closed_stages,
     "status_stages": status_stages,
+    STAGE_STATUSES: stage_statuses,
+    purchasing.OPTION: back_to_back,
+    invoice_after_order.OPTION: invoice_after,
+    "deal_stage": deal_stage,
     "owners": owners,
+    "contact_owners": contact_owners,
     "crm_fields": crm_fields,
     "list_price_level": list_price_level,
     ANOMALY_CHECKS: anomaly_checks,
@@ -380,26 +385,6 @@ BUILDERS: dict[str, Callable[[OptionContext], Option | None]] = {
     "task_events": task_events,
     "task_due_days": task_due_days,
 }
-
-
-def plain_option(ctx: OptionContext, name: str) -> Option | None:
-    """An option no builder knows yet, by its default's type (a list as text separated by
-    commas); a map is not shown, and kept as it is."""
-    label, default = name.replace("_", " ").capitalize(), ctx.default
-    if isinstance(default, dict):
-        return None
-    if isinstance(default, list):
-        text = forms.CharField(required=False, initial=", ".join(map(str, ctx.value or [])))
-        text.label = label
-        return Option(name, label, text, store=comma_list)
-    plain: forms.Field = forms.CharField(required=False)
-    if isinstance(default, bool):
-        plain = forms.BooleanField(required=False)
-    elif isinstance(default, int | float):
-        plain = forms.DecimalField(min_value=0)
-    plain.label, plain.initial = label, ctx.value
-    store = type(default) if isinstance(default, int | float) else (lambda value: value)
-    return Option(name, label, plain, store=store)
 
 
 def flow_options(config: FlowConfig, flow: Flow, systems: PairSystems) -> list[Option]:

@@ -12,10 +12,11 @@ from functools import cached_property
 from django.core.cache import cache
 from django.utils.text import slugify
 
+from connectors.crm_role import CrmRole
+from connectors.erp_role import ErpRole
 from connectors.errors import ConnectorError
 from connectors.models import Connection, IntegrationPair
 from connectors.registry import SYSTEMS
-from connectors.roles import CrmRole, ErpRole
 from connectors.services import cached_schema, connector_for
 from flows.base import Flow
 from flows.models import FlowConfig

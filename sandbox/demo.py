@@ -1,11 +1,13 @@
 """Join the demo pairs to the running sandboxes, so a deal won on a sandbox page flows.
 
-Run by `run_sandboxes --connect-demo` once the sandboxes listen: Streak posts won deals and
-organization changes (for customer sync) to the Streak pairs' webhook URLs, the Salesforce
-connection follows the sandbox's Pub/Sub API (Change Data Capture, read by `run_subscribers`)
-with Outbound Messages registered to the Salesforce pair's URL but switched off (both would
-start a run per win), and the Sage 50 connection gets tokens as if an admin had pressed
-Connect to Sage. Each step is skipped when already done, so restarting changes nothing.
+Run by `run_sandboxes --connect-demo` once the sandboxes listen: Streak posts won deals,
+organization changes (for customer sync) and people's (for contact sync) to the Streak pairs'
+webhook URLs (a demo registered before an event joined `PAIR_EVENTS` is registered again);
+the Salesforce connection follows the sandbox's Pub/Sub API (Change Data Capture, read by
+`run_subscribers`) with Outbound Messages registered to the Salesforce pair's URL but
+switched off (both would start a run per win), and the Sage 50 connection gets tokens as if
+an admin had pressed Connect to Sage. Each step is skipped when already done, so restarting
+changes nothing.
 """
 
 import requests
@@ -14,6 +16,7 @@ from connectors.errors import ConnectorError
 from connectors.models import Connection, IntegrationPair
 from connectors.services import check_connection, has_webhook_registered, register_pair_webhook
 from connectors.streak.webhooks import PAIR_EVENTS
+from mappings.versions import create_default_mappings
 from sandbox.core.server import RunningSandbox
 
 STREAK_PAIRS = ("streak-sage100", "streak-sage50", "streak-sage50-desktop")
@@ -28,6 +31,9 @@ def connect_demo(sandboxes: dict[str, RunningSandbox]) -> list[str]:
     lines = []
     for slug in STREAK_PAIRS:
         pair = IntegrationPair.objects.select_related("crm").get(slug=slug)
+        # A pair seeded before a default mapping shipped gets it (the others are kept).
+        added = create_default_mappings(pair)
+        lines += [f"{pair.name}: default mapping {mapping.name} added." for mapping in added]
         try:
             if has_webhook_registered(pair, PAIR_EVENTS):
                 lines.append(f"{pair.name}: Streak webhook already registered.")

@@ -4,6 +4,7 @@ are in tests/conftest.py and tests/integration/flows/conftest.py."""
 
 import json
 import time
+from collections import Counter
 from contextlib import closing
 from datetime import timedelta
 from decimal import Decimal
@@ -243,3 +244,22 @@ def sage50desktop_documents(sandbox, journal: int, deal_id: str) -> list[dict]:
             for row in rows
         ]  # fmt: skip
     return documents
+
+
+def count_api_calls(monkeypatch, sandboxes, path_parts: int = 5) -> Counter:
+    """A counter of every API request the `sandboxes` answer from now on, by sandbox, method
+    and path shape (the first `path_parts` parts, ids left out), so a test can say how
+    many calls a run costs."""
+    counted: Counter = Counter()
+    for running in sandboxes:
+        app, dispatch = running.app, running.app.dispatch
+
+        def counting(request, app=app, dispatch=dispatch, name=running.name):
+            if app.is_api(request.path):
+                parts = request.path.split("/")[:path_parts]
+                shape = "/".join(part for part in parts if len(part) < 20)
+                counted[f"{name} {request.method} {shape}"] += 1
+            return dispatch(request)
+
+        monkeypatch.setattr(app, "dispatch", counting)
+    return counted

@@ -15,6 +15,11 @@ sent back as strings):
                              {header..., "lines": [{ItemCode, QuantityOrdered, ...}]}
                                  -> 201 {"invoice": {..., "lines"}, "existed": false}
                                  or 200 {"invoice": {...}, "existed": true}
+    POST  /v1/purchase-orders[?match=UDF_SO_REF]
+                             {APDivisionNo, VendorNo, ..., "lines": [{ItemCode, QuantityOrdered,
+                              SalesOrderNo, ...}]}
+                                 -> 201 {"purchase_order": {..., "lines"}, "existed": false}
+                                 or 200 {"purchase_order": {...}, "existed": true}
     POST  /v1/sales-orders/<no>/status {"OrderStatus": "H"}   -> 200 {"sales_order": {...}}
     POST  /v1/cash-receipts  {ARDivisionNo, CustomerNo, InvoiceNo, Amount, CheckNo, ...}
                                                       -> 201 {"cash_receipt": {...}}
@@ -30,12 +35,15 @@ from typing import Any
 from werkzeug.routing import Rule
 
 from agent.api import BadRequest, ProductApi, check_match, created, lines_of
+from agent.sage100 import contacts
 from agent.sage100.backend import Sage100Backend
 
 
 class Sage100Api(ProductApi):
     product = "sage100"
-    conditional_creates = frozenset({"create_customer", "create_sales_order", "create_invoice"})
+    conditional_creates = frozenset(
+        {"create_customer", "create_sales_order", "create_invoice", "create_purchase_order"}
+    )
     backend: Sage100Backend  # given to ProductApi.__init__
 
     def rules(self) -> list[Rule]:
@@ -49,8 +57,10 @@ class Sage100Api(ProductApi):
             Rule("/v1/sales-orders/<order_no>/status", endpoint="set_order_status",
                  methods=["POST"]),
             Rule("/v1/invoices", endpoint="create_invoice", methods=["POST"]),
+            Rule("/v1/purchase-orders", endpoint="create_purchase_order", methods=["POST"]),
             Rule("/v1/cash-receipts", endpoint="post_cash_receipt", methods=["POST"]),
             Rule("/v1/items/<item_code>/stock", endpoint="set_stock", methods=["POST"]),
+            contacts.rule(),
         ]  # fmt: skip
 
     def on_create_customer(self, payload: dict, match: str) -> tuple[int, Any]:
@@ -73,11 +83,22 @@ class Sage100Api(ProductApi):
         check_match(header, match)
         return created("invoice", self.backend.create_invoice(header, lines, match))
 
+    def on_create_purchase_order(self, payload: dict, match: str) -> tuple[int, Any]:
+        header, lines = lines_of(payload)
+        check_match(header, match)
+        order = self.backend.create_purchase_order(header, lines, match)
+        return created("purchase_order", order)
+
     def on_set_order_status(self, payload: dict, order_no: str) -> tuple[int, Any]:
         status = payload.get("OrderStatus")
         if not isinstance(status, str):
             raise BadRequest('"OrderStatus" (a one-letter string) is required.', "OrderStatus")
         return 200, {"sales_order": self.backend.set_order_status(order_no, status)}
+
+    def on_save_customer_contact(
+        self, payload: dict, division: str, customer_no: str
+    ) -> tuple[int, Any]:
+        return contacts.save_customer_contact(self.backend, payload, division, customer_no)
 
     def on_post_cash_receipt(self, payload: dict) -> tuple[int, Any]:
         return 201, {"cash_receipt": self.backend.post_cash_receipt(payload)}

@@ -20,7 +20,7 @@ the tables.
 from abc import abstractmethod
 from typing import Any
 
-from agent.backend import AgentBackend, Record
+from agent.backend import AgentBackend, Record, Refused
 
 
 class Sage100Backend(AgentBackend):
@@ -46,14 +46,27 @@ class Sage100Backend(AgentBackend):
 
     @abstractmethod
     def create_invoice(self, header: Record, lines: list[Record], match: str = "") -> Record:
-        """SO_Invoice_bus: an S/O invoice (InvoiceType IN) with no sales order behind it,
-        header plus lines written together, or nothing. Returns the SO_InvoiceHeader row with
+        """SO_Invoice_bus: an S/O invoice (InvoiceType IN), with no sales order behind it
+        or naming the open order it invoices (`SalesOrderNo`, the customer's), header plus
+        lines written together, or nothing. Returns the SO_InvoiceHeader row with
         its `lines`, or with `match` the invoice (entered, or posted to
         AR_InvoiceHistoryHeader) already holding `header[match]` (marked EXISTED)."""
 
+    def create_purchase_order(self, header: Record, lines: list[Record], match: str = "") -> Record:
+        """PO_PurchaseOrder_bus: a purchase order to one vendor (`APDivisionNo`,
+        `VendorNo`), header plus lines written together, or nothing. Returns the
+        PO_PurchaseOrderHeader row with its `lines`, or with `match` the purchase order
+        already holding `header[match]` (marked EXISTED). Not abstract: a backend without
+        purchasing refuses, saying where to enter the order instead."""
+        raise Refused(
+            "This agent does not write purchase orders: enter them in Purchase Order Entry."
+        )
+
     @abstractmethod
     def set_order_status(self, sales_order_no: str, status: str) -> Record:
-        """Change an open order's OrderStatus; returns the header (or history) row."""
+        """Change an open order's OrderStatus (N, O, H); X deletes the order, which is how
+        Sage cancels one (it is kept in history as deleted); returns the header (or history)
+        row."""
 
     @abstractmethod
     def post_cash_receipt(self, values: Record) -> Record:

@@ -22,63 +22,42 @@ Run it with: `CLARITY_AGENT_KEY=... CLARITY_BOI_PASSWORD=... python -m agent --p
 Out-parameters (`nGetNextSalesOrderNo`, `nGetValue`) come back from pywin32 as a tuple
 (result, value) when the object publishes type information (unconfirmed for ProvideX).
 
-A conditional create (`match`) first asks the read-only service objects for records whose
-column holds the value: `nGetResultSets(columns, key columns, byref values, byref keys,
-filter, begin, end)` with a ProvideX filter such as `UDF_DEAL_ID$="SAL-1005"`, the records
-coming back separated by SEP (chr 138). Open orders are `SO_SalesOrder_svc`; the history
-object's name (`SO_SalesOrderHistoryInquiry_svc`) is unconfirmed. Deleted orders kept in
-history (OrderStatus X) do not count. S/O invoices (`SO_Invoice_bus`, task SO_Invoice_ui) follow
-the order's sequence; their next-number method (`nGetNextInvoiceNo`), their totals' names
-and the posted-invoice service (`AR_InvoiceHistoryInquiry_svc`) are unconfirmed. The look-up and the
-write run in one turn of the single BOI worker, so no other agent write comes between.
+The writes are grouped by business object family, each a mixin using the session helpers
+here: customers and contacts (`boi_customers`), sales orders and invoices (`boi_orders`),
+purchase orders (`boi_purchasing`). A conditional create (`match`) asks a service object
+(`_holding`) for the records holding the value, in the same turn of the one BOI worker.
 """
 
 import os
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import suppress
+from contextlib import contextmanager, suppress
 from datetime import date
 from decimal import Decimal
 from typing import Any
 
-from agent.backend import (
-    EXISTED,
-    BackendUnavailable,
-    Record,
-    Refused,
-    SeveralMatches,
-    customer_code,
-)
+from agent.backend import BackendUnavailable, Record, Refused, SeveralMatches
 from agent.sage100.backend import Sage100Backend
+from agent.sage100.boi_customers import CustomersBOI
+from agent.sage100.boi_orders import OrdersBOI
+from agent.sage100.boi_purchasing import PurchasingBOI
 
 ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
-ORDER_TOTALS = ("TaxableAmt", "NonTaxableAmt", "SalesTaxAmt", "FreightAmt", "DiscountAmt")
-CUSTOMER_NO_TRIES = 100
 PASSWORD_ENV = "CLARITY_BOI_PASSWORD"  # the Sage user's password: never on the command line
 SEP = chr(138)  # ProvideX's separator between the records nGetResultSets returns
-ORDER_SERVICES = ("SO_SalesOrder_svc", "SO_SalesOrderHistoryInquiry_svc")  # open, history
-# A deleted order (X) or deleted quote (Z) kept in history is no longer the deal's.
-NOT_DELETED = 'OrderStatus$<>"X" AND OrderStatus$<>"Z"'
-# S/O Invoice Data Entry's totals: the names AR_InvoiceHistoryHeader keeps (unconfirmed on
-# SO_InvoiceHeader itself).
-INVOICE_TOTALS = ("TaxableSalesAmt", "NonTaxableSalesAmt", "SalesTaxAmt", "FreightAmt",
-                  "DiscountAmt")  # fmt: skip
-# Invoices a deal may have: entered, not yet posted (SO_Invoice_svc), and posted (history;
-# the service object's name is unconfirmed).
-INVOICE_SERVICES = (("SO_Invoice_svc", "InvoiceNo$"),
-                    ("AR_InvoiceHistoryInquiry_svc", "InvoiceNo$+HeaderSeqNo$"))  # fmt: skip
 NEXT_NUMBER = {  # a document's number column -> the bus method that reserves the next one
     "SalesOrderNo": "nGetNextSalesOrderNo",
     "InvoiceNo": "nGetNextInvoiceNo",  # unconfirmed name, by analogy with orders
+    "PurchaseOrderNo": "nGetNextPurchaseOrderNo",  # unconfirmed name, likewise
 }
-DOCUMENT_WORDS = {"SalesOrderNo": "Sales order", "InvoiceNo": "Invoice"}
 SERVICE_CONTEXT = {  # service object -> (module, task) it is opened in
     "AR_Customer_svc": ("A/R", "AR_Customer_ui"),
     "SO_SalesOrder_svc": ("S/O", "SO_SalesOrder_ui"),
     "SO_SalesOrderHistoryInquiry_svc": ("S/O", "SO_SalesOrderHistoryInquiry_ui"),
     "SO_Invoice_svc": ("S/O", "SO_Invoice_ui"),
     "AR_InvoiceHistoryInquiry_svc": ("A/R", "AR_InvoiceHistoryInquiry_ui"),  # unconfirmed
+    "PO_PurchaseOrder_svc": ("P/O", "PO_PurchaseOrder_ui"),  # unconfirmed
 }
 
 
@@ -132,7 +111,7 @@ def providex_filter(column: str, value: Any) -> str:
     return f"{name}={typed}"
 
 
-class BOIBackend(Sage100Backend):
+class BOIBackend(CustomersBOI, OrdersBOI, PurchasingBOI, Sage100Backend):
     def __init__(
         self,
         home_path: str,
@@ -201,13 +180,19 @@ class BOIBackend(Sage100Backend):
 
         return self._worker.submit(guarded).result()
 
-    def _bus(self, module: str, task: str, name: str) -> Any:
-        """A business object in its module date and task context (security needs both)."""
+    @contextmanager
+    def _bus(self, module: str, task: str, name: str) -> Iterator[Any]:
+        """A business object in its module date and task context (security needs both),
+        dropped however the work on it ends: BOI keeps an undropped object open."""
         session = self._open_session()
         self._check(session, session.nSetDate(module, self.today().strftime("%Y%m%d")))
         self._check(session, session.nSetModule(module))
         self._check(session, session.nSetProgram(session.nLookupTask(task)))
-        return self._script.NewObject(name, session)
+        bus = self._script.NewObject(name, session)
+        try:
+            yield bus
+        finally:
+            bus.DropObject()
 
     def _check(self, obj: Any, result: Any, discard: Any = None) -> int:
         """1 goes on; -1 goes on with the warning kept; 0 raises Sage's message."""
@@ -236,8 +221,7 @@ class BOIBackend(Sage100Backend):
     ) -> list[tuple[str, str]]:
         """(key, values) of each record of the service object `service` (in the module and
         task context `SERVICE_CONTEXT` gives) whose `column` holds `value` (and `also`)."""
-        svc = self._bus(*SERVICE_CONTEXT[service], service)
-        try:
+        with self._bus(*SERVICE_CONTEXT[service], service) as svc:
             where = providex_filter(column, value) + (f" AND {also}" if also else "")
             reply = svc.nGetResultSets(columns, keys, "", "", where, "", "")
             result, (found_values, found_keys) = out_values(reply, 2)
@@ -246,74 +230,44 @@ class BOIBackend(Sage100Backend):
             values_found = str(found_values or "").split(SEP)
             values_found += [""] * (len(keys_found) - len(values_found))
             return [(key, values_found[n]) for n, key in enumerate(keys_found) if key]
-        finally:
-            svc.DropObject()
+
+    def _set_key(self, bus: Any, key: Record) -> int:
+        """Point `bus` at the record `key` names (text columns): 1 on file, 2 a new one."""
+        for column, value in key.items():
+            self._check(bus, bus.nSetKeyValue(f"{column}$", value), bus)
+        return self._check(bus, bus.nSetKey(), bus)
+
+    def _new_document(self, bus: Any, number_column: str, number: str, word: str) -> None:
+        """Point `bus` at a new document numbered `number`; one on file already is refused."""
+        if self._set_key(bus, {number_column: number}) != 2:
+            bus.nClear()
+            raise Refused(f"{word} {number} already exists.")
+
+    def _add_lines(self, bus: Any, lines: list[Record]) -> list[Record]:
+        """Each line through `oLines`, the item first (it fills the item's defaults)."""
+        written = []
+        for line in lines:
+            rest = dict(line)
+            item = {"ItemCode": rest.pop("ItemCode", "")}
+            self._check(bus.oLines, bus.oLines.nAddLine(), bus)
+            self._set_values(bus.oLines, item, bus)
+            self._set_values(bus.oLines, rest, bus)
+            self._check(bus.oLines, bus.oLines.nWrite(), bus)
+            written.append({**item, **rest})
+        return written
+
+    @staticmethod
+    def _one_found(found: list[str], documents: str, match: str, value: Any) -> str | None:
+        """The one document a conditional create found (None: none); several are refused,
+        as the deal cannot tell which is its own."""
+        if len(found) > 1:
+            raise SeveralMatches(
+                f"Sage 100 has {len(found)} {documents} with {match} {value}: {', '.join(found)}."
+            )
+        return found[0] if found else None
 
     def _reply(self, record: Record) -> Record:
         return {**record, "_warnings": list(self.warnings)} if self.warnings else record
-
-    # ------------------------------------------------------------ Sage100Backend
-
-    def health(self) -> Record:
-        def work() -> Record:
-            self._open_session()
-            return {"status": "ok", "backend": "boi", "company": self.company}
-
-        return self._run(work)
-
-    def create_customer(self, values: Record, match: str = "") -> Record:
-        def work() -> Record:
-            if match:
-                keys = "ARDivisionNo$+CustomerNo$"  # the key: division (2) and number
-                found = self._holding("AR_Customer_svc", match, values.get(match),
-                                      "CustomerName$", keys)  # fmt: skip
-                if found:
-                    key, name = found[0]
-                    return {"ARDivisionNo": key[:2], "CustomerNo": key[2:].rstrip(),
-                            "CustomerName": name, EXISTED: True}  # fmt: skip
-            values_left = dict(values)
-            division = str(values_left.pop("ARDivisionNo", ""))
-            wanted = str(values_left.pop("CustomerNo", "") or "").upper()
-            bus = self._bus("A/R", "AR_Customer_ui", "AR_Customer_bus")
-            try:
-                tries = [wanted] if wanted else [
-                    customer_code(str(values.get("CustomerName", "")), attempt)
-                    for attempt in range(CUSTOMER_NO_TRIES)
-                ]  # fmt: skip
-                for customer_no in tries:
-                    self._check(bus, bus.nSetKeyValue("ARDivisionNo$", division), bus)
-                    self._check(bus, bus.nSetKeyValue("CustomerNo$", customer_no), bus)
-                    if self._check(bus, bus.nSetKey(), bus) == 2:  # 2: a new record
-                        break
-                    bus.nClear()
-                else:
-                    raise Refused(f"Customer {division}-{tries[-1]} already exists.")
-                self._set_values(bus, values_left, bus)
-                self._check(bus, bus.nWrite(), bus)
-                key = {"ARDivisionNo": division, "CustomerNo": customer_no}
-                return self._reply({**key, **values_left})
-            finally:
-                bus.DropObject()
-
-        return self._run(work)
-
-    def update_customer(self, division: str, customer_no: str, values: Record) -> Record:
-        def work() -> Record:
-            bus = self._bus("A/R", "AR_Customer_ui", "AR_Customer_bus")
-            try:
-                self._check(bus, bus.nSetKeyValue("ARDivisionNo$", division), bus)
-                self._check(bus, bus.nSetKeyValue("CustomerNo$", customer_no), bus)
-                if self._check(bus, bus.nSetKey(), bus) != 1:  # not an existing record
-                    bus.nClear()
-                    raise Refused(f"Customer {division}-{customer_no} is not on file.")
-                self._set_values(bus, values, bus)
-                self._check(bus, bus.nWrite(), bus)
-                key = {"ARDivisionNo": division, "CustomerNo": customer_no}
-                return self._reply({**key, **values})
-            finally:
-                bus.DropObject()
-
-        return self._run(work)
 
     def _next_number(self, bus: Any, number_column: str = "SalesOrderNo") -> str:
         method = NEXT_NUMBER[number_column]
@@ -323,139 +277,12 @@ class BOIBackend(Sage100Backend):
             raise BackendUnavailable(f"{method} gave no number back over COM.")
         return str(number)
 
-    def _write_document(
-        self,
-        bus: Any,
-        number_column: str,
-        header: Record,
-        lines: list[Record],
-        totals: tuple[str, ...],
-    ) -> Record:
-        """A new order or invoice on `bus`: its number (given, else the next one), the
-        customer first (it fills the customer's defaults), the other header values, each
-        line (item first), the totals Sage computed, then one nWrite for all of it."""
-        values = dict(header)
-        number = str(values.pop(number_column, "") or self._next_number(bus, number_column))
-        self._check(bus, bus.nSetKeyValue(f"{number_column}$", number), bus)
-        if self._check(bus, bus.nSetKey(), bus) != 2:
-            bus.nClear()
-            raise Refused(f"{DOCUMENT_WORDS[number_column]} {number} already exists.")
-        customer_first = {k: values.pop(k) for k in ("ARDivisionNo", "CustomerNo") if k in values}
-        self._set_values(bus, customer_first, bus)
-        self._set_values(bus, values, bus)
-        written_lines = []
-        for line in lines:
-            line_values = dict(line)
-            item = {"ItemCode": line_values.pop("ItemCode", "")}
-            self._check(bus.oLines, bus.oLines.nAddLine(), bus)
-            self._set_values(bus.oLines, item, bus)
-            self._set_values(bus.oLines, line_values, bus)
-            self._check(bus.oLines, bus.oLines.nWrite(), bus)
-            written_lines.append({**item, **line_values})
-        amounts = {name: self._get_value(bus, name) for name in totals}
-        self._check(bus, bus.nWrite(), bus)
-        document = {number_column: number, **customer_first, **values, **amounts}
-        return self._reply({**document, "lines": written_lines})
+    # ------------------------------------------------------------ Sage100Backend
 
-    def next_sales_order_number(self) -> str:
-        def work() -> str:
-            bus = self._bus("S/O", "SO_SalesOrder_ui", "SO_SalesOrder_bus")
-            try:
-                return self._next_number(bus)
-            finally:
-                bus.DropObject()
-
-        return self._run(work)
-
-    def create_sales_order(self, header: Record, lines: list[Record], match: str = "") -> Record:
+    def health(self) -> Record:
         def work() -> Record:
-            if match:
-                value, number = header.get(match), "SalesOrderNo$"
-                # Sage copies an order to history when it is saved, so an open order is
-                # found in both services: count order numbers, not rows.
-                found = sorted(
-                    {
-                        key.rstrip()
-                        for service in ORDER_SERVICES
-                        for key, _ in self._holding(
-                            service, match, value, number, number, NOT_DELETED
-                        )
-                    }
-                )
-                if len(found) > 1:
-                    raise SeveralMatches(
-                        f"Sage 100 has {len(found)} sales orders with {match} "
-                        f"{header.get(match)}: {', '.join(found)}."
-                    )
-                if found:
-                    return {"SalesOrderNo": found[0], "lines": [], EXISTED: True}
-            bus = self._bus("S/O", "SO_SalesOrder_ui", "SO_SalesOrder_bus")
-            try:
-                return self._write_document(bus, "SalesOrderNo", header, lines, ORDER_TOTALS)
-            finally:
-                bus.DropObject()
-
-        return self._run(work)
-
-    def create_invoice(self, header: Record, lines: list[Record], match: str = "") -> Record:
-        """SO_Invoice_bus, InvoiceType "IN" unless given; a line's QuantityShipped is its
-        QuantityOrdered unless given (an invoice bills what was shipped)."""
-
-        def work() -> Record:
-            if match:
-                value = header.get(match)
-                found = sorted(
-                    {
-                        key[:7].rstrip()  # InvoiceNo, less history's HeaderSeqNo
-                        for service, keys in INVOICE_SERVICES
-                        for key, _ in self._holding(service, match, value, "InvoiceNo$", keys)
-                    }
-                )
-                if len(found) > 1:
-                    raise SeveralMatches(
-                        f"Sage 100 has {len(found)} invoices with {match} {value}: "
-                        f"{', '.join(found)}."
-                    )
-                if found:
-                    return {"InvoiceNo": found[0], "lines": [], EXISTED: True}
-            values = {"InvoiceType": "IN", **header}
-            shipped = [
-                {
-                    **line,
-                    "QuantityShipped": line.get("QuantityShipped", line.get("QuantityOrdered")),
-                }
-                for line in lines
-            ]
-            bus = self._bus("S/O", "SO_Invoice_ui", "SO_Invoice_bus")
-            try:
-                return self._write_document(bus, "InvoiceNo", values, shipped, INVOICE_TOTALS)
-            finally:
-                bus.DropObject()
-
-        return self._run(work)
-
-    def set_order_status(self, sales_order_no: str, status: str) -> Record:
-        def work() -> Record:
-            bus = self._bus("S/O", "SO_SalesOrder_ui", "SO_SalesOrder_bus")
-            try:
-                self._check(bus, bus.nSetKeyValue("SalesOrderNo$", sales_order_no), bus)
-                if self._check(bus, bus.nSetKey(), bus) != 1:
-                    bus.nClear()
-                    raise Refused(f"Sales order {sales_order_no} is not on file.")
-                if status == "X":
-                    self._check(bus, bus.nDelete(), bus)
-                elif status in ("N", "O", "H"):
-                    self._check(bus, bus.nSetValue("OrderStatus$", status), bus)
-                    self._check(bus, bus.nWrite(), bus)
-                else:
-                    bus.nClear()
-                    raise Refused(
-                        f"OrderStatus {status}: the BOI agent sets N, O or H, or deletes (X); "
-                        "completing an order is shipping and invoicing it in Sage."
-                    )
-                return self._reply({"SalesOrderNo": sales_order_no, "OrderStatus": status})
-            finally:
-                bus.DropObject()
+            self._open_session()
+            return {"status": "ok", "backend": "boi", "company": self.company}
 
         return self._run(work)
 

@@ -11,7 +11,8 @@ Reads never come here: Clarity reads the company over ODBC. Values use these nam
 - Sales invoice and sales order, as the SDK's SalesInvoice/SalesOrder: CustomerID, Date
   (ISO date), DateDue (invoices), ReferenceNumber (made when missing: the company's next
   number), CustomerPurchaseOrderNumber, InternalNote, ShipToName, ShipToAddressLine1,
-  ShipToAddressLine2, ShipToCity, ShipToState, ShipToZip, ShipToCountry, FreightAmount;
+  ShipToAddressLine2, ShipToCity, ShipToState, ShipToZip, ShipToCountry, FreightAmount,
+  SalesRepID (the EmployeeID of a sales rep; empty or missing: the customer's own);
   `lines` of ItemID, AccountID (the GL account's ID, e.g. "40000"), Description, Quantity,
   UnitPrice, Amount (Quantity x UnitPrice, to the cent).
 

@@ -23,8 +23,8 @@ a conditional create's look-up and Create in one turn. Customer, items and GL ac
 loaded before anything is created, so a refusal leaves nothing behind. RecordInUseException
 is RecordInUse, ValidationException Refused; any other failure drops the company and session
 (opened again on the next call). The SDK has no ODBC record numbers: replies carry the GUID,
-not CustomerRecordNumber or PostOrder. A missing ReferenceNumber is the highest of its
-document type plus one (which loads them all).
+not CustomerRecordNumber or PostOrder. Which property each wire name sets is
+`sdk_properties`; invoices and orders are `sdk_documents`.
 """
 
 import ctypes
@@ -37,7 +37,7 @@ from concurrent.futures import ThreadPoolExecutor
 from contextlib import suppress
 from dataclasses import dataclass
 from datetime import date
-from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from agent.backend import (
@@ -50,76 +50,29 @@ from agent.backend import (
     customer_code,
 )
 from agent.sage50.backend import Sage50Backend
+from agent.sage50.sdk_documents import SdkDocuments
+from agent.sage50.sdk_properties import (
+    AMOUNT,
+    CUSTOMER_PROPERTIES,
+    DATE,
+    DAYS,
+    FLAG,
+    PERSON,
+    REFERENCE,
+    TERMS_ARGS,
+    TEXT,
+    WIRE_NAMES,
+    holder,
+)
 
 APP_KEY_ENV = "CLARITY_SAGE50_APP_KEY"
 SDK_DIR_ENV = "CLARITY_SAGE50_SDK_DIR"
 COINIT_APARTMENTTHREADED = 0x2
-CENT = Decimal("0.01")
 CUSTOMER_ID_TRIES = 100
-PATH_PART = re.compile(r"^(\w+)(?:\[(\d+)\])?$")  # Name or Name[index]
-NUMBERED = re.compile(r"^(.*?)(\d+)$")  # a reference number's prefix and its number
 APPROVAL = (
     "An admin must approve Clarity Connect in Sage 50 once: open the company as an admin and "
     "allow access when asked (AuthorizationResult {result})."
 )
-# How a wire value becomes an SDK value (a REFERENCE arrives as the loaded entity's Key).
-TEXT, FLAG, DAYS, AMOUNT, DATE, REFERENCE, PERSON = (
-    "text", "flag", "days", "amount", "date", "reference", "person"
-)  # fmt: skip
-TERMS_ARGS = ("PaymentTimeFrame", "DueDays", "UseDiscounts", "DiscountDays", "DiscountPercent",
-              "CreditLimit", "ChargeInterest")  # PaymentTermsFactory.Create's  # fmt: skip
-ADDRESS = (("AddressLine1", "Address1"), ("AddressLine2", "Address2"), ("City", "City"),
-           ("State", "State"), ("Zip", "Zip"), ("Country", "Country"))  # fmt: skip
-
-CUSTOMER_PROPERTIES: dict[str, tuple[str, str]] = {  # Customers/Address column -> Customer
-    "CustomerID": ("ID", TEXT),
-    "Customer_Bill_Name": ("Name", TEXT),
-    "eMail_Address": ("Email", TEXT),
-    "Contact": ("BillToContact", PERSON),  # its FirstName and LastName
-    "Phone_Number": ("PhoneNumbers[0].Number", TEXT),
-    "FAX_Number": ("PhoneNumbers[2].Number", TEXT),
-    "CustomerIsInactive": ("IsInactive", FLAG),
-    "Terms_DueDays": ("Terms.DueDays", DAYS),  # Terms are made whole: see _set_all
-    "Terms_CreditLimit": ("Terms.CreditLimit", AMOUNT),
-    **{column: (f"BillToContact.Address.{name}", TEXT) for column, name in ADDRESS},
-    **{f"CustomField{n}": (f"CustomFieldValues[{n - 1}].Value", TEXT) for n in range(1, 6)},
-}
-ORDER_PROPERTIES: dict[str, tuple[str, str]] = {  # document name -> SalesOrder
-    "CustomerID": ("CustomerReference", REFERENCE),
-    "Date": ("Date", DATE),
-    "ReferenceNumber": ("ReferenceNumber", TEXT),
-    "CustomerPurchaseOrderNumber": ("CustomerPurchaseOrderNumber", TEXT),
-    "InternalNote": ("InternalNote", TEXT),
-    "ShipToName": ("ShipToAddress.Name", TEXT),
-    **{f"ShipTo{column}": (f"ShipToAddress.Address.{name}", TEXT) for column, name in ADDRESS},
-    "FreightAmount": ("FreightAmount", AMOUNT),
-}
-INVOICE_PROPERTIES = {**ORDER_PROPERTIES, "DateDue": ("DateDue", DATE)}  # -> SalesInvoice
-LINE_PROPERTIES: dict[str, tuple[str, str]] = {  # line name -> the document's sales line
-    "ItemID": ("InventoryItemReference", REFERENCE),
-    "AccountID": ("AccountReference", REFERENCE),
-    "Description": ("Description", TEXT),
-    "Quantity": ("Quantity", AMOUNT),
-    "UnitPrice": ("UnitPrice", AMOUNT),
-    "Amount": ("Amount", AMOUNT),
-}
-WIRE_NAMES = {  # the SDK property a ValidationException names -> the name the caller knows
-    path: name
-    for table in (LINE_PROPERTIES, INVOICE_PROPERTIES, CUSTOMER_PROPERTIES)
-    for name, (path, _) in table.items()
-}
-
-
-@dataclass(frozen=True)
-class DocumentKind:
-    entity: str  # the SDK entity, also its filters' prefix
-    label: str
-    add_line: str  # the method adding a sales line
-    properties: dict[str, tuple[str, str]]
-
-
-INVOICE = DocumentKind("SalesInvoice", "sales invoice", "AddSalesLine", INVOICE_PROPERTIES)
-ORDER = DocumentKind("SalesOrder", "sales order", "AddLine", ORDER_PROPERTIES)
 
 
 @dataclass(frozen=True)
@@ -165,29 +118,6 @@ def sta_thread_setup() -> None:
     ctypes.windll.ole32.CoInitializeEx(None, COINIT_APARTMENTTHREADED)
 
 
-def holder(obj: Any, path: str) -> tuple[Any, str]:
-    """The object holding the last property of `path` ("A.B[2].C") and that property;
-    LookupError when a collection on the way is shorter."""
-    *parents, last = path.split(".")
-    for part in parents:
-        name, index = PATH_PART.match(part).groups()
-        obj = getattr(obj, name)
-        if index is not None:
-            if int(index) >= obj.Count:
-                raise LookupError(f"Sage 50 has no {part} here")
-            obj = obj[int(index)]
-    return obj, last
-
-
-def next_reference(numbers: list[str]) -> str:
-    """The highest numbered reference plus one, keeping its prefix and width."""
-    found = [match.groups() for match in map(NUMBERED.match, numbers) if match]
-    if not found:
-        return "1"
-    prefix, digits = max(found, key=lambda groups: int(groups[1]))
-    return f"{prefix}{int(digits) + 1:0{len(digits)}d}"
-
-
 def refusal(exc: BaseException, message: str) -> Refused:
     """A ValidationException as Refused: Sage's problems as the message, the property it
     names as the field (by the caller's name for it when there is one)."""
@@ -199,7 +129,7 @@ def refusal(exc: BaseException, message: str) -> Refused:
     return Refused("; ".join(texts) or message, WIRE_NAMES.get(field, field))
 
 
-class SdkBackend(Sage50Backend):
+class SdkBackend(SdkDocuments, Sage50Backend):
     def __init__(
         self,
         company: str,
@@ -414,68 +344,3 @@ class SdkBackend(Sage50Backend):
             return self._save_customer(found[0], values)
 
         return self._run(work)
-
-    def create_sales_invoice(self, header: Record, lines: list[Record], match: str = "") -> Record:
-        return self._run(lambda: self._create_document(INVOICE, header, lines, match))
-
-    def create_sales_order(self, header: Record, lines: list[Record], match: str = "") -> Record:
-        return self._run(lambda: self._create_document(ORDER, header, lines, match))
-
-    def _create_document(
-        self, kind: DocumentKind, header: Record, lines: list[Record], match: str
-    ) -> Record:
-        factory = getattr(self._open_company().Factories, f"{kind.entity}Factory")
-        found = self._matching(kind.entity, kind.properties, match, header.get(match),
-                               f"A {kind.label}") if match else []  # fmt: skip
-        if len(found) > 1:
-            numbers = ", ".join(str(document.ReferenceNumber) for document in found)
-            raise SeveralMatches(
-                f"Sage 50 has {len(found)} {kind.label}s with {match} {header[match]}: {numbers}."
-            )
-        if found:
-            return {"ReferenceNumber": str(found[0].ReferenceNumber), match: header[match],
-                    "MainAmount": self._sdk.from_decimal(found[0].Amount),
-                    "GUID": str(found[0].Key.Guid), "lines": [], EXISTED: True}  # fmt: skip
-        if not header.get("CustomerID") or not lines:
-            field = "lines" if header.get("CustomerID") else "CustomerID"
-            raise Refused(f"A {kind.label} needs a CustomerID and at least one line.", field)
-        customer = self._active("Customer", str(header["CustomerID"]), "CustomerID", "Customer ID")
-        made = [self._line(number, line) for number, line in enumerate(lines, start=1)]
-        written = {**header, "Date": header.get("Date") or self.today().isoformat()}
-        if not written.get("ReferenceNumber"):
-            documents = factory.List()
-            documents.Load()
-            written["ReferenceNumber"] = next_reference([str(d.ReferenceNumber) for d in documents])
-        document = factory.Create()
-        sdk_header = {**written, "CustomerID": customer.Key}
-        self._set_all(document, kind.properties, sdk_header, f"a {kind.label}")
-        for sdk_line, _ in made:
-            line = getattr(document, kind.add_line)()
-            self._set_all(line, LINE_PROPERTIES, sdk_line, f"a {kind.label} line")
-        document.Save()
-        return {**written, "MainAmount": self._sdk.from_decimal(document.Amount),
-                "GUID": str(document.Key.Guid), "lines": [wire for _, wire in made]}  # fmt: skip
-
-    def _line(self, number: int, line: Record) -> tuple[Record, Record]:
-        """A line for the SDK (item and account loaded: Refused when unknown or inactive) and
-        for the reply, Amount made from Quantity times UnitPrice to the cent."""
-        wire, where = dict(line), f"Line {number}:"
-        quantity, price, amount = (wire.get(n) for n in ("Quantity", "UnitPrice", "Amount"))
-        if quantity is None or Decimal(str(quantity)) <= 0:
-            raise Refused(f"{where} Quantity must be a number more than 0.", "Quantity")
-        if price is not None:
-            product = (Decimal(str(quantity)) * Decimal(str(price))).quantize(CENT, ROUND_HALF_UP)
-            if amount is not None and Decimal(str(amount)) != product:
-                message = f"{where} Amount {amount} is not Quantity times UnitPrice ({product})."
-                raise Refused(message, "Amount")
-            wire["Amount"] = product
-        sdk_line, item = dict(wire), None
-        if wire.get("ItemID"):
-            item = self._active("InventoryItem", str(wire["ItemID"]), "ItemID", f"{where} item")
-            sdk_line["ItemID"] = item.Key
-        if wire.get("AccountID"):
-            account_id, what = str(wire["AccountID"]), f"{where} GL account"
-            sdk_line["AccountID"] = self._active("Account", account_id, "AccountID", what).Key
-        elif item is not None:
-            sdk_line["AccountID"] = item.SalesAccountReference  # the item's own sales account
-        return sdk_line, wire

@@ -21,6 +21,7 @@ WORDS_TO_COLUMN = {
     "tax schedule": "TaxSchedule",
     "AR division": "ARDivisionNo",
     "Warehouse": "WarehouseCode",
+    "Vendor": "VendorNo",
 }
 
 
@@ -103,6 +104,18 @@ class BridgeClient(AgentClient):
         holding that column's value; and whether it existed."""
         body = {**header, "lines": lines}
         return self.create("/v1/invoices", "invoice", body, idempotency_key, match)
+
+    def create_purchase_order(
+        self,
+        header: dict[str, Any],
+        lines: list[dict[str, Any]],
+        idempotency_key: str,
+        match: str = "",
+    ) -> tuple[dict[str, Any], bool]:
+        """The purchase order written, or (with `match`) the one already holding that
+        column's value; and whether it existed."""
+        body = {**header, "lines": lines}
+        return self.create("/v1/purchase-orders", "purchase_order", body, idempotency_key, match)
 
     def set_order_status(
         self, sales_order_no: str, status: str, idempotency_key: str

@@ -69,6 +69,20 @@ ENTITIES: dict[str, Entity] = {
     ),
     "cash_receipt": Entity("AR_CashReceiptsHistory", CASH_RECEIPT_KEY, separator="|"),
     "gl_account": Entity("GL_Account", ("AccountKey",)),
+    "vendor": Entity("AP_Vendor", ("APDivisionNo", "VendorNo")),
+    # A purchase order (back-to-back: for a sales order's short lines), until received.
+    "purchase_order": Entity(
+        "PO_PurchaseOrderHeader",
+        ("PurchaseOrderNo",),
+        lines="PO_PurchaseOrderDetail",
+        assigned=("PurchaseOrderNo",),
+    ),
+    "purchase_order_line": Entity(
+        "PO_PurchaseOrderDetail",
+        ("PurchaseOrderNo", "LineKey"),
+        False,
+        assigned=("PurchaseOrderNo", "LineKey"),
+    ),
 }
 
 

@@ -10,6 +10,9 @@ so the agent answers with the invoice Sage already has for it instead of writing
 A line's ledger is its AccountKey: the deal's GL account code found in GL_Account (by
 Account, e.g. 4100-00-00, or its main account code 4100), else the item's SalesAcctKey, which
 Sage also uses when the line names none. Sage 100 keeps one currency per company.
+
+A sales order is invoiced (`invoice_order`) the same way, the invoice naming the order in
+SalesOrderNo, as S/O Invoice Data Entry does when an order is selected.
 """
 
 from datetime import date
@@ -27,6 +30,12 @@ INVOICE_TOTAL_PARTS = ("TaxableSalesAmt", "NonTaxableSalesAmt", "SalesTaxAmt", "
 # Where an invoice lives: entered, then posted (history keeps InvoiceNo and UDF_DEAL_ID).
 INVOICE_TABLES = (("invoice", "entered"), ("invoice_history", "posted"))
 ACTIVE = "A"  # GL_Account.Status of an account open for posting
+# What an invoice of a sales order copies from it: the header's customer and references,
+# each line's item, quantity and price (Sage's S/O Invoice Data Entry does the same).
+ORDER_HEADER_COPIED = ("SalesOrderNo", "ARDivisionNo", "CustomerNo", "CustomerPONo",
+                       INVOICE_REFERENCE, "FreightAmt")  # fmt: skip
+ORDER_LINE_COPIED = ("ItemCode", "ItemCodeDesc", "WarehouseCode", "QuantityOrdered",
+                     "UnitPrice", "LineDiscountPercent", "CommentText")  # fmt: skip
 
 
 def as_date(value: Any) -> date:
@@ -106,6 +115,29 @@ class Sage100Invoices:
             line = {**line, "SalesAcctKey": ledger or line.get("SalesAcctKey")}
             mapped_lines.append({k: v for k, v in line.items() if v not in ("", None)})
         invoice = self.create("invoice", {**values, "lines": mapped_lines}, idempotency_key)
+        return invoice_made(invoice, bool(invoice.get("existed")))
+
+    def invoice_order(self, number: str, idempotency_key: str) -> DocumentMade:
+        """An S/O invoice of the sales order: its customer, deal (UDF_DEAL_ID), PO number
+        and lines, each shipped in full, naming the order (SalesOrderNo). The invoice
+        Sage has for the order already (entered or posted), or for the deal (the agent's
+        match), comes back instead."""
+        for entity, _ in INVOICE_TABLES:
+            found = self.search(entity, limit=1, SalesOrderNo=number)
+            if found:
+                return invoice_made(found[0], True)
+        order = self.get("sales_order", number)
+        header = {column: order[column] for column in ORDER_HEADER_COPIED if order.get(column)}
+        lines = [
+            {
+                column: line[column]
+                for column in ORDER_LINE_COPIED
+                if line.get(column) not in ("", None)
+            }
+            | {"QuantityShipped": line["QuantityOrdered"]}
+            for line in order.get("lines") or []
+        ]
+        invoice = self.create("invoice", {**header, "lines": lines}, idempotency_key)
         return invoice_made(invoice, bool(invoice.get("existed")))
 
     def ledger_account(self, nominal_code: str) -> str:

@@ -59,6 +59,9 @@ RESOURCES: dict[str, Resource] = {
         searched=("name", "nominal_code"),
     ),
     "tax_rates": Resource("/tax_rates", "tax rate"),
+    "stock_items": Resource(
+        "/stock_items", "stock item", filters=("search",), searched=("item_code", "description")
+    ),
     "currencies": Resource("/currencies", "currency", feed=False),
     "financial_settings": Resource("/financial_settings", "financial settings", feed=False),
     "sales_invoices": Resource(
@@ -67,6 +70,9 @@ RESOURCES: dict[str, Resource] = {
         "sales_invoice",
         filters=("contact_id", "status_id", "from_date", "to_date", "search"),
         searched=("invoice_number", "reference", "contact_name"),
+    ),
+    "contact_persons": Resource(
+        "/contact_persons", "contact person", "contact_person", filters=("contact_id",)
     ),
     "contact_payments": Resource(
         "/contact_payments",

@@ -13,8 +13,10 @@ from decimal import Decimal
 from typing import Any
 
 from connectors.base import Record, WebhookEvent, parse_moment
+from connectors.erp_role import ErpRole
 from connectors.errors import Ambiguous, NotFound
 from connectors.records import (
+    ContactRecord,
     CustomerMatch,
     DocumentLine,
     DocumentMade,
@@ -24,17 +26,21 @@ from connectors.records import (
     PaymentRead,
 )
 from connectors.roles import (
+    CONTACTS,
     CREDIT,
+    CUSTOMER_CONTACTS,
     CUSTOMER_LIST,
     CUSTOMER_SYNC,
     CUSTOMERS,
     INVOICES,
     PAYMENTS,
+    STOCK,
     Change,
     EntityNames,
-    ErpRole,
     Feed,
 )
+from connectors.sage50 import contacts, kept
+from connectors.sage50.stock import SageAccountingStock
 from connectors.values import ADDRESS_PARTS, money
 
 CUSTOMER_TYPE = "CUSTOMER"
@@ -78,16 +84,19 @@ def invoice_made(invoice: Record, existed: bool) -> DocumentMade:
     return DocumentMade(invoice["id"], number, existed, invoice.get("total_amount"))
 
 
-class SageAccountingErp(ErpRole):
-    capabilities = frozenset({INVOICES, CUSTOMER_SYNC, CUSTOMER_LIST, CREDIT})
+class SageAccountingErp(SageAccountingStock, ErpRole):
+    capabilities = frozenset({INVOICES, CUSTOMER_SYNC, CUSTOMER_LIST, CREDIT, CUSTOMER_CONTACTS})
     feeds = {
+        CONTACTS: (contacts.FEED,),
         PAYMENTS: (Feed("contact_payments", "sage50.contact_payment", record="contact_payment"),),
         CUSTOMERS: (Feed("contacts", "sage50.contact", record="customer"),),
+        STOCK: (Feed("stock_items", "sage50.stock_item", record="stock"),),
     }
     entity_names = {
         "Customer": EntityNames("contacts", "contacts"),
         "Invoice": EntityNames("sales_invoices", "sales_invoices"),
         "Payment": EntityNames("contact_payments", "contact_payments"),
+        "InventoryLevel": EntityNames("stock_items", "stock_items"),
     }
     multi_currency = True  # an invoice in the deal's currency, with Sage's exchange rate
     creates_items = True
@@ -116,6 +125,12 @@ class SageAccountingErp(ErpRole):
         self, values: Record, customer: dict[str, Any], idempotency_key: str
     ) -> CustomerMatch:
         """By email, then name, among contacts of type CUSTOMER; else a new contact."""
+        found = self.find_customer(values, customer)
+        if found is not None:
+            return found
+        return self.match(self.create("contacts", values, idempotency_key), "created")
+
+    def find_customer(self, values: Record, customer: dict[str, Any]) -> CustomerMatch | None:
         searches = [
             ("email", {"email": customer.get("email")}),
             ("name", {"name": customer["name"]}),
@@ -140,7 +155,7 @@ class SageAccountingErp(ErpRole):
                 )
             if found:
                 return self.match(found[0], f"found by {how}")
-        return self.match(self.create("contacts", values, idempotency_key), "created")
+        return None
 
     def read_customer(self, ref: str) -> Record:
         return self.get("contacts", ref)
@@ -255,8 +270,25 @@ class SageAccountingErp(ErpRole):
 
     def find_item(self, code: str) -> ItemRef | None:
         """A product by its item code (any case); invoice lines name it by id."""
-        found = self.search("products", item_code=code)
-        return ItemRef(found[0].get("item_code") or code, found[0]["id"]) if found else None
+        product = self.product(code)
+        return ItemRef(product.get("item_code") or code, product["id"]) if product else None
+
+    def product(self, code: str) -> Record | None:
+        """The product with this item code, kept per connection a few minutes (`kept`);
+        an unknown code is asked again every time."""
+        scope = self.kept_scope()
+        product = kept.kept(scope, "product", code.casefold())
+        if product is kept.MISSING:
+            found = self.search("products", item_code=code)
+            product = found[0] if found else None
+            if product:
+                kept.keep(scope, "product", code.casefold(), product)
+        return product
+
+    def kept_scope(self) -> tuple[Any, ...]:
+        """Whose products and ledger accounts are kept: a saved connection's."""
+        connection = self.connection
+        return (connection.pk, str(connection.created_at)) if connection.pk else ()
 
     def create_item(
         self, code: str, description: str, unit_price: Decimal, gl_account: str, key: str
@@ -279,14 +311,20 @@ class SageAccountingErp(ErpRole):
         return min(found, key=lambda ledger: str(ledger.get("nominal_code")))["id"] if found else ""
 
     def ledger_account(self, nominal_code: str) -> str:
-        found = self.search("ledger_accounts", nominal_code=nominal_code)
-        return found[0]["id"] if len(found) == 1 else ""
+        """Kept per connection a few minutes, found or not (`kept`)."""
+        scope = self.kept_scope()
+        ledger = kept.kept(scope, "ledger", nominal_code)
+        if ledger is kept.MISSING:
+            found = self.search("ledger_accounts", nominal_code=nominal_code)
+            ledger = found[0]["id"] if len(found) == 1 else ""
+            kept.keep(scope, "ledger", nominal_code, ledger)
+        return ledger
 
     def product_ledger_account(self, sku: str) -> str:
         if not sku:
             return ""
-        found = self.search("products", item_code=sku)
-        return ((found[0].get("sales_ledger_account") or {}).get("id") or "") if found else ""
+        product = self.product(sku)
+        return ((product.get("sales_ledger_account") or {}).get("id") or "") if product else ""
 
     # ------------------------------------------------------------ what flows back
 
@@ -334,3 +372,16 @@ class SageAccountingErp(ErpRole):
             "available": str(limit - balance),
             "outstanding_invoices": {"count": len(unpaid), "amount": str(amount)},
         }
+
+    # ------------------------------------------------------------ contacts (contacts.py)
+
+    def customer_contacts(self, ref: str) -> list[ContactRecord]:
+        return contacts.customer_contacts(self, ref)
+
+    def contact_customer(self, key: str) -> str:
+        return contacts.contact_customer(self, key)
+
+    def write_customer_contact(
+        self, ref: str, contact: ContactRecord, fields: list[str], key: str
+    ) -> tuple[ContactRecord, str]:
+        return contacts.write_customer_contact(self, ref, contact, fields, key)

@@ -3,32 +3,30 @@ Clarity agent, deals become sales orders or sales invoices (the agent's SDK back
 them to the journals), and cash receipts, customers and stock flow back (see `feeds`).
 
 Never two of anything for one CRM record: a customer create names the CRM id in the
-customer's reference column (`customer_reference_field`, CustomField5 unless the connection
-says otherwise; an id longer than its 20 characters, such as Streak's, as a digest that
-fits), a document create names the deal in InternalNote, and the agent answers with the
-record Sage already holds for it, in the same write, instead of making a second one.
+customer's reference column (`customers`), a document create names the deal in InternalNote,
+and the agent answers with the record Sage already holds for it, in the same write, instead
+of making a second one.
 
 One currency per company (Sage 50 US has no multi-currency): the flows convert a deal in
 another currency before, and an invoice carrying an exchange rate is refused. Items are
 looked up live, never remembered: an item made in Sage passes at the next retry.
 """
 
-import re
 from datetime import date
 from decimal import Decimal
 from typing import Any
 
-from connectors.agent_client import segment
 from connectors.base import Record
+from connectors.erp_role import ErpRole
 from connectors.errors import NotFound, ValidationError
 from connectors.records import (
-    CustomerMatch,
     DocumentLine,
     DocumentMade,
     DocumentSeen,
     ItemRef,
     OpenInvoice,
     PaymentRead,
+    Person,
     StockRead,
 )
 from connectors.roles import (
@@ -43,61 +41,19 @@ from connectors.roles import (
     STOCK,
     Change,
     EntityNames,
-    ErpRole,
     Feed,
 )
-from connectors.sage50desktop.entities import ADDRESS_COLUMNS, LINE_ROW
+from connectors.sage50desktop import people
+from connectors.sage50desktop.client import SYSTEM
+from connectors.sage50desktop.customers import CUSTOMER_COLUMNS, Sage50DesktopCustomers
+from connectors.sage50desktop.entities import LINE_ROW
 from connectors.sage50desktop.feeds import change_of
-from connectors.values import (
-    ADDRESS_PARTS,
-    NamesakeColumns,
-    ambiguous_customers,
-    fitted_id,
-    money,
-)
+from connectors.values import money
 
-SYSTEM = "sage50desktop"
-DEFAULT_REFERENCE_FIELD = "CustomField5"
-REFERENCE_LENGTH = 20  # the custom fields' width
 DEAL_REFERENCE = "InternalNote"  # the document field the deal's ID goes in
-CANDIDATES = 10  # customers listed when several match
-CUSTOMER_COLUMNS = {  # common field → the agent's customer names it is written to
-    "name": ("Customer_Bill_Name",),
-    "phone": ("Phone_Number",),
-    "email": ("eMail_Address",),
-    "billing_address": ADDRESS_COLUMNS,
-    "credit_limit": ("Terms_CreditLimit",),
-    "terms": ("Terms_DueDays",),
-}
-NAMESAKE_COLUMNS = NamesakeColumns("Customer_Bill_Name", "eMail_Address", "Balance")
 # The document entities a won deal becomes, by the kind the exactly-once report names.
 DOCUMENT_ENTITIES = (("sales_order", "sales_order"), ("invoice", "sales_invoice"))
 FREIGHT_ROW = 2  # JrnlRow.RowType of a document's freight
-
-
-def fitted_reference(crm_id: str) -> str:
-    """The CRM id as a 20-character custom field holds it (`fitted_id`)."""
-    return fitted_id(crm_id, REFERENCE_LENGTH)
-
-
-def customer_columns(field: str, value: Any) -> dict[str, Any]:
-    """The agent's customer names (Customers and main Address columns) for a common field."""
-    if field == "billing_address":
-        lines = [*str(value.get("street") or "").split("\n"), ""]
-        parts = [lines[0], ", ".join(line for line in lines[1:] if line),
-                 *(value.get(part) for part in ADDRESS_PARTS[1:])]  # fmt: skip
-        return {column: part or "" for column, part in zip(ADDRESS_COLUMNS, parts, strict=True)}
-    if field == "terms":
-        days = re.search(r"\d+", str(value or ""))
-        return {"Terms_DueDays": int(days.group()) if days else 0}
-    return {CUSTOMER_COLUMNS[field][0]: value if value not in (None, "") else ""}
-
-
-def terms_of(due_days: Any) -> str | None:
-    """Terms_DueDays as the CRMs word terms ("Net 30", "Due on receipt")."""
-    if due_days in (None, ""):
-        return None
-    return f"Net {due_days}" if int(due_days) else "Due on receipt"
 
 
 def as_date(value: Any) -> date:
@@ -114,7 +70,7 @@ def document_made(record: Record, existed: bool) -> DocumentMade:
     return DocumentMade(number, number, existed, str(money(total)) if total is not None else None)
 
 
-class Sage50DesktopErp(ErpRole):
+class Sage50DesktopErp(Sage50DesktopCustomers, ErpRole):
     capabilities = frozenset(
         {SALES_ORDERS, INVOICES, CUSTOMER_SYNC, CUSTOMER_LIST, ITEM_LIST, CREDIT}
     )
@@ -139,91 +95,16 @@ class Sage50DesktopErp(ErpRole):
     def change_of(self, entity: str, record: Record) -> Change:
         return change_of(entity, record)
 
-    @property
-    def reference_field(self) -> str:
-        """The customer column holding the CRM id (CustomField1…5)."""
-        return self.settings.get("customer_reference_field") or DEFAULT_REFERENCE_FIELD
-
-    # ------------------------------------------------------------ customers
-
-    def customer_ref(self, record: Record) -> str:
-        return record["CustomerID"]
-
-    def bound_customer(self, ref: str, customer: dict[str, Any]) -> CustomerMatch:
-        return CustomerMatch(ref, customer["name"], "bound before")
-
-    def find_or_create_customer(
-        self, values: Record, customer: dict[str, Any], idempotency_key: str
-    ) -> CustomerMatch:
-        """By the CRM id in the reference column, then email, then name; else created
-        through the agent naming that column, so a customer made for the CRM record
-        meanwhile is returned instead of a second one."""
-        column = self.reference_field
-        crm_id = str((customer.get("external_refs") or {}).get("crm") or "")
-        reference = values.get(column) or fitted_reference(crm_id)
-        values = {**values, column: reference} if reference else values
-        searches = [
-            ("CRM id", column, reference),
-            ("email", "eMail_Address", values.get("eMail_Address") or customer.get("email")),
-            ("name", "Customer_Bill_Name", values.get("Customer_Bill_Name") or customer["name"]),
-        ]
-        for how, field, value in searches:
-            if value:
-                found = self.search("customer", limit=CANDIDATES, **{field: value})
-                if len(found) > 1:
-                    several = {self.customer_ref(c): c for c in found}
-                    raise ambiguous_customers(
-                        "Sage 50", SYSTEM, how, value, several, NAMESAKE_COLUMNS
-                    )
-                if found:
-                    return self.match(found[0], f"found by {how}")
-        created, existed = self.agent.create(
-            "/v1/customers", "customer", values, idempotency_key, match=column if reference else ""
-        )
-        return self.match(created, "found by CRM id" if existed else "created")
-
-    def match(self, record: Record, how: str) -> CustomerMatch:
-        return CustomerMatch(record["CustomerID"], record.get("Customer_Bill_Name") or "", how)
-
-    def read_customer(self, ref: str) -> Record:
-        return self.get("customer", ref)
-
-    def customer_values(self, record: Record) -> dict[str, Any]:
-        lines = [record.get("AddressLine1") or "", record.get("AddressLine2") or ""]
-        address = ["\n".join(line for line in lines if line),
-                   *(record.get(c) for c in ("City", "State", "Zip", "Country"))]  # fmt: skip
-        days = record.get("Terms_DueDays")
-        return {
-            "name": record.get("Customer_Bill_Name"),
-            "phone": record.get("Phone_Number"),
-            "email": record.get("eMail_Address"),
-            "billing_address": dict(zip(ADDRESS_PARTS, address, strict=True)),
-            "credit_limit": record.get("Terms_CreditLimit"),
-            "terms": terms_of(days),
-            "balance": record.get("Balance"),
-            "account_number": record.get("CustomerID"),
-        }
-
-    def update_customer(self, ref: str, values: dict[str, Any], idempotency_key: str) -> str:
-        """Written through the agent; the stamp the customer feed will see for it."""
-        body = {
-            name: part
-            for field, value in values.items()
-            for name, part in customer_columns(field, value).items()
-        }
-        self.agent.call("PATCH", f"/v1/customers/{segment(ref)}", body, idempotency_key)
-        return self.change_of("customer", self.get("customer", ref)).stamp
-
-    def customers_to_load(self) -> list[Record]:
-        """In CustomerID order, less those holding a CRM id in the reference column."""
-        column = self.reference_field
-        return [row for row in self.stream("customer") if not (row.get(column) or "").strip()]
+    # ------------------------------------------------------------ items and people
 
     def items_to_load(self) -> list[dict[str, Any]]:
         return [
             {"sku": item["ItemID"], "name": item.get("ItemDescription") or item["ItemID"]}
             for item in self.stream("stock")
         ]
+
+    def salespeople(self) -> list[Person]:
+        return people.salespeople(self)
 
     # ------------------------------------------------------------ documents
 

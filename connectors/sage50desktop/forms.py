@@ -1,8 +1,8 @@
 from django import forms
 
 from connectors.forms import OdbcConnectionForm
+from connectors.sage50desktop.customers import DEFAULT_REFERENCE_FIELD
 from connectors.sage50desktop.entities import CUSTOM_FIELDS
-from connectors.sage50desktop.erp import DEFAULT_REFERENCE_FIELD
 
 DIALECTS = [
     ("pervasive", "Pervasive / Actian Zen (Sage 50 US)"),

@@ -8,33 +8,43 @@ contact's; each is checked against the org's describe first (`soql.select_list`)
 the org lacks is left out and none reaches a query unchecked.
 
 Notes are completed Tasks on the deal; the account is the Account, upserted by
-`ExternalID__c` in bulk loads; products are Product2 records with their list prices in the
-standard price book (`products`).
+`ExternalID__c` in bulk loads (`accounts`); products are Product2 records with their list
+prices in the standard price book (`products`).
 """
 
 from collections.abc import Iterable
 from datetime import UTC, date, datetime
-from decimal import Decimal
 from typing import Any
 
 from django.utils import timezone
 
 from connectors.base import FeedCursor, Record, WebhookEvent, parse_moment
+from connectors.crm_role import CrmRole
 from connectors.errors import NotFound, ValidationError
-from connectors.records import AccountWrite, DealRead, LoadResult, StageHint
+from connectors.records import (
+    ContactRecord,
+    DealRead,
+    Person,
+    StageHint,
+)
 from connectors.roles import (
     ACCOUNT_LOAD,
     ACCOUNT_SYNC,
     ACCOUNTS,
+    CONTACTS,
+    CUSTOMER_CONTACTS,
     DEAL_STAGE,
     INVOICE_FIELD,
     ITEM_RECORDS,
     WON_DEALS,
     Change,
-    CrmRole,
     Feed,
     task_mark,
 )
+from connectors.salesforce import contacts, parties
+from connectors.salesforce.accounts import DEFAULT_ACCOUNT_FIELDS, SalesforceAccounts
+from connectors.salesforce.composite import note_task, write_opportunity_noted
+from connectors.salesforce.deal_create import create_opportunity
 from connectors.salesforce.deals import (
     ACCOUNT_FIELDS,
     CONTACT_FIELDS,
@@ -54,44 +64,22 @@ from connectors.salesforce.deals import (
     wanted,
 )
 from connectors.salesforce.oauth import SYSTEM
+from connectors.salesforce.people import active_users
 from connectors.salesforce.products import load_products
 from connectors.salesforce.soql import select_list, soql_literal
-from connectors.values import ADDRESS_PARTS, blank, same
+from connectors.salesforce.stock import SalesforceStock
 
-EXTERNAL_ID = "ExternalID__c"
 POLLED_ACCOUNT = "salesforce.account"
-DEFAULT_ACCOUNT_FIELDS = {  # customer sync's Sage-owned fields → Account fields (option)
-    "credit_limit": "Credit_Limit__c",
-    "terms": "Payment_Terms__c",
-    "balance": "Balance__c",
-}
-STANDARD_ACCOUNT = {  # common field → standard Account fields
-    "name": ("Name",),
-    "phone": ("Phone",),
-    "billing_address": ("BillingStreet", "BillingCity", "BillingState", "BillingPostalCode",
-                        "BillingCountry"),
-}  # fmt: skip
-MONEY = {"credit_limit", "balance"}  # written to a text field with two decimals
 
 
-def account_targets(options: dict[str, Any]) -> dict[str, str]:
-    return {**DEFAULT_ACCOUNT_FIELDS, **(options.get("crm_fields") or {})}
-
-
-def account_fields(field: str, value: Any, target: str, kinds: dict[str, str]) -> dict[str, Any]:
-    if field == "billing_address":
-        names = zip(STANDARD_ACCOUNT[field], ADDRESS_PARTS, strict=True)
-        return {name: value.get(part) or None for name, part in names}
-    if value in (None, ""):
-        return {target: None}
-    if kinds.get(target.lower()) in ("double", "currency", "percent", "int"):
-        return {target: float(value)}
-    return {target: f"{Decimal(str(value)):.2f}" if field in MONEY else str(value)}
-
-
-class SalesforceCrm(CrmRole):
-    capabilities = frozenset({WON_DEALS, INVOICE_FIELD, ACCOUNT_SYNC, ACCOUNT_LOAD, ITEM_RECORDS})
+class SalesforceCrm(SalesforceAccounts, SalesforceStock, CrmRole):
+    capabilities = frozenset(
+        {WON_DEALS, INVOICE_FIELD, ACCOUNT_SYNC, ACCOUNT_LOAD, ITEM_RECORDS, CUSTOMER_CONTACTS}
+    )
+    notes_with_writes = True  # an opportunity's write-back and note: one Composite request
+    parties_kept_for = parties.PARTY_TTL_SECONDS  # a deal's contact (its account: never)
     feeds = {
+        CONTACTS: (contacts.FEED,),
         DEAL_STAGE: (
             Feed(OPPORTUNITY, POLLED_OPPORTUNITY, bare_key=True),
             Feed(ORDER, POLLED_ORDER, bare_key=True),
@@ -189,15 +177,32 @@ class SalesforceCrm(CrmRole):
     def contact_of(self, record: Record, extra: set[str]) -> Record:
         """The order's bill-to contact, else the account's first contact, with the mapped
         fields; {} when there is none."""
-        columns = select_list(self.known_fields, "Contact", CONTACT_FIELDS, extra)
+        columns = select_list(self.known_fields, "Contact", ("Id", *CONTACT_FIELDS), extra)
         if record.get("BillToContactId"):
             where = f"Id = {soql_literal(record['BillToContactId'], 'id')}"
         elif record.get("AccountId"):
             where = f"AccountId = {soql_literal(record['AccountId'], 'id')}"
         else:
             return {}
-        soql = f"SELECT {', '.join(columns)} FROM Contact WHERE {where} LIMIT 1"
-        return next(iter(self.query(soql)), {})
+        scope = self.party_scope()
+        found = parties.kept(scope, where, tuple(columns)) if scope else None
+        if found is None:
+            soql = f"SELECT {', '.join(columns)} FROM Contact WHERE {where} LIMIT 1"
+            found = next(iter(self.query(soql)), {})
+            if scope and found:
+                account = str(record.get("AccountId") or "")
+                contact = str(record.get("BillToContactId") or found.get("Id") or "")
+                parties.keep(scope, where, tuple(columns), account, contact, found)
+        return found
+
+    def party_scope(self) -> tuple[Any, ...]:
+        """Whose contacts are kept: a saved connection's (an unsaved one keeps none)."""
+        return (self.connection.pk, str(self.connection.created_at)) if self.connection.pk else ()
+
+    def forget_parties(self, keys: set[str]) -> None:
+        """Salesforce said these accounts or contacts changed: read their contacts again."""
+        if scope := self.party_scope():
+            parties.forget(scope, keys)
 
     def order_read(self, order: Record, trigger_stage: str) -> DealRead:
         """An order is won once Activated, for a flow triggered by the won stage, when the
@@ -256,6 +261,24 @@ class SalesforceCrm(CrmRole):
             if on_opportunity:
                 self.update(OPPORTUNITY, opportunity, on_opportunity, f"{idempotency_key}-opp")
 
+    def write_deal_noted(
+        self,
+        key: str,
+        values: dict[str, Any],
+        message: str,
+        idempotency_key: str,
+        posted_before: bool = True,
+    ) -> None:
+        """An opportunity's fields and note in one Composite request (`composite`); an
+        order's as `write_deal` and `add_note` (its fields may go to its opportunity too)."""
+        if deal_object(key).name != OPPORTUNITY:
+            self.write_deal(key, values, idempotency_key)
+            self.add_note(key, message, f"{idempotency_key}-note", posted_before)
+            return
+        noted = posted_before and self.has_task(key, task_subject(message), message)
+        task = None if noted else note_task(key, message, timezone.localdate())
+        write_opportunity_noted(self, key, values, task)
+
     def add_note(
         self, key: str, message: str, idempotency_key: str, posted_before: bool = True
     ) -> None:
@@ -299,6 +322,12 @@ class SalesforceCrm(CrmRole):
             task["OwnerId"] = owner
         return self.create("Task", task, idempotency_key)["Id"]
 
+    def users(self) -> list[Person]:
+        return active_users(self)
+
+    def create_deal(self, account_key: str, values: dict[str, Any], idempotency_key: str) -> str:
+        return create_opportunity(self, account_key, values, idempotency_key)
+
     def find_deal(self, reference: str) -> str:
         """By an opportunity's ExternalID__c, else the reference is the deal's Id (the
         won-deal flows write the Id when the deal has no external ID), an opportunity's or
@@ -317,67 +346,30 @@ class SalesforceCrm(CrmRole):
     def deal_version(self, key: str) -> str:
         return str(self.get(deal_object(key).name, key).get("SystemModstamp") or "")
 
-    # ------------------------------------------------------------ accounts
+    # ------------------------------------------------------------ contacts (contacts.py)
 
-    def read_account(self, key: str) -> Record:
-        return self.get("Account", key)
+    @classmethod
+    def contact_version(cls, event: WebhookEvent, crm_owned: list[str]) -> str:
+        return contacts.contact_record(event.payload).fingerprint(crm_owned)
 
-    def lacking(self, fields: list[str]) -> str:
-        return f"the org has no {', '.join(fields)}"
+    def contacts_of(self, account_key: str) -> list[ContactRecord]:
+        return contacts.contacts_of(self, account_key)
 
-    def account_values(self, record: Record, options: dict[str, Any]) -> dict[str, Any]:
-        """The Account's values of the fields it has (no email: an Account has none)."""
-        values = {
-            field: record.get(names[0])
-            for field, names in STANDARD_ACCOUNT.items()
-            if len(names) == 1
-        }
-        address = [record.get(name) for name in STANDARD_ACCOUNT["billing_address"]]
-        values["billing_address"] = dict(zip(ADDRESS_PARTS, address, strict=True))
-        for field, name in account_targets(options).items():
-            if name in record:
-                values[field] = record[name]
-        return values
+    def read_contact(self, key: str) -> ContactRecord:
+        return contacts.contact_record(self.get("Contact", key))
 
-    def write_account(
-        self,
-        record: Record,
-        values: dict[str, Any],
-        erp_label: str,
-        options: dict[str, Any],
-        idempotency_key: str,
-    ) -> AccountWrite:
-        """Salesforce has no standard Account field for the Sage-owned values: the option
-        `crm_fields` names the fields they go to; a field the org lacks is named, not
-        written. The version is the Account's SystemModstamp after the write."""
-        targets = account_targets(options)
-        current = self.account_values(record, options)
-        kinds = {name: info["type"] for name, info in self.fields("Account").items()}
-        body: dict[str, Any] = {}
-        changed, missing = [], []
-        for field, value in values.items():
-            target = targets.get(field) or (STANDARD_ACCOUNT.get(field) or ("",))[0]
-            if not target or target.lower() not in kinds:
-                missing.append(target or field)  # no Account field holds an email
-            elif not blank(value) and not same(value, current.get(field)):
-                changed.append(field)
-                body |= account_fields(field, value, target, kinds)
-        if not body:
-            return AccountWrite(changed, missing)
-        self.update("Account", record["Id"], body, idempotency_key)
-        version = self.get("Account", record["Id"])["SystemModstamp"]
-        return AccountWrite(changed, missing, version)
+    def contact_account(self, key: str, account_keys: list[str]) -> str:
+        return contacts.contact_account(self, key, account_keys)
 
-    def load_accounts(
-        self, customers: list[dict[str, Any]], erp_label: str, idempotency_key: str
-    ) -> list[LoadResult]:
-        """One upsert call per 200 by `ExternalID__c`: repeating it makes nothing twice."""
-        accounts = [account_of(customer) for customer in customers]
-        results = self.upsert_many("Account", EXTERNAL_ID, accounts)
-        return [
-            LoadResult(result.id or "") if result.success else LoadResult(error=str(result.error))
-            for result in results
-        ]
+    def contact_version_of(self, contact: ContactRecord, crm_owned: list[str]) -> str:
+        return contact.fingerprint(crm_owned)
+
+    def write_contact(
+        self, account_key: str, contact: ContactRecord, fields: list[str], idempotency_key: str
+    ) -> ContactRecord:
+        return contacts.write_contact(self, account_key, contact, fields, idempotency_key)
+
+    # ------------------------------------------------------------ items
 
     def load_items(self, items: list[dict[str, Any]]) -> list[str]:
         """Products by ProductCode, with their list prices in the standard price book
@@ -396,19 +388,3 @@ class SalesforceCrm(CrmRole):
                 self.update("Product2", product["Id"], values, key)
                 updated.append(product["Id"])
         return updated
-
-
-def account_of(customer: dict[str, Any]) -> dict[str, Any]:
-    """An Account for a Sage customer's common values (initial load)."""
-    address = customer.get("billing_address") or {}
-    return {
-        EXTERNAL_ID: customer["source_id"],
-        "Name": customer["name"],
-        "AccountNumber": customer.get("account_number") or None,
-        "Phone": customer.get("phone") or None,
-        "BillingStreet": address.get("street") or None,
-        "BillingCity": address.get("city") or None,
-        "BillingState": address.get("state") or None,
-        "BillingPostalCode": address.get("zip") or None,
-        "BillingCountry": address.get("country") or None,
-    }

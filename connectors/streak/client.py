@@ -9,6 +9,7 @@ v1 lists are bare arrays paged with `page` (from 1) and `limit`; v2 lists are
 import re
 from collections.abc import Iterator
 from typing import Any
+from urllib.parse import quote
 
 import requests
 
@@ -19,6 +20,11 @@ SYSTEM, LABEL = "streak", "Streak"  # the error identity (registry key); words
 DEFAULT_BASE_URL = "https://api.streak.com"
 DEFAULT_RATE = 10.0  # requests a second: Streak asks to be told about more
 V2_PAGE_SIZE = 100
+
+
+def path_key(key: str) -> str:
+    """A key as one segment of a request path."""
+    return quote(str(key), safe="")
 
 
 def streak_error_message(response: requests.Response) -> str:

@@ -13,29 +13,37 @@ that did arrive and the poll of the same stage change are one event and one run.
 
 from collections.abc import Iterable
 from datetime import UTC, date, datetime, time, timedelta
-from decimal import Decimal
 from typing import Any
 from urllib.parse import quote
 
-from clarity.formats import parse_product_line, plain_number
 from connectors.base import FeedCursor, FieldInfo, Record, RecordLink, WebhookEvent, record_link
+from connectors.crm_role import CrmRole
 from connectors.errors import ValidationError
-from connectors.records import AccountWrite, DealRead, LoadResult, StageHint
+from connectors.records import (
+    AccountWrite,
+    ContactRecord,
+    DealRead,
+    LoadResult,
+    Person,
+    StageHint,
+)
 from connectors.roles import (
     ACCOUNT_LOAD,
     ACCOUNT_SYNC,
     ACCOUNTS,
+    CONTACTS,
+    CUSTOMER_CONTACTS,
     DEAL_STAGE,
     INVOICE_FIELD,
     WON_DEALS,
     Change,
-    CrmRole,
     Feed,
     task_mark,
 )
-from connectors.streak import organizations
+from connectors.streak import contacts, deals, organizations, parties, people
 from connectors.streak.client import SYSTEM
 from connectors.streak.fields import to_ms
+from connectors.streak.stock import StreakStock
 from connectors.streak.webhooks import StreakEvent
 
 DEAL_ID_FIELD = "Deal ID"  # the box field the won-deal flows read the deal's ID from
@@ -50,19 +58,22 @@ def mark(box: Record) -> str:
     return f"{box['key']}:{box['lastUpdatedTimestamp']}"
 
 
-def quantity_asked(products: Any, sku: str) -> Decimal:
-    """How many of `sku` a box's Products text ("SKU x qty @ price" lines) asks for."""
-    total = Decimal(0)
-    for text in str(products or "").splitlines():
-        line = parse_product_line(text)
-        if line and line[0].upper() == sku.upper():
-            total += line[1]
-    return total
+def mapped_field_names(paths: Iterable[str]) -> set[str]:
+    """The box fields (by name) among the paths mappings read: `fieldsByName.Amount` → Amount."""
+    prefix = "fieldsByName."
+    return {
+        path.removeprefix(prefix).split(".")[0].split("[")[0]
+        for path in paths
+        if path.startswith(prefix)
+    }
 
 
-class StreakCrm(CrmRole):
-    capabilities = frozenset({WON_DEALS, INVOICE_FIELD, ACCOUNT_SYNC, ACCOUNT_LOAD})
+class StreakCrm(StreakStock, CrmRole):
+    capabilities = frozenset(
+        {WON_DEALS, INVOICE_FIELD, ACCOUNT_SYNC, ACCOUNT_LOAD, CUSTOMER_CONTACTS}
+    )
     event_kinds = {STAGE_CHANGE: DEAL_STAGE, organizations.KIND: ACCOUNTS}
+    event_kinds |= dict.fromkeys(contacts.KINDS, CONTACTS)
     # A first poll starts from then: boxes won before the flow polled are not caught up on.
     feeds = {DEAL_STAGE: (Feed("Box", POLLED_STAGE_CHANGE, bare_key=True, snapshot=True),)}
     won_stage = "Closed-Won"
@@ -70,6 +81,7 @@ class StreakCrm(CrmRole):
     account_entity = "Organization"
     note_entity = "Comment"
     document_fields = {"sales_order": "Sage Order No", "invoice": "Sage Invoice ID"}
+    parties_kept_for = parties.PARTY_TTL_SECONDS  # a deal's organization and contact
 
     @classmethod
     def stage_hint(cls, event: WebhookEvent) -> StageHint | None:
@@ -150,12 +162,13 @@ class StreakCrm(CrmRole):
         records = self.sample(entity, n)
         return [self.with_parties(box) for box in records] if entity == "Box" else records
 
-    def with_parties(self, box: Record) -> Record:
-        """The box with its first organization and first contact, as mappings read it."""
-        organization = self.first_linked(box, "organizations", "Organization")
+    def with_parties(self, box: Record, kept: bool = False) -> Record:
+        """The box with its first organization and first contact, as mappings read it;
+        `kept`: as kept for the connection when they were read lately (`parties`)."""
+        organization = self.first_linked(box, "organizations", "Organization", kept)
         return box | {
             "organization": organization,
-            "contact": self.first_linked(box, "contacts", "Contact"),
+            "contact": self.first_linked(box, "contacts", "Contact", kept),
         }
 
     # ------------------------------------------------------------ deals
@@ -163,19 +176,43 @@ class StreakCrm(CrmRole):
     def read_deal(self, key: str, trigger_stage: str, fields: Iterable[str] = ()) -> DealRead:
         """A box of another pipeline than the connection's is never won, and the trigger
         stage's key is always the connection's pipeline's: an event naming any box the API
-        key can read (a forged one, say) cannot make the flow follow another pipeline."""
+        key can read (a forged one, say) cannot make the flow follow another pipeline.
+        A mapped box field the kept pipeline does not name (renamed in Streak since it was
+        read) reads the pipeline again, so a long-kept pipeline never hides a rename."""
         box = self.get("Box", key)
+        if any(name not in box["fieldsByName"] for name in mapped_field_names(fields)):
+            self.pipeline(box["pipelineKey"], refresh=True)
+            box = self.decoded_box(box)
         pipeline_key = self.pipeline_key
         trigger_key = self.stage_key(trigger_stage, pipeline_key)
         if box["pipelineKey"] != pipeline_key:
             stage = f"another pipeline ({box['pipelineKey']}) than the connection's"
             return DealRead(box, stage, False, trigger_key, pipeline_key)
         won = box["stageKey"] == trigger_key
-        return DealRead(self.with_parties(box), box["stageName"], won, trigger_key, pipeline_key)
+        deal = self.with_parties(box, kept=True)
+        return DealRead(deal, box["stageName"], won, trigger_key, pipeline_key)
 
-    def first_linked(self, box: Record, listed: str, entity: str) -> Record:
+    def first_linked(self, box: Record, listed: str, entity: str, kept: bool = False) -> Record:
         keys = [item["key"] for item in box.get(listed) or []]
-        return self.get(entity, keys[0]) if keys else {}
+        if not keys:
+            return {}
+        scope = self.party_scope()
+        record = parties.kept(scope, entity, keys[0]) if kept and scope else None
+        if record is None:
+            record = self.get(entity, keys[0])
+            if scope:
+                parties.keep(scope, entity, keys[0], record)
+        return record
+
+    def party_scope(self) -> tuple[Any, ...]:
+        """Whose organizations and contacts are kept: a saved connection's (an unsaved one,
+        a form being tested, keeps none)."""
+        return (self.connection.pk, str(self.connection.created_at)) if self.connection.pk else ()
+
+    def forget_parties(self, keys: set[str]) -> None:
+        """Streak said these organizations or contacts changed: read them again."""
+        if scope := self.party_scope():
+            parties.forget(scope, keys)
 
     def stage_key(self, name: str, pipeline_key: str) -> str:
         """The key of the stage `name` in the pipeline, read again once if it is missing
@@ -237,6 +274,12 @@ class StreakCrm(CrmRole):
                 "assignedToSharingEntries": [{"email": email} for email in emails]}  # fmt: skip
         return self.client.post(path, task)["key"]
 
+    def users(self) -> list[Person]:
+        return people.team_users(self)
+
+    def create_deal(self, account_key: str, values: dict[str, Any], idempotency_key: str) -> str:
+        return deals.create_box(self, account_key, values)
+
     def find_deal(self, reference: str) -> str:
         found = self.search("Box", **{DEAL_ID_FIELD: reference})
         return found[0]["key"] if found else ""
@@ -248,6 +291,28 @@ class StreakCrm(CrmRole):
 
     def read_account(self, key: str) -> Record:
         return self.get("Organization", key)
+
+    @classmethod
+    def contact_version(cls, event: WebhookEvent, crm_owned: list[str]) -> str:
+        contact = contacts.contact_record(event.payload.get("object") or {})
+        return contacts.fingerprint(contact, crm_owned)
+
+    def contacts_of(self, account_key: str) -> list[ContactRecord]:
+        return contacts.contacts_of(self, account_key)
+
+    def read_contact(self, key: str) -> ContactRecord:
+        return contacts.contact_record(self.get("Contact", key))
+
+    def contact_account(self, key: str, account_keys: list[str]) -> str:
+        return contacts.contact_organization(self, key, account_keys)
+
+    def contact_version_of(self, contact: ContactRecord, crm_owned: list[str]) -> str:
+        return contacts.fingerprint(contact, crm_owned)
+
+    def write_contact(
+        self, account_key: str, contact: ContactRecord, fields: list[str], idempotency_key: str
+    ) -> ContactRecord:
+        return contacts.write_contact(self, contact, fields, idempotency_key)
 
     def lacking(self, fields: list[str]) -> str:
         return f"a Streak organization has no {', '.join(fields)}"
@@ -285,26 +350,3 @@ class StreakCrm(CrmRole):
             made = self.create("Organization", values, f"{idempotency_key}-{customer['ref']}")
             results.append(LoadResult(made["key"]))
         return results
-
-    # ------------------------------------------------------------ stock
-
-    def warn_short_deals(
-        self, sku: str, on_hand: Decimal, closed_stages: set[str], erp_label: str
-    ) -> list[str]:
-        """Streak keeps no product records: each box not in a closed stage whose Products
-        field asks for more of the item than is on hand gets a comment saying so."""
-        warned = []
-        for box in self.boxes():
-            if box.get("stageName") in closed_stages:
-                continue
-            wanted = quantity_asked(box.get("fieldsByName", {}).get("Products"), sku)
-            if wanted > on_hand:
-                asked, has = plain_number(wanted), plain_number(on_hand)
-                short = plain_number(wanted - on_hand)
-                message = (
-                    f"Stock alert: this deal asks for {asked} of {sku}, but {erp_label} has "
-                    f"{has} on hand ({short} short)."
-                )
-                self.add_comment(box["key"], message)
-                warned.append(box["key"])
-        return warned

@@ -42,6 +42,15 @@ STANDARD_FIELDS = {
     "Comment": [("key", "string"), ("boxKey", "reference"), ("message", "string"),
                 ("timestamp", "datetime"), ("creatorKey", "reference")],
 }  # fmt: skip
+ENTITIES = list(STANDARD_FIELDS)  # what the connector reads and writes
+
+
+def unknown_entity(entity: str) -> ValidationError:
+    return ValidationError(
+        f"Streak has no entity {entity!r}; it has {', '.join(ENTITIES)}",
+        system=SYSTEM,
+        fields={"entity": entity},
+    )
 
 
 def ms_to_date(value: int) -> date:

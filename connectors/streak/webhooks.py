@@ -39,9 +39,10 @@ PIPELINE_EVENTS = (
 TEAM_EVENTS = ("CONTACT_CREATE", "CONTACT_UPDATE", "CONTACT_DELETE", "ORG_CREATE",
                "ORG_UPDATE", "ORG_DELETE")  # fmt: skip
 EVENTS = PIPELINE_EVENTS + TEAM_EVENTS
-# What a pair asks Streak for: won deals (stage changes) for the won-deal flows, and
-# organization changes for customer sync (team-scoped; ORG_UPDATE is unconfirmed).
-PAIR_EVENTS = ("BOX_CHANGE_STAGE", "ORG_UPDATE")
+# What a pair asks Streak for: won deals (stage changes) for the won-deal flows,
+# organization changes for customer sync and people's for contact sync (team-scoped;
+# ORG_UPDATE is unconfirmed).
+PAIR_EVENTS = ("BOX_CHANGE_STAGE", "ORG_UPDATE", "CONTACT_CREATE", "CONTACT_UPDATE")
 # Where an object says when it last changed, by preference.
 TIMESTAMP_FIELDS = ("lastUpdatedTimestamp", "lastSavedTimestamp", "timestamp",
                     "lastStatusChangeDate", "creationTimestamp", "creationDate")  # fmt: skip

@@ -2,8 +2,11 @@
 item matching and the write-back to the CRM.
 
 Every step after `read_deal` is wrapped by `after_won_deal`: when the re-read deal is no
-longer in the trigger stage, the run goes on to its end writing nothing, so it succeeds with
-the summary `read_deal` gave it.
+longer in the trigger stage, or the business rules skipped or routed it, the run goes on to
+its end writing nothing, so it succeeds with the summary `read_deal` or the rules gave it.
+A field a rule set is in the document the later steps send. Both are read from the rules
+step's recorded output, not from memory, so they hold on an attempt that resumes after an
+approval or a crash.
 """
 
 import hashlib
@@ -11,10 +14,11 @@ import json
 from collections.abc import Callable
 from typing import Any
 
-from connectors.roles import CrmRole
+from connectors.crm_role import CrmRole
 from flows.base import Step, StepContext
 
 READ_DEAL, MAP_DEAL, CUSTOMER, ITEMS = "read_deal", "map_deal", "customer", "items"
+RULES = "rules"  # the business rules step (flows/steps/rules.py)
 WON_DEAL_DOCUMENT = "won_deal_document"  # the flows' `choice`: an order or an invoice
 
 
@@ -54,6 +58,11 @@ def after_won_deal(name: str, run: Callable[[StepContext], dict[str, Any]], labe
     def guarded(ctx: StepContext) -> dict[str, Any]:
         if not deal_is_won(ctx):
             return {"skipped": "the deal is not in the trigger stage"}
+        ruled = ctx.outputs.get(RULES, {})
+        if ruled.get("skipped"):
+            return {"skipped": ruled["skipped"]}
+        if ruled.get("document"):  # a rule set a field: send the document it set it in
+            ctx.outputs[MAP_DEAL]["document"] = ruled["document"]
         return run(ctx)
 
     return Step(name, guarded, label)

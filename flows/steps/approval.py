@@ -12,8 +12,10 @@ edited) waits for a new decision.
 
 `hold` is the waiting itself, shared with the anomaly checks (`flows.anomaly.step`): a run
 has one approval, whose `kind` says what it was asked for. A decision on a deal held as
-unusual covers the threshold too (the approver saw its amount); one taken on the threshold
-alone does not cover what looks unusual, so such a run is asked again.
+unusual covers the threshold too (the approver saw its amount), and so does one on a deal a
+business rule held (flows/steps/rules.py), so a deal is not asked about twice; one taken on
+the threshold or a rule alone does not cover what looks unusual, so such a run is asked
+again.
 
 The decisions themselves are taken in `flows.approvals`."""
 
@@ -43,6 +45,11 @@ PERMISSION = "flows.decide_approval"
 MAX_NAMES = 5  # approvers named in the deal's note
 REASON_LENGTH = Approval._meta.get_field("reason").max_length
 EDIT = Approval.Kind.EDIT  # asked for an operator's edit of an amount
+# Besides its own kind, what a decision covers: the approver saw the deal's amount.
+ALSO_COVERS = {
+    Approval.Kind.ANOMALY: set(Approval.Kind),
+    Approval.Kind.RULE: {Approval.Kind.THRESHOLD},
+}
 
 
 def approval_rule(ctx: StepContext) -> dict[str, Any]:
@@ -86,7 +93,7 @@ def hold(
         add_note(ctx, note)
         rejection_task(ctx, approval)
         raise Rejected(note)
-    covered = approval is not None and approval.kind in (kind, Approval.Kind.ANOMALY)
+    covered = approval is not None and covers(approval.kind, kind)
     if covered and approval.status == Approval.Status.APPROVED:
         return {
             "needed": True,
@@ -110,6 +117,11 @@ def hold(
         notify_approvers(ctx.run, asked.reason)
     tell_deal(ctx, AWAITING_APPROVAL, waiting_note(ctx, asked.reason), asked.reason)
     raise asked
+
+
+def covers(decided: str, asked: str) -> bool:
+    """Whether a decision of kind `decided` answers what the run now asks (`asked`)."""
+    return decided == asked or asked in ALSO_COVERS.get(decided, set())
 
 
 def short(reason: str) -> str:

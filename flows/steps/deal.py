@@ -15,17 +15,19 @@ own write-back coming round, and starts no run.
 """
 
 from collections.abc import Iterator
+from datetime import timedelta
 from string import Formatter
 from typing import Any
 
 from django.db import transaction
+from django.utils import timezone
 
 from connectors.base import WebhookEvent
 from connectors.records import DealRead
 from connectors.registry import sent_about
-from connectors.roles import DEAL_STAGE
+from connectors.roles import ACCOUNTS, CONTACTS, DEAL_STAGE
 from flows.base import StepContext
-from flows.models import ExternalLink, FlowConfig
+from flows.models import ExternalLink, FlowConfig, InboundEvent
 from flows.steps import trigger_stage
 from mappings.canonical import to_json
 from mappings.models import Mapping
@@ -37,6 +39,7 @@ STAGE_KEY, STAGE_KEY_FOR, PIPELINE_KEY = (
     "trigger_stage_key_for",
     "trigger_pipeline_key",
 )
+CLOCK_SLACK_SECONDS = 60  # between the web process's clock and the worker's
 DEAL_DOCUMENTS = ("sales_order", "invoice")  # ExternalLink entities of the won-deal flows
 
 
@@ -106,12 +109,30 @@ def placed(path: str, group: str) -> str:
 def read_deal(ctx: StepContext) -> dict[str, Any]:
     """The deal as the CRM has it now, with what the mappings read beside it."""
     trigger = trigger_stage(ctx.config.options, ctx.crm)
+    forget_changed_parties(ctx)
     read = ctx.crm.read_deal(ctx.run.entity_key, trigger, mapped_paths(ctx))
     ctx.label_run(deal_name(read.record))
     remember_stage_key(ctx, trigger, read)
     if not read.won:
         ctx.set_summary(f"The deal is in {read.stage}, not {trigger}: nothing was written.")
     return {"won": read.won, "stage": read.stage, "record": to_json(read.record)}
+
+
+def forget_changed_parties(ctx: StepContext) -> None:
+    """A CRM that keeps deals' accounts and contacts for a while (`parties_kept_for`
+    seconds) forgets those the CRM told us changed since: any delivery or polled change of
+    the connection's pairs within that time, whichever process took it in, so a kept
+    address is never one edited before the run started."""
+    if not ctx.crm.parties_kept_for:
+        return
+    topics = (ACCOUNTS, CONTACTS)
+    kinds = [kind for kind, topic in ctx.crm.event_kinds.items() if topic in topics]
+    kinds += [feed.kind for topic in topics for feed in ctx.crm.feeds.get(topic, ())]
+    since = timezone.now() - timedelta(seconds=ctx.crm.parties_kept_for + CLOCK_SLACK_SECONDS)
+    changed = InboundEvent.objects.filter(
+        pair__crm_id=ctx.pair.crm_id, kind__in=kinds, received_at__gte=since
+    ).values_list("entity_key", flat=True)
+    ctx.crm.forget_parties(set(changed))
 
 
 def deal_name(record: dict[str, Any]) -> str:

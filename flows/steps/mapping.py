@@ -103,10 +103,19 @@ def map_record(
 def to_erp(ctx: StepContext, canonical: str, record: dict[str, Any], what: str) -> dict[str, Any]:
     """A canonical record as the ERP's own (`canonical` → its entity), checked against the
     ERP's live schema; problems stop the run naming each field."""
+    return to_erp_with_warnings(ctx, canonical, record, what)[0]
+
+
+def to_erp_with_warnings(
+    ctx: StepContext, canonical: str, record: dict[str, Any], what: str
+) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    """`to_erp`, and the mapping's warnings for the step's output, so that what was filled
+    in on its own (a deal owner not in the salespeople table, a name cut short) shows on
+    the run."""
     names = ctx.erp.names(canonical)
     result, spec = apply(ctx, "out", canonical, names.mapping, record, erp_schema(ctx, names))
     check(ctx, result, spec, f"{ctx.erp.label} {what}", in_crm=False)
-    return result.output
+    return result.output, [issue.to_dict() for issue in result.issues if issue.level == "warning"]
 
 
 def erp_schema(ctx: StepContext, names: EntityNames) -> list[FieldInfo]:

@@ -11,6 +11,7 @@ or a second poll of the same event adds nothing. Written against the roles.
 
 import logging
 from datetime import date, timedelta
+from decimal import Decimal
 
 from django.utils import timezone
 
@@ -35,11 +36,11 @@ EVENT_WORDS = {
 }
 DEFAULT_EVENTS = [APPROVAL_REJECTED, ORDER_ON_HOLD, PAYMENT_OVERDUE]
 DEFAULT_DUE_DAYS = 2
-# The events each flow can raise: its settings offer those only. No flow checks credit
-# limits yet, so no flow offers CREDIT_LIMIT_EXCEEDED.
+# The events each flow can raise: its settings offer those only (the won-deal flows check
+# credit limits in `flows.steps.credit_check`).
 FLOW_EVENTS = {
-    "deal_won_to_sales_order": (APPROVAL_REJECTED,),
-    "deal_won_to_invoice": (APPROVAL_REJECTED,),
+    "deal_won_to_sales_order": (APPROVAL_REJECTED, CREDIT_LIMIT_EXCEEDED),
+    "deal_won_to_invoice": (APPROVAL_REJECTED, CREDIT_LIMIT_EXCEEDED),
     "order_status_to_crm": (ORDER_ON_HOLD,),
     "payments_to_crm": (PAYMENT_OVERDUE,),
 }
@@ -93,9 +94,19 @@ def rejection_task(ctx: StepContext, approval: Approval) -> str:
     return follow_up(ctx, APPROVAL_REJECTED, subject, body, about=f"approval-{approval.pk}")
 
 
-def overdue_task(ctx: StepContext, invoice: OpenInvoice, currency: str, deal: str) -> str:
-    """An invoice still open past its due date after a payment: call the customer about
-    what is left. Once per invoice and deal, however many payments leave it open."""
+def credit_task(ctx: StepContext, customer: str, over: Decimal, currency: str, reason: str) -> str:
+    """The credit check's: the customer with this deal is `over` its credit limit. Once
+    per deal."""
+    subject = f"Call {customer}: {over:,.2f} {currency} over the credit limit with this deal"
+    return follow_up(ctx, CREDIT_LIMIT_EXCEEDED, subject, reason, about="credit-limit")
+
+
+def overdue_task(
+    ctx: StepContext, invoice: OpenInvoice, currency: str, deal: str, paid: bool = True
+) -> str:
+    """An invoice still open past its due date (`paid`: after a payment, else found by the
+    unpaid-invoice scan): call the customer about what is left. Once per invoice and deal, however
+    many payments or scans find it open."""
     today = timezone.localdate()
     days = invoice.days_overdue(today)
     customer = invoice.customer_name or "the customer"
@@ -107,6 +118,9 @@ def overdue_task(ctx: StepContext, invoice: OpenInvoice, currency: str, deal: st
     body = (
         f"It was due on {invoice.due_date:%A %Y-%m-%d}; a payment came in, but "
         f"{invoice.balance:,.2f} {currency} is still open. Ask when the rest will be paid."
+        if paid
+        else f"It was due on {invoice.due_date:%A %Y-%m-%d} and {invoice.balance:,.2f} "
+        f"{currency} is still open. Ask when it will be paid."
     )
     about = f"invoice-{invoice.number}"
     return follow_up(ctx, PAYMENT_OVERDUE, subject, body, about=about, deal=deal)

@@ -25,12 +25,14 @@ from flows.models import ExternalLink
 from flows.publishing import publish
 from flows.steps import CUSTOMER, ITEMS, MAP_DEAL, WON_DEAL_DOCUMENT, after_won_deal, write_key
 from flows.steps.approval import approval_rule
+from flows.steps.credit_check import CREDIT_CHECK
 from flows.steps.crm import post_note, write_back
 from flows.steps.customer import find_or_create_customer
 from flows.steps.deal import accepts_won_deal, read_deal
 from flows.steps.items import ledger_accounts, left_out, match_items
-from flows.steps.mapping import map_deal, to_erp
+from flows.steps.mapping import map_deal, to_erp_with_warnings
 from flows.steps.money import conversion_note, deal_rate, in_erp_currency
+from flows.steps.rules import RULES, apply_rules
 from flows.steps.tasks import default_options as task_options
 
 ENTITY = "invoice"
@@ -44,8 +46,9 @@ def create_invoice(ctx: StepContext) -> dict[str, Any]:
     canonical, conversion = in_erp_currency(ctx, canonical, "sales invoice")
     invoice = existing_invoice(ctx, customer_ref, document)
     how = "found (made by an earlier attempt)"
+    warnings: list[dict[str, Any]] = []
     if invoice is None:
-        values = to_erp(ctx, "Invoice", canonical, "sales invoice")
+        values, warnings = to_erp_with_warnings(ctx, "Invoice", canonical, "sales invoice")
         currency = str(canonical.get("currency") or "")
         rate = deal_rate(ctx, currency) if ctx.erp.multi_currency else None
         tax_rate = ctx.outputs[CUSTOMER].get("tax_rate_id") or ""
@@ -77,6 +80,7 @@ def create_invoice(ctx: StepContext) -> dict[str, Any]:
         "conversion": conversion,
         "how": how,
         "references": {"sage_invoice_id": invoice.id, "sage_invoice_number": invoice.number},
+        **({"warnings": warnings} if warnings else {}),
     }
 
 
@@ -117,9 +121,11 @@ deal_won_to_invoice = Flow(
     steps=(
         Step("read_deal", read_deal, "Re-read the deal from the CRM"),
         after_won_deal(MAP_DEAL, map_deal("Invoice"), "Map and validate"),
+        after_won_deal(RULES, apply_rules, "Business rules"),
         after_won_deal("approval", approval_rule, "Approval rule"),
         after_won_deal(ANOMALY_CHECKS, anomaly_checks, "Check for anything unusual"),
         after_won_deal(CUSTOMER, find_or_create_customer, "Find or create the customer"),
+        CREDIT_CHECK,
         after_won_deal(ITEMS, match_items, "Match items"),
         after_won_deal("ledger_accounts", ledger_accounts, "Ledger accounts"),
         after_won_deal("sales_invoice", create_invoice, "Create the sales invoice"),

@@ -24,12 +24,18 @@ from flows.models import ExternalLink
 from flows.publishing import publish
 from flows.steps import CUSTOMER, ITEMS, MAP_DEAL, WON_DEAL_DOCUMENT, after_won_deal, write_key
 from flows.steps.approval import approval_rule
+from flows.steps.credit_check import CREDIT_CHECK
 from flows.steps.crm import post_note, write_back
 from flows.steps.customer import find_or_create_customer
 from flows.steps.deal import accepts_won_deal, read_deal
+from flows.steps.invoice_after_order import DEFAULT_OPTIONS as INVOICE_OPTIONS
+from flows.steps.invoice_after_order import INVOICE_AFTER_ORDER
 from flows.steps.items import left_out, match_items
-from flows.steps.mapping import map_deal, to_erp
+from flows.steps.mapping import map_deal, to_erp_with_warnings
 from flows.steps.money import conversion_note, in_erp_currency
+from flows.steps.purchasing import BUY_SHORT_LINES
+from flows.steps.purchasing import DEFAULT_OPTIONS as PURCHASING_OPTIONS
+from flows.steps.rules import RULES, apply_rules
 from flows.steps.tasks import default_options as task_options
 
 ENTITY = "sales_order"
@@ -46,10 +52,11 @@ def create_sales_order(ctx: StepContext) -> dict[str, Any]:
     link = ExternalLink.objects.filter(
         pair=ctx.pair, entity=ENTITY, crm_id=ctx.run.entity_key
     ).first()
+    warnings: list[dict[str, Any]] = []
     if link:
         number, how = link.sage_id, FOUND
     else:
-        values = to_erp(ctx, "SalesOrder", canonical, "sales order")
+        values, warnings = to_erp_with_warnings(ctx, "SalesOrder", canonical, "sales order")
         order = ctx.erp.create_sales_order(
             values, document["crm_deal_id"], write_key(ctx, ENTITY, values)
         )
@@ -77,6 +84,7 @@ def create_sales_order(ctx: StepContext) -> dict[str, Any]:
         "currency": canonical.get("currency"),
         "conversion": conversion,
         "references": {"sage_order_no": number},
+        **({"warnings": warnings} if warnings else {}),
     }
 
 
@@ -104,13 +112,17 @@ deal_won_to_sales_order = Flow(
     steps=(
         Step("read_deal", read_deal, "Re-read the deal from the CRM"),
         after_won_deal(MAP_DEAL, map_deal("SalesOrder"), "Map and validate"),
+        after_won_deal(RULES, apply_rules, "Business rules"),
         after_won_deal("approval", approval_rule, "Approval rule"),
         after_won_deal(ANOMALY_CHECKS, anomaly_checks, "Check for anything unusual"),
         after_won_deal(CUSTOMER, find_or_create_customer, "Find or create the customer"),
+        CREDIT_CHECK,
         after_won_deal(ITEMS, match_items, "Match items"),
         after_won_deal("sales_order", create_sales_order, "Create the sales order"),
         after_won_deal("write_back", write_back(ENTITY, order_note), "Write the order number back"),
         after_won_deal("note", post_note("sales_order"), "Add a note to the deal"),
+        BUY_SHORT_LINES,
+        INVOICE_AFTER_ORDER,
     ),
     needs_crm=frozenset({WON_DEALS}),
     needs_erp=frozenset({SALES_ORDERS}),
@@ -121,6 +133,8 @@ deal_won_to_sales_order = Flow(
         "unknown_item_policy": "flag",  # flag, skip_line or create
         **ANOMALY_OPTIONS,
         **task_options("deal_won_to_sales_order"),
+        **PURCHASING_OPTIONS,
+        **INVOICE_OPTIONS,
     },
     accepts=accepts_won_deal,
     watches=(Watch("crm", DEAL_STAGE),),

@@ -16,7 +16,10 @@ invoiced), a note, and, when the option `status_stages` names a stage for the st
 `{"deleted": "Closed Lost"}`), the deal moves to that stage.
 
 Only a change of status is told: the status last told is in the previous run's references,
-and a new order counts as told (the won-deal flow said so when it created it).
+and a new order counts as told (the won-deal flow said so when it created it). A status we
+wrote ourselves (a run of this pair whose references mark `status_written` for the order,
+newer than this flow's last sight of another status: the deal's stage put it on hold) is
+not told back either: no note, no stage, no "call the customer" task, only remembered.
 """
 
 from typing import Any
@@ -32,6 +35,7 @@ from flows.steps.tasks import ORDER_ON_HOLD, default_options, follow_up
 from mappings.canonical import to_json
 
 NAME = "order_status_to_crm"
+STATUS_WRITTEN = "status_written"  # a run's reference: the order status it wrote to the ERP
 STATUS_LABELS = {
     "new": "new",
     "open": "open",
@@ -99,6 +103,30 @@ def last_told_status(ctx: StepContext) -> str:
     return next((refs["status"] for refs in earlier if refs.get("status")), "new")
 
 
+def written_by_us(ctx: StepContext, status: str) -> SyncRun | None:
+    """Our own run that wrote `status` to the order after this flow last saw the order in
+    another status (or ever, before it first looked): the status is that write's echo."""
+    order_no = order_no_of(ctx)
+    seen = (
+        SyncRun.objects.filter(
+            flow_config=ctx.config, entity_key=ctx.run.entity_key, status=SyncRun.Status.SUCCEEDED
+        )
+        .exclude(pk=ctx.run.pk)
+        .exclude(references__status=status)
+        .filter(references__has_key="status")
+        .order_by("-pk")
+        .values_list("pk", flat=True)
+        .first()
+    )
+    writes = SyncRun.objects.filter(
+        pair=ctx.pair,
+        status=SyncRun.Status.SUCCEEDED,
+        references__sage_order_no=order_no,
+        **{f"references__{STATUS_WRITTEN}": status},
+    )
+    return writes.filter(pk__gt=seen or 0).order_by("-pk").first()
+
+
 def tell_crm(ctx: StepContext) -> dict[str, Any]:
     """The order's fields, stage and a note on the deal, when its status changed."""
     deal = ctx.outputs["find_deal"]["deal"]
@@ -112,6 +140,11 @@ def tell_crm(ctx: StepContext) -> dict[str, Any]:
     if status == last_told_status(ctx):
         ctx.set_summary(f"Sales order {order_no} is still {label}: nothing to tell.")
         return {"skipped": "status unchanged", "references": references}
+    if (ours := written_by_us(ctx, status)) is not None:
+        ctx.set_summary(
+            f"Sales order {order_no} is {label}: we set it (run {ours.pk}), nothing to tell."
+        )
+        return {"skipped": "our own status write", "run": ours.pk, "references": references}
     fields = map_record(ctx, "out", "OrderStatus", ctx.crm.deal_entity, order)
     stage = (ctx.option("status_stages") or {}).get(status, "")
     if fields or stage:

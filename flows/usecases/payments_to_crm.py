@@ -15,7 +15,15 @@ Then what the paid invoices still owe: their open balance (summed) and aging (th
 them: Current, 1-30, 31-60, 61-90, Over 90 days past due) go to the deal fields labelled
 "Sage Open Balance" and "Sage Aging", where the deal has them; an invoice still open past its
 due date makes one follow-up task for the deal's owner (option `task_events`,
-`payment_overdue`). Overdue invoices nobody paid anything on are not noticed here.
+`payment_overdue`).
+
+Invoices nobody pays are found by the unpaid-invoice scan (`scan_unpaid_invoices`, with each
+poll of the flow): every invoice bound to a deal (entity `invoice`) becomes an event at most
+once a day (its dedupe key names the invoice and the day), and its run asks the ERP for the
+invoice's open item (`ErpRole.open_invoice`): past its due date with a balance left, the
+deal gets the balance and aging and its owner the payment-overdue task, once per invoice
+(the task's key names it, as a payment's does). An invoice not yet due, or paid, ends the
+run with nothing to do, which the runs list does not keep.
 """
 
 from decimal import Decimal
@@ -25,10 +33,12 @@ from django.utils import timezone
 
 from connectors.base import FieldInfo, WebhookEvent
 from connectors.errors import Unsupported
+from connectors.models import IntegrationPair
 from connectors.records import AGING_LABELS, OpenInvoice
 from connectors.registry import sent_about
 from connectors.roles import PAYMENTS, WON_DEALS
-from flows.base import Flow, Step, StepContext, Watch
+from flows.base import NOTHING_TO_DO, Flow, Step, StepContext, Watch
+from flows.intake import POLLED, IntakeResult, take_in
 from flows.models import ExternalLink, FlowConfig
 from flows.publishing import publish
 from flows.steps.deal_links import SALES_ORDER, deal_of_order, tell_deal
@@ -43,15 +53,38 @@ SENTENCE = (
 )
 
 
+UNPAID = "unpaid"  # the entity key's prefix of an unpaid-invoice scan's run
+UNPAID_KIND = "clarity.unpaid_invoice"
+
+
+def scan_unpaid_invoices(pair: IntegrationPair) -> IntakeResult:
+    """An event for each invoice bound to a deal of the pair, once a day: its run tells
+    the deal what is still open and makes the overdue task."""
+    today = timezone.localdate().isoformat()
+    invoices = ExternalLink.objects.filter(pair=pair, entity="invoice").values_list(
+        "sage_id", flat=True
+    )
+    events = [
+        WebhookEvent(UNPAID_KIND, f"{UNPAID}:{number}", f"{UNPAID}:{number}:{today}")
+        for number in invoices.order_by("sage_id")
+    ]
+    return take_in(pair, events, POLLED)
+
+
 def accepts(config: FlowConfig, event: WebhookEvent) -> bool:
-    """A polled payment that is a customer's."""
+    """A polled payment that is a customer's, or an unpaid-invoice scan's invoice."""
+    if event.kind == UNPAID_KIND:
+        return True
     erp = sent_about(event.kind, PAYMENTS)
     return erp is not None and erp.is_customer_payment(event)
 
 
 def read_payment(ctx: StepContext) -> dict[str, Any]:
-    """The payment as Sage has it now, as a canonical Payment, and the invoices it paid."""
-    key = ctx.run.entity_key.partition(":")[2]
+    """The payment as Sage has it now, as a canonical Payment, and the invoices it paid
+    (for a scan's run: no payment, its one invoice)."""
+    kind, _, key = ctx.run.entity_key.partition(":")
+    if kind == UNPAID:
+        return {"payment": None, "invoices": [key], UNPAID: True}
     read = ctx.erp.read_payment(key)
     payment = map_record(ctx, "in", ctx.erp.names("Payment").mapping, "Payment", read.record)
     payment.setdefault("currency", ctx.pair.base_currency)  # Sage 100 keeps one currency
@@ -68,7 +101,7 @@ def find_deal(ctx: StepContext) -> dict[str, Any]:
     invoices = ctx.outputs["read_payment"]["invoices"]
     link = ExternalLink.objects.filter(pair=ctx.pair, entity="invoice", sage_id__in=invoices)
     deal = link.values_list("crm_id", flat=True).first() or ""
-    if not deal and invoices:
+    if not deal and invoices and not ctx.outputs["read_payment"].get(UNPAID):
         deal = deal_of_invoiced_order(ctx, invoices[0])
     if not deal:
         payment = ctx.outputs["read_payment"]["payment"]
@@ -93,6 +126,8 @@ def tell_crm(ctx: StepContext) -> dict[str, Any]:
     deal = ctx.outputs["find_deal"]["deal"]
     if not deal:
         return {"skipped": "no deal"}
+    if ctx.outputs["read_payment"].get(UNPAID):
+        return {"skipped": "no payment: an unpaid-invoice scan"}
     payment = ctx.outputs["read_payment"]["payment"]
     if ctx.crm.note_entity:
         note = map_record(ctx, "out", "Payment", ctx.crm.note_entity, payment)
@@ -119,9 +154,14 @@ def tell_balance(ctx: StepContext) -> dict[str, Any]:
         invoices = open_invoices(ctx, ctx.outputs["read_payment"]["invoices"])
     except Unsupported as error:
         return {"skipped": str(error)}
+    unpaid = bool(ctx.outputs["read_payment"].get(UNPAID))
+    today = timezone.localdate()
+    if unpaid and not any(
+        invoice.days_overdue(today) > 0 < invoice.balance for invoice in invoices
+    ):
+        return {NOTHING_TO_DO: "the invoice is not overdue, or is paid"}
     if not invoices:
         return {"skipped": "no open item in Sage for the invoices it paid"}
-    today = timezone.localdate()
     currency = invoices[0].currency or ctx.pair.base_currency
     balance = sum((invoice.balance for invoice in invoices), Decimal(0))
     owing = [invoice for invoice in invoices if invoice.balance > 0]
@@ -131,15 +171,17 @@ def tell_balance(ctx: StepContext) -> dict[str, Any]:
     if values:
         ctx.crm.write_deal(deal, values, ctx.idempotency_key("tell_balance"))
     tasks = [
-        overdue_task(ctx, invoice, currency, deal)
+        overdue_task(ctx, invoice, currency, deal, paid=not unpaid)
         for invoice in owing
         if invoice.days_overdue(today) > 0
     ]
     payment = ctx.outputs["read_payment"]["payment"]
-    summary = (
-        f"Payment of {payment['amount']} {payment['currency']} told on the deal; "
-        f"{balance:,.2f} {currency} still open ({aging})"
+    told = (
+        f"Invoice {invoices[0].number} is overdue"
+        if unpaid
+        else f"Payment of {payment['amount']} {payment['currency']} told on the deal"
     )
+    summary = f"{told}; {balance:,.2f} {currency} still open ({aging})"
     if missing:
         summary += f"; the deal has no field labelled {' or '.join(missing)}"
     ctx.set_summary(f"{summary}.")
@@ -192,4 +234,5 @@ payments_to_crm = Flow(
     default_options={"poll_interval": 60, **default_options(NAME)},
     accepts=accepts,
     watches=(Watch("erp", PAYMENTS),),
+    after_poll=lambda config: scan_unpaid_invoices(config.pair),
 )

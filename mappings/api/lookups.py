@@ -7,13 +7,16 @@ from django.db.models import QuerySet
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers, viewsets
+from rest_framework.decorators import action
 from rest_framework.exceptions import ValidationError
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from clarity.permissions import model_rule
+from clarity.permissions import model_rule, needs
+from connectors.errors import ConnectorError
 from connectors.models import IntegrationPair
 from mappings.models import LookupEntry, LookupTable
+from mappings.salespeople import fill_salespeople
 
 
 class LookupEntrySerializer(serializers.ModelSerializer):
@@ -51,6 +54,31 @@ class LookupTableSerializer(serializers.ModelSerializer):
         return attrs
 
 
+class FillSalespeopleSerializer(serializers.Serializer):
+    pair = serializers.SlugRelatedField(
+        slug_field="slug", queryset=IntegrationPair.objects.all(), help_text="The pair's slug."
+    )
+
+
+class PersonSerializer(serializers.Serializer):
+    key = serializers.CharField()
+    name = serializers.CharField()
+    email = serializers.CharField()
+
+
+class MatchSerializer(serializers.Serializer):
+    user = PersonSerializer()
+    salesperson = PersonSerializer()
+    how = serializers.CharField()
+
+
+class FilledSerializer(serializers.Serializer):
+    table = serializers.IntegerField(source="table.pk")
+    summary = serializers.CharField()
+    matched = MatchSerializer(many=True)
+    unmatched = PersonSerializer(many=True)
+
+
 class LookupTableViewSet(viewsets.ModelViewSet):
     permission = model_rule(LookupTable)
     serializer_class = LookupTableSerializer
@@ -60,6 +88,30 @@ class LookupTableViewSet(viewsets.ModelViewSet):
     )
     def list(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         return super().list(request, *args, **kwargs)
+
+    @extend_schema(request=FillSalespeopleSerializer, responses=FilledSerializer)
+    @action(
+        detail=False,
+        methods=["post"],
+        url_path="fill-salespeople",
+        permission=needs(
+            "mappings.add_lookuptable",
+            "mappings.change_lookupentry",
+            message="Filling salespeople needs the admin role.",
+        ),
+    )
+    def fill_salespeople(self, request: Request) -> Response:
+        """Make or update the pair's "salespeople" table: CRM user key → ERP salesperson,
+        matched by email, then name; `unmatched` lists the users that need a row by hand."""
+        asked = FillSalespeopleSerializer(data=request.data)
+        asked.is_valid(raise_exception=True)
+        try:
+            result = fill_salespeople(asked.validated_data["pair"])
+        except ConnectorError as error:
+            raise ValidationError(
+                {"pair": [f"{error}. Check the pair's connections, then try again."]}
+            ) from error
+        return Response(FilledSerializer(result).data)
 
     def get_queryset(self) -> QuerySet[LookupTable]:
         tables = LookupTable.objects.select_related("pair")

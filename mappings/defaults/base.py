@@ -21,6 +21,8 @@ from typing import Any
 
 from connectors.sage50.erp import SageAccountingErp
 from connectors.sage100.erp import Sage100Erp
+from mappings.salespeople import SALESPEOPLE_TABLE
+from mappings.salespeople import TABLE_DESCRIPTION as SALESPEOPLE_DESCRIPTION
 
 IN, OUT = "in", "out"
 
@@ -80,6 +82,8 @@ DEFAULT_LOOKUP_TABLES: dict[str, list[dict[str, Any]]] = {
          "description": "CRM product codes Sage 100 knows by another item code; codes not "
                         "listed are used as they are.",
          "entries": {}},
+        {"name": SALESPEOPLE_TABLE, "on_miss": "default", "default_value": "",
+         "description": SALESPEOPLE_DESCRIPTION, "entries": {}},
     ],
     "sage50": [
         {"name": TERMS_TO_DAYS, "on_miss": "default", "default_value": "30",
@@ -102,6 +106,8 @@ DEFAULT_LOOKUP_TABLES: dict[str, list[dict[str, Any]]] = {
          "description": "The deals' GL account codes (4000) to Sage 50 account IDs (40000); "
                         "a code not listed is looked up in the chart of accounts as it is.",
          "entries": {"4000": "40000", "4100": "40200"}},
+        {"name": SALESPEOPLE_TABLE, "on_miss": "default", "default_value": "",
+         "description": SALESPEOPLE_DESCRIPTION, "entries": {}},
     ],
 }  # fmt: skip
 

@@ -16,8 +16,12 @@ from mappings.defaults.base import (
     constant,
     rule,
 )
+from mappings.salespeople import SALESPEOPLE_TABLE
 
 COUNTRY = ("map_value", {"mapping": ISO_TO_SAGE100_COUNTRY})
+# A deal's owner (the CRM mapping's `custom.owner`: a Streak assignee's email, a Salesforce
+# OwnerId) → SalespersonNo, filled by "Fill salespeople"; an owner not in it leaves the
+# order to the customer's own salesperson (the table's empty default), with a warning.
 
 
 def address_columns(source: str, columns: dict[str, str]) -> list[dict]:
@@ -68,6 +72,7 @@ SALES_ORDER = (
     rule("Comment", "notes", "trim", "truncate"),
     rule("EmailAddress", "customer_email", "truncate"),
     constant("WarehouseCode", "000"),
+    rule("SalespersonNo", "custom.owner", ("lookup", {"table": SALESPEOPLE_TABLE})),
     rule("ShipToName", "customer_name", "trim", "truncate"),
     *address_columns("shipping_address", SHIP_TO_ADDRESS),
     rule("lines", "lines", required=True, rules=[

@@ -1,6 +1,6 @@
 """Sage Accounting (Sage 50 cloud) defaults: canonical → contact and sales invoice; customer
-receipts → canonical Payment. Field names are the API's write names (`contact_id`,
-`main_address.city`, `invoice_lines[].ledger_account_id`)."""
+receipts → canonical Payment; stock items → canonical InventoryLevel. Field names are the
+API's write names (`contact_id`, `main_address.city`, `invoice_lines[].ledger_account_id`)."""
 
 from mappings.defaults.base import (
     GL_TO_LEDGER,
@@ -55,6 +55,11 @@ CUSTOMER_RECEIPT = (
     rule("method", "payment_method.displayed_as"),
 )
 
+STOCK = (
+    rule("sku", "item_code", "trim"),
+    rule("on_hand", "quantity_in_stock", "number"),
+)
+
 
 def sage50_mappings() -> list[DefaultMapping]:
     return [
@@ -64,4 +69,6 @@ def sage50_mappings() -> list[DefaultMapping]:
                        "sales_invoices", SALES_INVOICE),
         DefaultMapping("Sage customer receipt → payment", IN, "sage50", "contact_payments",
                        "Payment", CUSTOMER_RECEIPT),
+        DefaultMapping("Sage Accounting stock → inventory level", IN, "sage50", "stock_items",
+                       "InventoryLevel", STOCK),
     ]  # fmt: skip

@@ -18,6 +18,7 @@ from mappings.defaults.base import (
     constant,
     rule,
 )
+from mappings.salespeople import SALESPEOPLE_TABLE
 
 # Sage 50 US keeps the country as text (15 characters): the name its users type.
 ISO_TO_COUNTRY = {"mapping": {
@@ -42,6 +43,10 @@ CUSTOMER = (
     constant("CustomerIsInactive", 0),
 )
 
+# A deal's owner (`custom.owner`) → the EmployeeID of a sales rep, filled by "Fill
+# salespeople"; an owner not in it leaves the document the customer's own sales rep.
+SALES_REP = rule("SalesRepID", "custom.owner", ("lookup", {"table": SALESPEOPLE_TABLE}))
+
 LINES = [
     rule("ItemID", "sku", "trim", "upper", required=True),
     rule("Description", "description", "trim", ("default_when_empty", {"field": "sku"})),
@@ -56,6 +61,7 @@ SALES_INVOICE = (
     rule("DateDue", "due_date", "date"),
     rule("CustomerPurchaseOrderNumber", "po_number", "trim", "truncate"),
     rule("InternalNote", "crm_deal_id", "trim"),
+    SALES_REP,
     rule("lines", "lines", required=True, rules=[
         *LINES,
         rule("AccountID", "gl_account", ("lookup", {"table": GL_TO_SAGE50_ACCOUNT})),
@@ -77,6 +83,7 @@ SALES_ORDER = (
     rule("Date", "order_date", "date"),
     rule("CustomerPurchaseOrderNumber", "po_number", "trim", "truncate"),
     rule("InternalNote", "crm_deal_id", "trim"),
+    SALES_REP,
     *SHIP_TO,
     rule("lines", "lines", required=True, rules=LINES),
 )

@@ -62,6 +62,7 @@ def salesforce_document(document: str) -> tuple[dict, ...]:
         rule("total_base", "Amount", ("convert_currency", {"currency": "CurrencyIsoCode"})),
         rule("notes", "Name", "trim"),
         rule("po_number", "PoNumber", "trim"),
+        rule("custom.owner", "OwnerId"),
         *salesforce_address("billing_address", "Billing"),
         rule("lines", "OpportunityLineItems", ("parse_lines", line_keys), rules=[
             rule("sku", "sku", "trim", "upper"),

@@ -40,6 +40,7 @@ def streak_document(document: str) -> tuple[dict, ...]:
         rule("total", "fieldsByName.Amount", ("number", {"places": 2})),
         rule("total_base", "fieldsByName.Amount", "number", ("convert_currency", currency)),
         rule("notes", "name", "trim"),
+        rule("custom.owner", "assignedToSharingEntries[0].email", "trim", "lower"),
         rule("billing_address", "organization.addresses[0]", ADDRESS),
         rule("lines", "fieldsByName.Products", "parse_lines", rules=[
             rule("sku", "sku", "trim", "upper"),

@@ -7,14 +7,17 @@ from django.core import signing
 from django.db.models import Count
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.utils.text import slugify
 from django_htmx.http import retarget
 
 from clarity.permissions import RuleRequiredMixin, needs, reads_writes
+from connectors.errors import ConnectorError
 from connectors.models import IntegrationPair
 from mappings import lookup_csv
 from mappings.forms import LookupEntryForm, LookupImportForm, LookupTableForm
 from mappings.models import LookupEntry, LookupTable, Mapping
+from mappings.salespeople import fill_salespeople
 from mappings.versions import lookup_tables_used
 
 VIEW_TABLE = "mappings.view_lookuptable"
@@ -24,6 +27,7 @@ ADD_TABLE = "mappings.add_lookuptable"
 CHANGE_ROWS = "mappings.change_lookupentry"
 TABLE_RULE = reads_writes(VIEW_TABLE, "mappings.change_lookuptable")
 ROW_RULE = reads_writes(VIEW_TABLE, CHANGE_ROWS)
+FILL_RULE = needs(ADD_TABLE, CHANGE_ROWS)
 IMPORT_SALT = "mappings.lookup-import"
 PREVIEW_ROWS = 50  # of each kind of change; the counts say how many in all
 
@@ -237,3 +241,24 @@ class LookupExportView(RuleRequiredMixin):
         response["Content-Disposition"] = f'attachment; filename="{filename}.csv"'
         lookup_csv.write_csv(response, table.entries.values_list("key", "value"))
         return response
+
+
+class FillSalespeopleView(RuleRequiredMixin):
+    """Fill the pair's "salespeople" table from the CRM's users and the ERP's salespeople,
+    then show what matched and who did not (the systems are asked now)."""
+
+    permission = FILL_RULE
+
+    def post(self, request: HttpRequest, pair: int) -> HttpResponse:
+        found = get_object_or_404(IntegrationPair, pk=pair)
+        try:
+            result = fill_salespeople(found)
+        except ConnectorError as error:
+            messages.error(
+                request,
+                f"Could not fill the salespeople of {found.name}: {error}. Check the pair's "
+                "connections under Connections, then try again.",
+            )
+            return redirect(f"{reverse('lookup-list')}#pair-{found.pk}")
+        context = {"pair": found, "result": result, "table": result.table}
+        return render(request, "mappings/lookup_fill_salespeople.html", context)

@@ -3,8 +3,9 @@ few pages of "Sage 100" at the root, over `<data_dir>/sage100.db`, which clients
 through ODBC.
 
 The agent lives under /v1/ (the fault-injected API paths). Pages: sales orders with a
-status control, an order's lines, customers, cash receipts, stock and item prices, each form
-posting through the same backend as the agent, so it follows the same BOI rules.
+status control, an order's lines, customers, cash receipts, stock, purchase orders (read
+only) and item prices, each form posting through the same backend as the agent, so it follows
+the same BOI rules.
 """
 
 from pathlib import Path
@@ -16,6 +17,7 @@ from agent.sage100.api import Sage100Api
 from sandbox.core.agent import AgentSandbox, page_messages
 from sandbox.sage100.backend import SandboxBackend
 from sandbox.sage100.prices import PRICE_LEVELS, STANDARD
+from sandbox.sage100.purchasing import PURCHASE_ORDER_STATUSES
 from sandbox.sage100.sales import CLOSING_STATUSES, OPEN_STATUSES
 from sandbox.sage100.seed import write_seed
 from sandbox.sage100.views import PageQueries
@@ -50,6 +52,7 @@ class Sage100Sandbox(AgentSandbox):
             Rule("/customers", endpoint="customers", methods=["GET"]),
             Rule("/cash-receipts", endpoint="cash_receipts", methods=["GET", "POST"]),
             Rule("/stock", endpoint="stock", methods=["GET", "POST"]),
+            Rule("/purchase-orders", endpoint="purchase_orders", methods=["GET"]),
             Rule("/prices", endpoint="prices", methods=["GET", "POST"]),
         ]
 
@@ -117,6 +120,13 @@ class Sage100Sandbox(AgentSandbox):
             stock=self.pages.stock(),
             warehouses=self.pages.warehouses(),
             **page_messages(request),
+        )
+
+    def on_purchase_orders(self, request: Request) -> Response:
+        return self.render(
+            "sage100_purchase_orders.html",
+            purchase_orders=self.pages.purchase_orders(),
+            statuses=PURCHASE_ORDER_STATUSES,
         )
 
     def on_prices(self, request: Request) -> Response:

@@ -15,10 +15,20 @@ from typing import Any
 from agent.backend import EXISTED, Record, Refused, SeveralMatches, free_customer_code
 from agent.sage100.backend import Sage100Backend
 from sandbox.core.company import CompanyFile
-from sandbox.sage100.boi import fetch, find_customer, insert, set_values, stamp, update
+from sandbox.sage100.boi import (
+    fetch,
+    find_customer,
+    insert,
+    save_customer_contact,
+    set_values,
+    stamp,
+    update,
+)
 from sandbox.sage100.data import COMPANY_CODE
 from sandbox.sage100.invoices import Invoices
 from sandbox.sage100.prices import set_price
+from sandbox.sage100.purchasing import HEADER as PURCHASE_ORDER_HEADER
+from sandbox.sage100.purchasing import PurchaseOrders
 from sandbox.sage100.rules import TAX_RATES
 from sandbox.sage100.sales import SalesOrders
 from sandbox.sage100.schema import TABLES_BY_NAME
@@ -100,6 +110,10 @@ class SandboxBackend(CompanyFile, Sage100Backend):
             update(db, "AR_Customer", customer, ("ARDivisionNo", "CustomerNo"))
             return customer
 
+    def save_customer_contact(self, division: str, customer_no: str, values: Record) -> Record:
+        with self.transaction() as db:
+            return save_customer_contact(db, division, customer_no.upper(), values)
+
     def next_sales_order_number(self) -> str:
         with self.transaction() as db:
             return SalesOrders(db).next_number()
@@ -138,6 +152,22 @@ class SandboxBackend(CompanyFile, Sage100Backend):
                     row = found[0][1]
                     return {**row, "lines": Invoices(db).lines(row["InvoiceNo"]), EXISTED: True}
             return Invoices(db).create(header, lines)
+
+    def create_purchase_order(self, header: Record, lines: list[Record], match: str = "") -> Record:
+        with self.transaction() as db:
+            orders = PurchaseOrders(db)
+            if match:
+                tables = (PURCHASE_ORDER_HEADER,)
+                found = holding(db, tables, match, header.get(match), "purchase orders")
+                if len(found) > 1:
+                    numbers = ", ".join(row["PurchaseOrderNo"] for _, row in found)
+                    raise SeveralMatches(
+                        f"Sage 100 has {len(found)} purchase orders with {match} "
+                        f"{header.get(match)}: {numbers}."
+                    )
+                if found:
+                    return {**orders.with_lines(found[0][1]), EXISTED: True}
+            return orders.create(header, lines)
 
     def set_order_status(self, sales_order_no: str, status: str) -> Record:
         with self.transaction() as db:

@@ -81,6 +81,18 @@ def find_customer(db: sqlite3.Connection, division: str, customer_no: str) -> Re
     )
 
 
+def active_item(db: sqlite3.Connection, values: Record) -> tuple[str, Record]:
+    """A line's item code (upper case) and its CI_Item row: every bus's oLines refuses an
+    item that is not on file or is inactive, before anything else about the line."""
+    code = str(values.get("ItemCode", "")).upper()
+    item = fetch(db, "SELECT * FROM CI_Item WHERE ItemCode = ?", code)
+    if item is None:
+        raise Refused(f"The item code {code or '(blank)'} is not on file.")
+    if item["InactiveItem"] == "Y":
+        raise Refused(f"Item {code} is inactive.")
+    return code, item
+
+
 def insert(db: sqlite3.Connection, table: str, values: Record) -> None:
     names = list(values)
     db.execute(
@@ -96,3 +108,33 @@ def update(db: sqlite3.Connection, table: str, values: Record, key: tuple[str, .
         f"WHERE {' AND '.join(f'{name} = ?' for name in key)}",
         [values[name] for name in names] + [values[name] for name in key],
     )
+
+
+CONTACT_READ_ONLY = {"ARDivisionNo", "CustomerNo", "ContactCode", "DateCreated", "TimeCreated",
+                     "UserCreatedKey", "DateUpdated", "TimeUpdated", "UserUpdatedKey"}  # fmt: skip
+
+
+def save_customer_contact(
+    db: sqlite3.Connection, division: str, customer_no: str, values: Record
+) -> Record:
+    """AR_CustomerContact_bus: the customer's contact with `values["ContactCode"]` created,
+    or set to `values` when it exists; the row as written."""
+    if find_customer(db, division, customer_no) is None:
+        raise Refused(f"Customer {division}-{customer_no} is not on file.")
+    values = dict(values)
+    code = str(values.pop("ContactCode", "") or "").upper()
+    key = {"ARDivisionNo": division, "CustomerNo": customer_no, "ContactCode": code}
+    if not code or len(code) > 10:
+        raise Refused("The ContactCode is required, up to 10 characters.")
+    where = " AND ".join(f"{column} = ?" for column in key)
+    found = fetch(db, f"SELECT * FROM AR_CustomerContact WHERE {where}", *key.values())
+    contact = found or TABLES_BY_NAME["AR_CustomerContact"].blank() | key
+    set_values("AR_CustomerContact", contact, values, CONTACT_READ_ONLY)
+    if not contact["ContactName"]:
+        raise Refused("The ContactName is required.")
+    contact.update(stamp(created=found is None))
+    if found:
+        update(db, "AR_CustomerContact", contact, tuple(key))
+    else:
+        insert(db, "AR_CustomerContact", contact)
+    return contact

@@ -147,6 +147,14 @@ TITLES = ["Purchasing Mgr", "Buyer", "Controller", "Owner", "Operations Mgr", "A
 SHIP_METHODS = ["UPS GROUND", "UPS 2ND DAY", "FEDEX GROUND", "FEDEX 2DAY", "BEST WAY", "DHL"]
 CUSTOMER_TYPES = ["DIST", "MFG", "RETL", "SERV"]
 SALESPEOPLE = ["0100", "0200", "0300", "0400"]
+# AR_Salesperson: two share their email with Streak team members, one with a Salesforce
+# sales rep, and one only a Streak member's name (another email), for the salespeople fill.
+SALESPERSON_PEOPLE = [
+    ("0100", "Alex Morgan", "alex.morgan@claritydemo.com"),
+    ("0200", "Priya Raman", "priya.raman@claritydemo.com"),
+    ("0300", "Dana Whitfield", "dana.whitfield@clarity-sandbox.example"),
+    ("0400", "Daniel Okafor", "d.okafor@sage-sales.example"),
+]
 US_CUSTOMER_COUNT = 230
 EU_CUSTOMERS_PER_CITY = 4
 
@@ -196,6 +204,11 @@ def reference_rows() -> dict[str, list[Row]]:
                 AccountType=kind, AccountGroup=group, AccountCategory="B" if kind < "11" else "P",
                 **stamp)
             for key, account, desc, kind, group in GL_ACCOUNTS
+        ],
+        "AR_Salesperson": [
+            row("AR_Salesperson", SalespersonDivisionNo="00", SalespersonNo=number,
+                SalespersonName=name, EmailAddress=email, **stamp)
+            for number, name, email in SALESPERSON_PEOPLE
         ],
     }  # fmt: skip
 

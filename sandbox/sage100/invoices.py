@@ -12,7 +12,15 @@ from datetime import date, timedelta
 from decimal import Decimal
 
 from agent.backend import Record, Refused
-from sandbox.sage100.boi import fetch, find_customer, insert, set_values, stamp, to_decimal
+from sandbox.sage100.boi import (
+    active_item,
+    fetch,
+    find_customer,
+    insert,
+    set_values,
+    stamp,
+    to_decimal,
+)
 from sandbox.sage100.rules import (
     line_extension,
     line_key,
@@ -32,6 +40,7 @@ HEADER_SETTABLE = {
     "InvoiceType", "InvoiceDate", "BatchNo", "CustomerPONo", "Comment", "EmailAddress",
     "FreightAmt", "UDF_DEAL_ID", "ShipToCode", "ShipToName", "ShipToAddress1", "ShipToAddress2",
     "ShipToAddress3", "ShipToCity", "ShipToState", "ShipToZipCode", "ShipToCountryCode",
+    "SalesOrderNo",  # an order invoiced: it must be open and the customer's
 }  # fmt: skip
 LINE_SETTABLE = {
     "ItemCode", "ItemCodeDesc", "WarehouseCode", "QuantityOrdered", "QuantityShipped",
@@ -86,6 +95,8 @@ class Invoices:
             EmailAddress=customer["EmailAddress"], **SalesOrders.bill_and_ship_to(customer),
         )  # fmt: skip
         set_values(HEADER, header, values, set())
+        if header["SalesOrderNo"]:
+            self._check_order(header)
         if header["InvoiceType"] not in INVOICE_TYPES:
             raise Refused(f"Invalid InvoiceType {header['InvoiceType']}: use IN.")
         header["InvoiceDueDate"] = self._due(header).isoformat()
@@ -104,6 +115,16 @@ class Invoices:
             insert(self.db, DETAIL, line)
         return {**header, "lines": lines}
 
+    def _check_order(self, header: Record) -> None:
+        """The invoiced sales order must be open, and the customer's."""
+        number = header["SalesOrderNo"]
+        order = fetch(self.db, "SELECT * FROM SO_SalesOrderHeader WHERE SalesOrderNo = ?", number)
+        if order is None:
+            raise Refused(f"Sales order {number} is not on file or no longer open.")
+        customer = (header["ARDivisionNo"], header["CustomerNo"])
+        if (order["ARDivisionNo"], order["CustomerNo"]) != customer:
+            raise Refused(f"Sales order {number} is for another customer.")
+
     def _due(self, header: Record) -> date:
         terms = fetch(
             self.db, "SELECT * FROM AR_TermsCode WHERE TermsCode = ?", header["TermsCode"]
@@ -118,12 +139,7 @@ class Invoices:
         refused = sorted(c for c in values if c in known and c not in LINE_SETTABLE)
         if refused:
             raise Refused(f"The column {refused[0]} cannot be set on a line.")
-        code = str(values.get("ItemCode", "")).upper()
-        item = fetch(self.db, "SELECT * FROM CI_Item WHERE ItemCode = ?", code)
-        if item is None:
-            raise Refused(f"The item code {code or '(blank)'} is not on file.")
-        if item["InactiveItem"] == "Y":
-            raise Refused(f"Item {code} is inactive.")
+        code, item = active_item(self.db, values)
         line = TABLES_BY_NAME[DETAIL].blank()
         line.update(
             InvoiceNo=number, LineKey=line_key(index), LineSeqNo=line_seq_no(index),

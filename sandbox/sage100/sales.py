@@ -8,6 +8,7 @@ from typing import Any
 
 from agent.backend import Record, Refused
 from sandbox.sage100.boi import (
+    active_item,
     fetch,
     find_customer,
     insert,
@@ -32,7 +33,7 @@ HEADER_SETTABLE = {
     "OrderDate", "OrderType", "OrderStatus", "ShipExpireDate", "ShipVia", "CustomerPONo",
     "WarehouseCode", "Comment", "EmailAddress", "FreightAmt", "UDF_DEAL_ID", "ShipToCode",
     "ShipToName", "ShipToAddress1", "ShipToAddress2", "ShipToAddress3", "ShipToCity",
-    "ShipToState", "ShipToZipCode", "ShipToCountryCode",
+    "ShipToState", "ShipToZipCode", "ShipToCountryCode", "SalespersonNo",
 }  # fmt: skip
 LINE_SETTABLE = {
     "ItemCode", "ItemCodeDesc", "WarehouseCode", "QuantityOrdered", "UnitPrice",
@@ -129,12 +130,7 @@ class SalesOrders:
         refused = not_settable(set(values), LINE_SETTABLE, "SO_SalesOrderDetail")
         if refused:
             raise Refused(f"The column {sorted(refused)[0]} cannot be set on a line.")
-        code = str(values.get("ItemCode", "")).upper()
-        item = fetch(self.db, "SELECT * FROM CI_Item WHERE ItemCode = ?", code)
-        if item is None:
-            raise Refused(f"The item code {code or '(blank)'} is not on file.")
-        if item["InactiveItem"] == "Y":
-            raise Refused(f"Item {code} is inactive.")
+        code, item = active_item(self.db, values)
         line = TABLES_BY_NAME["SO_SalesOrderDetail"].blank()
         line.update(
             SalesOrderNo=number, LineKey=line_key(index), LineSeqNo=line_seq_no(index),

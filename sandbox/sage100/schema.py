@@ -107,6 +107,22 @@ SO_INVOICE_DETAIL_COLUMNS = [
     ("TaxClass", text(2)), ("CommentText", text(2048)),
 ]  # fmt: skip
 
+# Purchase Order Entry. UDF_SO_REF names the sales order and vendor a back-to-back order
+# was made for ("0000216-00-ALLENCO"): its external reference, as UDF_DEAL_ID is an order's.
+PURCHASE_ORDER_HEADER_COLUMNS = [
+    ("PurchaseOrderNo", text(7)), ("PurchaseOrderDate", DATE), ("OrderType", FLAG),
+    ("OrderStatus", FLAG), ("APDivisionNo", text(2)), ("VendorNo", text(7)),
+    ("PurchaseName", text(30)), ("ShipToCode", text(4)), ("WarehouseCode", text(3)),
+    ("RequiredExpireDate", DATE), ("Comment", text(30)), ("UDF_SO_REF", text(20)),
+]  # fmt: skip
+
+PURCHASE_ORDER_DETAIL_COLUMNS = [
+    ("PurchaseOrderNo", text(7)), ("LineKey", text(6)), ("ItemCode", text(30)),
+    ("ItemType", FLAG), ("ItemCodeDesc", text(30)), ("WarehouseCode", text(3)),
+    ("RequiredDate", DATE), ("QuantityOrdered", QUANTITY), ("UnitCost", PRICE),
+    ("ExtensionAmt", MONEY), ("SalesOrderNo", text(7)), ("CommentText", text(2048)),
+]  # fmt: skip
+
 TABLES: list[Table] = [
     Table("AR_Division", ("ARDivisionNo",), [
         ("ARDivisionNo", text(2)), ("DivisionDesc", text(30)),
@@ -125,6 +141,10 @@ TABLES: list[Table] = [
         ("CurrentBalance", MONEY), ("AgingCategory1", MONEY), ("AgingCategory2", MONEY),
         ("AgingCategory3", MONEY), ("AgingCategory4", MONEY), ("OpenOrderAmt", MONEY),
         ("DateEstablished", DATE), ("PrimaryShipToCode", text(4)), ("UDF_CRM_ID", text(40)),
+    ]),
+    Table("AR_Salesperson", ("SalespersonDivisionNo", "SalespersonNo"), [
+        ("SalespersonDivisionNo", text(2)), ("SalespersonNo", text(4)),
+        ("SalespersonName", text(30)), ("EmailAddress", text(250)),
     ]),
     Table("AR_CustomerContact", ("ARDivisionNo", "CustomerNo", "ContactCode"), [
         ("ARDivisionNo", text(2)), ("CustomerNo", text(20)), ("ContactCode", text(10)),
@@ -146,6 +166,7 @@ TABLES: list[Table] = [
         ("StandardUnitOfMeasure", text(4)), ("SalesUnitOfMeasure", text(4)),
         ("SalesAcctKey", text(9)), ("CostOfGoodsSoldAcctKey", text(9)),
         ("InventoryAcctKey", text(9)), ("TaxClass", text(2)), ("DefaultWarehouseCode", text(3)),
+        ("PrimaryAPDivisionNo", text(2)),
         ("PrimaryVendorNo", text(7)), ("PriceCode", text(4)), ("StandardUnitPrice", PRICE),
         ("StandardUnitCost", PRICE),
         ("SuggestedRetailPrice", PRICE), ("TotalQuantityOnHand", QUANTITY),
@@ -201,6 +222,17 @@ TABLES: list[Table] = [
     ]),
     Table("SO_Options", ("SOOptionsKey",), [
         ("SOOptionsKey", FLAG), ("NextSalesOrderNo", text(7)), ("NextInvoiceNo", text(7)),
+    ], audited=False),
+    # Purchasing (back-to-back purchase orders for a sales order's short lines).
+    Table("AP_Vendor", ("APDivisionNo", "VendorNo"), [
+        ("APDivisionNo", text(2)), ("VendorNo", text(7)), ("VendorName", text(30)), *ADDRESS,
+        ("TelephoneNo", text(17)), ("EmailAddress", text(250)), ("TermsCode", text(2)),
+    ]),
+    Table("PO_PurchaseOrderHeader", ("PurchaseOrderNo",), PURCHASE_ORDER_HEADER_COLUMNS),
+    Table("PO_PurchaseOrderDetail", ("PurchaseOrderNo", "LineKey"),
+          PURCHASE_ORDER_DETAIL_COLUMNS, audited=False),
+    Table("PO_Options", ("POOptionsKey",), [
+        ("POOptionsKey", FLAG), ("NextPurchaseOrderNo", text(7)),
     ], audited=False),
 ]  # fmt: skip
 

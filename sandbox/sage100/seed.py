@@ -9,6 +9,7 @@ from sandbox.core.company import write_tables
 from sandbox.sage100.data import Row, customer_rows, item_rows, reference_rows
 from sandbox.sage100.orders import order_rows
 from sandbox.sage100.prices import price_code_rows
+from sandbox.sage100.purchasing import purchasing_rows
 from sandbox.sage100.schema import TABLES
 
 SEED = 100
@@ -20,6 +21,7 @@ def _seed_tables() -> dict[str, list[Row]]:
     tables = reference_rows()
     customers, contacts = customer_rows(rng)
     items, stock = item_rows(rng)
+    tables.update(purchasing_rows(items, stock))
     tables.update(order_rows(rng, customers, items, stock))
     tables.update(
         AR_Customer=customers,

@@ -71,6 +71,16 @@ class PageQueries(CompanyFile):
             "JOIN CI_Item i ON i.ItemCode = s.ItemCode ORDER BY s.ItemCode, s.WarehouseCode"
         )
 
+    def purchase_orders(self) -> list[Record]:
+        """Purchase orders entered, newest first, each with its lines."""
+        orders = self.rows("SELECT * FROM PO_PurchaseOrderHeader ORDER BY PurchaseOrderNo DESC")
+        for order in orders:
+            order["lines"] = self.rows(
+                "SELECT * FROM PO_PurchaseOrderDetail WHERE PurchaseOrderNo = ? ORDER BY LineKey",
+                order["PurchaseOrderNo"],
+            )
+        return orders
+
     def warehouses(self) -> list[Record]:
         return self.rows("SELECT * FROM IM_Warehouse ORDER BY WarehouseCode")
 

@@ -41,10 +41,16 @@ INACTIVE_ITEM_CODES = tuple(
 )
 PRICE_LEVEL_DISCOUNTS = (Decimal("0"), Decimal("0.05"), Decimal("0.10"))  # SalesPrice1-3
 
-EMPLOYEES = [  # EmployeeID, name, is a sales rep
-    ("DHOLLIS", "Dana Hollis", 1), ("MRIVERA", "Marco Rivera", 1),
-    ("KNAKAMURA", "Kenji Nakamura", 1), ("ABECKETT", "Alice Beckett", 1),
-    ("TOWENS", "Tom Owens", 0), ("SPATEL", "Sunita Patel", 0),
+# EmployeeID, name, email, is a sales rep. For the salespeople fill: two reps share their
+# email with Streak team members, one only a member's name (another email); Sofia is in
+# the Streak team too, but not a sales rep, so she is never offered as one.
+EMPLOYEES = [
+    ("AMORGAN", "Alex Morgan", "alex.morgan@claritydemo.com", 1),
+    ("PRAMAN", "Priya Raman", "priya.raman@claritydemo.com", 1),
+    ("KNAKAMURA", "Kenji Nakamura", "kenji@cedarridge.example", 1),
+    ("DOKAFOR", "Daniel Okafor", "d.okafor@cedarridge.example", 1),
+    ("TOWENS", "Tom Owens", "tom@cedarridge.example", 0),
+    ("SLINDQVIST", "Sofia Lindqvist", "sofia.lindqvist@claritydemo.com", 0),
 ]  # fmt: skip
 # AccountID, description, AccountType (0 cash, 1 AR, 2 inventory, 4 other current assets,
 # 5 fixed assets, 6 accum. depreciation, 10 AP, 12 other current liab., 14 long term liab.,
@@ -139,8 +145,8 @@ def reference_rows() -> dict[str, list[Row]]:
     return {
         "Employee": [
             blank("Employee", EmpRecordNumber=number, EmployeeID=employee_id,
-                  EmployeeName=name, IsSalesRep=rep)
-            for number, (employee_id, name, rep) in enumerate(EMPLOYEES, start=1)
+                  EmployeeName=name, EMail=email, IsSalesRep=rep)
+            for number, (employee_id, name, email, rep) in enumerate(EMPLOYEES, start=1)
         ],
         "Chart": [
             blank("Chart", GLAcntNumber=number, AccountID=account_id,
@@ -168,7 +174,7 @@ def customer_rows(rng: random.Random, today: date) -> dict[str, list[Row]]:
     contacts: list[Row] = []
     pairs: set[tuple[str, str]] = set()
     ids: set[str] = set()
-    sales_reps = [number for number, (_, _, rep) in enumerate(EMPLOYEES, start=1) if rep]
+    sales_reps = [number for number, (*_, rep) in enumerate(EMPLOYEES, start=1) if rep]
     inactive = set(rng.sample(range(1, CUSTOMER_COUNT + 1), INACTIVE_CUSTOMER_COUNT))
     for number in range(1, CUSTOMER_COUNT + 1):
         while True:

@@ -52,7 +52,7 @@ HEADER_COLUMNS = {
     "ShipToCity": "ShipToCity", "ShipToState": "ShipToState", "ShipToZip": "ShipToZip",
     "ShipToCountry": "ShipToCountry",
 }  # fmt: skip
-HEADER_FIELDS = {"CustomerID", "Date", "DateDue", "FreightAmount", *HEADER_COLUMNS}
+HEADER_FIELDS = {"CustomerID", "Date", "DateDue", "FreightAmount", "SalesRepID", *HEADER_COLUMNS}
 LINE_FIELDS = {"ItemID", "AccountID", "Description", "Quantity", "UnitPrice", "Amount"}
 DOCUMENT_NAMES = {SALES_JOURNAL: "sales invoice", SALES_ORDER_JOURNAL: "sales order"}
 ADDRESS_PARTS = ("AddressLine1", "AddressLine2", "City", "State", "Zip", "Country")
@@ -109,7 +109,7 @@ class Journals:
             "TransactionDate": day,
             "DueDate": due,
             "CustVendId": customer["CustomerRecordNumber"],
-            "EmpRecordNumber": customer["EmpRecordNumber"],
+            "EmpRecordNumber": self._sales_rep(values.get("SalesRepID"), customer),
             "SalesTaxCode": customer["SalesTaxCode"],
             "GUID": new_guid(),
         }
@@ -121,6 +121,18 @@ class Journals:
         if journal == SALES_JOURNAL:
             self._post_invoice(customer, hdr, lines)
         return self.record(post_order)
+
+    def _sales_rep(self, employee_id: Any, customer: Record) -> int | None:
+        """The document's sales rep (an Employee marked as one, by EmployeeID); none given,
+        the customer's own, as Sage fills it in when the customer is picked."""
+        if not employee_id:
+            return customer["EmpRecordNumber"]
+        employee = fetch(self.db, "Employee", "EmployeeID = ?", str(employee_id))
+        if employee is None:
+            raise Refused(f"Sales rep '{employee_id}' was not found.", "SalesRepID")
+        if not employee["IsSalesRep"]:
+            raise Refused(f"Employee '{employee_id}' is not a sales rep.", "SalesRepID")
+        return employee["EmpRecordNumber"]
 
     def _reference(self, journal: int, reference: str) -> Record:
         """The document's number: the one given when not used yet, else the company's next."""
@@ -269,6 +281,7 @@ class Journals:
             "MainAmount": hdr["MainAmount"],
             "AmountPaid": hdr["AmountPaid"],
             "SalesOrderNumber": hdr["INV_POSOOrderNumber"],
+            "SalesRepID": self._employee_id(hdr["EmpRecordNumber"]),
             "IsClosed": hdr["IsClosed"],
             "lines": [
                 {
@@ -286,6 +299,10 @@ class Journals:
                 if row["RowType"] == LINE_ROW
             ],
         }
+
+    def _employee_id(self, record_number: int | None) -> str:
+        employee = fetch(self.db, "Employee", "EmpRecordNumber = ?", record_number or 0)
+        return employee["EmployeeID"] if employee else ""
 
     # ------------------------------------------------------------ receipts
 

@@ -8,8 +8,9 @@ those columns as text ("1234.5"), which `Decimal()` takes exactly. Inside SQLite
 column has numeric affinity: values written as text are stored as numbers.
 
 Columns marked (u) in the agreement are not confirmed for a real company (SalesPrice1-5,
-GLSalesAcct, QuantityOnHand, DueDate, InternalNote, IsClosed, PaymentMethod, Company's
-counters and FirstOpenPeriodStart): the sandbox keeps them so the connector can read them.
+GLSalesAcct, QuantityOnHand, DueDate, InternalNote, Employee.EMail, IsClosed,
+PaymentMethod, Company's counters and FirstOpenPeriodStart): the sandbox keeps them so the
+connector can read them.
 """
 
 from sandbox.core.company import DATE, Table
@@ -41,7 +42,7 @@ TABLES: list[Table] = [
     ]),
     Table("Employee", ("EmpRecordNumber",), [
         ("EmpRecordNumber", INTEGER), ("EmployeeID", text(20)), ("EmployeeName", text(30)),
-        ("IsSalesRep", SMALLINT),
+        ("EMail", text(64)), ("IsSalesRep", SMALLINT),
     ]),
     Table("Chart", ("GLAcntNumber",), [
         ("GLAcntNumber", INTEGER), ("AccountID", text(15)), ("AccountDescription", text(30)),

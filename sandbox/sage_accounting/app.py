@@ -19,12 +19,13 @@ from werkzeug.wrappers import Request, Response
 
 from sandbox.core.app import BadJSON, SandboxApp, json_response, read_json
 from sandbox.core.store import DocumentStore
-from sandbox.sage_accounting import data
+from sandbox.sage_accounting import data, stock
 from sandbox.sage_accounting.books import SINGULAR, Books
 from sandbox.sage_accounting.errors import SageError, error_item, error_response, not_found
 from sandbox.sage_accounting.listing import list_page
 from sandbox.sage_accounting.oauth import CLIENTS, OAuthError, OAuthServer
-from sandbox.sage_accounting.shapes import seed_id
+from sandbox.sage_accounting.people import person_seeds
+from sandbox.sage_accounting.shapes import seed_id, to_decimal
 
 READ_ONLY = (
     "ledger_accounts",
@@ -34,6 +35,8 @@ READ_ONLY = (
     "contact_types",
     "bank_accounts",
     "payment_methods",
+    "stock_items",
+    "stock_movements",
 )
 COLLECTIONS = (*SINGULAR, *READ_ONLY)
 FAULT_ERRORS = {
@@ -68,6 +71,7 @@ class SageAccountingSandbox(SandboxApp):
             Rule("/invoices/<record_id>", endpoint="invoice_page", methods=["GET"]),
             Rule("/invoices/<record_id>/payments", endpoint="record_payment", methods=["POST"]),
             Rule("/contacts", endpoint="contacts_page", methods=["GET"]),
+            Rule("/stock", endpoint="stock_count", methods=["POST"]),
             Rule("/oauth/authorize", endpoint="authorize", methods=["GET", "POST"]),
             Rule("/oauth/token", endpoint="token", methods=["POST"]),
             Rule("/oauth/revoke", endpoint="revoke", methods=["POST"]),
@@ -96,8 +100,11 @@ class SageAccountingSandbox(SandboxApp):
             for collection, docs in data.reference_documents().items():
                 for doc in docs:
                     self.store.put(collection, doc["id"], doc)
+            for doc in stock.stock_item_documents():
+                self.store.put("stock_items", doc["id"], doc)
             contacts = data.contact_seeds()
-            for seed in [*contacts, *data.product_seeds(), *data.invoice_seeds(contacts)]:
+            people = person_seeds(contacts)
+            for seed in [*contacts, *people, *data.product_seeds(), *data.invoice_seeds(contacts)]:
                 self.books.create(seed.collection, seed.body, seed.record_id, seed.created_at)
                 for paid_on, amount, method in seed.payments:
                     self._seed_payment(seed, paid_on, amount, method)
@@ -311,3 +318,15 @@ class SageAccountingSandbox(SandboxApp):
             c for c in self.store.all("contacts") if kind in {t["id"] for t in c["contact_types"]}
         ]
         return self.render("contacts.html", contacts=contacts, kind=kind)
+
+    def on_stock_count(self, request: Request) -> Response:
+        """A stock count entered for an item (form: item_code, quantity)."""
+        try:
+            quantity = to_decimal(request.form.get("quantity", ""))
+        except ValueError as exc:
+            return redirect(f"/?{urlencode({'error': str(exc)})}", code=303)
+        problem = stock.count_stock(
+            self.store, request.form.get("item_code", ""), quantity, self.books.clock()
+        )
+        query = {"error": problem} if problem else {"counted": request.form["item_code"]}
+        return redirect(f"/?{urlencode(query)}", code=303)

@@ -15,6 +15,7 @@ from typing import Any
 from sandbox.core.store import DocumentStore
 from sandbox.sage_accounting import data, sales
 from sandbox.sage_accounting.errors import Problems, invalid, not_found
+from sandbox.sage_accounting.people import build_contact_person
 from sandbox.sage_accounting.shapes import (
     fixed_link,
     link,
@@ -29,6 +30,7 @@ SINGULAR = {
     "products": "product",
     "sales_invoices": "sales_invoice",
     "contact_payments": "contact_payment",
+    "contact_persons": "contact_person",
 }
 NESTED_OBJECTS = ("main_address", "main_contact_person")
 IDEMPOTENCY_ID = re.compile(r"^[0-9a-fA-F]{32}$")
@@ -151,6 +153,8 @@ class Books:
             return self._contact(body, current)
         if collection == "products":
             return self._product(body, current)
+        if collection == "contact_persons":
+            return build_contact_person(self, body, current)
         if collection == "sales_invoices":
             return sales.build_invoice(self, body, record_id, current)
         return sales.build_payment(self, body, record_id, current)

@@ -46,6 +46,7 @@ FILTERS: dict[str, dict[str, Filter]] = {
         "to_date": _date_to,
     },
     "ledger_accounts": {"ledger_account_type_id": _has_link("ledger_account_type")},
+    "contact_persons": {"contact_id": _has_link("contact")},
 }
 SEARCH_FIELDS: dict[str, tuple[str, ...]] = {
     "contacts": ("name", "reference", "email"),

@@ -224,6 +224,7 @@ OPPORTUNITY = SObject("Opportunity", "Opportunity", "006", [
     pick("Sage_Order_Status__c", SAGE_ORDER_STATUSES, label="Sage Order Status"),
     money("Sage_Open_Balance__c", label="Sage Open Balance"),
     pick("Sage_Aging__c", SAGE_AGING, label="Sage Aging"),
+    Field("Sage_Stock__c", "textarea", length=32768, label="Sage Stock"),
     text("ExternalID__c", 40, external_id=True, unique=True, label="External ID"),
 ], children=[Child("OpportunityLineItems", "OpportunityLineItem", "OpportunityId")])  # fmt: skip
 

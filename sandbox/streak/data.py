@@ -101,6 +101,7 @@ FIELD_SAGE_INVOICE_ID = "1008"
 FIELD_CLOSE_DATE = "1009"
 FIELD_SAGE_OPEN_BALANCE = "1010"
 FIELD_SAGE_AGING = "1011"
+FIELD_SAGE_STOCK = "1020"  # the stock flow's summary per item
 
 CURRENCIES = {"USD": "9001", "EUR": "9002", "GBP": "9003", "CAD": "9004"}
 PAYMENT_TERMS = {"Due on receipt": "9011", "Net 15": "9012", "Net 30": "9013", "Net 60": "9014"}
@@ -119,6 +120,7 @@ FIELDS = [
     (FIELD_CLOSE_DATE, "Expected Close Date", "DATE", None),
     (FIELD_SAGE_OPEN_BALANCE, "Sage Open Balance", "TEXT_INPUT", None),
     (FIELD_SAGE_AGING, "Sage Aging", "DROPDOWN", AGING),
+    (FIELD_SAGE_STOCK, "Sage Stock", "TEXT_INPUT", None),
 ]
 
 

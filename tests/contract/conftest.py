@@ -18,7 +18,8 @@ from typing import Any
 
 import pytest
 
-from connectors.roles import CrmRole, ErpRole
+from connectors.crm_role import CrmRole
+from connectors.erp_role import ErpRole
 from connectors.services import connector_for
 from tests.integration.flows.polling import comments_on
 from tests.won_deals import open_usd_opportunity, seeded_box_key

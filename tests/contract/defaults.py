@@ -3,8 +3,9 @@ connector reads must be what they read, what it takes what they make."""
 
 from typing import Any
 
+from connectors.crm_role import CrmRole
+from connectors.erp_role import ErpRole
 from connectors.registry import ERP, systems_on
-from connectors.roles import CrmRole, ErpRole
 from mappings.canonical import to_json
 from mappings.defaults import DEFAULT_LOOKUP_TABLES, defaults_for
 from mappings.defaults.base import IN, OUT, DefaultMapping

@@ -10,17 +10,18 @@ from typing import Any
 import pytest
 
 from connectors.base import FeedCursor
+from connectors.crm_role import CrmRole
 from connectors.errors import Unsupported
-from connectors.records import StageHint
+from connectors.records import ContactRecord, StageHint
 from connectors.roles import (
     ACCOUNT_LOAD,
     ACCOUNT_SYNC,
     ACCOUNTS,
+    CUSTOMER_CONTACTS,
     DEAL_STAGE,
     INVOICE_FIELD,
     ITEM_RECORDS,
     WON_DEALS,
-    CrmRole,
 )
 from connectors.values import ADDRESS_PARTS, same
 from flows.polling import event_of, read_feed
@@ -118,6 +119,12 @@ PROBES: dict[str, tuple[Callable[[Any], object], ...]] = {
     ITEM_RECORDS: (
         lambda crm: crm.load_items([]),
         lambda crm: crm.update_item_stock({}, "contract-probe"),
+    ),
+    CUSTOMER_CONTACTS: (
+        lambda crm: crm.contacts_of("CT-0"),
+        lambda crm: crm.read_contact("CT-0"),
+        lambda crm: crm.contact_account("CT-0", ["CT-0"]),
+        lambda crm: crm.write_contact("CT-0", ContactRecord(""), [], "contract-probe"),
     ),
 }
 

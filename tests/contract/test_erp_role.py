@@ -13,22 +13,27 @@ from typing import Any
 import pytest
 
 from connectors.base import FeedCursor
+from connectors.erp_role import ErpRole
 from connectors.errors import Unsupported
-from connectors.records import CustomerMatch, OpenInvoice
+from connectors.records import ContactRecord, CustomerMatch, OpenInvoice
 from connectors.roles import (
+    CONTACTS,
     CREDIT,
+    CUSTOMER_CONTACTS,
     CUSTOMER_LIST,
     CUSTOMER_SYNC,
     CUSTOMERS,
     INVOICES,
     ITEM_LIST,
+    ORDER_INVOICES,
     ORDER_STATUS,
+    ORDER_STATUS_WRITE,
     PAYMENTS,
     PRICES,
+    PURCHASE_ORDERS,
     SALES_ORDERS,
     STOCK,
     Change,
-    ErpRole,
 )
 from connectors.values import COMMON_FIELDS, same
 from flows.polling import event_of, read_feed
@@ -110,6 +115,17 @@ PROBES: dict[str, tuple[Callable[[Any], object], ...]] = {
     CUSTOMER_LIST: (lambda erp: erp.customers_to_load(),),
     ITEM_LIST: (lambda erp: erp.items_to_load(),),
     CREDIT: (lambda erp: erp.credit("CT-0"),),
+    PURCHASE_ORDERS: (
+        lambda erp: erp.shortfalls("CT-0"),
+        lambda erp: erp.create_purchase_order("CT-0", [], "CT-0", "contract-probe"),
+    ),
+    ORDER_INVOICES: (lambda erp: erp.invoice_order("CT-0", "contract-probe"),),
+    ORDER_STATUS_WRITE: (lambda erp: erp.set_order_status("CT-0", "on_hold", "contract-probe"),),
+    CUSTOMER_CONTACTS: (
+        lambda erp: erp.customer_contacts("CT-0"),
+        lambda erp: erp.contact_customer("CT-0"),
+        lambda erp: erp.write_customer_contact("CT-0", ContactRecord(""), [], "contract-probe"),
+    ),
 }
 # What an ERP without a feed of the topic cannot read either.
 FEED_PROBES: dict[str, tuple[Callable[[Any], object], ...]] = {
@@ -123,6 +139,8 @@ FEED_PROBES: dict[str, tuple[Callable[[Any], object], ...]] = {
 # The canonical entity the flows map each feed's records to (or from).
 TOPIC_ENTITIES = {ORDER_STATUS: "OrderStatus", PAYMENTS: "Payment", STOCK: "InventoryLevel",
                   CUSTOMERS: "Customer", PRICES: "Item"}  # fmt: skip
+# Feeds whose records the connector reads into a canonical record itself, with no mapping.
+UNMAPPED_TOPICS = {CONTACTS}
 
 
 def test_a_capability_the_erp_lacks_is_unsupported_and_its_attributes_agree(erp):
@@ -137,7 +155,8 @@ def test_a_capability_the_erp_lacks_is_unsupported_and_its_attributes_agree(erp)
     assert ("Invoice" in erp.entity_names) == (INVOICES in erp.capabilities)
     assert bool(erp.item_table) == (SALES_ORDERS in erp.capabilities)
     assert bool(erp.ledger_table) == (INVOICES in erp.capabilities)
-    assert {TOPIC_ENTITIES[topic] for topic in erp.feeds} <= set(erp.entity_names)
+    mapped_topics = set(erp.feeds) - UNMAPPED_TOPICS
+    assert {TOPIC_ENTITIES[topic] for topic in mapped_topics} <= set(erp.entity_names)
     assert "Customer" in erp.entity_names and erp.short_label
 
 

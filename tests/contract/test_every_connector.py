@@ -7,8 +7,10 @@ from datetime import UTC, datetime
 import pytest
 
 from connectors.base import FeedCursor
+from connectors.crm_role import CrmRole
+from connectors.erp_role import ErpRole
 from connectors.registry import CRM, ERP, SYSTEMS, event_topic
-from connectors.roles import Change, CrmRole, ErpRole
+from connectors.roles import Change
 from flows.polling import read_feed
 from flows.registry import FLOWS
 

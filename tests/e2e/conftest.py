@@ -7,6 +7,7 @@ from collections.abc import Callable
 import pytest
 from django.conf import settings
 
+from connectors.models import IntegrationPair
 from tests.conftest import PASSWORD
 
 # Playwright's sync API runs an event loop in the test thread; the ORM calls our fixtures
@@ -59,3 +60,9 @@ def screenshot(page) -> Callable[..., None]:
         page.screenshot(path=str(folder / name), full_page=full_page)
 
     return take
+
+
+@pytest.fixture
+def streak_pair(streak, sage100) -> IntegrationPair:
+    """A Streak → Sage 100 pair on the sandbox connections, its flows as shipped."""
+    return IntegrationPair.objects.create(name="Streak → Sage 100", crm=streak, erp=sage100)

@@ -13,11 +13,6 @@ pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
 
 @pytest.fixture
-def streak_pair(streak, sage100) -> IntegrationPair:
-    return IntegrationPair.objects.create(name="Streak → Sage 100", crm=streak, erp=sage100)
-
-
-@pytest.fixture
 def salesforce_pair(salesforce, sage100) -> IntegrationPair:
     return IntegrationPair.objects.create(name="Salesforce → Sage 100", crm=salesforce, erp=sage100)
 

@@ -6,7 +6,6 @@ Streak box's page, with whom to call and why."""
 import pytest
 from playwright.sync_api import Page, expect
 
-from connectors.models import IntegrationPair
 from connectors.services import connector_for
 from flows.models import FlowConfig
 from tests.integration.flows.polling import link_order, open_orders, poll_now, set_status_in_sage
@@ -14,11 +13,6 @@ from tests.integration.flows.polling import link_order, open_orders, poll_now, s
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
 FLOW = "order_status_to_crm"
-
-
-@pytest.fixture
-def streak_pair(streak, sage100) -> IntegrationPair:
-    return IntegrationPair.objects.create(name="Streak → Sage 100", crm=streak, erp=sage100)
 
 
 @pytest.mark.usefixtures("runs_inline")

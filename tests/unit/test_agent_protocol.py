@@ -204,6 +204,14 @@ class FakeSage100(Sage100Backend):
         self.calls.append(("create_invoice", header, lines))
         return {**header, "InvoiceNo": "0000001", "lines": lines}
 
+    def create_purchase_order(self, header, lines, match=""):
+        self.calls.append(("create_purchase_order", header, lines))
+        return {**header, "PurchaseOrderNo": "0000001", "lines": lines}
+
+    def save_customer_contact(self, division, customer_no, values):
+        self.calls.append(("save_customer_contact", division, customer_no, values))
+        return {"ARDivisionNo": division, "CustomerNo": customer_no, **values}
+
     def set_order_status(self, sales_order_no, status):
         return {}
 
@@ -419,3 +427,26 @@ def test_match_must_name_a_column_the_body_fills(client, backend):
     unfilled = post(client, "/v1/sales-orders?match=UDF_OTHER", ORDER, key="k-unfilled")
     assert unfilled.status_code == 400 and "match" in unfilled.json["error"]["message"]
     assert backend.calls == []
+
+
+def test_a_contact_write_reaches_the_backend_once_and_a_missing_code_is_refused(client, backend):
+    path = "/v1/customers/01/ABF/contacts"
+    body = {"ContactCode": "JANERIVERA", "ContactName": "Jane Rivera"}
+    first = post(client, path, body, key="contact-1")
+    again = post(client, path, body, key="contact-1")
+    assert first.status_code == again.status_code == 200
+    assert first.json["contact"] == {"ARDivisionNo": "01", "CustomerNo": "ABF", **body}
+    assert again.json == first.json and again.headers[REPLAYED_HEADER]
+    assert backend.calls == [("save_customer_contact", "01", "ABF", body)]
+    refused = post(client, path, {"ContactName": "No Code"}, key="contact-2")
+    assert refused.status_code == 400 and refused.json["error"]["field"] == "ContactCode"
+    assert len(backend.calls) == 1
+
+
+def test_a_purchase_order_naming_its_lines_reaches_the_backend(client, backend):
+    order = {"APDivisionNo": "00", "VendorNo": "ALLENCO", "lines": [{"ItemCode": "A1"}]}
+    made = post(client, "/v1/purchase-orders", order, key="po-1")
+    assert made.status_code == 201 and made.json["existed"] is False
+    assert made.json["purchase_order"]["PurchaseOrderNo"] == "0000001"
+    header = {"APDivisionNo": "00", "VendorNo": "ALLENCO"}
+    assert backend.calls == [("create_purchase_order", header, [{"ItemCode": "A1"}])]

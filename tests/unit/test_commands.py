@@ -12,6 +12,7 @@ from rest_framework.test import APIClient
 from clarity.roles import role_of
 from connectors.models import Connection, IntegrationPair
 from flows.models import FlowConfig
+from flows.rules_versions import current_version, save_rules
 
 pytestmark = pytest.mark.django_db
 
@@ -65,6 +66,79 @@ def test_seed_demo_again_fills_settings_an_older_demo_lacks_and_keeps_the_rest(d
     streak.refresh_from_db()
     assert streak.settings["pipeline_key"] == pipeline
     assert streak.settings["base_url"] == "http://127.0.0.1:9101"
+
+
+def test_seed_demo_turns_on_every_new_feature_for_the_demo(demo_mode):
+    run("seed_demo")
+    on = set(FlowConfig.objects.filter(enabled=True).values_list("pair__slug", "flow"))
+    assert {("streak-sage100", "contact_sync"), ("salesforce-sage100", "contact_sync"),
+            ("streak-sage100", "deal_stage_to_order_status")} <= on  # fmt: skip
+    assert ("streak-sage50", "sage_order_to_deal") not in on
+    for slug in ("streak-sage100", "salesforce-sage100"):  # one of the alternatives only
+        assert (slug, "deal_won_to_sales_order") in on and (slug, "deal_won_to_invoice") not in on
+    streak_orders = options_of("streak-sage100", "deal_won_to_sales_order")
+    assert streak_orders["back_to_back_purchase_orders"] is True
+    assert streak_orders["invoice_after_order"] is False
+    assert streak_orders["approval_threshold"] == 10000  # the template's, kept
+    assert options_of("salesforce-sage100", "deal_won_to_sales_order")["invoice_after_order"]
+    assert options_of("streak-sage50", "deal_won_to_invoice")["task_events"] == [
+        "approval_rejected", "credit_limit_exceeded"
+    ]  # fmt: skip
+    assert options_of("streak-sage100", "deal_stage_to_order_status")["stage_statuses"] == {
+        "Closed-Lost": "deleted"
+    }
+    version = current_version(config_of("streak-sage100", "deal_won_to_sales_order"))
+    assert version.number == 1 and "held for review" in version.comment
+    [rule] = version.rules
+    assert rule["action"]["kind"] == "hold" and rule["conditions"][0]["value"] == "25000"
+
+
+def test_seed_demo_again_brings_an_older_demo_the_new_features_and_keeps_an_admin_s_changes(
+    demo_mode,
+):
+    run("seed_demo")
+    # A demo seeded before contact sync shipped, whose flows' options were never touched …
+    config_of("streak-sage100", "contact_sync").delete()
+    config_of("salesforce-sage100", "contact_sync").delete()
+    FlowConfig.objects.filter(pair__slug="streak-sage50").update(options={})
+    # … but whose admin changed these.
+    salesforce_orders = config_of("salesforce-sage100", "deal_won_to_sales_order")
+    salesforce_orders.options = {**salesforce_orders.options, "invoice_after_order": False}
+    salesforce_orders.save()
+    FlowConfig.objects.filter(
+        pair__slug="streak-sage100", flow="deal_stage_to_order_status"
+    ).update(enabled=False)
+    FlowConfig.objects.filter(pair__slug="salesforce-sage100", flow="deal_won_to_invoice").update(
+        enabled=True
+    )  # an earlier seed turned both alternatives on
+    streak_orders = config_of("streak-sage100", "deal_won_to_sales_order")
+    save_rules(streak_orders, [], None, "No rules for us")
+
+    output = run("seed_demo")
+    assert "Streak → Sage 100: flow Contact sync added, on." in output
+    assert "Salesforce → Sage 100: flow Contact sync added, on." in output
+    assert config_of("streak-sage100", "contact_sync").enabled
+    assert options_of("streak-sage50", "deal_won_to_invoice")["task_events"] == [
+        "approval_rejected", "credit_limit_exceeded"
+    ]  # fmt: skip
+    assert (
+        options_of("salesforce-sage100", "deal_won_to_sales_order")["invoice_after_order"] is False
+    )
+    assert not config_of("streak-sage100", "deal_stage_to_order_status").enabled
+    assert not config_of("salesforce-sage100", "deal_won_to_invoice").enabled
+    assert config_of("salesforce-sage100", "deal_won_to_sales_order").enabled
+    version = current_version(streak_orders)
+    assert (version.number, version.rules, version.comment) == (2, [], "No rules for us")
+
+    assert run("seed_demo").splitlines()[-1].startswith("Demo users:")  # nothing more to do
+
+
+def config_of(slug: str, flow: str) -> FlowConfig:
+    return FlowConfig.objects.get(pair__slug=slug, flow=flow)
+
+
+def options_of(slug: str, flow: str) -> dict:
+    return config_of(slug, flow).options
 
 
 def test_create_api_token_prints_a_working_token_once(users):

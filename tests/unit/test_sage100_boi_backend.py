@@ -1,6 +1,7 @@
 """The BOI backend against a recording stand-in of Sage 100's COM objects (COM cannot run
 here): the exact call sequence, result 0 handled, objects released, sessions recreated."""
 
+from collections.abc import Iterator
 from datetime import date
 
 import pytest
@@ -75,13 +76,18 @@ def fake() -> FakeProvideX:
     return FakeProvideX()
 
 
-@pytest.fixture
-def backend(fake):
+def boi_backend(fake: FakeProvideX) -> Iterator[BOIBackend]:
+    """The backend on the stand-in, its business date fixed, closed after the test."""
     boi = BOIBackend(
         r"C:\Sage\MAS90\Home", "abc", "bridge", "secret", fake.factory, lambda: date(2025, 7, 1)
     )
     yield boi
     boi.close()
+
+
+@pytest.fixture
+def backend(fake):
+    yield from boi_backend(fake)
 
 
 SESSION_OPENING = [

@@ -435,3 +435,19 @@ def test_a_company_named_rather_than_by_path_is_found_in_the_company_list(fake):
     finally:
         sage.close()
     assert ("PeachtreeSession", "CompanyList") in fake.calls()
+
+
+def test_an_invoice_names_its_sales_rep_and_an_unknown_one_is_refused(backend, fake):
+    fake.records["Employee"] = []
+    rep = fake.add("Employee", ID="PRAMAN")
+    backend.create_sales_invoice({**HEADER, "SalesRepID": "PRAMAN"}, LINES)
+    assert fake.sets("SalesInvoice")["SalesRepresentativeReference"] == rep.Key
+    with pytest.raises(Refused) as refused:
+        backend.create_sales_invoice({**HEADER, "SalesRepID": "NOBODY"}, LINES)
+    assert refused.value.message == "Sales rep 'NOBODY' was not found."
+    assert refused.value.field == "SalesRepID"
+
+
+def test_an_empty_sales_rep_leaves_the_customers_own(backend, fake):
+    backend.create_sales_invoice({**HEADER, "SalesRepID": ""}, LINES)
+    assert "SalesRepresentativeReference" not in fake.sets("SalesInvoice")

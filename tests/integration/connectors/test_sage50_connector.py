@@ -212,7 +212,8 @@ def test_a_used_refresh_token_marks_the_connection_needs_reauth(sandbox):
 def test_every_entity_samples_gets_and_describes(sage):
     assert set(sage.entities()) == {
         "contacts", "products", "ledger_accounts", "tax_rates", "currencies",
-        "financial_settings", "sales_invoices", "contact_payments",
+        "financial_settings", "sales_invoices", "contact_payments", "stock_items",
+        "contact_persons",
     }  # fmt: skip
     for entity in sage.entities():
         records = sage.sample(entity, 2)

@@ -1,6 +1,6 @@
 """Fixtures of the flow tests: pairs made to order for polling, the won-deal pair's Streak
-connector, and a Salesforce → Sage 100 won-deal pair. The connections and the Streak → Sage
-100 pair are in tests/conftest.py."""
+connector, a Salesforce → Sage 100 won-deal pair, and an "On hold" stage in Streak. The
+connections and the Streak → Sage 100 pair are in tests/conftest.py."""
 
 from collections.abc import Callable
 
@@ -9,7 +9,10 @@ import pytest
 from connectors.models import Connection, IntegrationPair
 from connectors.services import connector_for
 from flows.models import FlowConfig
+from sandbox.streak import data as streak_data
 from tests import won_deals
+
+ON_HOLD = "5906"  # the key of the "On hold" stage `on_hold_stage` adds
 
 
 @pytest.fixture
@@ -45,3 +48,15 @@ def salesforce_pair(salesforce_sandbox, sage100_sandbox):
     )  # fmt: skip
     erp = won_deals.sage100_connection(sage100_sandbox)
     return won_deals.make_pair("Salesforce Sage 100", crm, erp, "deal_won_to_sales_order")
+
+
+@pytest.fixture
+def on_hold_stage(monkeypatch) -> str:
+    """An "On hold" stage in Streak's Sales pipeline, as a Streak admin would add one."""
+    stages = streak_data.SALES["stages"]
+    monkeypatch.setitem(stages, ON_HOLD, {"key": ON_HOLD, "name": "On hold",
+                                          "backgroundColor": "#999999"})  # fmt: skip
+    monkeypatch.setitem(
+        streak_data.SALES, "stageOrder", [*streak_data.SALES["stageOrder"], ON_HOLD]
+    )
+    return ON_HOLD

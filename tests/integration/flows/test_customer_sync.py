@@ -9,7 +9,7 @@ from decimal import Decimal
 import pytest
 
 from connectors.models import IntegrationPair
-from connectors.salesforce.crm import account_of
+from connectors.salesforce.accounts import account_of
 from connectors.services import connector_for
 from flows.models import ExternalLink, SyncRun
 from tests.integration.flows.polling import poll_now, sage100_rows

@@ -18,8 +18,8 @@ import requests
 from connectors.models import Connection, IntegrationPair
 from connectors.services import connector_for, register_pair_webhook
 from flows.models import ExternalLink, InboundEvent, SyncRun
-from flows.runner import execute_run
 from tests.integration.flows.polling import poll_now
+from tests.integration.flows.sync_helpers import wait_for, work_off
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -79,24 +79,6 @@ class Bound:
 
     def org(self) -> dict:
         return connector_for(self.pair.crm).get("Organization", self.organization)
-
-
-def wait_for(check: Callable[[], Any], seconds: float = 15) -> Any:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if found := check():
-            return found
-        time.sleep(0.1)
-    raise AssertionError(f"not seen within {seconds} s")
-
-
-def work_off(pair: IntegrationPair) -> list[SyncRun]:
-    """What a worker does: execute the pair's pending runs; the runs, finished."""
-    pending = list(SyncRun.objects.filter(pair=pair, status=SyncRun.Status.PENDING))
-    for run in pending:
-        execute_run(run.pk)
-        run.refresh_from_db()
-    return pending
 
 
 def org_updates(pair: IntegrationPair, key: str) -> list[InboundEvent]:

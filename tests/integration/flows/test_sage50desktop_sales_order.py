@@ -10,7 +10,7 @@ from decimal import Decimal
 import pytest
 
 from connectors.models import Connection, IntegrationPair
-from connectors.sage50desktop.erp import fitted_reference
+from connectors.sage50desktop.customers import fitted_reference
 from connectors.services import connector_for
 from flows.models import InboundEvent, SyncRun
 from sandbox.sage50desktop.ledger import SALES_JOURNAL, SALES_ORDER_JOURNAL
