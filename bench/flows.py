@@ -1,7 +1,7 @@
 """Won deals through the Streak sandbox to Sage 100 with a real 2-worker qcluster and no
 injected latency: deals/s (target: at least 20), p50/p95 time from webhook to the order
 number written back at 10 deals/s offered (target p95 at most 2 s), and CRM + Sage calls a
-deal (target: at most 6).
+deal (target: at most 4 once the customer is linked).
 
 Two phases on a temporary SQLite database: LATENCY_DEALS delivered at 10/s (each deal's time
 is its run's finish, after the write-back step, minus its delivery), then THROUGHPUT_DEALS
@@ -35,7 +35,7 @@ from django.test import Client  # noqa: E402
 from django_q.conf import Conf  # noqa: E402
 
 from connectors.sage100.client import OdbcReader  # noqa: E402
-from flows.models import RunStep, SyncRun  # noqa: E402
+from flows.models import FlowConfig, RunStep, SyncRun  # noqa: E402
 from sandbox.registry import start_all  # noqa: E402
 from sandbox.streak import data as streak_data  # noqa: E402
 from sandbox.streak.seed import seed_documents  # noqa: E402
@@ -156,6 +156,9 @@ def main() -> None:
         for running in (streak, sage100):
             count_api_calls(running)
         pair, token = ingest.streak_sage100_pair(streak.url, sage100.app)
+        # The deals are copies of six templates: the anomaly checks would rightly hold each
+        # copy as a second order, so they are off here (bench/anomaly.py measures them).
+        FlowConfig.objects.filter(pair=pair).update(options={"anomaly_checks": False})
         client = Client(HTTP_HOST="127.0.0.1")
         cluster = None
         try:
@@ -209,7 +212,7 @@ def main() -> None:
         "odbc_queries_first_deal": odbc_first_deal,
         "workers": 2,
         "database": "sqlite (WAL)",
-        "targets": {"deals_per_s": 20, "p95_s": 2, "calls_per_deal": 6},
+        "targets": {"deals_per_s": 20, "p95_s": 2, "calls_per_deal": 4},
     }
     print(json.dumps(result))
 

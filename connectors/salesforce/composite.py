@@ -6,14 +6,11 @@ that fails raises its error, so the step is retried, and the retry writes the fi
 """
 
 from datetime import date
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from connectors.errors import ValidationError
-from connectors.salesforce.client import SYSTEM, error_from_code, record_id
+from connectors.salesforce.client import SYSTEM, SalesforceClient, error_from_code, record_id
 from connectors.salesforce.deals import OPPORTUNITY, task_subject
-
-if TYPE_CHECKING:
-    from connectors.salesforce.crm import SalesforceCrm
 
 
 def note_task(key: str, message: str, today: date) -> dict[str, Any]:
@@ -25,7 +22,7 @@ def note_task(key: str, message: str, today: date) -> dict[str, Any]:
 
 
 def write_opportunity_noted(
-    crm: "SalesforceCrm", key: str, values: dict[str, Any], task: dict[str, Any] | None
+    client: SalesforceClient, key: str, values: dict[str, Any], task: dict[str, Any] | None
 ) -> None:
     """PATCH the opportunity and, when given, create the Task, in one request."""
     opportunity = record_id(key)
@@ -40,7 +37,7 @@ def write_opportunity_noted(
         body = {"allOrNone": False, "compositeRequest": parts}
         return sf.restful("composite", method="POST", json=body)
 
-    reply = crm.client.call(send)
+    reply = client.call(send)
     for part in reply.get("compositeResponse") or []:
         status = int(part.get("httpStatusCode") or 0)
         if status < 400:

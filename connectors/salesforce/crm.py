@@ -277,7 +277,7 @@ class SalesforceCrm(SalesforceAccounts, SalesforceStock, CrmRole):
             return
         noted = posted_before and self.has_task(key, task_subject(message), message)
         task = None if noted else note_task(key, message, timezone.localdate())
-        write_opportunity_noted(self, key, values, task)
+        write_opportunity_noted(self.client, key, values, task)
 
     def add_note(
         self, key: str, message: str, idempotency_key: str, posted_before: bool = True
