@@ -30,9 +30,11 @@ FAULTY_DEALS = 10
 SALES_JOURNAL = 3  # JrnlHdr.JrnlKey_Journal of Sage 50 US's sales journal (invoices)
 AGENT_LATENCY_MS = 2000  # each agent call takes 2 s: time to kill a worker inside one
 INTO_THE_INVOICE_CALL = 0.5  # seconds after the step before it, well inside its 2 s
-# Renewed every 2 s, so it lapses 4 to 6 s after the kill: Sage has finished the dead
-# worker's write by then (1.5 s after), and the retry must find that invoice.
-LEASE_SECONDS = 6
+# Renewed every 3.3 s (or extended by a write), so it lapses at most 10 s after the kill:
+# Sage has finished the dead worker's write by then (1.5 s after), and the retry must find
+# that invoice. Not shorter: on a loaded machine a lease this short lapses under a live
+# worker too, and the run crashes twice.
+LEASE_SECONDS = 10
 # What the sandbox agent answers when the commit-then-fail knob swallows a reply.
 REPLY_LOST = "The agent failed while sending the reply."
 
@@ -91,7 +93,10 @@ def one_invoice_on_the_box(
 ) -> SyncRun:
     """The single run of this box, settled; the single invoice it made, its number on the box."""
     [run] = settle(lambda: list(SyncRun.objects.filter(pair=pair, entity_key=key)), timeout=90)
-    assert run.status == SyncRun.Status.SUCCEEDED, run.error_message
+    assert run.status == SyncRun.Status.SUCCEEDED, (
+        f"{run.error_class}: {run.error_message} (attempt {run.attempt}, crashes "
+        f"{run.crashes}, next attempt {run.next_attempt_at}, rung {run.rung_at})"
+    )
     [number] = invoice_numbers(sage_sandbox, deal_id)
     assert run.references["sage_invoice_number"] == number
     box = shared.raw_box(streak_sandbox, key)
