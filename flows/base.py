@@ -9,7 +9,7 @@ attempt of the run, so a retried write is recognised by the system or by our own
 from collections.abc import Callable, Iterator, MutableMapping
 from dataclasses import dataclass, field
 from functools import cached_property
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from connectors.base import WebhookEvent
 from connectors.crm_role import CrmRole
@@ -17,9 +17,7 @@ from connectors.erp_role import ErpRole
 from connectors.registry import SYSTEMS
 from connectors.roles import CAPABILITY_WORDS, TOPIC_WORDS
 from connectors.services import connector_for
-
-if TYPE_CHECKING:
-    from flows.models import FlowConfig, SyncRun
+from flows.models import FlowConfig, SyncRun
 
 LABEL_SEPARATOR = " · "  # between the names of a run's label
 

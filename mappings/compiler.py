@@ -17,6 +17,7 @@ from typing import Any
 
 from connectors.base import FieldInfo
 from mappings.checks import build_check
+from mappings.issues import MISSING, TransformIssue
 from mappings.limits import (
     MAX_GROUP_DEPTH,
     MAX_PATH,
@@ -42,17 +43,7 @@ from mappings.runtime import (
     required_message,
     run_rules,
 )
-from mappings.transforms import (
-    ENV,
-    FIELD,
-    FIELDS,
-    MISSING,
-    TARGET_LENGTH,
-    TRANSFORMS,
-    VALUE,
-    Param,
-    TransformIssue,
-)
+from mappings.transforms import ENV, FIELD, FIELDS, TARGET_LENGTH, TRANSFORMS, VALUE, Param
 from mappings.transforms.params import param_problem
 
 SIMPLE_KEY = re.compile(r"^[^.\[\]$]+$")

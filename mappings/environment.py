@@ -11,8 +11,8 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
+from mappings.issues import TransformIssue
 from mappings.limits import shorten
-from mappings.transforms.base import TransformIssue
 
 ERROR, DEFAULT, PASS_THROUGH, CREATE = "error", "default", "pass_through", "create"
 

@@ -11,8 +11,9 @@ engine can bind them once at compile time:
 - `target_length`: the target field's length, when the spec leaves the parameter empty;
 - `env`: the `Environment` (lookup tables, currency rates, base currency).
 
-The declarations (`Param`, `Transform`, `TransformIssue`, the registry) live in `base`, a leaf
-the transform modules import; this package loads every module and re-exports them.
+The declarations (`Param`, `Transform`, the registry) live in `base`, a leaf the transform
+modules import (`TransformIssue` in `mappings.issues`, which `mappings.environment` raises
+too); this package loads every module and re-exports the registry.
 """
 
 # Importing the modules fills the registry: this package is the whole library.
@@ -21,18 +22,16 @@ from mappings.transforms.base import (
     ENV,
     FIELD,
     FIELDS,
-    MISSING,
     TARGET_LENGTH,
     TRANSFORMS,
     VALUE,
     Param,
     Transform,
-    TransformIssue,
     catalogue,
     is_empty,
     register,
 )
 
-__all__ = ["ENV", "FIELD", "FIELDS", "MISSING", "TARGET_LENGTH", "TRANSFORMS", "VALUE", "Param",
-           "Transform", "TransformIssue", "addresses", "catalogue", "dates", "is_empty", "lines",
+__all__ = ["ENV", "FIELD", "FIELDS", "TARGET_LENGTH", "TRANSFORMS", "VALUE", "Param",
+           "Transform", "addresses", "catalogue", "dates", "is_empty", "lines",
            "logic", "numbers", "register", "text"]  # fmt: skip

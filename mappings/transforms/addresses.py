@@ -9,8 +9,9 @@ from typing import Any
 import phonenumbers
 
 from clarity.formats import country_code, parse_address_line
+from mappings.issues import TransformIssue
 from mappings.limits import shorten
-from mappings.transforms.base import Param, TransformIssue, register
+from mappings.transforms.base import Param, register
 
 # The address parser's patterns slow down on very long lines; no address is this long.
 MAX_ADDRESS = 500

@@ -9,20 +9,6 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 VALUE, FIELD, FIELDS, TARGET_LENGTH, ENV = "value", "field", "fields", "target_length", "env"
-MISSING: Any = object()
-
-
-class TransformIssue(Exception):
-    """A transform could not do its job; `value` (when given) is what to carry on with."""
-
-    def __init__(
-        self, message: str, level: str = "error", code: str = "transform", value: Any = MISSING
-    ) -> None:
-        super().__init__(message)
-        self.message = message
-        self.level = level
-        self.code = code
-        self.value = value
 
 
 @dataclass(frozen=True)

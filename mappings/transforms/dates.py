@@ -5,8 +5,9 @@ import re
 from datetime import UTC, date, datetime
 from typing import Any
 
+from mappings.issues import TransformIssue
 from mappings.limits import shorten
-from mappings.transforms.base import Param, TransformIssue, register
+from mappings.transforms.base import Param, register
 
 INPUTS = ("auto", "iso", "ms", "sage", "us", "eu")
 OUTPUTS = ("iso", "sage", "ms", "date", "datetime")

@@ -6,8 +6,9 @@ from decimal import Decimal
 from typing import Any
 
 from clarity.formats import parse_product_line
+from mappings.issues import TransformIssue
 from mappings.limits import shorten
-from mappings.transforms.base import Param, TransformIssue, register
+from mappings.transforms.base import Param, register
 from mappings.transforms.numbers import to_decimal
 
 HOW_TO_WRITE = (

@@ -1,14 +1,13 @@
 """Choosing values: lookup tables, inline status mapping, if/else, default when empty."""
 
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
+from mappings.environment import Environment
+from mappings.issues import MISSING, TransformIssue
 from mappings.limits import MAX_MAPPING, shorten
-from mappings.transforms.base import ENV, FIELD, MISSING, Param, TransformIssue, is_empty, register
+from mappings.transforms.base import ENV, FIELD, Param, is_empty, register
 from mappings.transforms.numbers import to_decimal
-
-if TYPE_CHECKING:  # annotations only: mappings.environment loads this package first
-    from mappings.environment import Environment
 
 OPERATORS = ("equals", "not_equals", "contains", "greater_than", "less_than", "in",
              "is_empty", "is_not_empty")  # fmt: skip
@@ -21,7 +20,7 @@ OPERATORS = ("equals", "not_equals", "contains", "greater_than", "less_than", "i
     Param("table", "string", required=True, help="Name of the lookup table.", max_length=100),
     Param("env", "any", source=ENV),
 )
-def lookup(value: Any, table: str, env: "Environment | None" = None) -> Any:
+def lookup(value: Any, table: str, env: Environment | None = None) -> Any:
     if value is None or value == "":
         return None
     found = env.lookup(table) if env else None

@@ -7,13 +7,12 @@ that would otherwise write a billion digits.
 
 import re
 from decimal import ROUND_DOWN, ROUND_HALF_EVEN, ROUND_HALF_UP, Decimal, InvalidOperation
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
+from mappings.environment import Environment
+from mappings.issues import TransformIssue
 from mappings.limits import MAX_PLACES, shorten
-from mappings.transforms.base import ENV, FIELD, Param, TransformIssue, register
-
-if TYPE_CHECKING:  # annotations only: mappings.environment loads this package first
-    from mappings.environment import Environment
+from mappings.transforms.base import ENV, FIELD, Param, register
 
 ROUNDING = {"half_up": ROUND_HALF_UP, "half_even": ROUND_HALF_EVEN, "down": ROUND_DOWN}
 NOT_NUMBER = re.compile(r"[^\d,.\-]")
@@ -191,7 +190,7 @@ def round_money(value: Any, currency: Any = None) -> Any:
     Param("env", "any", source=ENV),
 )
 def convert_currency(
-    value: Any, currency: Any, to: str | None = None, env: "Environment | None" = None
+    value: Any, currency: Any, to: str | None = None, env: Environment | None = None
 ) -> Any:
     """Never guesses: no currency or no rate is an issue, never a silent 1.0."""
     if value is None or value == "":

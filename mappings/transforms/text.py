@@ -7,6 +7,7 @@ so a pattern from a preview or a saved mapping can never hold a process for minu
 from decimal import Decimal
 from typing import Any
 
+from mappings.issues import TransformIssue
 from mappings.limits import (
     MAX_INDEX,
     MAX_PATHS,
@@ -17,14 +18,7 @@ from mappings.limits import (
     shorten,
     user_pattern,
 )
-from mappings.transforms.base import (
-    FIELDS,
-    TARGET_LENGTH,
-    Param,
-    TransformIssue,
-    is_empty,
-    register,
-)
+from mappings.transforms.base import FIELDS, TARGET_LENGTH, Param, is_empty, register
 
 
 def as_text(value: Any) -> str:

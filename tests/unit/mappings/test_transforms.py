@@ -7,8 +7,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from mappings.issues import TransformIssue
 from mappings.lookups import LookupData, StaticEnvironment
-from mappings.transforms import TRANSFORMS, TransformIssue, catalogue
+from mappings.transforms import TRANSFORMS, catalogue
 from mappings.transforms.addresses import parse_address, phone, to_country_code
 from mappings.transforms.dates import to_date
 from mappings.transforms.lines import format_line, parse_lines
