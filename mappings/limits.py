@@ -14,7 +14,7 @@ from typing import Any
 
 import re2
 
-from clarity.parsers import nested_deeper_than
+from clarity.parsers import STRICT_JSON, NotJSONValue, nested_deeper_than
 
 MAX_PLACES = 10  # decimals of number, round and text
 MAX_TEXT_LENGTH = 131_072  # truncate: Salesforce's long text area, the longest target text
@@ -65,13 +65,15 @@ def user_pattern(text: str) -> Any:
 def parse_json(text: str | bytes, max_depth: int = MAX_JSON_DEPTH) -> Any:
     """Parsed JSON no deeper than `max_depth`; ValueError saying what is wrong, in words."""
     try:
-        value = json.loads(text)
+        value = STRICT_JSON.decode(text if isinstance(text, str) else text.decode())
     except json.JSONDecodeError as exc:
         raise ValueError(
             f"That is not valid JSON (line {exc.lineno}, column {exc.colno}): {exc.msg}."
         ) from None
     except RecursionError:
         raise ValueError(too_deep(max_depth)) from None
+    except NotJSONValue as exc:
+        raise ValueError(f"That is not valid JSON: {exc}.") from None
     except (ValueError, UnicodeDecodeError):  # e.g. a number of more than 4300 digits
         raise ValueError(
             "That is not valid JSON here: a number is too long, or the text is not UTF-8."

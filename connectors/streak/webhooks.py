@@ -15,7 +15,6 @@ connection's is kept as ignored: only the connection's pipeline makes won deals.
 """
 
 import json
-import math
 import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
@@ -25,7 +24,7 @@ from urllib.parse import parse_qsl, quote, urlencode, urlsplit, urlunsplit
 from django.conf import settings as django_settings
 from django.db import transaction
 
-from clarity.parsers import nested_deeper_than
+from clarity.parsers import STRICT_JSON, nested_deeper_than
 from connectors.base import Record, SenderRefused, WebhookBatch, WebhookEvent
 from connectors.errors import MalformedWebhook, NotFound, ValidationError
 from connectors.models import Connection, IntegrationPair, hash_token
@@ -132,30 +131,13 @@ def parse_item(item: Any, event: str, where: str) -> StreakEvent:
     )
 
 
-def finite_float(text: str) -> float:
-    """A JSON number as a float, refusing one too large for it: infinity is no JSON value,
-    and a database's JSON column refuses it."""
-    value = float(text)
-    if not math.isfinite(value):
-        raise ValueError(f"number out of range: {text[:40]}")
-    return value
-
-
-def no_constant(name: str) -> None:
-    raise ValueError(f"{name} is not a JSON value")
-
-
-# Built once: json.loads builds a decoder on every call that is given options.
-DECODER = json.JSONDecoder(parse_float=finite_float, parse_constant=no_constant)
-
-
 def load_json(body: bytes | str) -> Any:
     """The body as JSON no deeper than CLARITY_WEBHOOK_MAX_DEPTH; MalformedWebhook for
     anything else, huge numbers and nesting too deep for the parser's stack included."""
     limit = django_settings.CLARITY_WEBHOOK_MAX_DEPTH
     try:
         text = body.decode(json.detect_encoding(body)) if isinstance(body, bytes) else body
-        value = DECODER.decode(text)
+        value = STRICT_JSON.decode(text)
         # No deeper than it has brackets: a usual delivery (about 20) needs no walk.
         too_deep = text.count("[") + text.count("{") > limit and nested_deeper_than(value, limit)
     except RecursionError:

@@ -168,6 +168,11 @@ BROKEN_FILES: list[tuple[str, Callable[[dict], dict], str]] = [
         lambda d: set_in(d, ("pairs", 0, "flow_settings", 0, "enabled"), "yes"),
         "“enabled” must be true or false",
     ),
+    (  # Python's json writes and reads it; no database column stores it
+        "infinity",
+        lambda d: set_in(d, (*SPEC_RULES, 0, "surprise"), float("inf")),
+        "That is not valid JSON: Infinity is not a JSON value",
+    ),
 ]
 
 
