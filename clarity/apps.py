@@ -10,24 +10,13 @@ class ClarityConfig(AppConfig):
     verbose_name = "Clarity Connect"
 
     def ready(self) -> None:
-        from clarity import health, roles
+        from clarity import health, roles, schedules
 
         # Permissions exist only after post_migrate, so roles get theirs here on every
         # migrate; models added by later apps join their roles without a new migration.
         post_migrate.connect(roles.sync_role_permissions, dispatch_uid="clarity.roles")
-        post_migrate.connect(_ensure_schedules, dispatch_uid="clarity.schedules")
+        post_migrate.connect(schedules.ensure_clarity_schedules, dispatch_uid="clarity.schedules")
         health.connect_worker_signals()
         # The demo's well-known accounts never face other machines: check, migrate and
         # runserver refuse to start (and clarity/wsgi.py does for gunicorn).
         checks.register(demo_reachable_from_elsewhere, checks.Tags.security)
-
-
-def _ensure_schedules(sender: AppConfig, **kwargs: object) -> None:
-    if sender.name == "clarity":
-        from django_q.models import Schedule
-
-        from clarity.schedules import repeat_every
-
-        # The heartbeat is a thread in each worker now (clarity/health.py), not a schedule.
-        Schedule.objects.filter(name="Worker heartbeat").delete()
-        repeat_every(1, "Mail sweeper", "clarity.outbox.sweep")

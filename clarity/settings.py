@@ -277,7 +277,8 @@ Q_CLUSTER = {
     "max_attempts": 3,
     "ack_failures": False,
     "catch_up": False,
-    "save_limit": 250,
+    # Runs keep their own record (SyncRun, RunStep): a finished task is not stored again.
+    "save_limit": -1,
     # An idle cluster looks at the queue this often (one query): how long a new run can wait.
     "poll": env.float("CLARITY_QUEUE_POLL_SECONDS", default=0.1),
     "label": "Worker tasks",

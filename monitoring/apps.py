@@ -1,5 +1,3 @@
-from typing import Any
-
 from django.apps import AppConfig
 from django.db.models.signals import post_migrate
 
@@ -12,15 +10,9 @@ class MonitoringConfig(AppConfig):
     def ready(self) -> None:
         from auditlog.registry import auditlog
 
+        from clarity import schedules
         from monitoring.models import AlertChannel, AlertRule
 
         auditlog.register(AlertChannel, exclude_fields=["secrets"])
         auditlog.register(AlertRule)
-        post_migrate.connect(_ensure_alert_schedule, dispatch_uid="monitoring.alerts")
-
-
-def _ensure_alert_schedule(sender: AppConfig, **kwargs: Any) -> None:
-    if sender.name == "monitoring":
-        from clarity.schedules import repeat_every
-
-        repeat_every(1, "Alert evaluation", "monitoring.alerts.evaluation.evaluate")
+        post_migrate.connect(schedules.ensure_alert_schedule, dispatch_uid="monitoring.alerts")

@@ -23,9 +23,16 @@ from flows.rules import (
     ACTIONS,
     CONDITION_KEYS,
     FIELDS,
+    HOLD,
     MATCHES,
+    NAMED_FIELDS,
     OPERATORS,
+    REQUIRE_APPROVAL,
+    ROUTE,
+    SET_FIELD,
     SETTABLE,
+    SKIP,
+    TASK,
     RulesInvalid,
     blank_condition,
     blank_rule,
@@ -40,6 +47,16 @@ RULES_RULE = Rule(
     message="Only integration admins change a flow's rules.",
 )
 MAX_POSTED = 50  # rules or conditions read back from one post
+# Which choice each optional input applies to, for static/js/rules.js to show only those: the
+# condition's field name for a document or deal field, the reason or task text for the
+# actions that read it (flows.rules.action_problem), the field and value to set for "Set a
+# field", the flow for "Route". Every input is always posted, so the form works without JS.
+SHOWN_FOR = {
+    "name": " ".join(sorted(NAMED_FIELDS)),
+    "text": " ".join((REQUIRE_APPROVAL, HOLD, SKIP, TASK)),
+    "set": SET_FIELD,
+    "flow": ROUTE,
+}
 
 
 def flow_config_or_404(slug: str, flow: str) -> FlowConfig:
@@ -160,5 +177,6 @@ class FlowRulesView(RuleRequiredMixin, View):
             "actions": ACTIONS,
             "settable": SETTABLE,
             "targets": targets,
+            "shown_for": SHOWN_FOR,
         }
         return render(request, "flows/rules.html", context, status=status)

@@ -3,9 +3,9 @@ few pages of "Sage 100" at the root, over `<data_dir>/sage100.db`, which clients
 through ODBC.
 
 The agent lives under /v1/ (the fault-injected API paths). Pages: sales orders with a
-status control, an order's lines, customers, cash receipts, stock, purchase orders (read
-only) and item prices, each form posting through the same backend as the agent, so it follows
-the same BOI rules.
+status control, an order's lines, customers, S/O invoices entered and not yet posted (read
+only), cash receipts, stock, purchase orders (read only) and item prices, each form posting
+through the same backend as the agent, so it follows the same BOI rules.
 """
 
 from pathlib import Path
@@ -50,6 +50,7 @@ class Sage100Sandbox(AgentSandbox):
             Rule("/orders/<order_no>", endpoint="order", methods=["GET"]),
             Rule("/orders/<order_no>/status", endpoint="order_status", methods=["POST"]),
             Rule("/customers", endpoint="customers", methods=["GET"]),
+            Rule("/sales-invoices", endpoint="sales_invoices", methods=["GET"]),
             Rule("/cash-receipts", endpoint="cash_receipts", methods=["GET", "POST"]),
             Rule("/stock", endpoint="stock", methods=["GET", "POST"]),
             Rule("/purchase-orders", endpoint="purchase_orders", methods=["GET"]),
@@ -85,6 +86,9 @@ class Sage100Sandbox(AgentSandbox):
         return self.render(
             "sage100_customers.html", customers=self.pages.customers(search), search=search
         )
+
+    def on_sales_invoices(self, request: Request) -> Response:
+        return self.render("sage100_sales_invoices.html", invoices=self.pages.entered_invoices())
 
     def on_cash_receipts(self, request: Request) -> Response:
         if request.method == "POST":

@@ -1,6 +1,7 @@
 """The rules editor in Chromium: from the pair's Flows page to the order flow's rules, a rule
 added by clicking (Amount > 5000 → hold for review), saved as version 1, and the preview
-naming the recent deals it would have held."""
+naming the recent deals it would have held; only the inputs the chosen subject and action use
+showing, and a rule still saved with JavaScript off."""
 
 from datetime import timedelta
 
@@ -9,6 +10,7 @@ from django.utils import timezone
 from playwright.sync_api import Page, expect
 
 from flows.models import FlowConfig, InboundEvent, RunStep, SyncRun
+from tests.conftest import PASSWORD
 from tests.factories import IntegrationPairFactory
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
@@ -89,3 +91,69 @@ def test_a_viewer_sees_the_rules_but_cannot_change_them(page: Page, live_server,
     page.goto(f"{live_server.url}/pairs/{pair.slug}/flows/{ORDERS}/rules/")
     expect(page.get_by_test_id("current-version")).to_contain_text("No rules yet")
     expect(page.get_by_role("button", name="Add rule")).to_have_count(0)
+
+
+def test_the_editor_shows_only_the_inputs_the_chosen_subject_and_action_use(
+    page: Page, live_server, users, login
+):
+    pair = IntegrationPairFactory(name="Acme deals")
+    login("admin")
+    page.goto(f"{live_server.url}/pairs/{pair.slug}/flows/{ORDERS}/rules/")
+    page.get_by_role("button", name="Add rule").click()
+    rule = page.get_by_test_id("rule-1")
+    field_name = rule.get_by_label("Rule 1 condition 1 field name")
+    reason = rule.get_by_label("Rule 1 reason")
+    field_to_set = rule.get_by_label("Rule 1 field to set")
+    value_to_set = rule.get_by_label("Rule 1 value to set")
+    flow = rule.get_by_label("Rule 1 flow to route to")
+    # A new rule: Amount > … → Require approval, which reads a reason and nothing else.
+    expect(reason).to_be_visible()
+    for unused in (field_name, field_to_set, value_to_set, flow):
+        expect(unused).to_be_hidden()
+
+    rule.get_by_label("Rule 1 condition 1 looks at").select_option("deal")
+    expect(field_name).to_be_visible()
+    rule.get_by_label("Rule 1 action").select_option("set_field")
+    expect(field_to_set).to_be_visible()
+    expect(value_to_set).to_be_visible()
+    expect(reason).to_be_hidden()
+    expect(flow).to_be_hidden()
+
+    rule.get_by_label("Rule 1 action").select_option("hold")
+    expect(field_to_set).to_be_hidden()
+    expect(value_to_set).to_be_hidden()
+    expect(reason).to_be_visible()
+    rule.get_by_label("Rule 1 condition 1 looks at").select_option("total")
+    expect(field_name).to_be_hidden()
+
+    # The editor htmx draws again after a button shows the same: rule 2 is a new one.
+    rule.get_by_label("Rule 1 action").select_option("set_field")
+    page.get_by_role("button", name="Add rule").click()
+    expect(page.get_by_test_id("rule-2").get_by_label("Rule 2 field to set")).to_be_hidden()
+    expect(page.get_by_label("Rule 1 field to set")).to_be_visible()
+    expect(page.get_by_label("Rule 1 reason")).to_be_hidden()
+
+
+def test_a_set_field_rule_saves_with_javascript_off(browser, live_server, users):
+    pair = IntegrationPairFactory(name="Acme deals")
+    context = browser.new_context(java_script_enabled=False)
+    page = context.new_page()
+    page.goto(f"{live_server.url}/login/")
+    page.get_by_label("Username").fill("admin")
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+    page.goto(f"{live_server.url}/pairs/{pair.slug}/flows/{ORDERS}/rules/")
+    page.get_by_role("button", name="Add rule").click()
+    rule = page.get_by_test_id("rule-1")
+    rule.get_by_label("Rule 1 condition 1 value").fill("5000")
+    rule.get_by_label("Rule 1 action").select_option("set_field")
+    expect(rule.get_by_label("Rule 1 reason")).to_be_visible()  # nothing hides without JS
+    rule.get_by_label("Rule 1 field to set").select_option("notes")
+    rule.get_by_label("Rule 1 value to set").fill("Big deal: check stock")
+    page.get_by_role("button", name="Save as a new version").click()
+
+    expect(page.get_by_test_id("current-version")).to_contain_text("version 1")
+    expect(page.get_by_test_id("rule-1")).to_contain_text(
+        "Amount > 5000 → Set Notes (the order's comment) to “Big deal: check stock”"
+    )
+    context.close()
