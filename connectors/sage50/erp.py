@@ -114,10 +114,16 @@ class SageAccountingErp(SageAccountingStock, ErpRole):
         return record["id"]
 
     def bound_customer(self, ref: str, customer: dict[str, Any]) -> CustomerMatch:
-        """Read, for its default tax rate."""
-        return self.match(self.get("contacts", ref), "bound before")
+        """Read for its default tax rate, and kept a few minutes (`kept`): a customer's deals
+        follow each other, and its tax rate seldom changes."""
+        contact = kept.kept(self.kept_scope(), "contact", ref)
+        if contact is kept.MISSING:
+            contact = self.get("contacts", ref)
+        return self.match(contact, "bound before")
 
     def match(self, contact: Record, how: str) -> CustomerMatch:
+        """The customer as the flow takes it; the contact kept for the deals that follow."""
+        kept.keep(self.kept_scope(), "contact", contact["id"], contact)
         tax_rate = (contact.get("default_sales_tax_rate") or {}).get("id") or ""
         return CustomerMatch(contact["id"], contact.get("name") or "", how, tax_rate)
 

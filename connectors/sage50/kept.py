@@ -1,9 +1,10 @@
 """What a Sage Accounting connection's won deals ask again and again, kept a few minutes per
-connection: products by item code (each line is matched, then asked its sales ledger) and
+connection: products by item code (each line is matched, then asked its sales ledger),
 ledger accounts by nominal code, found or not (a deal's GL code Sage lacks is asked per line
-and per deal). Neither changes from deal to deal; a product or account added, edited or
-removed in Sage shows after `KEPT_SECONDS` at the latest, and an unknown product is never
-kept, so one created in Sage is found by the next run.
+and per deal), and bound customers' contacts (read for their tax rate). None changes from
+deal to deal; a product, account or contact added, edited or removed in Sage shows after
+`KEPT_SECONDS` at the latest, and an unknown product is never kept, so one created in Sage
+is found by the next run.
 """
 
 import threading

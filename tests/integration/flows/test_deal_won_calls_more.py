@@ -1,8 +1,9 @@
 """Calls per won deal for the kinds beyond Streak → Sage 100 (that one:
 test_deal_won_to_sales_order_calls.py): Streak → Sage Accounting invoice, counted exactly so a
-regression fails. Products by item code and ledger accounts by nominal code are kept per
-connection a few minutes (connectors/sage50/kept.py); a product Sage does not know is asked
-again every time."""
+regression fails. Products by item code, ledger accounts by nominal code and bound customers
+(read for their tax rate) are kept per connection a few minutes (connectors/sage50/kept.py);
+a product Sage does not know is asked again every time. The credit check, which would read
+the customer's balance, is off unless its task event is ticked."""
 
 from collections import Counter
 from decimal import Decimal
@@ -39,7 +40,7 @@ def deliver(client, pair, token, box: dict) -> SyncRun:
     return run
 
 
-def test_a_won_deal_invoiced_to_a_customer_already_linked_reads_no_product_or_ledger_again(
+def test_a_won_deal_invoiced_to_a_customer_already_linked_reads_no_customer_product_or_ledger_again(
     client, streak_sandbox, invoice_pair, calls
 ):
     pair, token = invoice_pair
@@ -50,9 +51,6 @@ def test_a_won_deal_invoiced_to_a_customer_already_linked_reads_no_product_or_le
     assert second.references["sage_customer"] == first.references["sage_customer"]
     assert dict(calls) == {
         "streak GET /api/v1/boxes": 1,  # the deal re-read: the webhook is only a hint
-        # the bound customer, read for its default tax rate as it is now (and to know it is
-        # still there); the credit check is off unless its task event is ticked
-        "sage_accounting GET /v3.1/contacts": 1,
         # the look-up by the deal's reference before the create: Sage Accounting has no
         # conditional create, so it is the only guard against a second invoice
         "sage_accounting GET /v3.1/sales_invoices": 1,
