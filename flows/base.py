@@ -91,6 +91,13 @@ class StepContext:
     run: "SyncRun"
     flow: "Flow"
     outputs: StepOutputs = field(default_factory=StepOutputs)
+    # Run fields a step changed (label, summary, document), not yet saved: the runner writes
+    # them with the step's result, in the same UPDATE (`take_unsaved`). None: saved at once
+    # (a context outside a run's attempt).
+    unsaved: dict[str, Any] | None = None
+    # What steps read once per attempt and share (the mapping's versions, tables, rates):
+    # kept for this attempt alone, so a user's edit is used by the very next run.
+    per_attempt: dict[str, Any] = field(default_factory=dict)
 
     @property
     def config(self) -> "FlowConfig":
@@ -116,23 +123,35 @@ class StepContext:
         return f"clarity-run-{self.run.pk}-{step}"
 
     def set_summary(self, summary: str) -> None:
-        """The run's one line in the runs list, saved at once."""
-        self.run.summary = summary[:255]
-        type(self.run).objects.filter(pk=self.run.pk).update(summary=self.run.summary)
+        """The run's one line in the runs list, saved with the step's result."""
+        self.save_fields({"summary": summary[:255]})
 
     def label_run(self, *names: str, document: str = "") -> None:
-        """What people look the run up by, saved at once: the record's names as they know
-        them (Deal ID, deal name, customer; the empty ones left out) and the ERP's number of
-        the document the run made. Either is left as it was when not given."""
+        """What people look the run up by, saved with the step's result: the record's names
+        as they know them (Deal ID, deal name, customer; the empty ones left out) and the
+        ERP's number of the document the run made. Either is left as it was when not given."""
         fields = {}
         if any(names):
             fields["label"] = LABEL_SEPARATOR.join(name for name in names if name)[:255]
         if document:
             fields["document"] = document[:100]
+        self.save_fields(fields)
+
+    def save_fields(self, fields: dict[str, Any]) -> None:
+        """Set the fields on the run now; save them with the step's result, or at once."""
         for name, value in fields.items():
             setattr(self.run, name, value)
-        if fields:
+        if self.unsaved is not None:
+            self.unsaved.update(fields)
+        elif fields:
             type(self.run).objects.filter(pk=self.run.pk).update(**fields)
+
+    def take_unsaved(self) -> dict[str, Any]:
+        """The run fields changed since the last call, for the runner to write."""
+        if not self.unsaved:
+            return {}
+        fields, self.unsaved = self.unsaved, {}
+        return fields
 
 
 @dataclass(frozen=True)

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
+from flows.models import SyncRun
 from flows.operator_models import RunEdit
 from flows.steps.money import CENT, decimal
 
@@ -117,10 +118,14 @@ def apply_change(
     return edited
 
 
-def with_edits(run_id: int, document: dict[str, Any], rate: Decimal | None) -> Applied:
-    """The freshly mapped `document` with every edit of the run laid over it, oldest first."""
+def with_edits(run: SyncRun, document: dict[str, Any], rate: Decimal | None) -> Applied:
+    """The freshly mapped `document` with every edit of the run laid over it, oldest first.
+    An edit always restarts its run from the start (`edit_and_retry`), which moves the run's
+    `fresh_from_attempt` past 1: a run never restarted has none to look for."""
     result = Applied(document)
-    edits = RunEdit.objects.filter(run_id=run_id).select_related("edited_by")
+    if run.fresh_from_attempt <= 1:
+        return result
+    edits = RunEdit.objects.filter(run_id=run.pk).select_related("edited_by")
     for edit in edits.order_by("edited_at", "pk"):
         who = str(edit.edited_by or "someone")
         for change in edit.changes:

@@ -33,16 +33,18 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from functools import cache
 from multiprocessing.synchronize import Event
 from typing import Any
 
 from django.conf import settings
 from django.db import DatabaseError, close_old_connections, connection, connections, transaction
-from django.db.models import Exists, F, OuterRef, Q, QuerySet
+from django.db.models import F, Q, QuerySet
 from django.utils import timezone
 
 from connectors import metering
-from flows.models import SyncRun
+from connectors.models import IntegrationPair
+from flows.models import FlowConfig, SyncRun
 from flows.queue import enqueue_at
 
 logger = logging.getLogger(__name__)
@@ -76,28 +78,45 @@ def lease_end() -> datetime:
 
 def claim(run_id: int) -> bool:
     """Take the run if it is due, unclaimed, and the oldest active run of its key."""
-    now = timezone.now()
-    older_active = SyncRun.objects.filter(
-        pair=OuterRef("pair"),
-        entity_key=OuterRef("entity_key"),
-        pk__lt=OuterRef("pk"),
-        status__in=SyncRun.ACTIVE,
+    now = connection.ops.adapt_datetimefield_value(timezone.now())
+    sql, routed = claim_statement(connection.alias)
+    lease = connection.ops.adapt_datetimefield_value(lease_end())
+    with connection.cursor() as cursor:
+        cursor.execute(
+            sql,
+            [Status.RUNNING, lease, worker_name(), now, now, run_id, *SyncRun.CLAIMABLE,
+             True, *routed, True, now, *SyncRun.ACTIVE],
+        )  # fmt: skip
+        return cursor.rowcount == 1
+
+
+@cache
+def claim_statement(alias: str) -> tuple[str, list[Any]]:
+    """The claim's UPDATE, written out once per database (the ORM took longer to compile it,
+    with its joins and subqueries, than the database to run it), and the parameters of its
+    `may_start` test of the run's progress, which the ORM writes for the database."""
+    database = connections[alias]
+    quote = database.ops.quote_name
+    run, config = quote(SyncRun._meta.db_table), quote(FlowConfig._meta.db_table)
+    pair = quote(IntegrationPair._meta.db_table)
+    routed_query = SyncRun.objects.filter(progress__has_key=ROUTED).query
+    routed, routed_params = routed_query.where.as_sql(routed_query.get_compiler(alias), database)
+    claimable = ", ".join(["%s"] * len(SyncRun.CLAIMABLE))
+    active = ", ".join(["%s"] * len(SyncRun.ACTIVE))
+    sql = (
+        f"UPDATE {run} SET status = %s, attempt = attempt + 1, lease_until = %s, "
+        f"lease_owner = %s, started_at = %s, updated_at = %s "
+        f"WHERE {run}.id = %s AND {run}.status IN ({claimable}) "
+        f"AND (EXISTS (SELECT 1 FROM {config} WHERE {config}.id = {run}.flow_config_id "
+        f"AND {config}.enabled = %s) OR {routed}) "
+        f"AND EXISTS (SELECT 1 FROM {pair} WHERE {pair}.id = {run}.pair_id "
+        f"AND {pair}.enabled = %s) "
+        f"AND ({run}.next_attempt_at IS NULL OR {run}.next_attempt_at <= %s) "
+        f"AND NOT EXISTS (SELECT 1 FROM {run} older WHERE older.pair_id = {run}.pair_id "
+        f"AND older.entity_key = {run}.entity_key AND older.id < {run}.id "
+        f"AND older.status IN ({active}))"
     )
-    claimed = (
-        SyncRun.objects.filter(pk=run_id, status__in=SyncRun.CLAIMABLE)
-        .filter(may_start(), pair__enabled=True)
-        .filter(Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now))
-        .filter(~Exists(older_active))
-        .update(
-            status=Status.RUNNING,
-            attempt=F("attempt") + 1,
-            lease_until=lease_end(),
-            lease_owner=worker_name(),
-            started_at=now,
-            updated_at=now,
-        )
-    )
-    return claimed == 1
+    return sql, list(routed_params)
 
 
 def held(run: SyncRun) -> QuerySet[SyncRun]:
@@ -117,30 +136,31 @@ def fence(run: SyncRun, **also: Any) -> bool:
     time cap keeps the lease it has) and writing `also` (run fields) in the same UPDATE."""
     held_run = _in_flight.get(run.pk)
     extend = held_run is None or not held_run.capped
-    if also:
-        lease = {"lease_until": lease_end()} if extend else {}
-        fenced = held(run).update(**lease, **also) == 1
-    else:
-        fenced = fence_only(run, extend)
+    fenced = update_held(run, **({"lease_until": lease_end()} if extend else {}), **also)
     if fenced and extend and held_run is not None:
         held_run.renewed = time.monotonic()
     return fenced
 
 
-def fence_only(run: SyncRun, extend: bool) -> bool:
-    """The fencing UPDATE alone, written out: the hot path of every step, where the ORM
-    took longer to compile it than the database to run it."""
-    table, quote = SyncRun._meta.db_table, connection.ops.quote_name
-    lease_until = connection.ops.adapt_datetimefield_value(lease_end()) if extend else None
-    new_lease = "%s" if extend else quote("lease_until")
+def update_held(run: SyncRun, **fields: Any) -> bool:
+    """Write the run's fields if it is still this attempt's: `held(run).update(**fields)`
+    written out, for the hot path of every step, where the ORM took longer to compile the
+    UPDATE than the database to run it. Values are adapted through their fields, as the ORM
+    would. True if written."""
+    meta, quote = SyncRun._meta, connection.ops.quote_name
+    assignments, params = [], []
+    for name, value in fields.items():
+        column = meta.get_field(name)
+        assignments.append(f"{quote(column.column)} = %s")
+        params.append(column.get_db_prep_save(value, connection))
+    setting = ", ".join(assignments) or f"{quote('lease_until')} = {quote('lease_until')}"
     with connection.cursor() as cursor:
         cursor.execute(
-            f"UPDATE {quote(table)} SET {quote('lease_until')} = {new_lease} "
+            f"UPDATE {quote(meta.db_table)} SET {setting} "
             f"WHERE {quote('id')} = %s AND {quote('status')} = %s "
             f"AND {quote('lease_owner')} = %s AND {quote('attempt')} = %s",
-            [*([lease_until] if extend else []), run.pk, Status.RUNNING, run.lease_owner,
-             run.attempt],
-        )  # fmt: skip
+            [*params, run.pk, Status.RUNNING, run.lease_owner, run.attempt],
+        )
         return cursor.rowcount == 1
 
 

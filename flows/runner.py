@@ -37,17 +37,18 @@ from flows.leases import (
     LeaseLost,
     claim,
     give_back,
-    held,
     kept,
     owned,
     pass_on,
     runs_in_flight,
     stop_requested,
+    update_held,
 )
 from flows.models import Approval, RunStep, SyncRun
 from flows.queue import enqueue, enqueue_at
 from flows.redaction import redact, redact_text
 from flows.registry import FLOWS
+from flows.rows import insert_row
 from flows.steps.notes import tell_after_failure
 
 logger = logging.getLogger(__name__)
@@ -104,7 +105,8 @@ def run_here(run_id: int) -> str:
 def run_steps(run: SyncRun) -> str:
     """Each step not yet done, its result written while the run is still this attempt's."""
     flow = FLOWS[run.flow_config.flow]
-    ctx = StepContext(run=run, flow=flow, outputs=StepOutputs(done_outputs(run)))
+    # The label, summary and document a step sets are written with its result (`unsaved`).
+    ctx = StepContext(run=run, flow=flow, outputs=StepOutputs(done_outputs(run)), unsaved={})
     written: dict[str, Any] = dict(ctx.outputs.outputs)  # outputs as written: redacted
     progressed = False  # did this attempt get any step done?
     unanswered = run.error_class == TransientError.__name__  # how the last attempt ended
@@ -129,7 +131,7 @@ def run_steps(run: SyncRun) -> str:
             duration = time.monotonic() - started
             record_outcome((run.pair.crm, run.pair.erp), exc, call, again)
             step_input = input_of(ctx, order, written)
-            with owned(run):
+            with owned(run, **ctx.take_unsaved()):
                 record_step(
                     run, order, step.name, RunStep.Status.FAILED, step_input, {}, exc, duration
                 )
@@ -140,7 +142,8 @@ def run_steps(run: SyncRun) -> str:
             return outcome
         record_outcome(used_connections(ctx), call=call, again=again)
         references = {**run.references, **(output.get("references") or {})}
-        with owned(run, **({"references": references} if references != run.references else {})):
+        also = {"references": references} if references != run.references else {}
+        with owned(run, **also, **ctx.take_unsaved()):
             written[step.name] = record_step(
                 run, order, step.name, RunStep.Status.SUCCEEDED, input_of(ctx, order, written),
                 output, duration=time.monotonic() - started,
@@ -206,8 +209,9 @@ def record_step(
     references reach the run in the fencing UPDATE (run_steps). Returns the output as
     written, redacted: what later steps' inputs show."""
     written = redact(output)
-    RunStep.objects.create(
-        run=run,
+    insert_row(
+        RunStep,
+        run_id=run.pk,
         attempt=run.attempt,
         order=order,
         name=name,
@@ -239,9 +243,9 @@ def finish_held(run: SyncRun, status: str, **fields: Any) -> None:
     attempt's, else LeaseLost and nothing written."""
     now = timezone.now()
     with transaction.atomic():
-        finished = held(run).update(
-            status=status, finished_at=now, lease_until=None, lease_owner="", updated_at=now,
-            **fields,
+        finished = update_held(
+            run, status=status, finished_at=now, lease_until=None, lease_owner="",
+            updated_at=now, **fields,
         )  # fmt: skip
         if not finished:
             raise LeaseLost(f"run {run.pk} attempt {run.attempt}")

@@ -1,15 +1,18 @@
 """A pair's lookup tables and currency rates, read from the database for a mapping run.
 
-`PairEnvironment` reads a pair's tables and rates once and keeps them for the run. The plain
-`StaticEnvironment` and `LookupData` live in `mappings.environment`, which the engine imports
-(never the models); they are re-exported here, where callers have always found them.
+`PairEnvironment` reads a pair's tables and rates once, when first asked, and keeps them for
+the run: a mapping that converts no currency (a deal in the base currency) reads no rates.
+A run makes one (`flows.steps.mapping.environment`) and never keeps it past the run, so a
+user's edit is used by the very next run. The plain `StaticEnvironment` and `LookupData`
+live in `mappings.environment`, which the engine imports (never the models); they are
+re-exported here, where callers have always found them.
 """
 
 from datetime import date
 from decimal import Decimal
 from typing import Any
 
-from django.db.models import Q
+from django.db.models import F, Q
 
 from connectors.models import IntegrationPair
 from mappings.environment import LookupData, StaticEnvironment
@@ -22,13 +25,21 @@ class PairEnvironment(StaticEnvironment):
     """A pair's lookup tables (its own over global ones) and its latest rates as of a day."""
 
     def __init__(self, pair: IntegrationPair, on: date | None = None) -> None:
-        super().__init__(base_currency=pair.base_currency, rates=current_rates(pair, on))
+        super().__init__(base_currency=pair.base_currency)
         self.pair = pair
+        self.on = on
+        self.rates_read = False
 
     def lookup(self, name: str) -> LookupData | None:
         if name not in self.lookups:
             self.lookups[name] = load_table(self.pair, name)
         return self.lookups[name]
+
+    def rate(self, source: str, target: str) -> Decimal | None:
+        if not self.rates_read:
+            self.rates = StaticEnvironment(rates=current_rates(self.pair, self.on)).rates
+            self.rates_read = True
+        return super().rate(source, target)
 
 
 def current_rates(pair: IntegrationPair, on: date | None = None) -> dict[tuple[str, str], Any]:
@@ -45,20 +56,25 @@ def current_rates(pair: IntegrationPair, on: date | None = None) -> dict[tuple[s
 
 
 def load_table(pair: IntegrationPair, name: str) -> LookupData | None:
-    tables = LookupTable.objects.filter(name=name, pair=pair) or LookupTable.objects.filter(
-        name=name, pair__isnull=True
+    """The pair's table called `name`, else the global one, with its rows: one query (the
+    tables joined to their rows, the pair's first)."""
+    tables = LookupTable.objects.filter(Q(pair=pair) | Q(pair__isnull=True), name=name)
+    rows = list(
+        tables.order_by(F("pair").desc(nulls_last=True), "entries__key").values_list(
+            "pk", "on_miss", "default_value", "entries__key", "entries__value"
+        )
     )
-    table = tables.first()
-    if table is None:
+    if not rows:
         return None
+    table_id, on_miss, default = rows[0][:3]
 
     def add_entry(key: str, value: str) -> None:
-        LookupEntry.objects.get_or_create(table=table, key=key, defaults={"value": value})
+        LookupEntry.objects.get_or_create(table_id=table_id, key=key, defaults={"value": value})
 
     return LookupData(
-        name=table.name,
-        entries=dict(table.entries.values_list("key", "value")),
-        on_miss=table.on_miss,
-        default=table.default_value,
+        name=name,
+        entries={key: value for pk, *_, key, value in rows if pk == table_id and key is not None},
+        on_miss=on_miss,
+        default=default,
         add_entry=add_entry,
     )

@@ -21,13 +21,13 @@ from typing import Any
 from connectors.errors import ValidationError
 from flows.base import StepContext
 from flows.steps import ITEMS, MAP_DEAL
+from flows.steps.mapping import environment
 from flows.steps.money import decimal
-from mappings.lookups import load_table
 from mappings.models import LookupEntry, LookupTable
 
 
 def match_items(ctx: StepContext) -> dict[str, Any]:
-    table = load_table(ctx.pair, ctx.erp.item_table)
+    table = environment(ctx).lookup(ctx.erp.item_table)  # read once a run, with the mapping's
     policy = ctx.option("unknown_item_policy")
     erp = ctx.erp.label
     lines, skipped, created = [], [], []

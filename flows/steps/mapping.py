@@ -5,12 +5,14 @@ a missing value names the CRM field to fill, a missing exchange rate holds the r
 review (`NeedsReview`: failed, visible in the error queue, retried once the rate is added).
 """
 
-from dataclasses import replace
+from dataclasses import dataclass, replace
+from datetime import datetime
 from typing import Any
 
 from clarity.formats import plain_number
 from connectors.base import FieldInfo
 from connectors.errors import ValidationError
+from connectors.models import Connection, SchemaCache
 from connectors.roles import EntityNames
 from connectors.services import cached_schema
 from flows.base import StepContext
@@ -25,6 +27,49 @@ from mappings.models import Mapping, MappingVersion
 from mappings.versions import rules_by_target
 
 
+@dataclass
+class RunMappingData:
+    """What one attempt of a run reads to map its records, read once and kept for it alone:
+    the pair's active mapping versions, the version a replay chose, the lookup tables and
+    rates. Nothing outlives the attempt, so a user's edit is used by the very next run."""
+
+    versions: dict[tuple[str, str, str], MappingVersion] | None = None
+    chosen: MappingVersion | None = None
+    chosen_read: bool = False
+    environment: PairEnvironment | None = None
+
+
+def run_data(ctx: StepContext) -> RunMappingData:
+    """The attempt's mapping data (one context per attempt), made on first use."""
+    data = ctx.per_attempt.get("mapping")
+    if data is None:
+        data = ctx.per_attempt["mapping"] = RunMappingData()
+    return data
+
+
+def active_versions(ctx: StepContext) -> dict[tuple[str, str, str], MappingVersion]:
+    """The pair's active version of each mapping by (direction, source, target), read in one
+    query on first use in the run; where two mappings share a key, the first by name."""
+    data = run_data(ctx)
+    if data.versions is None:
+        data.versions = {}
+        rows = Mapping.objects.filter(pair=ctx.pair, active_version__isnull=False)
+        for mapping in rows.select_related("active_version"):
+            version = mapping.active_version
+            version.mapping = mapping
+            key = (mapping.direction, mapping.source_entity, mapping.target_entity)
+            data.versions.setdefault(key, version)
+    return data.versions
+
+
+def environment(ctx: StepContext) -> PairEnvironment:
+    """The pair's lookup tables and rates for the run: each read once, when first used."""
+    data = run_data(ctx)
+    if data.environment is None:
+        data.environment = PairEnvironment(ctx.pair)
+    return data.environment
+
+
 def active_mapping(ctx: StepContext, direction: str, source: str, target: str):
     """The pair's active mapping version from `source` to `target` (each side's entity as
     its system names it in mappings, or a canonical entity); the run's chosen version
@@ -32,24 +77,14 @@ def active_mapping(ctx: StepContext, direction: str, source: str, target: str):
     chosen = chosen_version(ctx, direction, source, target)
     if chosen is not None:
         return chosen
-    mapping = (
-        Mapping.objects.filter(
-            pair=ctx.pair,
-            direction=direction,
-            source_entity=source,
-            target_entity=target,
-            active_version__isnull=False,
-        )
-        .select_related("active_version__mapping")
-        .first()
-    )
-    if mapping is None:
+    version = active_versions(ctx).get((direction, source, target))
+    if version is None:
         raise ValidationError(
             f"The pair has no active mapping from {source} to {target}: add one under "
             "Mappings (or restore the shipped default), then retry.",
             fields={"mapping": f"{source} → {target}"},
         )
-    return mapping.active_version
+    return version
 
 
 def chosen_version(ctx: StepContext, direction: str, source: str, target: str):
@@ -57,17 +92,20 @@ def chosen_version(ctx: StepContext, direction: str, source: str, target: str):
     run's pair; None otherwise (the run's other mappings use their active versions)."""
     if not ctx.run.mapping_version_id:
         return None
-    return (
-        MappingVersion.objects.filter(
-            pk=ctx.run.mapping_version_id,
-            mapping__pair=ctx.pair,
-            mapping__direction=direction,
-            mapping__source_entity=source,
-            mapping__target_entity=target,
+    data = run_data(ctx)
+    if not data.chosen_read:
+        data.chosen = (
+            MappingVersion.objects.filter(pk=ctx.run.mapping_version_id, mapping__pair=ctx.pair)
+            .select_related("mapping")
+            .first()
         )
-        .select_related("mapping")
-        .first()
-    )
+        data.chosen_read = True
+    version = data.chosen
+    if version is None:
+        return None
+    mapping = version.mapping
+    maps = (mapping.direction, mapping.source_entity, mapping.target_entity)
+    return version if maps == (direction, source, target) else None
 
 
 def apply(
@@ -81,7 +119,7 @@ def apply(
     """The mapping's result for `record`, and the spec it ran (to name source fields)."""
     version = active_mapping(ctx, direction, source, target)
     compiled = compiled_version(version, schema, version.mapping.system)
-    return compiled.apply(record, PairEnvironment(ctx.pair)), version.spec
+    return compiled.apply(record, environment(ctx)), version.spec
 
 
 def map_record(
@@ -90,7 +128,7 @@ def map_record(
     """`record` through the pair's active mapping from `source` to `target`; its errors
     stop the run, naming each field."""
     version = active_mapping(ctx, direction, source, target)
-    result = compiled_version(version).apply(record, PairEnvironment(ctx.pair))
+    result = compiled_version(version).apply(record, environment(ctx))
     if result.errors:
         problems = "; ".join(f"{issue.field}: {issue.message}" for issue in result.errors)
         raise ValidationError(
@@ -118,21 +156,48 @@ def to_erp_with_warnings(
     return result.output, [issue.to_dict() for issue in result.issues if issue.level == "warning"]
 
 
+# The ERP schemas as the mappings check them, built once per process: by connection and
+# entities, each with the stamps of the SchemaCache rows it was built from, and used while a
+# run's one read of those stamps finds them unchanged (a refresh changes them).
+Stamps = tuple[tuple[str, int, datetime], ...]
+_erp_schemas: dict[tuple[int, str, str, str], tuple[Stamps, tuple[FieldInfo, ...]]] = {}
+
+
 def erp_schema(ctx: StepContext, names: EntityNames) -> list[FieldInfo]:
     """The ERP entity's fields (cached), with its lines' fields as `lines[].Field`. None is
     required here: Sage assigns the keys (CustomerNo, SalesOrderNo, LineKey) on create, and
     the mappings mark the fields they must fill."""
-    fields, _ = cached_schema(ctx.pair.erp, names.entity)
+    connection = ctx.pair.erp
+    entities = [names.entity, *([names.lines] if names.lines else [])]
+    stamps = tuple(
+        SchemaCache.objects.filter(connection=connection, entity__in=entities)
+        .order_by("entity")
+        .values_list("entity", "pk", "fetched_at")
+    )
+    key = (connection.pk, names.entity, names.lines, names.lines_field)
+    kept = _erp_schemas.get(key)
+    if kept is not None and kept[0] == stamps:
+        return list(kept[1])
+    fields, built_from = built_erp_schema(connection, names)
+    _erp_schemas[key] = (built_from, tuple(fields))
+    return fields
+
+
+def built_erp_schema(connection: Connection, names: EntityNames) -> tuple[list[FieldInfo], Stamps]:
+    """`erp_schema` from the cached rows (discovered live when absent), and the stamps of
+    the rows it was built from."""
+    fields, cache = cached_schema(connection, names.entity)
     fields = [replace(f, required=False) for f in fields]
     if not names.lines:
-        return fields
-    line_fields, _ = cached_schema(ctx.pair.erp, names.lines)
+        return fields, ((cache.entity, cache.pk, cache.fetched_at),)
+    line_fields, line_cache = cached_schema(connection, names.lines)
     lines = names.lines_field
+    rows = sorted((row.entity, row.pk, row.fetched_at) for row in (cache, line_cache))
     return [
         *fields,
         FieldInfo(lines, "Lines", "list", required=True),
         *(replace(f, name=f"{lines}[].{f.name}", required=False) for f in line_fields),
-    ]
+    ], tuple(rows)
 
 
 def crm_field(ctx: StepContext, spec: dict[str, Any], issue: Issue) -> str:
@@ -189,7 +254,7 @@ def map_deal(document: str):
                 fields={"crm_deal_id": "required"},
             )
         rate = deal_rate(ctx, str(made.output.get("currency") or ""))
-        edited = with_edits(ctx.run.pk, to_json(made.output), rate)  # an operator's corrections
+        edited = with_edits(ctx.run, to_json(made.output), rate)  # an operator's corrections
         mapped = edited.document
         check_total(ctx, mapped, noun)
         ctx.set_summary(f"{customer.output['name']} — {mapped['total']} {mapped['currency']}")

@@ -1,0 +1,112 @@
+"""What a won deal's run reads to map it, and that a user's edit is used by the very next run:
+the pair's active mappings read in one query a run, its lookup tables and rates once (none
+for a deal in the base currency), the ERP's schema in one read (its parse kept per process
+while the cached rows are unchanged), and the API call counts added in one statement.
+
+Shared helpers: `tests/won_deals.py`; the deals run inline against the live sandboxes."""
+
+from collections import Counter
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from connectors import metering
+from connectors.models import ApiCallCount, SchemaCache
+from flows.base import StepContext
+from flows.models import SyncRun
+from flows.registry import FLOWS
+from flows.steps import MAP_DEAL
+from flows.steps.mapping import erp_schema
+from mappings.models import Mapping
+from mappings.versions import save_version
+from tests import won_deals as shared
+
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("runs_inline")]
+
+
+def succeeded(run: SyncRun) -> SyncRun:
+    run.refresh_from_db()
+    assert run.status == SyncRun.Status.SUCCEEDED, run.error_message
+    return run
+
+
+def deliver(client, pair, token, box: dict) -> SyncRun:
+    assert shared.deliver_streak(client, pair, token, box).status_code == 200
+    return succeeded(SyncRun.objects.get(pair=pair, entity_key=box["key"]))
+
+
+def selects(queries: list[dict]) -> Counter:
+    """SELECTs by the table they read first."""
+    return Counter(
+        query["sql"].split(" FROM ", 1)[1].split()[0].strip('"')
+        for query in queries
+        if query["sql"].startswith("SELECT") and " FROM " in query["sql"]
+    )
+
+
+def test_a_won_deal_reads_its_mappings_rates_and_schema_once(client, streak_sandbox, sage100_pair):
+    pair, token = sage100_pair
+    deliver(client, pair, token, shared.won_clone(streak_sandbox, "SAL-1005", "READS-1"))
+    box = shared.won_twice_as_big(streak_sandbox, "SAL-1005", "READS-2")  # customer linked
+    with CaptureQueriesContext(connection) as captured:
+        deliver(client, pair, token, box)
+    read = selects(captured.captured_queries)
+    assert read["mappings_mapping"] <= 2  # the run's one, and the deal reader's paths
+    assert read["mappings_mappingversion"] == 0  # read with the mappings
+    assert read["mappings_currencyrate"] == 0  # a deal in the base currency converts nothing
+    assert read["connectors_schemacache"] == 1  # the order's and its lines' stamps together
+    assert read["mappings_lookupentry"] == 0  # each table read with its rows, in one query
+
+
+def test_a_mapping_saved_between_two_runs_is_used_by_the_next_one(
+    client, streak_sandbox, sage100_pair
+):
+    pair, token = sage100_pair
+    first = deliver(client, pair, token, shared.won_clone(streak_sandbox, "SAL-1005", "V-1"))
+    mapping = Mapping.objects.get(
+        pair=pair, direction=Mapping.Direction.IN, target_entity="SalesOrder"
+    )
+    rules = [rule for rule in mapping.active_version.spec["rules"] if rule["target"] != "notes"]
+    save_version(mapping, {**mapping.active_version.spec, "rules": [
+        *rules, {"target": "notes", "constant": "Mapped with the new version"},
+    ]})  # fmt: skip
+    second = deliver(
+        client, pair, token, shared.won_twice_as_big(streak_sandbox, "SAL-1005", "V-2")
+    )
+    mapped = {run.pk: run.steps.get(name=MAP_DEAL).output["document"] for run in (first, second)}
+    assert mapped[first.pk].get("notes") != "Mapped with the new version"
+    assert mapped[second.pk]["notes"] == "Mapped with the new version"
+
+
+def test_a_refreshed_erp_schema_is_used_by_the_next_run(client, streak_sandbox, sage100_pair):
+    pair, token = sage100_pair
+    run = deliver(client, pair, token, shared.won_clone(streak_sandbox, "SAL-1005", "S-1"))
+    flow = FLOWS[run.flow_config.flow]
+    ctx = StepContext(run=run, flow=flow)
+    entity = ctx.erp.names("SalesOrder")
+    before = {info.name: info for info in erp_schema(ctx, entity)}
+    cache = SchemaCache.objects.get(connection=pair.erp, entity=entity.entity)
+    first = cache.fields[0]
+    cache.fields = [{**first, "label": "Renamed in Sage"}, *cache.fields[1:]]
+    cache.fetched_at = cache.fetched_at.replace(year=cache.fetched_at.year + 1)
+    cache.save()  # as a refresh writes it: new fields, a new stamp
+    next_run = StepContext(run=run, flow=flow)
+    after = {info.name: info for info in erp_schema(next_run, entity)}
+    assert before[first["name"]].label != "Renamed in Sage"
+    assert after[first["name"]].label == "Renamed in Sage"
+
+
+def test_the_api_call_counts_are_added_in_one_statement_and_new_rows_made():
+    metering.flush()  # what earlier tests of this process counted
+    ApiCallCount.objects.all().delete()
+    ApiCallCount.objects.create(system="streak", outcome=metering.OK, calls=5)
+    metering.count("streak")
+    metering.count("streak")
+    metering.count("sage100", TimeoutError())  # no row yet for this outcome
+    with CaptureQueriesContext(connection) as captured:
+        metering.flush()
+    rows = {(c.system, c.outcome): c.calls for c in ApiCallCount.objects.all()}
+    assert rows == {("streak", metering.OK): 7, ("sage100", metering.NETWORK_ERROR): 1}
+    updates = [q for q in captured.captured_queries if q["sql"].startswith("UPDATE")]
+    assert len(updates) == 2  # both keys in one, then the new key's own try before its insert
