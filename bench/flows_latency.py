@@ -15,7 +15,10 @@ Each pair sells to one customer (its kind's template, cloned with a few cents mo
 time, so that no deal looks like a duplicate of another). Phases, after a warm-up at no
 latency that binds every pair's customer:
 - throughput: DEALS_PER_PAIR deals of every pair delivered at once, without latency, then
-  with it: deals/s = deals / (last run finished - first delivery);
+  with it: deals/s = deals / (last run finished - first delivery), which counts the time the
+  first deal waits on the systems while nothing has finished yet; middle_deals_per_s = the
+  rate at which runs finish between the first and the last tenth, the pace once the
+  pipeline is full;
 - solo, with latency: a deal of each kind alone, just after as many deals of its pair as
   there are workers (so every worker process has fresh copies of what it keeps per
   connection: a Streak pipeline for 60 s, a Salesforce describe): its calls and its time;
@@ -98,8 +101,9 @@ def options() -> argparse.Namespace:
     parser.add_argument(
         "--deals-per-pair",
         type=int,
-        default=int(env("BENCH_DEALS_PER_PAIR", 2)),
-        help="deals of each pair in each throughput phase (default 2)",
+        default=int(env("BENCH_DEALS_PER_PAIR", 4)),
+        help="deals of each pair in each throughput phase (default 4: with 20 pairs, 80 at "
+        "once, more than the 64 the workers can hold in flight)",
     )
     parser.add_argument(
         "--steady-seconds",
@@ -149,8 +153,12 @@ def throughput(port: int, deals: list[Deal], groups: list[int], sandbox_group: i
     began, ended = deals[0].delivered, max(finished.values())
     cpu = procfs.cpu_seconds(groups) - cpu_before
     sandbox_cpu = procfs.cpu_seconds([sandbox_group]) - sandbox_before
+    times = sorted(finished.values())
+    tenth = len(times) // 10
+    middle = times[tenth : len(times) - tenth]
     return {
         "deals_per_s": len(deals) / (ended - began),
+        "middle_deals_per_s": (len(middle) - 1) / (middle[-1] - middle[0]),
         "began": began,
         "ended": ended,
         "cpu_s": cpu,
@@ -309,7 +317,8 @@ def report(
     print(f"took {sum(laps.values())} s: {', '.join(f'{name} {s} s' for name, s in laps.items())}")
     for name, phase in (("without latency", fast), ("with latency", slow)):
         print(
-            f"throughput {name}: {tput_deals} deals at once, {phase['deals_per_s']:.2f} deals/s, "
+            f"throughput {name}: {tput_deals} deals at once, {phase['deals_per_s']:.2f} deals/s "
+            f"({phase['middle_deals_per_s']:.2f} between the first and last tenth finished), "
             f"CPU {phase['cpu_s']:.2f} s ({phase['cpu_ms_per_deal']:.0f} ms a deal; the "
             f"sandboxes' {phase['sandbox_cpu_ms_per_deal']:.0f} ms), runs in "
             f"flight at most {sampler.most_running(phase['began'], phase['ended'])}"
@@ -325,6 +334,8 @@ def report(
         "bench": "flows_latency",
         "deals_per_s": round(slow["deals_per_s"], 2),
         "deals_per_s_no_latency": round(fast["deals_per_s"], 2),
+        "middle_deals_per_s": round(slow["middle_deals_per_s"], 2),
+        "middle_deals_per_s_no_latency": round(fast["middle_deals_per_s"], 2),
         "p50_s": round(p50, 3),
         "p95_s": round(p95, 3),
         "floor_s": round(max(kind["floor_s"] for kind in phases["kinds"].values()), 3),
