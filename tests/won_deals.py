@@ -160,6 +160,19 @@ def deliver_streak(client, pair: IntegrationPair, token: str, box: dict,
     )
 
 
+def succeeded(run: SyncRun) -> SyncRun:
+    """The run as it is now, asserted to have succeeded (its error shown when not)."""
+    run.refresh_from_db()
+    assert run.status == SyncRun.Status.SUCCEEDED, run.error_message
+    return run
+
+
+def won_and_done(client, pair: IntegrationPair, token: str, box: dict) -> SyncRun:
+    """Deliver the won box (runs inline) and return its run, asserted to have succeeded."""
+    assert deliver_streak(client, pair, token, box).status_code == 200
+    return succeeded(SyncRun.objects.get(pair=pair, entity_key=box["key"]))
+
+
 def win_box(client, streak_sandbox, pair, token, deal_id: str) -> tuple[str, SyncRun]:
     """Move the seeded deal to Closed-Won and deliver the webhook; returns its key and run."""
     key = seeded_box_key(deal_id)

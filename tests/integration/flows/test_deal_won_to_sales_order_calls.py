@@ -45,12 +45,6 @@ def calls(monkeypatch, streak_sandbox, sage100_sandbox) -> Counter:
     return counted
 
 
-def succeeded(run: SyncRun) -> SyncRun:
-    run.refresh_from_db()
-    assert run.status == SyncRun.Status.SUCCEEDED, run.error_message
-    return run
-
-
 def deliver(client, pair, token, box: dict) -> SyncRun:
     assert shared.deliver_streak(client, pair, token, box).status_code == 200
     return SyncRun.objects.get(pair=pair, entity_key=box["key"])
@@ -61,10 +55,10 @@ def test_a_won_deal_of_a_customer_already_linked_costs_four_calls(
 ):
     pair, token = sage100_pair
     first_box = shared.won_clone(streak_sandbox, "SAL-1005", "C-1")
-    first = succeeded(deliver(client, pair, token, first_box))
+    first = shared.succeeded(deliver(client, pair, token, first_box))
     box = shared.won_twice_as_big(streak_sandbox, "SAL-1005", "CALLS-2")  # the same company
     calls.clear()
-    second = succeeded(deliver(client, pair, token, box))
+    second = shared.succeeded(deliver(client, pair, token, box))
     assert second.references["sage_customer"] == first.references["sage_customer"]
     assert dict(calls) == {
         "streak GET /api/v1/boxes": 1,  # the deal re-read: the webhook is only a hint
@@ -88,7 +82,7 @@ def test_a_field_renamed_in_streak_after_the_pipeline_was_read_still_gets_the_nu
     assert streak_crm.pipeline().find_field("Sage Order No") is None  # read and kept like this
     order_field["name"] = "Sage Order No"  # an admin renames the field in Streak
     key, run = shared.win_box(client, streak_sandbox, pair, token, "SAL-1005")
-    succeeded(run)
+    shared.succeeded(run)
     [order] = shared.orders_for(sage, "SAL-1005")
     box = shared.raw_box(streak_sandbox, key)
     assert box["fields"][streak_data.FIELD_SAGE_ORDER_NO] == order["SalesOrderNo"]
@@ -111,7 +105,7 @@ def test_a_retried_write_back_does_not_post_the_comment_twice(
     run.refresh_from_db()
     assert run.status == SyncRun.Status.RETRY_SCHEDULED
     monkeypatch.setattr(app, "dispatch", dispatch)
-    run = succeeded(retry_run(run))
+    run = shared.succeeded(retry_run(run))
     number = run.references["sage_order_no"]
     notes = [
         comment["message"]
@@ -132,7 +126,7 @@ def test_an_order_an_earlier_attempt_made_is_returned_by_the_create_not_made_aga
         "an-attempt-whose-reply-was-lost",
     )  # fmt: skip
     key, run = shared.win_box(client, streak_sandbox, pair, token, "SAL-1005")
-    succeeded(run)
+    shared.succeeded(run)
     step = run.steps.get(name="sales_order", status="succeeded")
     assert step.output["how"] == "found (made by an earlier attempt)"
     [order] = shared.orders_for(sage, "SAL-1005")
@@ -149,7 +143,7 @@ def test_an_item_created_in_sage_after_the_run_failed_passes_on_retry(
     run.refresh_from_db()
     assert run.status == SyncRun.Status.FAILED and "WIDGET-999" in run.error_message
     create_item_like(sage100_sandbox, "WIDGET-100", "WIDGET-999")  # the operator adds it in Sage
-    succeeded(retry_run(run))
+    shared.succeeded(retry_run(run))
     [order] = shared.orders_for(sage, "SAL-1008")
     assert "WIDGET-999" in [line["ItemCode"] for line in order["lines"]]
 
@@ -171,12 +165,14 @@ def test_a_won_deal_ten_minutes_after_the_pipeline_was_read_reads_it_no_more(
     client, monkeypatch, streak_sandbox, sage100_pair, calls
 ):
     pair, token = sage100_pair
-    succeeded(deliver(client, pair, token, shared.won_clone(streak_sandbox, "SAL-1005", "TTL-1")))
+    shared.succeeded(
+        deliver(client, pair, token, shared.won_clone(streak_sandbox, "SAL-1005", "TTL-1"))
+    )
     later = time.monotonic() + 600
     monkeypatch.setattr(streak_connector.time, "monotonic", lambda: later)
     box = shared.won_twice_as_big(streak_sandbox, "SAL-1005", "TTL-2")
     calls.clear()
-    succeeded(deliver(client, pair, token, box))
+    shared.succeeded(deliver(client, pair, token, box))
     assert calls["streak GET /api/v1/pipelines"] == 0
     assert sum(count for kind, count in calls.items() if kind.startswith("streak")) == 5
 
@@ -194,7 +190,7 @@ def test_a_mapped_field_renamed_in_streak_after_the_pipeline_was_read_is_read_by
     assert streak_crm.pipeline().find_field("Payment Terms") is None  # read and kept like this
     terms_field["name"] = "Payment Terms"  # an admin renames the field in Streak
     key, run = shared.win_box(client, streak_sandbox, pair, token, "SAL-1005")
-    succeeded(run)
+    shared.succeeded(run)
     terms = streak_crm.get("Box", key)["fieldsByName"]["Payment Terms"]
     assert terms and run.steps.get(name=MAP_DEAL).output["document"]["terms"] == terms
 
@@ -203,9 +199,11 @@ def test_runs_that_bind_customers_and_orders_leave_the_audit_log_to_people(
     client, streak_sandbox, sage100_pair
 ):
     pair, token = sage100_pair
-    succeeded(deliver(client, pair, token, shared.won_clone(streak_sandbox, "SAL-1005", "AUD-1")))
+    shared.succeeded(
+        deliver(client, pair, token, shared.won_clone(streak_sandbox, "SAL-1005", "AUD-1"))
+    )
     bigger = shared.won_twice_as_big(streak_sandbox, "SAL-1005", "AUD-2")  # the same company
-    succeeded(deliver(client, pair, token, bigger))
+    shared.succeeded(deliver(client, pair, token, bigger))
     assert ExternalLink.objects.filter(pair=pair).count() == 3  # one customer, two orders
     bindings = ContentType.objects.get_for_model(ExternalLink)
     assert not LogEntry.objects.filter(content_type=bindings).exists()

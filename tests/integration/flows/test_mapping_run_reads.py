@@ -14,7 +14,6 @@ from django.test.utils import CaptureQueriesContext
 from connectors import metering
 from connectors.models import ApiCallCount, SchemaCache
 from flows.base import StepContext
-from flows.models import SyncRun
 from flows.registry import FLOWS
 from flows.steps import MAP_DEAL
 from flows.steps.mapping import erp_schema
@@ -23,17 +22,6 @@ from mappings.versions import save_version
 from tests import won_deals as shared
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("runs_inline")]
-
-
-def succeeded(run: SyncRun) -> SyncRun:
-    run.refresh_from_db()
-    assert run.status == SyncRun.Status.SUCCEEDED, run.error_message
-    return run
-
-
-def deliver(client, pair, token, box: dict) -> SyncRun:
-    assert shared.deliver_streak(client, pair, token, box).status_code == 200
-    return succeeded(SyncRun.objects.get(pair=pair, entity_key=box["key"]))
 
 
 def selects(queries: list[dict]) -> Counter:
@@ -47,10 +35,12 @@ def selects(queries: list[dict]) -> Counter:
 
 def test_a_won_deal_reads_its_mappings_rates_and_schema_once(client, streak_sandbox, sage100_pair):
     pair, token = sage100_pair
-    deliver(client, pair, token, shared.won_clone(streak_sandbox, "SAL-1005", "READS-1"))
+    shared.won_and_done(
+        client, pair, token, shared.won_clone(streak_sandbox, "SAL-1005", "READS-1")
+    )
     box = shared.won_twice_as_big(streak_sandbox, "SAL-1005", "READS-2")  # customer linked
     with CaptureQueriesContext(connection) as captured:
-        deliver(client, pair, token, box)
+        shared.won_and_done(client, pair, token, box)
     read = selects(captured.captured_queries)
     assert read["mappings_mapping"] <= 2  # the run's one, and the deal reader's paths
     assert read["mappings_mappingversion"] == 0  # read with the mappings
@@ -63,7 +53,9 @@ def test_a_mapping_saved_between_two_runs_is_used_by_the_next_one(
     client, streak_sandbox, sage100_pair
 ):
     pair, token = sage100_pair
-    first = deliver(client, pair, token, shared.won_clone(streak_sandbox, "SAL-1005", "V-1"))
+    first = shared.won_and_done(
+        client, pair, token, shared.won_clone(streak_sandbox, "SAL-1005", "V-1")
+    )
     mapping = Mapping.objects.get(
         pair=pair, direction=Mapping.Direction.IN, target_entity="SalesOrder"
     )
@@ -71,7 +63,7 @@ def test_a_mapping_saved_between_two_runs_is_used_by_the_next_one(
     save_version(mapping, {**mapping.active_version.spec, "rules": [
         *rules, {"target": "notes", "constant": "Mapped with the new version"},
     ]})  # fmt: skip
-    second = deliver(
+    second = shared.won_and_done(
         client, pair, token, shared.won_twice_as_big(streak_sandbox, "SAL-1005", "V-2")
     )
     mapped = {run.pk: run.steps.get(name=MAP_DEAL).output["document"] for run in (first, second)}
@@ -81,7 +73,9 @@ def test_a_mapping_saved_between_two_runs_is_used_by_the_next_one(
 
 def test_a_refreshed_erp_schema_is_used_by_the_next_run(client, streak_sandbox, sage100_pair):
     pair, token = sage100_pair
-    run = deliver(client, pair, token, shared.won_clone(streak_sandbox, "SAL-1005", "S-1"))
+    run = shared.won_and_done(
+        client, pair, token, shared.won_clone(streak_sandbox, "SAL-1005", "S-1")
+    )
     flow = FLOWS[run.flow_config.flow]
     ctx = StepContext(run=run, flow=flow)
     entity = ctx.erp.names("SalesOrder")

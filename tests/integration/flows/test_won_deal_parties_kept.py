@@ -7,21 +7,9 @@ import time
 
 import pytest
 
-from flows.models import SyncRun
 from tests import won_deals as shared
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("runs_inline")]
-
-
-def succeeded(run: SyncRun) -> SyncRun:
-    run.refresh_from_db()
-    assert run.status == SyncRun.Status.SUCCEEDED, run.error_message
-    return run
-
-
-def won(client, pair, token, box: dict) -> SyncRun:
-    assert shared.deliver_streak(client, pair, token, box).status_code == 200
-    return succeeded(SyncRun.objects.get(pair=pair, entity_key=box["key"]))
 
 
 def move_organization(client, streak_sandbox, pair, token, key: str, address: str) -> None:
@@ -43,12 +31,14 @@ def test_an_address_changed_in_streak_reaches_the_next_order_of_the_same_company
 ):
     pair, token = sage100_pair
     first = shared.won_clone(streak_sandbox, "SAL-1005", "MOVED-1")
-    won(client, pair, token, first)
+    shared.won_and_done(client, pair, token, first)
     [before] = shared.orders_for(sage, "MOVED-1")
     organization_key = first["organizations"][0]["key"]
     new_address = "9 Harbour Road, Portland, OR 97201, US"
     move_organization(client, streak_sandbox, pair, token, organization_key, new_address)
-    won(client, pair, token, shared.won_twice_as_big(streak_sandbox, "SAL-1005", "MOVED-2"))
+    shared.won_and_done(
+        client, pair, token, shared.won_twice_as_big(streak_sandbox, "SAL-1005", "MOVED-2")
+    )
     [after] = shared.orders_for(sage, "MOVED-2")
     assert before["ShipToCity"] != "Portland"
     assert (after["ShipToAddress1"], after["ShipToCity"], after["ShipToZipCode"]) == (
