@@ -2,12 +2,12 @@
 
 One poll of a flow config reads every feed the flow watches from its cursor on the
 watermark, turns each change into an event whose dedupe key is the record's key plus its
-change stamp, stores the events (starting runs) and moves the cursors, all in one
+change stamp, then stores the events (starting runs) and moves the cursors in one
 transaction: the watermark never passes a change that was not stored, and a failed poll
-leaves every cursor where it was. The cursors belong to the (pair, flow) watermark, so pairs
-or flows sharing a connection never hide changes from each other. A change read twice
-(overlapping windows, a poll retried after a failure) is a duplicate event and starts no
-second run.
+leaves every cursor where it was. No transaction is open while the feeds are read. The
+cursors belong to the (pair, flow) watermark, so pairs or flows sharing a connection never
+hide changes from each other. A change read twice (overlapping windows, a poll retried after
+a failure) is a duplicate event and starts no second run.
 
 A connector whose feed reads the very changes its webhooks deliver (`PushedFeed`: Streak's
 boxes moved to another stage) makes each polled change the event its delivery makes, with
@@ -95,44 +95,64 @@ def polled_flows() -> list[str]:
 
 
 def poll(config: FlowConfig) -> PollResult:
-    """Read the config's feeds from their cursors, store the changes, move the cursors."""
+    """Read the config's feeds from their cursors, store the changes, move the cursors.
+
+    The feeds are read with no transaction open (on SQLite each transaction holds the one
+    write lock, and a system answers in hundreds of milliseconds); the events are stored
+    and the cursors moved in one transaction after, each cursor only if no other poll of
+    the config moved it meanwhile (the events it found are duplicates of ours, or newer)."""
     pair = config.pair
     now = timezone.now()
     result = PollResult()
-    connectors: dict[str, Any] = {}
+    read_from = Watermark.objects.filter(pair=pair, flow=config.flow).first()
+    read_from = read_from or Watermark(pair=pair, flow=config.flow, value={})
+    events, moved = read_changes(config, read_from, now, result)
     with transaction.atomic():
         mark = Watermark.objects.select_for_update().filter(pair=pair, flow=config.flow).first()
         mark = mark or Watermark(pair=pair, flow=config.flow, value={})
-        events: list[WebhookEvent] = []
-        for watch in watches_for(config):
-            if watch.side not in connectors:
-                connectors[watch.side] = connector_for(getattr(pair, watch.side))
-            connector = connectors[watch.side]
-            feed = watch.feed
-            stored = mark.cursor(feed.entity)
-            cursor = stored or FeedCursor(now - FIRST_POLL_LOOKBACK)
-            changes, after = read_feed(connector, feed.entity, cursor)
-            if feed.snapshot and stored is None:
-                changes = []  # the first snapshot: every record, none of them a change
-            for record, change in changes:
-                result.read += 1
-                if watch.side == "crm" and is_echo(pair, change):
-                    result.echoes += 1
-                    continue
-                if not isinstance(connector, PushedFeed):
-                    events.append(event_of(feed, change, record))
-                elif event := connector.pushed_event(feed.entity, record, cursor.since):
-                    if handled_since(config, event.entity_key, cursor.since):
-                        result.handled += 1
-                    else:
-                        events.append(event)
-            mark.set_cursor(feed.entity, after)
+        for entity, after in moved.items():
+            if mark.cursor(entity) == read_from.cursor(entity):
+                mark.set_cursor(entity, after)
         taken = take_in(pair, events, POLLED)
         result.forgotten = forget_runs_with_nothing_to_do(config, now)
         mark.value = {**mark.value, **poll_outcome(now, taken)}
         mark.save()
     result.stored, result.duplicates, result.runs = taken.stored, taken.duplicates, taken.runs
     return result
+
+
+def read_changes(
+    config: FlowConfig, mark: Watermark, now: datetime, result: PollResult
+) -> tuple[list[WebhookEvent], dict[str, FeedCursor]]:
+    """The events of the changes after the mark's cursors, and each feed's cursor after
+    them; what was read, dropped as an echo or handled already is counted on `result`."""
+    pair = config.pair
+    connectors: dict[str, Any] = {}
+    events: list[WebhookEvent] = []
+    moved: dict[str, FeedCursor] = {}
+    for watch in watches_for(config):
+        if watch.side not in connectors:
+            connectors[watch.side] = connector_for(getattr(pair, watch.side))
+        connector = connectors[watch.side]
+        feed = watch.feed
+        stored = mark.cursor(feed.entity)
+        cursor = stored or FeedCursor(now - FIRST_POLL_LOOKBACK)
+        changes, moved[feed.entity] = read_feed(connector, feed.entity, cursor)
+        if feed.snapshot and stored is None:
+            changes = []  # the first snapshot: every record, none of them a change
+        for record, change in changes:
+            result.read += 1
+            if watch.side == "crm" and is_echo(pair, change):
+                result.echoes += 1
+                continue
+            if not isinstance(connector, PushedFeed):
+                events.append(event_of(feed, change, record))
+            elif event := connector.pushed_event(feed.entity, record, cursor.since):
+                if handled_since(config, event.entity_key, cursor.since):
+                    result.handled += 1
+                else:
+                    events.append(event)
+    return events, moved
 
 
 @runtime_checkable
