@@ -1,4 +1,4 @@
-"""Many runs in flight in one worker process: a bounded pool of run threads.
+"""Many runs (and polls) in flight in one worker process: a bounded pool of run threads.
 
 A run spends nearly all its time waiting on the systems it calls (100 to 500 ms a call for the
 real APIs), so one run at a time per process leaves the machine idle. In a cluster's worker
@@ -66,23 +66,26 @@ def slot_wait_seconds() -> float:
     return settings.Q_CLUSTER["timeout"] / 2
 
 
-def hand_over(run_id: int, body: RunBody) -> str:
-    """Take a slot (waiting while all are busy) and run `body(run_id)` on a run thread."""
+def hand_over(item: int, body: RunBody, leave: RunBody = pass_on) -> str:
+    """Take a slot (waiting while all are busy) and run `body(item)` on a run thread; when
+    the process is stopping or no slot frees in time, `leave(item)` instead (a run is rung
+    for the next worker). Polls come here too: they wait on the systems as runs do, and on
+    the process's own thread they would keep it from taking runs meanwhile."""
     threads = run_threads()
     give_up_at = time.monotonic() + slot_wait_seconds()
     while not threads.slots.acquire(timeout=LOOK_EVERY):
         if stop_requested() or time.monotonic() >= give_up_at:
-            return pass_on(run_id)
-    threads.executor.submit(run_on_thread, threads, run_id, body)
+            return leave(item)
+    threads.executor.submit(run_on_thread, threads, item, body)
     return "handed to a run thread"
 
 
-def run_on_thread(threads: RunThreads, run_id: int, body: RunBody) -> None:
-    """One run on a run thread; its slot is free again whatever happens."""
+def run_on_thread(threads: RunThreads, item: int, body: RunBody) -> None:
+    """One run (or poll) on a run thread; its slot is free again whatever happens."""
     try:
-        body(run_id)
+        body(item)
     except Exception:
-        logger.exception("Run %s stopped with an unexpected error; the sweeper retries it", run_id)
+        logger.exception("%s(%s) stopped with an unexpected error", body.__name__, item)
     finally:
         close_old_connections()
         threads.slots.release()

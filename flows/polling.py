@@ -42,6 +42,7 @@ from connectors.registry import SYSTEMS
 from connectors.roles import Change, Feed
 from connectors.services import connector_for, record_outcome
 from flows.base import NOTHING_TO_DO
+from flows.inflight import hand_over, in_worker_process
 from flows.intake import POLLED, IntakeResult, take_in
 from flows.models import ExternalLink, FlowConfig, RunStep, SyncRun, Watermark
 from flows.registry import FLOWS
@@ -302,9 +303,22 @@ def poll_statuses(pair: Any) -> dict[str, PollStatus]:
 # ---------------------------------------------------------------- tasks and schedule
 
 
-@flushes_api_calls
 def poll_config(config_id: int) -> str:
-    """The django-q2 task: poll one config; a failure is recorded, never raised."""
+    """The django-q2 task: on a run thread of a worker process (a poll waits on the systems
+    for as long as a run does), or here in any other process."""
+    if in_worker_process():
+        return hand_over(config_id, poll_here, leave=not_polled)
+    return poll_here(config_id)
+
+
+def not_polled(config_id: int) -> str:
+    """A stopping or full worker leaves the poll to the next schedule (within a minute)."""
+    return "not polled: the worker is stopping or busy; the next schedule polls it"
+
+
+@flushes_api_calls
+def poll_here(config_id: int) -> str:
+    """Poll one config; a failure is recorded, never raised."""
     config = (
         FlowConfig.objects.select_related("pair__crm", "pair__erp")
         .filter(pk=config_id, enabled=True, pair__enabled=True)
