@@ -6,7 +6,6 @@ from collections.abc import Iterable
 from dataclasses import asdict
 from typing import Any
 
-from django.db import transaction
 from django.db.models import Case, F, Q, Value, When
 from django.db.models.functions import Coalesce
 from django.utils import timezone
@@ -198,7 +197,8 @@ def register_pair_webhook(pair: IntegrationPair) -> tuple[list[dict], int]:
     """Issue a fresh webhook URL and register it with the pair's CRM, replacing older ones.
 
     Returns the registrations made and how many older ones were removed. The new token is
-    saved only if the CRM accepted the registration.
+    saved only if the CRM accepted the registration; the CRM is asked with no transaction
+    open (on SQLite each one holds the one write lock while the CRM answers).
     """
     connector = connector_for(pair.crm)
     stale = [
@@ -206,10 +206,9 @@ def register_pair_webhook(pair: IntegrationPair) -> tuple[list[dict], int]:
         for hook in connector.webhooks()
         if hook.get("targetUrl", "").startswith(pair.webhook_base_url)
     ]
-    with transaction.atomic():
-        token = pair.rotate_webhook_token()
-        pair.save(update_fields=["webhook_token_hash", "webhook_token_changed_at", "updated_at"])
-        registered = connector.register_webhook(pair.webhook_url(token))
+    token = pair.rotate_webhook_token()
+    registered = connector.register_webhook(pair.webhook_url(token))
+    pair.save(update_fields=["webhook_token_hash", "webhook_token_changed_at", "updated_at"])
     for key in stale:
         connector.delete_webhook(key)
     return registered, len(stale)

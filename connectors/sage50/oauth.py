@@ -1,12 +1,15 @@
 """Sage's OAuth 2.0 authorization-code flow and the tokens it gives us.
 
 Access tokens live about five minutes and refresh tokens rotate: each refresh returns a new
-one and kills the old. So a refresh happens under a row lock on the connection, re-reads the
-stored tokens inside the lock (another worker may have refreshed already) and saves the new
-pair in the same transaction. A dead refresh token (`invalid_grant`) marks the connection
+one and kills the old. So a worker refreshes only after claiming the refresh on the
+connection's row (a short transaction, which also finds a token another worker refreshed
+already), asks Sage with no transaction open (on SQLite each one holds the database's one
+write lock), then saves the new pair; workers finding a claim wait for that pair. A dead
+refresh token (`invalid_grant`) marks the connection
 `needs_reauth`: only a person pressing Connect to Sage can fix that.
 """
 
+import time
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import urlencode
@@ -22,6 +25,12 @@ from connectors.models import Connection
 SYSTEM, LABEL = "sage50", "Sage Accounting"  # the error identity (registry key); words
 REFRESH_AHEAD = timedelta(seconds=60)
 NOT_CONNECTED = "Not connected to Sage yet: press Connect to Sage."
+NO_REFRESH_TOKEN = (
+    "Sage's access token has expired and there is no refresh token: press Connect to Sage."
+)
+REFRESHING = "refreshing_until"  # key in connection.secrets: a worker refreshes until then
+REFRESH_SECONDS = 120.0  # a claim outlives any token request (HttpClient's timeouts and tries)
+REFRESH_WAIT = 0.1  # seconds between looks at the refresh another worker is making
 DEFAULT_SCOPE = "full_access"
 
 
@@ -168,42 +177,58 @@ class TokenKeeper:
         return self.refresh(stale=secrets.get("access_token", ""))
 
     def refresh(self, stale: str) -> str:
-        """A new access token to replace `stale` (the one that expired or got a 401).
-
-        Under the row lock: if another worker already replaced `stale`, use its token;
-        otherwise spend the refresh token and save the rotated pair before returning.
-        """
+        """A new access token to replace `stale` (the one that expired or got a 401): one
+        another worker refreshed already, else one this worker asks for under its claim."""
         if not is_connected(self.connection):
             raise AuthError(NOT_CONNECTED, system=SYSTEM)
-        refused: AuthError | None = None
+        while (claimed := self.stored_or_claimed(stale)) is None:
+            time.sleep(REFRESH_WAIT)
+        if isinstance(claimed, str):
+            return claimed
+        claim, secrets = claimed
+        tokens: dict[str, Any] = {}
+        try:
+            if not secrets.get("refresh_token"):
+                raise AuthError(NO_REFRESH_TOKEN, system=SYSTEM)
+            tokens = _token_request(
+                self.connection,
+                secrets,
+                {"grant_type": "refresh_token", "refresh_token": secrets["refresh_token"]},
+            )
+        except AuthError as refused:
+            self.mark_needs_reauth(refused)
+            raise
+        finally:
+            self.end_refresh(claim, tokens)
+        return self.connection.secrets["access_token"]
+
+    def stored_or_claimed(self, stale: str) -> str | tuple[float, dict[str, Any]] | None:
+        """Under the row lock: a fresh token another worker stored in place of `stale`; else
+        this worker's claim on the refresh and the secrets to spend, None while another
+        worker's claim stands (a claim lapses after REFRESH_SECONDS)."""
         with transaction.atomic():
             locked = Connection.objects.select_for_update().get(pk=self.connection.pk)
             secrets = locked.secrets or {}
             if secrets.get("access_token") != stale and _fresh(secrets):
                 self.connection.secrets = secrets
                 return secrets["access_token"]
-            if not secrets.get("refresh_token"):
-                refused = AuthError(
-                    "Sage's access token has expired and there is no refresh token: press "
-                    "Connect to Sage.",
-                    system=SYSTEM,
-                )
-            else:
-                try:
-                    tokens = _token_request(
-                        locked,
-                        secrets,
-                        {"grant_type": "refresh_token", "refresh_token": secrets["refresh_token"]},
-                    )
-                except AuthError as exc:
-                    refused = exc
-                else:
-                    locked.secrets = _stored(secrets, tokens)
-                    locked.save(update_fields=["secrets", "updated_at"])
-                    self.connection.secrets = locked.secrets
-                    return locked.secrets["access_token"]
-        self.mark_needs_reauth(refused)
-        raise refused
+            if float(secrets.get(REFRESHING) or 0) > time.time():
+                return None
+            claim = time.time() + REFRESH_SECONDS
+            locked.secrets = {**secrets, REFRESHING: claim}
+            locked.save(update_fields=["secrets", "updated_at"])
+        return claim, secrets
+
+    def end_refresh(self, claim: float, tokens: dict[str, Any]) -> None:
+        """Save the rotated pair (none when the refresh failed) and drop this worker's claim."""
+        with transaction.atomic():
+            locked = Connection.objects.select_for_update().get(pk=self.connection.pk)
+            secrets = _stored(locked.secrets or {}, tokens) if tokens else {**locked.secrets}
+            if secrets.get(REFRESHING) == claim:
+                del secrets[REFRESHING]
+            locked.secrets = secrets
+            locked.save(update_fields=["secrets", "updated_at"])
+        self.connection.secrets = locked.secrets
 
     def mark_needs_reauth(self, error: AuthError) -> None:
         """Outside the refresh transaction, so the mark survives the error being raised."""

@@ -1,22 +1,24 @@
-"""Salesforce transport: the access token kept encrypted on the connection and renewed under
-a row lock, simple-salesforce driven through one requests session, and every exception it
+"""Salesforce transport: the access token kept encrypted on the connection and renewed by one
+worker at a time (a claim on the connection's row, the token asked with no transaction open),
+simple-salesforce driven through one requests session, and every exception it
 or requests raises turned into the connector errors with Salesforce's errorCode kept.
 
 The one retry: a call answered 401 INVALID_SESSION_ID never reached the data, so it is sent
 once more with a new token. Everything else is left to the runner.
 
 The session is the outbound guard's (`connectors.outbound`), and it sends only to the
-instance the token names. Record ids are checked before they travel (`record_id`): a URL's
+instance the token names. Record ids are checked before they travel (`record_ids`): a URL's
 record segment that is not an id is refused before the request leaves.
 """
 
 import re
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import datetime
 from operator import methodcaller
 from typing import Any, TypeVar
-from urllib.parse import unquote, urlsplit
+from urllib.parse import urlsplit
 
 import requests
 from django.db import transaction
@@ -38,9 +40,14 @@ from connectors.http import bucket_for, origin, retry_after_seconds
 from connectors.models import Connection
 from connectors.outbound import GuardedSession
 from connectors.salesforce.oauth import SYSTEM, AccessToken, OAuthClient
+from connectors.salesforce.record_ids import check_record_path
 
 DEFAULT_API_VERSION = "59.0"
 TOKEN_SECRET = "access_session"  # key in connection.secrets
+RENEWED = (TOKEN_SECRET, "refresh_token")  # the secrets a renewal writes
+RENEWING = "renewing_until"  # key in connection.secrets: a worker renews the token until then
+RENEWAL_SECONDS = 120.0  # a claim outlives any token request (HttpClient's timeouts and tries)
+RENEWAL_WAIT = 0.1  # seconds between looks at the renewal another worker is making
 REQUEST_LIMIT_RETRY_SECONDS = 3600.0  # the daily allocation is a rolling 24 h window
 ALLOCATION_RECHECK_SECONDS = 600.0  # once spent, one call may look again this often
 DEFAULT_RESERVE_PERCENT = 95  # of the allocation, the rest left to the org's other apps
@@ -53,64 +60,7 @@ MISSING_CODES = {"NOT_FOUND", "ENTITY_IS_DELETED", "INVALID_CROSS_REFERENCE_KEY"
 CONFLICT_CODES = {"DUPLICATE_VALUE", "DUPLICATE_EXTERNAL_ID"}
 
 CALL_OPTIONS = "client=clarity-connect"  # the client id change events name in changeOrigin
-RECORD_ID = re.compile(r"^[A-Za-z0-9]{15}(?:[A-Za-z0-9]{3})?$")
-CHECKSUM_ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZ012345"
-# /services/data/vNN.N/sobjects/<object>/<what follows>: a record id, or one of these.
-SOBJECT_PATH = re.compile(r"^/services/data/v\d+\.\d+/sobjects/[A-Za-z0-9_]+/(?P<rest>.+)$")
-SOBJECT_RESOURCES = {
-    "describe", "updated", "deleted", "listviews", "quickActions", "layouts", "eventSchema",
-    "relevantItems", "compactLayouts", "approvalLayouts", "defaultValues", "platformaction",
-}  # fmt: skip
-FIELD_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_]*$")
-
 T = TypeVar("T")
-
-
-def id_checksum(id15: str) -> str:
-    """The three letters an 18-character id ends in: which of the first 15 are upper case."""
-    letters = ""
-    for start in (0, 5, 10):
-        chunk = id15[start : start + 5]
-        letters += CHECKSUM_ALPHABET[sum(1 << i for i, c in enumerate(chunk) if "A" <= c <= "Z")]
-    return letters
-
-
-def record_id(value: Any, field: str = "Id") -> str:
-    """A Salesforce record id, checked before it goes into a URL or a SOQL literal: 15 or 18
-    letters and digits, an 18-character one ending in the checksum of the first 15. Ids come
-    from deliveries, change events and mappings; anything else is a ValidationError naming
-    `field`, and nothing is sent."""
-    text = value if isinstance(value, str) else ""
-    if RECORD_ID.match(text) and (len(text) == 15 or text[15:].upper() == id_checksum(text)):
-        return text
-    shown = repr(value)[:40]
-    raise ValidationError(
-        f"{field} {shown} is not a Salesforce record id (15 or 18 letters and digits, as "
-        "Salesforce gives them): nothing was sent to Salesforce.",
-        fields={field: "not a Salesforce record id"},
-        system=SYSTEM,
-    )
-
-
-def check_record_path(url: str) -> None:
-    """A record URL's segment after the object names a record id (alone or before a
-    relationship), the field of an external id (before its value) or one of the object's
-    resources; anything else, such as `..` or an id with a quote, is refused before it
-    reaches Salesforce."""
-    found = SOBJECT_PATH.match(urlsplit(url).path)
-    if not found:
-        return
-    first, *rest = [unquote(part) for part in found.group("rest").rstrip("/").split("/")]
-    if first in SOBJECT_RESOURCES:
-        return
-    if any(part in (".", "..") for part in rest):
-        raise ValidationError(
-            "The record path climbs out of the record: nothing was sent to Salesforce.",
-            fields={"Id": "not a Salesforce record id"},
-            system=SYSTEM,
-        )
-    if not (rest and FIELD_NAME.match(first)):  # <external id field>/<value> passes
-        record_id(first)
 
 
 def error_from_code(
@@ -233,23 +183,59 @@ class SalesforceClient:
         return stored if stored and stored.fresh() else self.renew()
 
     def renew(self, rejected: str = "") -> AccessToken:
-        """A new token, requested under the connection's row lock so concurrent workers ask
-        once; a fresh token another worker stored meanwhile is used instead, unless it is
-        the `rejected` one Salesforce just refused."""
+        """A new token; a fresh token another worker stored meanwhile is used instead, unless
+        it is the `rejected` one Salesforce just refused. Concurrent workers ask once: the
+        first claims the renewal on the connection's row, asks with no transaction open (on
+        SQLite each one holds the database's one write lock), then stores the token; the
+        others wait for it. The claim of a worker that died lapses."""
         if self.connection.pk is None:  # an unsaved connection (the benchmark) keeps it in memory
             token = self.request_token(self.connection)
         else:
-            with transaction.atomic():
-                row = Connection.objects.select_for_update().get(pk=self.connection.pk)
-                current = self.stored_token(row.secrets or {})
-                if current and current.fresh() and current.access_token != rejected:
-                    token = current
-                else:
-                    token = self.request_token(row)
-                    row.save(update_fields=["secrets"])
-            self.connection.secrets = row.secrets
+            while (claimed := self.stored_or_claimed(rejected)) is None:
+                time.sleep(RENEWAL_WAIT)
+            token = claimed if isinstance(claimed, AccessToken) else self.renewed(claimed)
         self.api = None
         return token
+
+    def stored_or_claimed(self, rejected: str) -> AccessToken | float | None:
+        """Under the row's lock: the stored token when fresh and not `rejected`; else this
+        worker's claim on the renewal (when it lapses), None while another worker holds one."""
+        with transaction.atomic():
+            row = Connection.objects.select_for_update().only("secrets").get(pk=self.connection.pk)
+            secrets = row.secrets or {}
+            current = self.stored_token(secrets)
+            if current and current.fresh() and current.access_token != rejected:
+                self.connection.secrets = secrets
+                return current
+            if float(secrets.get(RENEWING) or 0) > time.time():
+                return None
+            claim = time.time() + RENEWAL_SECONDS
+            row.secrets = self.connection.secrets = {**secrets, RENEWING: claim}
+            row.save(update_fields=["secrets"])
+        return claim
+
+    def renewed(self, claim: float) -> AccessToken:
+        """The token Salesforce gives now, asked under this worker's `claim`."""
+        renewed: dict[str, Any] = {}
+        try:
+            token = self.request_token(self.connection)
+            renewed = self.connection.secrets
+        finally:
+            self.end_renewal(claim, renewed)
+        return token
+
+    def end_renewal(self, claim: float, renewed: dict[str, Any]) -> None:
+        """Store the renewal's token (and rotated refresh token) and drop this worker's
+        claim; nothing stored when the request failed (`renewed` empty)."""
+        with transaction.atomic():
+            row = Connection.objects.select_for_update().only("secrets").get(pk=self.connection.pk)
+            secrets = {**(row.secrets or {})}
+            secrets.update({key: renewed[key] for key in RENEWED if key in renewed})
+            if secrets.get(RENEWING) == claim:
+                del secrets[RENEWING]
+            row.secrets = secrets
+            row.save(update_fields=["secrets"])
+        self.connection.secrets = row.secrets
 
     def request_token(self, connection: Connection) -> AccessToken:
         secrets = dict(connection.secrets or {})

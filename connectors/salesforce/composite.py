@@ -9,8 +9,9 @@ from datetime import date
 from typing import Any
 
 from connectors.errors import ValidationError
-from connectors.salesforce.client import SYSTEM, SalesforceClient, error_from_code, record_id
+from connectors.salesforce.client import SYSTEM, SalesforceClient, error_from_code
 from connectors.salesforce.deals import OPPORTUNITY, task_subject
+from connectors.salesforce.record_ids import record_id
 
 
 def note_task(key: str, message: str, today: date) -> dict[str, Any]:

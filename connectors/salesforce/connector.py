@@ -42,12 +42,13 @@ from connectors.errors import (
     ValidationError,
 )
 from connectors.records import StageHint, Stream, StreamBatch
-from connectors.salesforce.client import SYSTEM, SalesforceClient, error_from_code, record_id
+from connectors.salesforce.client import SYSTEM, SalesforceClient, error_from_code
 from connectors.salesforce.crm import SalesforceCrm
 from connectors.salesforce.deals import deal_object
 from connectors.salesforce.pubsub.client import PubSubClient
 from connectors.salesforce.pubsub.events import CHANGE_TOPICS, EVENT_KINDS
 from connectors.salesforce.pubsub.streams import streams_of, subscription
+from connectors.salesforce.record_ids import record_id
 from connectors.salesforce.soql import soql_datetime, soql_literal
 from connectors.salesforce.webhooks import (
     ACK_CONTENT_TYPE,

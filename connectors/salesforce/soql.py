@@ -9,8 +9,8 @@ from datetime import UTC, date, datetime
 from typing import Any
 
 from connectors.errors import ValidationError
-from connectors.salesforce.client import record_id
 from connectors.salesforce.oauth import SYSTEM
+from connectors.salesforce.record_ids import record_id
 
 NUMERIC = {"int", "double", "currency", "percent"}
 

@@ -5,7 +5,7 @@ the checksum of the first 15) is a ValidationError naming the field, and nothing
 import pytest
 
 from connectors.errors import ValidationError
-from connectors.salesforce.client import record_id
+from connectors.salesforce.record_ids import record_id
 from connectors.services import connector_for
 from sandbox.salesforce.ids import make_id
 

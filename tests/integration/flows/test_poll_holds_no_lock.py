@@ -3,48 +3,27 @@ transaction holds the database's one write lock from its start, so a poll that r
 feeds inside one kept webhooks from being stored, and runs from writing their steps, for as
 long as the CRM took to answer (hundreds of milliseconds a page, for each pair that polls)."""
 
-import sqlite3
-
 import pytest
 from django.db import connection
 
 from flows.models import FlowConfig
 from flows.polling import poll
+from tests.integration.write_lock import watch_writes
 
-pytestmark = pytest.mark.django_db(transaction=True)
-
+pytestmark = [
+    pytest.mark.django_db(transaction=True),
+    pytest.mark.skipif(connection.vendor != "sqlite", reason="SQLite's one write lock"),
+]
 FLOW = "deal_won_to_sales_order"  # a Streak pair's won-deal flow polls to catch up
 
 
-def may_write_now(database: str) -> bool:
-    """Whether another connection could start writing at once, as a webhook's would."""
-    other = sqlite3.connect(database, timeout=0.1, isolation_level=None)
-    try:
-        other.execute("BEGIN IMMEDIATE")
-        other.execute("ROLLBACK")
-        return True
-    except sqlite3.OperationalError:  # database is locked
-        return False
-    finally:
-        other.close()
-
-
-@pytest.mark.skipif(connection.vendor != "sqlite", reason="SQLite's one write lock")
 def test_the_database_takes_writes_while_a_poll_waits_on_the_crm(
     monkeypatch, sage100_pair, streak_sandbox
 ):
     pair, _token = sage100_pair
     config = FlowConfig.objects.select_related("pair__crm", "pair__erp").get(pair=pair, flow=FLOW)
-    database = connection.settings_dict["NAME"]
-    app, dispatch = streak_sandbox.app, streak_sandbox.app.dispatch
-    seen: list[bool] = []
+    seen = watch_writes(monkeypatch, streak_sandbox.app, streak_sandbox.app.is_api)
 
-    def answering(request):
-        if app.is_api(request.path):
-            seen.append(may_write_now(database))
-        return dispatch(request)
-
-    monkeypatch.setattr(app, "dispatch", answering)
     poll(config)  # takes its position: reads the pipeline's boxes
     poll(config)
 
