@@ -35,12 +35,13 @@ the p95 of the mix (by_kind has each one's floor, p50 and p95).
 calls_per_deal: the steady phase's external calls over its deals: HTTP requests the
 sandboxes logged (CRM, Sage Accounting, the Sage 100 agent) plus Sage 100 ODBC queries (the
 product's own count, connectors.metering, less the agent requests logged).
-cpu_ms_per_deal: utime + stime (reaped children included) of web and worker processes over
-the throughput phase with latency, over its deals; cpu_ms_per_s_idle: what they spend a
-second with nothing to do (polling for work), over the last IDLE_SECONDS. rss_mb: the peak of
-their summed RSS, sampled every second (pss_mb: the same with shared pages split among their
-sharers). in_flight_max: the most runs RUNNING at once, sampled every 0.1 s. deals: every
-deal the run won, the warm-up's and the solo ones included.
+cpu_ms_per_deal: utime + stime (reaped children included) of web and worker processes over the
+throughput phase with latency, over its deals (cpu_ms_per_deal_by_process: the same by web
+master/worker, run_workers, sentinel, pusher/monitor, q worker); cpu_ms_per_s_idle: what they
+spend a second with nothing to do (polling for work), over the last IDLE_SECONDS. rss_mb: the
+peak of their summed RSS, sampled every second (pss_mb: the same with shared pages split among
+their sharers). in_flight_max: the most runs RUNNING at once, sampled every 0.1 s. deals:
+every deal the run won, the warm-up's and the solo ones included.
 Standalone: `.venv/bin/python bench/flows_latency.py [--quick] [--pairs N] [--help]`.
 """
 
@@ -147,12 +148,16 @@ def throughput(port: int, deals: list[Deal], groups: list[int], sandbox_group: i
     """Deliver every deal at once: deals/s, and the CPU of our processes (and, to compare,
     of the sandboxes') a deal."""
     cpu_before, sandbox_before = procfs.cpu_seconds(groups), procfs.cpu_seconds([sandbox_group])
+    roles_before = procfs.cpu_by_role(groups)
     for deal in deals:
         deliver(port, deal)
     finished = wait_for_runs(deals)
     began, ended = deals[0].delivered, max(finished.values())
     cpu = procfs.cpu_seconds(groups) - cpu_before
     sandbox_cpu = procfs.cpu_seconds([sandbox_group]) - sandbox_before
+    roles = procfs.cpu_by_role(groups)
+    by_role = {role: 1000 * (spent - roles_before.get(role, 0.0)) / len(deals)
+               for role, spent in roles.items()}  # fmt: skip
     times = sorted(finished.values())
     tenth = len(times) // 10
     middle = times[tenth : len(times) - tenth]
@@ -164,6 +169,7 @@ def throughput(port: int, deals: list[Deal], groups: list[int], sandbox_group: i
         "cpu_s": cpu,
         "cpu_ms_per_deal": 1000 * cpu / len(deals),
         "sandbox_cpu_ms_per_deal": 1000 * sandbox_cpu / len(deals),
+        "cpu_ms_per_deal_by_role": {role: round(ms, 1) for role, ms in by_role.items()},
     }
 
 
@@ -321,7 +327,8 @@ def report(
             f"({phase['middle_deals_per_s']:.2f} between the first and last tenth finished), "
             f"CPU {phase['cpu_s']:.2f} s ({phase['cpu_ms_per_deal']:.0f} ms a deal; the "
             f"sandboxes' {phase['sandbox_cpu_ms_per_deal']:.0f} ms), runs in "
-            f"flight at most {sampler.most_running(phase['began'], phase['ended'])}"
+            f"flight at most {sampler.most_running(phase['began'], phase['ended'])}; CPU ms a "
+            f"deal by process: {phase['cpu_ms_per_deal_by_role']}"
         )
     print(
         f"steady: {len(offered)} deals at {phases['rate']:.2f}/s: p50 {p50:.2f} s, p95 {p95:.2f} s"
@@ -344,6 +351,7 @@ def report(
         "pss_mb": round(sampler.peak_mb("pss"), 1),
         "cpu_ms_per_deal": round(slow["cpu_ms_per_deal"], 1),
         "cpu_ms_per_deal_no_latency": round(fast["cpu_ms_per_deal"], 1),
+        "cpu_ms_per_deal_by_process": slow["cpu_ms_per_deal_by_role"],
         "cpu_ms_per_s_idle": round(phases["idle_ms_per_s"], 1),
         "calls_per_deal": round(sum(even["calls"].values()) / len(offered), 2),
         "calls_per_deal_by_system": {

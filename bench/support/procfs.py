@@ -56,6 +56,35 @@ def cpu_seconds(groups: list[int]) -> float:
     return ticks / TICKS_PER_S
 
 
+def cpu_by_role(groups: list[int]) -> dict[str, float]:
+    """CPU seconds of the groups' processes by what each is, told apart by its command and
+    its place in the tree: gunicorn's master and its workers; run_workers, django-q2's
+    sentinel under it, and under the sentinel its pusher and monitor (a few threads) and
+    its workers (a run thread pool each, so many threads)."""
+    stats = {}
+    for pid in group_pids(groups):
+        try:
+            fields = stat_fields(pid)
+            command = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode()
+        except OSError:
+            continue
+        ticks = sum(int(value) for value in fields[11:13])  # utime stime (not the children)
+        stats[pid] = (int(fields[1]), int(fields[17]), command, ticks)  # ppid, threads
+    seconds: dict[str, float] = {}
+    for parent, threads, command, ticks in stats.values():
+        depth = 0
+        while parent in stats:
+            depth, parent = depth + 1, stats[parent][0]
+        if "gunicorn" in command:
+            role = "web worker" if depth else "web master"
+        else:
+            role = ["run_workers", "sentinel", "q worker" if threads > 8 else "pusher/monitor"][
+                min(depth, 2)
+            ]
+        seconds[role] = seconds.get(role, 0.0) + ticks / TICKS_PER_S
+    return seconds
+
+
 def memory_bytes(groups: list[int]) -> tuple[int, int]:
     """Resident memory of the groups' processes, summed: RSS (pages shared after a fork
     counted once per process, as `ps` shows them) and PSS (shared pages split among their
