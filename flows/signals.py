@@ -9,7 +9,7 @@ from django.apps import AppConfig
 from django.conf import settings
 from django.db.models.signals import post_migrate, post_save
 
-from clarity.schedules import repeat_every
+from clarity.schedules import every_night, repeat_every
 from connectors.models import IntegrationPair
 from flows import config_section as section
 from flows.models import Approval, FlowConfig, Subscription
@@ -50,4 +50,4 @@ def ensure_schedules(sender: AppConfig, **kwargs: Any) -> None:
         repeat_every(sweep_minutes, "Run sweeper", "flows.sweeper.sweep")
         repeat_every(1, "Polling", "flows.polling.poll_due")
         repeat_every(sweep_minutes, "Event delivery sweeper", "flows.events.sweep")
-        repeat_every(24 * 60, "Nightly reconciliation", "flows.reconciliation.nightly")
+        every_night("Nightly reconciliation", "flows.reconciliation.nightly")
