@@ -97,9 +97,10 @@ def record_outcome(
     return [c for c in raised if answered(c, call, again, succeeded=False)]
 
 
-# The traffic health of one connection changes at once; unchanged, it is written at most this
-# often per process, so that a busy connection's hot path stays fast.
-HEALTH_WRITE_SECONDS = 5.0
+# The traffic health of one connection changes at once; unchanged (only its last answer moves
+# on), it is written at most this often per process, so that a busy connection's hot path
+# stays fast: with many pairs, writes every few seconds cost more CPU than the runs' mapping.
+HEALTH_WRITE_SECONDS = 30.0
 HEALTH_FIELDS = ["status", "last_error", "last_error_at", "last_success_at",
                  "unreachable_since", "failing_call"]  # fmt: skip
 _written: dict[int, float] = {}  # connection pk → when this process last wrote its health

@@ -353,7 +353,9 @@ class SalesforceClient:
                 self.save_usage()
 
     def save_usage(self) -> None:
-        """Store the last `Sforce-Limit-Info` usage on the connection, for pages to show."""
+        """Store the last `Sforce-Limit-Info` usage on the connection, for pages to show.
+        Written past the model's save, so it is no audit log entry: it changes with every
+        call batch, and no person changed anything."""
         found = USAGE.search(self.session.limit_info)
         if not found:
             return
@@ -368,6 +370,6 @@ class SalesforceClient:
             return
         with transaction.atomic():
             row = Connection.objects.select_for_update().only("settings").get(pk=self.connection.pk)
-            row.settings = {**(row.settings or {}), "api_usage": usage}
-            row.save(update_fields=["settings"])
-        self.connection.settings = row.settings
+            settings = {**(row.settings or {}), "api_usage": usage}
+            Connection.objects.filter(pk=row.pk).update(settings=settings)
+        self.connection.settings = settings

@@ -38,8 +38,8 @@ from flows.models import Approval, RunStep, SyncRun
 from flows.steps import MAP_DEAL, READ_DEAL
 from flows.steps.approval import asked_for, hold
 from flows.steps.deal import deal_name
+from flows.steps.mapping import environment
 from flows.steps.money import decimal
-from mappings.lookups import load_table
 
 ANOMALY_CHECKS = "anomaly_checks"  # the step, and the option that switches it on
 DEFAULT_LIMITS = stats.Limits()
@@ -178,7 +178,7 @@ def price_list(ctx: StepContext, deal: stats.Deal) -> tuple[dict[str, stats.List
     except Unsupported as refused:
         return {}, f"{erp.label} did not list its prices ({refused}): prices were not checked."
     by_code = {str(item.get("sku") or "").upper(): item for item in items}
-    table = load_table(ctx.pair, erp.item_table)
+    table = environment(ctx).lookup(erp.item_table)  # read once a run, with the mapping's
     base = ctx.pair.base_currency
     prices = {}
     for line in deal.lines:

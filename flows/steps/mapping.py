@@ -47,6 +47,12 @@ def run_data(ctx: StepContext) -> RunMappingData:
     return data
 
 
+# The specs of the mapping versions runs used, by version (id and creation time, so that a
+# test database's reused ids never match): a version never changes, and a pair's specs are
+# the largest JSON a run would otherwise read and parse again each time.
+_specs: dict[tuple[int, datetime], dict[str, Any]] = {}
+
+
 def active_versions(ctx: StepContext) -> dict[tuple[str, str, str], MappingVersion]:
     """The pair's active version of each mapping by (direction, source, target), read in one
     query on first use in the run; where two mappings share a key, the first by name."""
@@ -54,12 +60,21 @@ def active_versions(ctx: StepContext) -> dict[tuple[str, str, str], MappingVersi
     if data.versions is None:
         data.versions = {}
         rows = Mapping.objects.filter(pair=ctx.pair, active_version__isnull=False)
-        for mapping in rows.select_related("active_version"):
+        for mapping in rows.select_related("active_version").defer("active_version__spec"):
             version = mapping.active_version
+            version.spec = version_spec(version)
             version.mapping = mapping
             key = (mapping.direction, mapping.source_entity, mapping.target_entity)
             data.versions.setdefault(key, version)
     return data.versions
+
+
+def version_spec(version: MappingVersion) -> dict[str, Any]:
+    """The version's spec, read from the database once per process."""
+    key = (version.pk, version.created_at)
+    if key not in _specs:
+        _specs[key] = MappingVersion.objects.values_list("spec", flat=True).get(pk=version.pk)
+    return _specs[key]
 
 
 def environment(ctx: StepContext) -> PairEnvironment:

@@ -2,6 +2,7 @@
 and message kept, rate limits with their wait, and a write whose reply was lost."""
 
 import pytest
+from auditlog.models import LogEntry
 
 from connectors.errors import (
     Conflict,
@@ -134,11 +135,14 @@ def test_commit_then_fail_lookup_before_create_finds_the_first_attempt(warm, sal
     assert len(warm.search("Contact", Email="marie@radium.example")) == 1
 
 
-def test_usage_is_stored_once_per_call_batch(warm):
+def test_usage_is_stored_once_per_call_batch_and_is_no_audit_entry(warm):
     connection = Connection.objects.get(pk=warm.connection.pk)
     before = connection.settings["api_usage"]["used"]
+    audited = LogEntry.objects.get_for_object(connection).count()
     warm.upsert_many("Account", "ExternalID__c", [{"ExternalID__c": "U-1", "Name": "U"}])
     connection.refresh_from_db()
     assert connection.settings["api_usage"]["used"] == before + 1
     assert connection.settings["api_usage"]["limit"] == 15000
     assert connection.settings["login_url"]  # the rest of the settings kept
+    # No person changed the connection: the audit log does not fill with every call batch.
+    assert LogEntry.objects.get_for_object(connection).count() == audited
