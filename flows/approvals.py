@@ -12,7 +12,7 @@ from django.utils import timezone
 
 from clarity.permissions import needs
 from flows.models import Approval, SyncRun
-from flows.runner import enqueue
+from flows.queue import enqueue
 from flows.steps.approval import PERMISSION
 
 # Who may decide: the approval queue's page, the API's approve and reject, and `decide` itself.

@@ -19,7 +19,12 @@ TASK = "flows.runner.execute_run"
 
 def enqueue(run: SyncRun) -> None:
     """Ring for the run now. Inside a transaction the queue row commits with it."""
-    async_task(TASK, run.pk, task_name=f"run-{run.pk}", group="runs")
+    enqueue_id(run.pk)
+
+
+def enqueue_id(run_id: int) -> None:
+    """`enqueue` by the run's id alone."""
+    async_task(TASK, run_id, task_name=f"run-{run_id}", group="runs")
 
 
 def enqueue_at(run: SyncRun, due: datetime) -> None:

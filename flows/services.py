@@ -10,7 +10,7 @@ from clarity.audit import record_action
 from connectors.errors import Ambiguous
 from connectors.models import IntegrationPair
 from flows.models import ExternalLink, FlowConfig, RunStep, SyncRun
-from flows.runner import enqueue
+from flows.queue import enqueue
 from flows.steps import MAP_DEAL
 
 Status = SyncRun.Status

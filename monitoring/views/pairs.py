@@ -18,8 +18,8 @@ from clarity.permissions import Rule, needs, rule_required
 from connectors.models import IntegrationPair
 from flows.models import FlowConfig, SyncRun
 from flows.polling import poll_statuses
+from flows.queue import enqueue
 from flows.registry import FLOWS
-from flows.runner import enqueue
 from flows.services import INITIAL_LOAD
 from monitoring.forms import FlowConfigForm
 from monitoring.pair_systems import PairSystems

@@ -54,7 +54,7 @@ def logging_flow(monkeypatch):
         steps=(Step("log", log_from_a_step), Step("fail", fail_in_a_step)),
     )
     monkeypatch.setitem(FLOWS, flow.name, flow)
-    monkeypatch.setattr("flows.runner.enqueue", lambda run: None)
+    monkeypatch.setattr("flows.runner.enqueue_id", lambda run_id: None)
     pair = IntegrationPairFactory(name="Logging pair")
     config = FlowConfig.objects.update_or_create(
         pair=pair, flow=flow.name, defaults={"enabled": True}

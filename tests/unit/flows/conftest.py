@@ -37,7 +37,7 @@ def script(monkeypatch):
         steps=(Step("first", script.first), Step("second", script.second)),
     )
     monkeypatch.setitem(FLOWS, flow.name, flow)
-    monkeypatch.setattr("flows.runner.enqueue", lambda run: None)  # no queue: tests call runs
+    monkeypatch.setattr("flows.runner.enqueue_id", lambda run_id: None)  # no queue: tests call runs
     return script
 
 

@@ -45,7 +45,7 @@ def run(monkeypatch) -> SyncRun:
         ),
     )
     monkeypatch.setitem(FLOWS, flow.name, flow)
-    monkeypatch.setattr("flows.runner.enqueue", lambda run: None)
+    monkeypatch.setattr("flows.runner.enqueue_id", lambda run_id: None)
     pair = IntegrationPairFactory()
     config = FlowConfig.objects.update_or_create(
         pair=pair, flow=flow.name, defaults={"enabled": True}

@@ -22,7 +22,7 @@ ROLES = ("admin", "operator", "approver", "viewer")
 def no_queue(monkeypatch) -> list[int]:
     """Runs put back in the queue are recorded, not executed: these tests are about pages."""
     queued: list[int] = []
-    monkeypatch.setattr("flows.runner.enqueue", lambda run: queued.append(run.pk))
+    monkeypatch.setattr("flows.runner.enqueue_id", queued.append)
     monkeypatch.setattr("flows.services.enqueue", lambda run: queued.append(run.pk))
     monkeypatch.setattr("flows.approvals.enqueue", lambda run: queued.append(run.pk))
     monkeypatch.setattr("monitoring.views.pairs.enqueue", lambda run: queued.append(run.pk))
