@@ -40,12 +40,20 @@ def first_try(ctx: StepContext, step: str) -> bool:
     record's first run, the step never started before. Only then may a write skip the
     look-up for what an earlier try (crashed, or its reply lost) might have written."""
     run = ctx.run
-    if run.attempt > 1 or run.steps.filter(name=step).exists():
+    if run.attempt > 1 or not first_run_of_record(ctx):
         return False
-    earlier_runs = type(run).objects.filter(
-        pair_id=run.pair_id, entity_key=run.entity_key, pk__lt=run.pk
-    )
-    return not earlier_runs.exists()
+    return not run.steps.filter(name=step).exists()
+
+
+def first_run_of_record(ctx: StepContext) -> bool:
+    """No earlier run of the record: asked once an attempt, however many steps ask."""
+    if "first_run_of_record" not in ctx.per_attempt:
+        run = ctx.run
+        earlier = type(run).objects.filter(
+            pair_id=run.pair_id, entity_key=run.entity_key, pk__lt=run.pk
+        )
+        ctx.per_attempt["first_run_of_record"] = not earlier.exists()
+    return ctx.per_attempt["first_run_of_record"]
 
 
 def deal_is_won(ctx: StepContext) -> bool:
