@@ -9,10 +9,11 @@ class ConnectorsConfig(AppConfig):
         from auditlog.registry import auditlog
         from django.core.signals import request_finished
 
-        from connectors.metering import flush_after_request
+        from connectors import call_counts, metering
         from connectors.models import Connection, IntegrationPair
 
-        request_finished.connect(flush_after_request, dispatch_uid="flush-api-call-counts")
+        metering.store_counts_with(call_counts.save)
+        request_finished.connect(metering.flush_after_request, dispatch_uid="flush-api-call-counts")
 
         # Secret values never enter the audit log; the *_changed_at fields record that
         # a credential or token changed, and by whom.

@@ -2,8 +2,8 @@
 
 Every API request and Sage 100 ODBC query (catalog reads aside) is counted in memory where
 it passes (`connectors.http.HttpClient`, the Sage 100 ODBC reader), so the hot path writes
-nothing. The counts are added to `ApiCallCount` rows (all in one UPDATE once the rows exist)
-at the end of each worker task (`flushes_api_calls`), after a web request that made calls,
+nothing. The counts are added to `ApiCallCount` rows (`connectors.call_counts`) at the end
+of each worker task (`flushes_api_calls`), after a web request that made calls,
 and otherwise at most every FLUSH_SECONDS when no transaction is
 open (a poll's transaction must not hold the counters' rows), so the web process that
 serves `/metrics` sees what the qcluster workers did.
@@ -16,14 +16,9 @@ import threading
 import time
 from collections import Counter
 from collections.abc import Callable
-from contextlib import nullcontext
 from typing import Any, ParamSpec, TypeVar
 
-from django.apps import apps
-from django.db import IntegrityError, transaction
 from django.db import connection as db_connection
-from django.db.models import F
-from django.utils import timezone
 
 from connectors.errors import ConnectorError, RateLimited, TransientError
 from connectors.registry import SYSTEMS
@@ -37,9 +32,13 @@ RATE_LIMITED = "rate_limited"
 NETWORK_ERROR = "network_error"  # no answer: refused connection, timeout, lost ODBC link
 FLUSH_SECONDS = 5.0
 
+Counts = dict[tuple[str, str], int]  # (system, outcome) → calls
+Store = Callable[[Counts], Counts]  # saves counts; returns those it could not save
+
 _pending: Counter[tuple[str, str]] = Counter()
 _lock = threading.Lock()
 _last_flush = time.monotonic()
+_store: Store | None = None
 
 
 def _forget_parents_counts() -> None:
@@ -85,8 +84,8 @@ def count(system: str, error: BaseException | None = None) -> None:
 
 
 def flush() -> None:
-    """Add this process's counts to the database. A failure keeps them pending and is
-    not raised: a count is worth less than the call or the task it would break."""
+    """Add this process's counts to the database. What could not be saved stays pending,
+    and nothing is raised: a count is worth less than the call or the task it would break."""
     global _last_flush
     with _lock:
         taken = dict(_pending)
@@ -94,59 +93,17 @@ def flush() -> None:
         _last_flush = time.monotonic()
     if not taken:
         return
-    rest = dict(taken)  # the counts not in the database yet
-    try:
-        for key in add_to_rows(taken):
-            del rest[key]
-        if rest:
-            with transaction.atomic():
-                for (system, outcome), calls in sorted(rest.items()):
-                    add(system, outcome, calls)
-    except Exception:  # the database is down, or (in a test) out of bounds
-        logger.warning("Could not save API call counts; keeping them for later", exc_info=True)
+    unsaved = _store(taken) if _store else taken
+    if unsaved:
         with _lock:
-            _pending.update(rest)
+            _pending.update(unsaved)
 
 
-def add_to_rows(taken: dict[tuple[str, str], int]) -> set[tuple[str, str]]:
-    """Add each count to its row, in one statement: the (system, outcome) keys it added to
-    (a key without a row yet is left to `add`). Inside the caller's transaction it runs in a
-    savepoint, so a failure here leaves that transaction usable."""
-    table = db_connection.ops.quote_name(call_counts()._meta.db_table)
-    cases = " ".join("WHEN system = %s AND outcome = %s THEN %s" for _ in taken)
-    keys = " OR ".join("(system = %s AND outcome = %s)" for _ in taken)
-    now = db_connection.ops.adapt_datetimefield_value(timezone.now())
-    params = [
-        *(part for (system, outcome), calls in taken.items() for part in (system, outcome, calls)),
-        now,
-        *(part for key in taken for part in key),
-    ]
-    sql = (
-        f"UPDATE {table} SET calls = calls + CASE {cases} ELSE 0 END, updated_at = %s "
-        f"WHERE {keys} RETURNING system, outcome"
-    )
-    guarded = transaction.atomic() if db_connection.in_atomic_block else nullcontext()
-    with guarded, db_connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        return {(system, outcome) for system, outcome in cursor.fetchall()}
-
-
-def call_counts() -> Any:
-    """The ApiCallCount model, looked up when used: `connectors.models` imports the registry,
-    whose clients import this module."""
-    return apps.get_model("connectors", "ApiCallCount")
-
-
-def add(system: str, outcome: str, calls: int) -> None:
-    """One count whose row may not exist yet: made here."""
-    rows = call_counts().objects.filter(system=system, outcome=outcome)
-    if rows.update(calls=F("calls") + calls, updated_at=timezone.now()):
-        return
-    try:
-        with transaction.atomic():
-            call_counts().objects.create(system=system, outcome=outcome, calls=calls)
-    except IntegrityError:  # another process created the row meanwhile
-        rows.update(calls=F("calls") + calls, updated_at=timezone.now())
+def store_counts_with(store: Store) -> None:
+    """Set where counts are saved (`connectors.call_counts.save`, from the app's ready()):
+    the clients that count load before the models can."""
+    global _store
+    _store = store
 
 
 def flush_after_request(**kwargs: Any) -> None:
