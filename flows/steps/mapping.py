@@ -31,7 +31,8 @@ from mappings.versions import rules_by_target
 class RunMappingData:
     """What one attempt of a run reads to map its records, read once and kept for it alone:
     the pair's active mapping versions, the version a replay chose, the lookup tables and
-    rates. Nothing outlives the attempt, so a user's edit is used by the very next run."""
+    rates. Nothing a user can edit outlives the attempt, so an edit is used by the very next
+    run (a version's spec is kept per process, `_specs`: a version never changes)."""
 
     versions: dict[tuple[str, str, str], MappingVersion] | None = None
     chosen: MappingVersion | None = None
