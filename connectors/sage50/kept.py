@@ -7,33 +7,21 @@ deal to deal; a product, account or contact added, edited or removed in Sage sho
 is found by the next run.
 """
 
-import threading
-import time
 from typing import Any
 
+from connectors.kept import MISSING, Kept
+
 KEPT_SECONDS = 300.0
-MOST_KEPT = 10_000  # entries; beyond it the expired ones are dropped
-MISSING = object()
-# (connection scope..., kind, key) -> (expires at, value)
-_KEPT: dict[tuple[Any, ...], tuple[float, Any]] = {}
-_lock = threading.Lock()
+_KEPT = Kept(KEPT_SECONDS)  # (connection scope..., kind, key) -> value
+
+__all__ = ["MISSING", "keep", "kept"]
 
 
 def kept(scope: tuple[Any, ...], kind: str, key: str) -> Any:
     """The value kept for the connection, or `MISSING` (none, or older than the TTL)."""
-    with _lock:
-        found = _KEPT.get((*scope, kind, key))
-    if found is None or found[0] < time.monotonic():
-        return MISSING
-    return found[1]
+    return _KEPT.get((*scope, kind, key))
 
 
 def keep(scope: tuple[Any, ...], kind: str, key: str, value: Any) -> None:
-    if not scope:
-        return
-    now = time.monotonic()
-    with _lock:
-        if len(_KEPT) >= MOST_KEPT:
-            for expired in [k for k, (until, _) in _KEPT.items() if until < now]:
-                del _KEPT[expired]
-        _KEPT[(*scope, kind, key)] = (now + KEPT_SECONDS, value)
+    if scope:
+        _KEPT.put((*scope, kind, key), value)

@@ -8,40 +8,26 @@ Without a delivery (webhooks not registered) a change shows after `PARTY_TTL_SEC
 the latest.
 """
 
-import threading
-import time
 from typing import Any
 
+from connectors.kept import MISSING, Kept
+
 PARTY_TTL_SECONDS = 300.0
-MOST_KEPT = 10_000  # records; beyond it the expired ones are dropped
 ENTITIES = ("Organization", "Contact")
-# (connection scope..., entity, key) -> (expires at, record)
-_PARTIES: dict[tuple[Any, ...], tuple[float, dict[str, Any]]] = {}
-_lock = threading.Lock()
+_PARTIES = Kept(PARTY_TTL_SECONDS)  # (connection scope..., entity, key) -> record
 
 
 def kept(scope: tuple[Any, ...], entity: str, key: str) -> dict[str, Any] | None:
     """The record kept for the connection, unless it is older than the TTL."""
-    with _lock:
-        found = _PARTIES.get((*scope, entity, key))
-    if found is None or found[0] < time.monotonic():
-        return None
-    return found[1]
+    found = _PARTIES.get((*scope, entity, key))
+    return None if found is MISSING else found
 
 
 def keep(scope: tuple[Any, ...], entity: str, key: str, record: dict[str, Any]) -> None:
-    now = time.monotonic()
-    with _lock:
-        if len(_PARTIES) >= MOST_KEPT:
-            for expired in [k for k, (until, _) in _PARTIES.items() if until < now]:
-                del _PARTIES[expired]
-        _PARTIES[(*scope, entity, key)] = (now + PARTY_TTL_SECONDS, record)
+    _PARTIES.put((*scope, entity, key), record)
 
 
 def forget(scope: tuple[Any, ...], keys: set[str]) -> None:
     """Forget the connection's organizations and contacts with these keys."""
-    if not keys:
-        return
-    with _lock:
-        for cache_key in [k for k in _PARTIES if k[:-2] == scope and k[-1] in keys]:
-            del _PARTIES[cache_key]
+    if keys:
+        _PARTIES.forget(lambda key, _: key[:-2] == scope and key[-1] in keys)
