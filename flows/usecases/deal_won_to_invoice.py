@@ -8,10 +8,10 @@ deal's currency with the exchange rate to the base currency from the pair's rate
 in a currency without a rate stops at mapping as `NeedsReview`; add the rate, then retry).
 
 Never two invoices for one deal: before creating, the invoice is looked up by the deal's
-binding and by its reference (the deal ID) for that customer; the create carries the run's
-idempotency key (Sage's `idempotency_id`). That look-up is made on every run, first tries
-included: Sage Accounting has no conditional create, so it is the only guard against an
-invoice for the deal that this run's history does not know of.
+binding, and by its reference (the deal ID) for that customer unless this is the step's first
+try (the record's first run, first attempt, the step never started: no earlier try can have
+made one, so the call is saved); the create carries the run's idempotency key (Sage's
+`idempotency_id`), so a create retried after a lost reply returns the first invoice.
 """
 
 from typing import Any
@@ -23,7 +23,15 @@ from flows.anomaly.step import DEFAULT_OPTIONS as ANOMALY_OPTIONS
 from flows.base import Flow, Step, StepContext, Watch
 from flows.models import ExternalLink
 from flows.publishing import publish
-from flows.steps import CUSTOMER, ITEMS, MAP_DEAL, WON_DEAL_DOCUMENT, after_won_deal, write_key
+from flows.steps import (
+    CUSTOMER,
+    ITEMS,
+    MAP_DEAL,
+    WON_DEAL_DOCUMENT,
+    after_won_deal,
+    first_try,
+    write_key,
+)
 from flows.steps.approval import approval_rule
 from flows.steps.credit_check import CREDIT_CHECK
 from flows.steps.crm import post_note, write_back
@@ -36,6 +44,7 @@ from flows.steps.rules import RULES, apply_rules
 from flows.steps.tasks import default_options as task_options
 
 ENTITY = "invoice"
+STEP = "sales_invoice"
 
 
 def create_invoice(ctx: StepContext) -> dict[str, Any]:
@@ -87,17 +96,21 @@ def create_invoice(ctx: StepContext) -> dict[str, Any]:
 def existing_invoice(
     ctx: StepContext, customer_ref: str, document: dict[str, Any]
 ) -> DocumentMade | None:
+    """The invoice an earlier try made for the deal, if one may have: by the deal's binding,
+    else by its reference for the customer (not on the step's first try: see above)."""
     link = ExternalLink.objects.filter(
         pair=ctx.pair, entity=ENTITY, crm_id=ctx.run.entity_key
     ).first()
     if link:
         return ctx.erp.get_invoice(link.sage_id)
+    if first_try(ctx, STEP):
+        return None
     reference = document.get("po_number") or document["crm_deal_id"]
     return ctx.erp.find_invoice(customer_ref, reference)
 
 
 def invoice_note(ctx: StepContext) -> tuple[str, str]:
-    invoice = ctx.outputs["sales_invoice"]
+    invoice = ctx.outputs[STEP]
     document = ctx.outputs[MAP_DEAL]["document"]
     customer = ctx.outputs[CUSTOMER]
     note = (
@@ -128,11 +141,11 @@ deal_won_to_invoice = Flow(
         CREDIT_CHECK,
         after_won_deal(ITEMS, match_items, "Match items"),
         after_won_deal("ledger_accounts", ledger_accounts, "Ledger accounts"),
-        after_won_deal("sales_invoice", create_invoice, "Create the sales invoice"),
+        after_won_deal(STEP, create_invoice, "Create the sales invoice"),
         after_won_deal(
             "write_back", write_back(ENTITY, invoice_note), "Write the invoice number back"
         ),
-        after_won_deal("note", post_note("sales_invoice"), "Add a note to the deal"),
+        after_won_deal("note", post_note(STEP), "Add a note to the deal"),
     ),
     needs_crm=frozenset({WON_DEALS, INVOICE_FIELD}),
     needs_erp=frozenset({INVOICES}),

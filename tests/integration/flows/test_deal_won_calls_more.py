@@ -51,9 +51,8 @@ def test_a_won_deal_invoiced_to_a_customer_already_linked_reads_no_customer_prod
     assert second.references["sage_customer"] == first.references["sage_customer"]
     assert dict(calls) == {
         "streak GET /api/v1/boxes": 1,  # the deal re-read: the webhook is only a hint
-        # the look-up by the deal's reference before the create: Sage Accounting has no
-        # conditional create, so it is the only guard against a second invoice
-        "sage_accounting GET /v3.1/sales_invoices": 1,
+        # no look-up by the deal's reference: on the step's first try no earlier try can
+        # have made the invoice (a retry looks: the next test)
         "sage_accounting POST /v3.1/sales_invoices": 1,
         "streak POST /api/v1/boxes": 1,  # the invoice number written back
         "streak POST /api/v2/boxes": 1,  # the comment: a box field update carries none
@@ -83,3 +82,29 @@ def test_a_product_added_in_sage_after_a_run_missed_it_is_found_by_the_retry(
     assert run.status == SyncRun.Status.SUCCEEDED, run.error_message
     invoice = sage.get("sales_invoices", run.references["sage_invoice_id"])
     assert "NEW-KIT" in [line["description"] for line in invoice["invoice_lines"]]
+
+
+def test_an_invoice_whose_reply_was_lost_is_found_by_the_retry_not_made_twice(
+    client, streak_sandbox, sage_accounting_sandbox, invoice_pair, calls
+):
+    pair, token = invoice_pair
+    deliver(client, pair, token, shared.won_clone(streak_sandbox, "SRV-2001", "INV-5"))
+    box = shared.won_twice_as_big(streak_sandbox, "SRV-2001", "INV-6")  # customer bound
+    shared.set_faults(sage_accounting_sandbox, commit_then_fail_rate=1.0)
+    assert shared.deliver_streak(client, pair, token, box).status_code == 200
+    run = SyncRun.objects.get(pair=pair, entity_key=box["key"])
+    assert run.status == SyncRun.Status.RETRY_SCHEDULED, run.error_message
+    sage = connector_for(pair.erp)
+    [made] = sage.search("sales_invoices", reference="INV-6")
+    shared.set_faults(sage_accounting_sandbox, commit_then_fail_rate=0.0)
+    calls.clear()
+    run = retry_run(run)
+    run.refresh_from_db()
+    assert run.status == SyncRun.Status.SUCCEEDED, run.error_message
+    assert run.references["sage_invoice_id"] == made["id"]
+    assert run.steps.get(name="sales_invoice", attempt=run.attempt).output["how"] == (
+        "found (made by an earlier attempt)"
+    )
+    assert calls["sage_accounting GET /v3.1/sales_invoices"] == 1
+    assert "sage_accounting POST /v3.1/sales_invoices" not in calls
+    assert len(sage.search("sales_invoices", reference="INV-6")) == 1
