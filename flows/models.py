@@ -142,6 +142,10 @@ class SyncRun(models.Model):
         max_length=100, blank=True,
         help_text="The ERP's number of the document made: SO 0000217, SI-28.",
     )  # fmt: skip
+    customer_key = models.CharField(  # what the anomaly checks find a customer's history by
+        max_length=255, blank=True,
+        help_text="The mapped deal's customer: crm:<the CRM's id>, else name:<its name>.",
+    )  # fmt: skip
     progress = models.JSONField(
         default=dict, blank=True, help_text="Long runs (initial load): done, total, started."
     )
@@ -163,6 +167,11 @@ class SyncRun(models.Model):
         indexes = [
             models.Index(fields=["status", "next_attempt_at"], name="run_due"),
             models.Index(fields=["pair", "entity_key", "status"], name="run_key"),
+            models.Index(
+                fields=["pair", "customer_key", "finished_at"],
+                name="run_customer",
+                condition=~models.Q(customer_key=""),
+            ),
             # Only runs that name one: a delivery's new run writes neither.
             models.Index(
                 fields=["replay"], name="run_replay", condition=models.Q(replay__isnull=False)

@@ -27,10 +27,10 @@ from datetime import datetime, timedelta
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from django.core.cache import cache
 from django.utils import timezone
 
 from connectors.errors import Unsupported
+from connectors.kept import MISSING, Kept
 from connectors.roles import ITEM_LIST
 from flows.anomaly import stats
 from flows.base import LABEL_SEPARATOR, StepContext
@@ -38,7 +38,7 @@ from flows.models import Approval, RunStep, SyncRun
 from flows.steps import MAP_DEAL, READ_DEAL
 from flows.steps.approval import asked_for, hold
 from flows.steps.deal import deal_name
-from flows.steps.mapping import environment
+from flows.steps.mapping import customer_key, environment
 from flows.steps.money import decimal
 
 ANOMALY_CHECKS = "anomaly_checks"  # the step, and the option that switches it on
@@ -54,6 +54,10 @@ WON_DEAL_FLOWS = ("deal_won_to_sales_order", "deal_won_to_invoice")
 HISTORY_KEPT = 100
 HISTORY_DAYS = 730
 PRICES_KEPT_SECONDS = 300
+# A run's mapped deal as the checks read it, by (run, finished at, base currency): a run's id
+# alone may come back in a database rolled back to before it.
+decoded = Kept(seconds=3600)
+prices_kept = Kept(PRICES_KEPT_SECONDS)  # each ERP connection's price list, by its settings
 
 
 def anomaly_checks(ctx: StepContext) -> dict[str, Any]:
@@ -83,14 +87,6 @@ def limits_of(ctx: StepContext) -> stats.Limits:
         price_factor=float(ctx.option("anomaly_price_factor")),
         duplicate_days=int(ctx.option("anomaly_duplicate_days")),
     )
-
-
-def customer_filter(customer: dict[str, Any]) -> dict[str, str]:
-    """How a mapped document names its customer: the CRM's id, else the name."""
-    crm_id = (customer.get("external_refs") or {}).get("crm")
-    if crm_id:
-        return {"output__customer__external_refs__crm": str(crm_id)}
-    return {"output__customer__name": str(customer.get("name") or "")}
 
 
 def deal_of(
@@ -126,34 +122,50 @@ def deal_of(
 
 def history_of(ctx: StepContext, customer: dict[str, Any]) -> list[stats.Deal]:
     """The customer's earlier deals that reached the ERP, newest first, one per run (its
-    latest mapping), this deal's own runs left out."""
+    latest mapping), this deal's own runs left out.
+
+    The runs are found by their customer (`SyncRun.customer_key`, indexed); a run's mapped
+    document is read and decoded only when this process has not decoded it before
+    (`decoded`): a succeeded run's mapping never changes."""
     since = timezone.now() - timedelta(days=HISTORY_DAYS)
-    steps = (
-        RunStep.objects.filter(
-            run__pair=ctx.pair,
-            run__status=SyncRun.Status.SUCCEEDED,
-            run__flow_config__flow__in=WON_DEAL_FLOWS,
-            run__finished_at__gte=since,
-            name=MAP_DEAL,
-            status=RunStep.Status.SUCCEEDED,
-            **customer_filter(customer),
+    runs = (
+        SyncRun.objects.filter(
+            pair=ctx.pair,
+            customer_key=customer_key(customer),
+            finished_at__gte=since,
+            status=SyncRun.Status.SUCCEEDED,
+            flow_config__flow__in=WON_DEAL_FLOWS,
         )
-        .exclude(run__entity_key=ctx.run.entity_key)
-        .exclude(run__document="")
-        .order_by("-run__finished_at", "run_id", "-attempt")
+        .exclude(entity_key=ctx.run.entity_key)
+        .exclude(document="")
+        .order_by("-finished_at")
+        .values_list("pk", "finished_at")[:HISTORY_KEPT]
+    )
+    keys = {run_id: (run_id, finished_at, ctx.pair.base_currency) for run_id, finished_at in runs}
+    found = {key: decoded.get(key) for key in keys.values()}
+    missing = [key[0] for key, deal in found.items() if deal is MISSING]
+    if missing:
+        for run_id, deal in decode_runs(ctx, missing).items():
+            found[keys[run_id]] = deal
+            decoded.put(keys[run_id], deal)
+    return [deal for deal in found.values() if deal is not None and deal is not MISSING]
+
+
+def decode_runs(ctx: StepContext, run_ids: list[int]) -> dict[int, stats.Deal | None]:
+    """Each run's latest succeeded mapping that made a document, as a deal (None: none did)."""
+    steps = (
+        RunStep.objects.filter(run_id__in=run_ids, name=MAP_DEAL, status=RunStep.Status.SUCCEEDED)
+        .order_by("run_id", "-attempt")
         .values_list(
             "run_id", "run__entity_key", "output", "run__finished_at", "run__document", "run__label"
         )
     )
-    deals: dict[int, stats.Deal] = {}
+    deals: dict[int, stats.Deal | None] = dict.fromkeys(run_ids)
     for run_id, key, output, finished_at, document, label in steps.iterator():
-        if run_id in deals or not (output or {}).get("document"):
-            continue
-        name = name_in_label(label, output)
-        deals[run_id] = deal_of(ctx, output, key, finished_at, name, document)
-        if len(deals) >= HISTORY_KEPT:
-            break
-    return list(deals.values())
+        if deals[run_id] is None and (output or {}).get("document"):
+            name = name_in_label(label, output)
+            deals[run_id] = deal_of(ctx, output, key, finished_at, name, document)
+    return deals
 
 
 def name_in_label(label: str, mapped: dict[str, Any]) -> str:
@@ -172,11 +184,14 @@ def price_list(ctx: StepContext, deal: stats.Deal) -> tuple[dict[str, stats.List
     if ITEM_LIST not in erp.capabilities:
         return {}, f"{erp.label} lists no item prices to Clarity: prices were not checked."
     where = json.dumps([str(connection.created_at), connection.settings], default=str).encode()
-    key = f"anomaly-prices-{connection.pk}-{hashlib.sha256(where).hexdigest()[:16]}"
-    try:
-        items = cache.get_or_set(key, erp.items_to_load, PRICES_KEPT_SECONDS)
-    except Unsupported as refused:
-        return {}, f"{erp.label} did not list its prices ({refused}): prices were not checked."
+    key = (connection.pk, hashlib.sha256(where).hexdigest())
+    items = prices_kept.get(key)
+    if items is MISSING:
+        try:
+            items = erp.items_to_load()
+        except Unsupported as refused:
+            return {}, f"{erp.label} did not list its prices ({refused}): prices were not checked."
+        prices_kept.put(key, items)
     by_code = {str(item.get("sku") or "").upper(): item for item in items}
     table = environment(ctx).lookup(erp.item_table)  # read once a run, with the mapping's
     base = ctx.pair.base_currency

@@ -274,8 +274,10 @@ def map_deal(document: str):
         mapped = edited.document
         check_total(ctx, mapped, noun)
         ctx.set_summary(f"{customer.output['name']} — {mapped['total']} {mapped['currency']}")
+        customer_json = to_json(customer.output)
+        ctx.save_fields({"customer_key": customer_key(customer_json)})
         return {
-            "customer": to_json(customer.output),
+            "customer": customer_json,
             "document": mapped,
             "rate": plain_number(rate) if rate else "",  # the one rate this deal is converted at
             "warnings": [issue.to_dict() for issue in [*customer.issues, *made.issues]],
@@ -283,3 +285,10 @@ def map_deal(document: str):
         }
 
     return step
+
+
+def customer_key(customer: dict[str, Any]) -> str:
+    """How the run's mapped customer is found again (`SyncRun.customer_key`): the CRM's id
+    of the organization or account, else the name, when the mapping keeps no id."""
+    crm_id = (customer.get("external_refs") or {}).get("crm")
+    return (f"crm:{crm_id}" if crm_id else f"name:{customer.get('name') or ''}")[:255]
