@@ -38,7 +38,8 @@ from flows.models import Approval, RunStep, SyncRun
 from flows.steps import MAP_DEAL, READ_DEAL
 from flows.steps.approval import asked_for, hold
 from flows.steps.deal import deal_name
-from flows.steps.mapping import customer_key, environment
+from flows.steps.mapping import customer_key
+from flows.steps.mapping_data import environment
 from flows.steps.money import decimal
 
 ANOMALY_CHECKS = "anomaly_checks"  # the step, and the option that switches it on

@@ -29,6 +29,7 @@ from connectors.roles import ACCOUNTS, CONTACTS, DEAL_STAGE
 from flows.base import StepContext
 from flows.models import ExternalLink, FlowConfig, InboundEvent
 from flows.steps import trigger_stage
+from flows.steps.mapping_data import active_versions
 from mappings.canonical import to_json
 from mappings.models import Mapping
 from mappings.paths import ROOT
@@ -70,13 +71,12 @@ def mapped_paths(ctx: StepContext) -> set[str]:
     them all: rule sources, template fields and transforms' field parameters, at any depth.
     A nested rule's path is given under its group's source (`Lines[].custom.Family`); a
     `$.`-rooted one is a path from the deal itself."""
-    versions = Mapping.objects.filter(
-        pair=ctx.pair,
-        direction=Mapping.Direction.IN,
-        source_entity=ctx.crm.deal_entity,
-        active_version__isnull=False,
-    ).values_list("active_version__spec", flat=True)
-    return {path for spec in versions for path in rule_paths((spec or {}).get("rules") or [], "")}
+    specs = [
+        version.spec
+        for (direction, source, _), version in active_versions(ctx).items()
+        if direction == Mapping.Direction.IN and source == ctx.crm.deal_entity
+    ]
+    return {path for spec in specs for path in rule_paths((spec or {}).get("rules") or [], "")}
 
 
 def rule_paths(rules: list[dict[str, Any]], group: str) -> Iterator[str]:

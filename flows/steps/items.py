@@ -21,7 +21,7 @@ from typing import Any
 from connectors.errors import ValidationError
 from flows.base import StepContext
 from flows.steps import ITEMS, MAP_DEAL
-from flows.steps.mapping import environment
+from flows.steps.mapping_data import environment
 from flows.steps.money import decimal
 from mappings.models import LookupEntry, LookupTable
 
