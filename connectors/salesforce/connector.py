@@ -13,7 +13,6 @@ first attempt made. `create` therefore
 `update` is a PATCH of field values, the same however often it is sent.
 """
 
-import re
 import threading
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, replace
@@ -22,11 +21,8 @@ from operator import methodcaller
 from typing import Any
 from urllib.parse import quote
 
-from simple_salesforce import Salesforce, SFType
-
 from connectors.base import (
     Connector,
-    FieldInfo,
     Health,
     Record,
     RecordLink,
@@ -45,6 +41,7 @@ from connectors.records import StageHint, Stream, StreamBatch
 from connectors.salesforce.client import SYSTEM, SalesforceClient, error_from_code
 from connectors.salesforce.crm import SalesforceCrm
 from connectors.salesforce.deals import deal_object
+from connectors.salesforce.describes import SalesforceDescribes, sobject
 from connectors.salesforce.pubsub.client import PubSubClient
 from connectors.salesforce.pubsub.events import CHANGE_TOPICS, EVENT_KINDS
 from connectors.salesforce.pubsub.streams import streams_of, subscription
@@ -64,15 +61,7 @@ ENTITIES = [
     "PricebookEntry", "Order", "OrderItem",
 ]  # fmt: skip
 COLLECTION_SIZE = 200  # records per sObject Collections call
-TYPES = {
-    "string": "string", "textarea": "string", "email": "string", "phone": "string",
-    "url": "string", "encryptedstring": "string", "combobox": "string", "picklist": "choice",
-    "multipicklist": "multichoice", "boolean": "boolean", "int": "integer", "double": "number",
-    "currency": "number", "percent": "number", "date": "date", "datetime": "datetime",
-    "time": "time", "reference": "reference", "id": "id",
-}  # fmt: skip
 UNSELECTABLE = {"base64", "address", "location"}  # not wanted (or allowed) in bulk SOQL
-SOBJECT_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_]*$")
 
 
 @dataclass(frozen=True)
@@ -85,23 +74,11 @@ class RecordResult:
     error: ConnectorError | None = None
 
 
-def sobject(sf: Salesforce, entity: str) -> SFType:
-    """simple-salesforce's handle on one sObject type, for a name checked to be one (it goes
-    into URLs and SOQL)."""
-    if not SOBJECT_NAME.match(entity):
-        raise ValidationError(
-            f"“{entity}” is not a Salesforce object name", fields={"entity": "invalid"}
-        )
-    return SFType(
-        entity, sf.session_id, sf.sf_instance, sf_version=sf.sf_version, session=sf.session
-    )
-
-
 def without_attributes(record: dict[str, Any]) -> Record:
     return {key: value for key, value in record.items() if key != "attributes"}
 
 
-class SalesforceConnector(SalesforceCrm, Connector):
+class SalesforceConnector(SalesforceDescribes, SalesforceCrm, Connector):
     system = "salesforce"
     label = "Salesforce"
     event_kinds = {**SalesforceCrm.event_kinds, **EVENT_KINDS}  # + Change Data Capture
@@ -150,7 +127,8 @@ class SalesforceConnector(SalesforceCrm, Connector):
     def __init__(self, connection) -> None:
         super().__init__(connection)
         self.client = SalesforceClient(connection)
-        self.describes: dict[str, dict[str, Any]] = {}
+        self.describes: dict[str, dict[str, Any]] = {}  # this connector's (describes.py)
+        self.read_now: set[str] = set()
 
     @classmethod
     def record_links(
@@ -219,40 +197,6 @@ class SalesforceConnector(SalesforceCrm, Connector):
         """The order-to-cash objects; any other sObject name works in every method too."""
         return list(ENTITIES)
 
-    def describe(self, entity: str, refresh: bool = False) -> dict[str, Any]:
-        """The entity's describe, fetched once per connector unless asked to refresh."""
-        if refresh or entity not in self.describes:
-            self.describes[entity] = self.client.call(lambda sf: sobject(sf, entity).describe())
-        return self.describes[entity]
-
-    def schema(self, entity: str) -> list[FieldInfo]:
-        """Fields from a live describe: custom ones flagged, picklist values as choices, and
-        required = not nillable, createable and not defaulted on create."""
-        return [
-            FieldInfo(
-                name=field["name"],
-                label=field.get("label") or field["name"],
-                type=TYPES.get(field["type"], field["type"]),
-                length=field.get("length") or None,
-                required=not field.get("nillable", True)
-                and field.get("createable", False)
-                and not field.get("defaultedOnCreate", False),
-                custom=bool(field.get("custom")),
-                choices=tuple(
-                    p["value"] for p in field.get("picklistValues") or [] if p.get("active", True)
-                ),
-            )
-            for field in self.describe(entity, refresh=True)["fields"]
-        ]
-
-    def fields(self, entity: str) -> dict[str, dict[str, Any]]:
-        """Describe fields by lower-case name (SOQL and the REST API ignore case)."""
-        return {f["name"].lower(): f for f in self.describe(entity)["fields"]}
-
-    def external_id_field(self, entity: str) -> str:
-        """The entity's first external ID field, or "" when it has none."""
-        return next((f["name"] for f in self.describe(entity)["fields"] if f.get("externalId")), "")
-
     # ------------------------------------------------------------ reads
 
     def select(self, entity: str) -> str:
@@ -281,7 +225,7 @@ class SalesforceConnector(SalesforceCrm, Connector):
             known = self.fields(entity)
             conditions = []
             for name, value in criteria.items():
-                field = known.get(name.lower())
+                field = known.get(name.lower()) or self.fields(entity, fresh=True).get(name.lower())
                 if field is None:
                     raise ValidationError(
                         f"Salesforce {entity} has no field {name}",
@@ -290,21 +234,22 @@ class SalesforceConnector(SalesforceCrm, Connector):
                     )
                 conditions.append(f"{field['name']} = {soql_literal(value, field['type'])}")
             where = f" WHERE {' AND '.join(conditions)}" if conditions else ""
-            return list(self.query(f"{self.select(entity)}{where}"))
+            return list(self.read_fresh(lambda: f"{self.select(entity)}{where}"))
 
     def changes(self, entity: str, since: datetime) -> Iterator[Record]:
         """Records whose SystemModstamp is after `since`, oldest first (Id breaks ties)."""
         with self.client.batch():
-            soql = (
-                f"{self.select(entity)} WHERE SystemModstamp > {soql_datetime(since)} "
-                "ORDER BY SystemModstamp, Id"
+            yield from self.read_fresh(
+                lambda: (
+                    f"{self.select(entity)} WHERE SystemModstamp > {soql_datetime(since)} "
+                    "ORDER BY SystemModstamp, Id"
+                )
             )
-            yield from self.query(soql)
 
     def sample(self, entity: str, n: int = 5) -> list[Record]:
         with self.client.batch():
-            soql = f"{self.select(entity)} ORDER BY SystemModstamp DESC LIMIT {int(n)}"
-            return list(self.query(soql))
+            newest = f" ORDER BY SystemModstamp DESC LIMIT {int(n)}"
+            return list(self.read_fresh(lambda: f"{self.select(entity)}{newest}"))
 
     # ------------------------------------------------------------ single writes
 

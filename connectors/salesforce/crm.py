@@ -133,14 +133,6 @@ class SalesforceCrm(SalesforceAccounts, SalesforceStock, CrmRole):
         newest = max((parse_moment(r["SystemModstamp"]) for r in records), default=cursor.since)
         return records, FeedCursor(newest)
 
-    def known_fields(self, entity: str) -> dict[str, dict[str, Any]]:
-        """The object's describe fields by lower-case name; none for an object the org
-        does not let us describe (a parent such as User, in some orgs)."""
-        try:
-            return self.fields(entity)
-        except NotFound:
-            return {}
-
     # ------------------------------------------------------------ deals
 
     def read_deal(self, key: str, trigger_stage: str, fields: Iterable[str] = ()) -> DealRead:
@@ -155,18 +147,22 @@ class SalesforceCrm(SalesforceAccounts, SalesforceStock, CrmRole):
         return self.order_read(opportunity_shaped(record, contact), trigger_stage)
 
     def read_record(self, deal: DealObject, key: str, paths: Wanted) -> Record:
-        """The deal with its standard fields, its Account's, the mapped ones, and its lines."""
-        account = [f"Account.{name}" for name in ACCOUNT_FIELDS]
-        columns = select_list(
-            self.known_fields, deal.name, (*deal.fields, *account), paths.deal, deal.never
-        )
-        line_columns = select_list(
-            self.known_fields, deal.line_object, deal.line_fields, paths.lines
-        )
-        lines = f"(SELECT {', '.join(line_columns)} FROM {deal.lines})"
-        literal = soql_literal(key, "id")
-        soql = f"SELECT {', '.join(columns)}, {lines} FROM {deal.name} WHERE Id = {literal}"
-        found = list(self.query(soql))
+        """The deal with its standard fields, its Account's, the mapped ones, and its lines;
+        the names are checked against the describes (`describes`: kept per connection)."""
+
+        def soql() -> str:
+            account = [f"Account.{name}" for name in ACCOUNT_FIELDS]
+            columns = select_list(
+                self.known_fields, deal.name, (*deal.fields, *account), paths.deal, deal.never
+            )
+            line_columns = select_list(
+                self.known_fields, deal.line_object, deal.line_fields, paths.lines
+            )
+            lines = f"(SELECT {', '.join(line_columns)} FROM {deal.lines})"
+            literal = soql_literal(key, "id")
+            return f"SELECT {', '.join(columns)}, {lines} FROM {deal.name} WHERE Id = {literal}"
+
+        found = list(self.read_fresh(soql))
         if not found:
             raise ValidationError(
                 f"Salesforce has no {deal.noun} {key} (deleted since the message?).",
@@ -240,14 +236,15 @@ class SalesforceCrm(SalesforceAccounts, SalesforceStock, CrmRole):
                         idempotency_key)  # fmt: skip
             return
         with self.client.batch():
-            order_fields = self.fields(ORDER)
-            on_order = {k: v for k, v in values.items() if k.lower() in order_fields}
             opportunity = self.get(ORDER, key).get("OpportunityId")
-            on_opportunity: dict[str, Any] = {}
-            if opportunity:
-                known = self.fields(OPPORTUNITY)
-                on_opportunity = {k: v for k, v in values.items() if k.lower() in known}
-                on_opportunity |= {"StageName": stage} if stage else {}
+            order_fields = self.fields(ORDER)
+            known = self.fields(OPPORTUNITY) if opportunity else {}
+            if any(name.lower() not in order_fields | known for name in values):
+                order_fields = self.fields(ORDER, fresh=True)  # added since they were kept?
+                known = self.fields(OPPORTUNITY, fresh=True) if opportunity else {}
+            on_order = {k: v for k, v in values.items() if k.lower() in order_fields}
+            on_opportunity = {k: v for k, v in values.items() if k.lower() in known}
+            on_opportunity |= {"StageName": stage} if stage and opportunity else {}
             missing = [name for name in values if name not in on_order | on_opportunity]
             if missing:
                 raise ValidationError(

@@ -1,12 +1,13 @@
 """SOQL from what is not ours: every value put into a query is quoted, escaped or checked to
 be what it claims, and every field path a mapping names is checked against the org's
-describe, so neither can change the query."""
+describe, so neither can change the query. A name missing from a describe kept from an
+earlier run reads it again (`found_in`) before the name is left out."""
 
 import math
 import re
 from collections.abc import Callable, Iterable
 from datetime import UTC, date, datetime
-from typing import Any
+from typing import Any, Protocol
 
 from connectors.errors import ValidationError
 from connectors.salesforce.oauth import SYSTEM
@@ -58,7 +59,27 @@ def soql_datetime(moment: datetime) -> str:
 FIELD_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_]*$")
 PARENT_HOPS = 5  # SOQL follows at most five parent relationships from the queried object
 UNSELECTABLE = {"base64", "address", "location"}  # compound or binary: not in these queries
-Describe = Callable[[str], dict[str, dict[str, Any]]]  # object → its fields by lower-case name
+Field = dict[str, Any]  # one field of a describe
+Fields = dict[str, Field]  # an object's fields by lower-case name
+
+
+class Describe(Protocol):
+    """An object's fields by lower-case name; `fresh`: a name was missing from them, so
+    fields kept from an earlier run are read again."""
+
+    def __call__(self, entity: str, fresh: bool = False) -> dict[str, dict[str, Any]]: ...
+
+
+def found_in(
+    fields_of: Describe, entity: str, find: Callable[[Fields, str], Field | None], name: str
+) -> Field | None:
+    """What `find` finds of `name` in the object's fields, else in its fields read again (a
+    field added since they were kept is never missed)."""
+    return find(fields_of(entity), name) or find(fields_of(entity, fresh=True), name)
+
+
+def field_named(fields: Fields, name: str) -> Field | None:
+    return fields.get(name.lower())
 
 
 def field_path(fields_of: Describe, entity: str, path: str) -> str:
@@ -72,18 +93,18 @@ def field_path(fields_of: Describe, entity: str, path: str) -> str:
         return ""
     spelt, current = [], entity
     for step in steps[:-1]:
-        relation = parent_relationship(fields_of(current), step)
+        relation = found_in(fields_of, current, parent_relationship, step)
         if relation is None:
             return ""
         spelt.append(relation["relationshipName"])
         current = relation["referenceTo"][0]
-    field = fields_of(current).get(steps[-1].lower())
+    field = found_in(fields_of, current, field_named, steps[-1])
     if field is None or field["type"] in UNSELECTABLE:
         return ""
     return ".".join([*spelt, field["name"]])
 
 
-def parent_relationship(fields: dict[str, dict[str, Any]], name: str) -> dict[str, Any] | None:
+def parent_relationship(fields: Fields, name: str) -> Field | None:
     """The lookup field whose relationship is `name`, pointing at one object (a polymorphic
     one, such as a task's What, has no single object whose fields could be checked)."""
     return next(

@@ -1,8 +1,9 @@
 """Calls per won Salesforce opportunity → Sage 100 order, counted exactly so a regression
 fails: the deal's query (its account's fields come with it), the order, and the number
 written back with the note in one Composite request. The deal's contact is kept per
-connection a few minutes (connectors/salesforce/parties.py); the account, whose addresses go
-on the order, is read with the deal every time."""
+connection a few minutes (connectors/salesforce/parties.py), and so are the describes the
+mapped names are checked against (describes.py); the account, whose addresses go on the
+order, is read with the deal every time."""
 
 from collections import Counter
 
@@ -12,7 +13,14 @@ from connectors.salesforce import contacts
 from connectors.services import connector_for
 from flows.models import InboundEvent, SyncRun
 from flows.services import retry_run
+from sandbox.salesforce.schema import OPPORTUNITY, text
 from tests import won_deals as shared
+from tests.integration.flows.test_salesforce_mapped_fields import (
+    add_field,
+    order_mapping,
+    save_in_designer,
+    with_rules,
+)
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("runs_inline")]
 
@@ -61,7 +69,7 @@ def second_after_the_first_won(client, salesforce_sandbox, pair, token) -> tuple
     return second, salesforce.get("Opportunity", second["Id"])["AccountId"]
 
 
-def test_a_won_opportunity_of_a_customer_already_linked_costs_four_calls(
+def test_a_won_opportunity_of_a_customer_already_linked_costs_three_calls(
     client, salesforce_sandbox, salesforce_pair, calls
 ):
     pair, token = salesforce_pair
@@ -74,8 +82,8 @@ def test_a_won_opportunity_of_a_customer_already_linked_costs_four_calls(
     run = deliver(client, salesforce_sandbox, pair, token, second["Id"])
     assert run.references["sage_customer"] == linked.references["sage_customer"]
     assert dict(calls) == {
-        # the opportunity's describe, once per connector (mapped names checked against it)
-        "salesforce GET /services/data/v59.0/sobjects/Opportunity": 1,
+        # no describe: the mapped names are checked against the Opportunity's describe kept
+        # for the connection since the first deal (connectors/salesforce/describes.py)
         "salesforce GET /services/data/v59.0/query/": 1,  # the deal with its account and lines
         "sage100 POST /v1/sales-orders": 1,  # the contact kept from the first deal
         "salesforce POST /services/data/v59.0/composite": 1,  # the number and the note
@@ -86,6 +94,47 @@ def test_a_won_opportunity_of_a_customer_already_linked_costs_four_calls(
     [task] = salesforce.search("Task", WhatId=second["Id"])
     assert (task["Subject"], task["Status"]) == (f"Sage 100 sales order {number} created",
                                                  "Completed")  # fmt: skip
+
+
+def test_a_field_added_to_the_opportunity_after_a_deal_and_mapped_reaches_the_next_order(
+    client, monkeypatch, salesforce_sandbox, salesforce_pair, users, calls
+):
+    pair, token = salesforce_pair
+    salesforce, sage = connector_for(pair.crm), connector_for(pair.erp)
+    mapping = order_mapping(pair)  # mapped ahead of the field (the designer lets one type it)
+    spec = with_rules(mapping.active_version.spec, notes={"source": "Region__c"})
+    save_in_designer(client, users["admin"], mapping, spec, "Region to the order's comment")
+    second, _ = second_after_the_first_won(client, salesforce_sandbox, pair, token)
+    add_field(monkeypatch, OPPORTUNITY, text("Region__c", 20, label="Region"))  # in Setup, now
+    salesforce.update("Opportunity", second["Id"], {"Region__c": "EMEA"}, "region")
+    close_won(salesforce, second["Id"])
+    calls.clear()
+    run = deliver(client, salesforce_sandbox, pair, token, second["Id"])
+    order = sage.get("sales_order", run.references["sage_order_no"])
+    assert order["Comment"] == "EMEA"
+    # the describe kept since the first deal lacks Region__c: read again once, right then
+    assert calls["salesforce GET /services/data/v59.0/sobjects/Opportunity"] == 1
+
+
+def test_a_mapped_field_deleted_from_the_org_while_its_describe_is_kept_is_left_out(
+    client, monkeypatch, salesforce_sandbox, salesforce_pair, users
+):
+    add_field(monkeypatch, OPPORTUNITY, text("Region__c", 20, label="Region"))
+    pair, token = salesforce_pair
+    salesforce, sage = connector_for(pair.crm), connector_for(pair.erp)
+    mapping = order_mapping(pair)
+    spec = with_rules(mapping.active_version.spec, notes={"source": "Region__c"})
+    save_in_designer(client, users["admin"], mapping, spec, "Region to the order's comment")
+    second, _ = second_after_the_first_won(client, salesforce_sandbox, pair, token)
+    # an admin deletes Region__c; the describe kept since the first deal still names it
+    kept = [field for field in OPPORTUNITY.fields if field.name != "Region__c"]
+    monkeypatch.setattr(OPPORTUNITY, "fields", kept)
+    monkeypatch.delitem(OPPORTUNITY.by_name, "region__c")
+    close_won(salesforce, second["Id"])
+    run = deliver(client, salesforce_sandbox, pair, token, second["Id"])
+    order = sage.get("sales_order", run.references["sage_order_no"])
+    assert not order["Comment"]
+    assert "Region__c" not in run.steps.get(name="read_deal").output["record"]
 
 
 def test_an_address_changed_in_salesforce_between_two_deals_goes_on_the_second_order(
