@@ -281,8 +281,12 @@ Q_CLUSTER = {
     "save_limit": -1,
     # An idle cluster looks at the queue this often (one query): how long a new run can wait.
     "poll": env.float("CLARITY_QUEUE_POLL_SECONDS", default=0.1),
+    # The ORM broker, woken by a ring when a run is queued on this host (flows/doorbell.py).
+    "broker_class": "flows.doorbell.DoorbellBroker",
     "label": "Worker tasks",
 }
+# Where a process that queues a run rings the workers on this host ("" for never).
+CLARITY_DOORBELL = env.str("CLARITY_DOORBELL", default="127.0.0.1:8190")
 # Runs in flight at once in each worker process, on threads (flows/inflight.py).
 CLARITY_RUNS_PER_WORKER = env.int("CLARITY_RUNS_PER_WORKER", default=32)
 

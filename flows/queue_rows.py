@@ -23,7 +23,7 @@ from django_q.models import OrmQ
 from django_q.signals import pre_enqueue
 from django_q.signing import PickleSerializer
 
-from flows import queue
+from flows import doorbell, queue
 from flows.models import SyncRun
 from flows.rows import insert_row
 
@@ -60,3 +60,4 @@ def enqueue(run_id: int) -> None:
     pre_enqueue.send(sender="django_q", task=task)
     payload = SIGNER.sign_object(task, serializer=PickleSerializer, compress=Conf.COMPRESSED)
     insert_row(OrmQ, key=Conf.CLUSTER_NAME, payload=payload, lock=task["started"])
+    doorbell.ring_after_commit()
