@@ -40,8 +40,11 @@ throughput phase with latency, over its deals (cpu_ms_per_deal_by_process: the s
 master/worker, run_workers, sentinel, pusher/monitor, q worker); cpu_ms_per_s_idle: what they
 spend a second with nothing to do (polling for work), over the last IDLE_SECONDS. rss_mb: the
 peak of their summed RSS, sampled every second (pss_mb: the same with shared pages split among
-their sharers). in_flight_max: the most runs RUNNING at once, sampled every 0.1 s. deals:
-every deal the run won, the warm-up's and the solo ones included.
+their sharers). in_flight_max: the most runs RUNNING at once in the throughput phase with
+latency, sampled every 0.1 s. in_flight_capacity and rss_mb_at_capacity: the same, and the
+RSS peak, in a last phase with every call taking CAPACITY_LATENCY_MS and twice the workers'
+slots offered at once (`capacity`). deals: every deal the run won, the warm-up's, the solo
+and the capacity ones included.
 Standalone: `.venv/bin/python bench/flows_latency.py [--quick] [--pairs N] [--help]`.
 """
 
@@ -88,6 +91,7 @@ from flows.models import RunStep  # noqa: E402
 
 LATENCY_MS = {"streak": 150, "salesforce": 200, "sage_accounting": 300, "sage100": 250}
 IDLE_SECONDS = 3  # at the end, nothing to do: what our processes spend waiting for work
+CAPACITY_LATENCY_MS = 2000  # every call this slow: runs last seconds, so the slots fill
 
 
 def options() -> argparse.Namespace:
@@ -218,6 +222,23 @@ def steady(port: int, deals: list[Deal], rate: float, sandboxes: Sandboxes) -> d
     }
 
 
+def capacity(port: int, sandboxes: Sandboxes, pairs: list[Pair]) -> dict:
+    """Every system at CAPACITY_LATENCY_MS and twice the workers' slots offered at once: how
+    many runs the workers hold in flight, and their memory meanwhile. At the real APIs'
+    latencies a run lasts under a second, and the two cores (the sandboxes' share included)
+    finish runs about as fast as they can start them, so the realistic phases never offer
+    the workers 64 runs at one moment (Little's law: 64 in flight at 0.8 s a run is 80 deals
+    a second)."""
+    sandboxes.set_latency(dict.fromkeys(SYSTEMS, CAPACITY_LATENCY_MS))
+    slots = settings.Q_CLUSTER["workers"] * settings.CLARITY_RUNS_PER_WORKER
+    deals = new_deals(sandboxes, pairs, -(-2 * slots // len(pairs)), "C")
+    began = time.time()
+    for deal in deals:
+        deliver(port, deal)
+    wait_for_runs(deals)
+    return {"began": began, "ended": time.time(), "deals": len(deals), "slots": slots}
+
+
 def mean_step_ms(deals: list[Deal]) -> dict[str, dict[str, int]]:
     """Where a run's time goes: the mean ms of each step, by kind."""
     result = {}
@@ -265,11 +286,13 @@ def main() -> None:
             offered = new_deals(sandboxes, pairs, -(-count // len(pairs)), "R")[:count]
             even = steady(port, offered, rate, sandboxes)
             laps.lap("steady")
+            steps = mean_step_ms(offered)
+            held = capacity(port, sandboxes, pairs)
+            laps.lap("capacity")
             sampler.stop()
             idle_before = procfs.cpu_seconds(groups)
             time.sleep(IDLE_SECONDS)
             idle_ms_per_s = 1000 * (procfs.cpu_seconds(groups) - idle_before) / IDLE_SECONDS
-            steps = mean_step_ms(offered)
         finally:
             for process in [*processes, sandboxes.process]:
                 ingest.stop_process(process)
@@ -283,6 +306,7 @@ def main() -> None:
         "even": even,
         "kinds": kinds,
         "steps": steps,
+        "capacity": held,
         "idle_ms_per_s": idle_ms_per_s,
         "laps": laps.seconds,
     }
@@ -337,6 +361,13 @@ def report(
     print(f"steady calls by system: {even['calls']}; by kind: {even['shapes']}")
     print(f"the product's own count of them (connectors.metering): {even['metered']}")
     print(f"mean ms a step, steady phase: {json.dumps(phases['steps'])}")
+    held = phases["capacity"]
+    held_window = (held["began"], held["ended"])
+    print(
+        f"capacity: {held['deals']} deals at once with every call taking "
+        f"{CAPACITY_LATENCY_MS} ms: {sampler.most_running(*held_window)} runs in flight at "
+        f"most ({held['slots']} slots), {sampler.peak_mb('rss', *held_window):.0f} MB RSS"
+    )
     result = {
         "bench": "flows_latency",
         "deals_per_s": round(slow["deals_per_s"], 2),
@@ -346,8 +377,10 @@ def report(
         "p50_s": round(p50, 3),
         "p95_s": round(p95, 3),
         "floor_s": round(max(kind["floor_s"] for kind in phases["kinds"].values()), 3),
-        "in_flight_max": sampler.most_running(),
+        "in_flight_max": sampler.most_running(slow["began"], slow["ended"]),
+        "in_flight_capacity": sampler.most_running(*held_window),
         "rss_mb": round(sampler.peak_mb("rss"), 1),
+        "rss_mb_at_capacity": round(sampler.peak_mb("rss", *held_window), 1),
         "pss_mb": round(sampler.peak_mb("pss"), 1),
         "cpu_ms_per_deal": round(slow["cpu_ms_per_deal"], 1),
         "cpu_ms_per_deal_no_latency": round(fast["cpu_ms_per_deal"], 1),
@@ -360,7 +393,8 @@ def report(
         "pairs": args.pairs,
         "deals": (1 + 2 * args.deals_per_pair) * args.pairs
         + (settings.Q_CLUSTER["workers"] + 1) * len(KINDS)
-        + len(offered),
+        + len(offered)
+        + held["deals"],
         "offered_per_s": round(phases["rate"], 2),
         "latency_ms": latency,
         "by_kind": by_kind,
@@ -373,6 +407,7 @@ def report(
             "deals_per_s": "0.9 x deals_per_s_no_latency",
             "p95_s": "1.3 x floor_s",
             "in_flight_max": 64,
+            "in_flight_capacity": 64,
             "rss_mb": 1024,
             "cpu_ms_per_deal": 15,
             "calls_per_deal": 4,

@@ -154,6 +154,8 @@ TEMPLATES = [
 
 DATABASES = {"default": env.db("DATABASE_URL", default=f"sqlite:///{VAR_DIR / 'clarity.sqlite3'}")}
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    # Django's SQLite, whose writers take turns without SQLite's busy-wait sleeps.
+    DATABASES["default"]["ENGINE"] = "clarity.sqlite"
     # WAL lets the web process read while a worker writes; IMMEDIATE avoids the
     # "database is locked" upgrade deadlock between two writers.
     DATABASES["default"]["OPTIONS"] = {

@@ -14,21 +14,18 @@ deliveries queue behind the commit in progress and go in together with the next.
 fails at the commit itself (the database gone) fails every thread of the batch: none was
 acknowledged.
 
-On SQLite, the leaders of the web processes also take turns on a lock file next to the
-database before they begin: SQLite makes a writer that finds another process writing sleep
-and retry (1, 2, 5, 10 ms...), long after the other's commit, while a process waiting on
-the lock file is woken the moment it is free. With two processes that sleep made the
-slowest answers (bench/ingest.py: p99 halved with one process).
+On SQLite, every transaction first takes the writers' turn (clarity/sqlite/base.py):
+SQLite makes a writer that finds another writing sleep and retry (1, 2, 5, 10 ms...), long
+after the other's commit, while a writer waiting for its turn is woken the moment it is
+free. With two web processes that sleep made the slowest answers (bench/ingest.py: p99
+halved with one process).
 
 Work arriving inside a transaction already open (a poll's, a test's) runs there directly:
 another thread's connection cannot join it.
 """
 
-import fcntl
-import os
 import threading
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Generic, TypeVar
 
@@ -55,7 +52,6 @@ class GroupCommit:
         self.leading = False
         self.batches = 0  # committed, for tests and the benchmark to see batching happen
         self.pieces = 0
-        self.turns: dict[str, int] = {}  # lock file → descriptor, opened in this process
 
     def run(self, work: Callable[[], T]) -> T:
         """`work()` committed, its result returned once the commit holding it is done."""
@@ -96,7 +92,7 @@ class GroupCommit:
 
     def commit(self, batch: list[Work]) -> None:
         try:
-            with self.writers_turn(), transaction.atomic():
+            with transaction.atomic():
                 if len(batch) == 1:  # alone: a failure undoes the transaction, its own
                     batch[0].result = batch[0].run()
                 else:
@@ -112,24 +108,6 @@ class GroupCommit:
                 self.pieces += len(batch)
             for piece in batch:
                 piece.done.set()
-
-    @contextmanager
-    def writers_turn(self) -> Iterator[None]:
-        """This process's turn among the processes writing the SQLite file (held by one
-        leader thread at a time); nothing to wait for on another database."""
-        name = str(connection.settings_dict["NAME"])
-        if connection.vendor != "sqlite" or connection.is_in_memory_db() or not name:
-            yield
-            return
-        lock_file = f"{name}-writers"
-        if lock_file not in self.turns:
-            self.turns[lock_file] = os.open(lock_file, os.O_RDWR | os.O_CREAT, 0o600)
-        descriptor = self.turns[lock_file]
-        fcntl.flock(descriptor, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(descriptor, fcntl.LOCK_UN)
 
     @staticmethod
     def run_each(batch: list[Work]) -> None:

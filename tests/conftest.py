@@ -225,8 +225,8 @@ def sage(sage100_pair):
 
 
 def pytest_sessionfinish(session: pytest.Session) -> None:
-    """The test database is gone; so is the lock file the webhook intake's group commit kept
-    beside it (flows/group_commit.py)."""
+    """The test database is gone; so is the lock file its writers took turns on beside it
+    (clarity/sqlite/base.py)."""
     name = django_settings.DATABASES["default"].get("TEST", {}).get("NAME")
     if name:
         with contextlib.suppress(FileNotFoundError):

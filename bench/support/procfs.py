@@ -142,9 +142,10 @@ class Sampler:
     def between(self, began: float, ended: float) -> list[Sample]:
         return [sample for sample in self.samples if began <= sample.at <= ended]
 
-    def peak_mb(self, kind: str) -> float:
-        """The highest "rss" or "pss" sampled, in MiB."""
-        return max((getattr(sample, kind) for sample in self.samples), default=0) / 2**20
+    def peak_mb(self, kind: str, began: float = 0.0, ended: float = float("inf")) -> float:
+        """The highest "rss" or "pss" sampled (between `began` and `ended`), in MiB."""
+        sampled = self.between(began, ended)
+        return max((getattr(sample, kind) for sample in sampled), default=0) / 2**20
 
     def most_running(self, began: float = 0.0, ended: float = float("inf")) -> int:
         return max((sample.running for sample in self.between(began, ended)), default=0)
