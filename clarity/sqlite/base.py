@@ -8,8 +8,8 @@ the 90th percentile, 330 ms at the 99th and 2.9 s at worst to begin. Here a tran
 first takes the writers' turn, a lock shared by the threads of the process and a lock file
 next to the database shared by every process (flock), both of which wake a waiter when they
 are released; BEGIN IMMEDIATE then finds the database free, and the turn is given back at
-COMMIT or ROLLBACK (or when the connection closes). Statements outside a transaction take
-no turn: they are SQLite's own single-statement transactions, as before.
+COMMIT or ROLLBACK (or when the connection closes). A write outside a transaction (SQLite
+makes it one of its own: a run's claim, a lease's renewal) takes the turn for itself.
 """
 
 import fcntl
@@ -64,16 +64,63 @@ def _forget_parents_turns() -> None:
 os.register_at_fork(after_in_child=_forget_parents_turns)
 
 
+WRITES = ("INSERT", "UPDATE", "DELETE", "REPLACE")
+
+
+class TurnTakingCursor(base.SQLiteCursorWrapper):
+    """Django's cursor; a write outside a transaction takes the writers' turn around it."""
+
+    turn: WritersTurn | None = None
+    timeout = 5.0
+
+    def execute(self, query: str, params=None):
+        if not self.takes_turn(query):
+            return super().execute(query, params)
+        self.turn.take(self.timeout)
+        try:
+            return super().execute(query, params)
+        finally:
+            self.turn.give_back()
+
+    def executemany(self, query: str, param_list):
+        if not self.takes_turn(query):
+            return super().executemany(query, param_list)
+        self.turn.take(self.timeout)
+        try:
+            return super().executemany(query, param_list)
+        finally:
+            self.turn.give_back()
+
+    def takes_turn(self, query: str) -> bool:
+        return (
+            self.turn is not None
+            and not self.connection.in_transaction
+            and query.lstrip()[:7].upper().startswith(WRITES)
+        )
+
+
 class DatabaseWrapper(base.DatabaseWrapper):
     held: WritersTurn | None = None
 
-    def _start_transaction_under_autocommit(self) -> None:
+    def turn(self) -> WritersTurn | None:
+        """The turn on this database's file; None for a database in memory."""
         name = str(self.settings_dict["NAME"])
-        if self.is_in_memory_db() or not name:
+        return None if self.is_in_memory_db() or not name else turn_for(f"{name}-writers")
+
+    def timeout(self) -> float:
+        return float(self.settings_dict["OPTIONS"].get("timeout", 5))
+
+    def create_cursor(self, name=None) -> TurnTakingCursor:
+        cursor = self.connection.cursor(factory=TurnTakingCursor)
+        cursor.turn, cursor.timeout = self.turn(), self.timeout()
+        return cursor
+
+    def _start_transaction_under_autocommit(self) -> None:
+        turn = self.turn()
+        if turn is None:
             super()._start_transaction_under_autocommit()
             return
-        turn = turn_for(f"{name}-writers")
-        turn.take(float(self.settings_dict["OPTIONS"].get("timeout", 5)))
+        turn.take(self.timeout())
         self.held = turn
         try:
             super()._start_transaction_under_autocommit()
