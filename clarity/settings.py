@@ -291,6 +291,8 @@ Q_CLUSTER = {
 CLARITY_DOORBELL = env.str("CLARITY_DOORBELL", default="127.0.0.1:8190")
 # Runs in flight at once in each worker process, on threads (flows/inflight.py).
 CLARITY_RUNS_PER_WORKER = env.int("CLARITY_RUNS_PER_WORKER", default=32)
+# Of those, how many run Python at once; the others wait on systems (clarity/cpu_turns.py).
+CLARITY_CPU_TURNS = env.int("CLARITY_CPU_TURNS", default=4)
 
 CONTENT_SECURITY_POLICY = {
     "DIRECTIVES": {

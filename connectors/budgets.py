@@ -26,6 +26,7 @@ from typing import Any
 
 from django.db import DEFAULT_DB_ALIAS, connection, connections, transaction
 
+from clarity.cpu_turns import pause
 from connectors.errors import RateLimited
 from connectors.models import ApiBudget
 
@@ -190,7 +191,7 @@ class SharedBucket:
                     "by every worker) is in use: trying again shortly.",
                     retry_after=max(1.0, wait),
                 )
-            time.sleep(wait)
+            pause(wait)
 
 
 @dataclass

@@ -14,13 +14,13 @@ answers) is described, never quoted, since errors reach pages every viewer reads
 
 import os
 import threading
-import time
 from collections.abc import Callable
 from typing import Any
 from urllib.parse import urlsplit
 
 import requests
 
+from clarity.cpu_turns import pause
 from connectors import metering
 from connectors.budgets import SharedBucket
 from connectors.errors import (
@@ -213,7 +213,7 @@ class HttpClient:
             except RateLimited:
                 raise
             except TransientError:
-                time.sleep(delay)
+                pause(delay)
         return self.send_once(method, path, **kwargs)
 
     def send_once(self, method: str, path: str, **kwargs: Any) -> requests.Response:

@@ -48,6 +48,7 @@ from urllib3.connection import HTTPConnection, HTTPSConnection
 from urllib3.exceptions import ConnectTimeoutError, NameResolutionError, NewConnectionError
 from urllib3.util.connection import create_connection
 
+from clarity.cpu_turns import waiting_on_a_system
 from connectors.errors import OutboundRefused, TransientError
 
 SCHEMES = {"http": 80, "https": 443}  # with their default ports
@@ -361,4 +362,5 @@ class GuardedSession(requests.Session):
 
     def send(self, request: requests.PreparedRequest, **kwargs: Any) -> requests.Response:
         check_url(request.url or "")
-        return super().send(request, **kwargs)
+        with waiting_on_a_system():  # another run thread may use the CPU meanwhile
+            return super().send(request, **kwargs)

@@ -29,6 +29,7 @@ from django.conf import settings
 from django.db import close_old_connections
 from django_q.conf import Conf
 
+from clarity.cpu_turns import cpu_turn
 from flows.leases import LOOK_EVERY, pass_on, stop_requested
 
 logger = logging.getLogger(__name__)
@@ -83,7 +84,8 @@ def hand_over(item: int, body: RunBody, leave: RunBody = pass_on) -> str:
 def run_on_thread(threads: RunThreads, item: int, body: RunBody) -> None:
     """One run (or poll) on a run thread; its slot is free again whatever happens."""
     try:
-        body(item)
+        with cpu_turn():
+            body(item)
     except Exception:
         logger.exception("%s(%s) stopped with an unexpected error", body.__name__, item)
     finally:

@@ -18,6 +18,7 @@ import requests
 from django.db import transaction
 from django.utils import timezone
 
+from clarity.cpu_turns import pause
 from connectors.errors import AuthError, ConnectorError, ValidationError
 from connectors.http import HttpClient, described
 from connectors.models import Connection
@@ -182,7 +183,7 @@ class TokenKeeper:
         if not is_connected(self.connection):
             raise AuthError(NOT_CONNECTED, system=SYSTEM)
         while (claimed := self.stored_or_claimed(stale)) is None:
-            time.sleep(REFRESH_WAIT)
+            pause(REFRESH_WAIT)
         if isinstance(claimed, str):
             return claimed
         claim, secrets = claimed

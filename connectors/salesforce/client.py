@@ -26,6 +26,7 @@ from django.utils import timezone
 from simple_salesforce import Salesforce
 from simple_salesforce.exceptions import SalesforceError, SalesforceExpiredSession
 
+from clarity.cpu_turns import pause
 from connectors.errors import (
     AuthError,
     Conflict,
@@ -192,7 +193,7 @@ class SalesforceClient:
             token = self.request_token(self.connection)
         else:
             while (claimed := self.stored_or_claimed(rejected)) is None:
-                time.sleep(RENEWAL_WAIT)
+                pause(RENEWAL_WAIT)
             token = claimed if isinstance(claimed, AccessToken) else self.renewed(claimed)
         self.api = None
         return token
