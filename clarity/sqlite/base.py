@@ -15,7 +15,9 @@ makes it one of its own: a run's claim, a lease's renewal) takes the turn for it
 import fcntl
 import os
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 from django.db import OperationalError
 from django.db.backends.sqlite3 import base
@@ -74,20 +76,18 @@ class TurnTakingCursor(base.SQLiteCursorWrapper):
     timeout = 5.0
 
     def execute(self, query: str, params=None):
-        if not self.takes_turn(query):
-            return super().execute(query, params)
-        self.turn.take(self.timeout)
-        try:
-            return super().execute(query, params)
-        finally:
-            self.turn.give_back()
+        return self.in_turn(query, super().execute, params)
 
     def executemany(self, query: str, param_list):
+        return self.in_turn(query, super().executemany, param_list)
+
+    def in_turn(self, query: str, run: Callable[[str, Any], Any], params: Any) -> Any:
+        """`run(query, params)`, in the writers' turn if the statement needs one."""
         if not self.takes_turn(query):
-            return super().executemany(query, param_list)
+            return run(query, params)
         self.turn.take(self.timeout)
         try:
-            return super().executemany(query, param_list)
+            return run(query, params)
         finally:
             self.turn.give_back()
 

@@ -4,6 +4,7 @@ another run's work, and one whose work is going on holds up the next until it wa
 
 import threading
 import time
+from collections.abc import Callable
 
 import pytest
 from django.db import transaction
@@ -19,7 +20,7 @@ def one_turn(settings):
     cpu_turns._forget_parents_turns()
 
 
-def in_turn(log: list[str], name: str, work) -> threading.Thread:
+def in_turn(log: list[str], name: str, work: Callable[[], None]) -> threading.Thread:
     def body() -> None:
         with cpu_turns.cpu_turn():
             log.append(f"{name} in")
@@ -31,57 +32,55 @@ def in_turn(log: list[str], name: str, work) -> threading.Thread:
     return thread
 
 
+def first_then_second(work: Callable[[threading.Event, list[str]], None]) -> list[str]:
+    """What happened, in order, when a thread doing `work` (which sets the event once it is
+    under way) is joined by a second thread wanting a turn for nothing much."""
+    log: list[str] = []
+    under_way = threading.Event()
+    first = in_turn(log, "first", lambda: work(under_way, log))
+    assert under_way.wait(5)
+    second = in_turn(log, "second", lambda: None)
+    first.join(5)
+    second.join(5)
+    return log
+
+
+def wait_on_a_system(under_way: threading.Event, log: list[str]) -> None:
+    with cpu_turns.waiting_on_a_system():
+        under_way.set()
+        time.sleep(0.3)
+    log.append("first answered")
+
+
+def work_in_python(under_way: threading.Event, log: list[str]) -> None:
+    under_way.set()
+    time.sleep(0.2)  # standing for Python work, not a wait on a system
+
+
+def wait_in_a_transaction(under_way: threading.Event, log: list[str]) -> None:
+    with transaction.atomic(), cpu_turns.waiting_on_a_system():
+        under_way.set()
+        time.sleep(0.2)
+    log.append("first answered")
+
+
 @pytest.mark.usefixtures("one_turn")
 def test_a_thread_waiting_on_a_system_lets_another_work_meanwhile():
-    log: list[str] = []
-    waiting = threading.Event()
-
-    def wait_on_a_system() -> None:
-        with cpu_turns.waiting_on_a_system():
-            waiting.set()
-            time.sleep(0.3)
-        log.append("slow answered")
-
-    slow = in_turn(log, "slow", wait_on_a_system)
-    assert waiting.wait(5)
-    quick = in_turn(log, "quick", lambda: None)
-    quick.join(5)
-    slow.join(5)
-    assert log == ["slow in", "quick in", "quick out", "slow answered", "slow out"]
+    assert first_then_second(wait_on_a_system) == [
+        "first in", "second in", "second out", "first answered", "first out"
+    ]  # fmt: skip
 
 
 @pytest.mark.usefixtures("one_turn")
 def test_a_thread_working_holds_the_next_until_it_waits():
-    log: list[str] = []
-    first_in = threading.Event()
-
-    def work() -> None:
-        first_in.set()
-        time.sleep(0.2)  # Python work, not a wait on a system
-
-    first = in_turn(log, "first", work)
-    assert first_in.wait(5)
-    second = in_turn(log, "second", lambda: None)
-    first.join(5)
-    second.join(5)
-    assert log == ["first in", "first out", "second in", "second out"]
+    assert first_then_second(work_in_python) == [
+        "first in", "first out", "second in", "second out"
+    ]  # fmt: skip
 
 
 @pytest.mark.django_db(transaction=True)
 @pytest.mark.usefixtures("one_turn")
 def test_a_thread_inside_a_transaction_keeps_its_turn_while_it_waits():
-    log: list[str] = []
-    waiting = threading.Event()
-
-    def wait_in_a_transaction() -> None:
-        with transaction.atomic(), cpu_turns.waiting_on_a_system():
-            waiting.set()
-            time.sleep(0.2)
-        log.append("answered")
-
-    holder = in_turn(log, "holder", wait_in_a_transaction)
-    assert waiting.wait(5)
-    other = in_turn(log, "other", lambda: None)
-    holder.join(5)
-    other.join(5)
-    assert log == ["holder in", "answered", "holder out", "other in", "other out"]
+    assert first_then_second(wait_in_a_transaction) == [
+        "first in", "first answered", "first out", "second in", "second out"
+    ]  # fmt: skip
