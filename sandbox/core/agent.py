@@ -5,7 +5,7 @@ product's sandbox backend. The pages at the root write through that same backend
 form follows the same rules as the agent and says what Sage said.
 """
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
@@ -19,6 +19,7 @@ from agent.api import ProductApi
 from agent.backend import AgentBackend, Refused
 from agent.server import WRITE_METHODS, AgentApp, error_response
 from sandbox.core.app import SandboxApp
+from sandbox.core.company import Table, written_by_another_schema
 
 # The agent's replies to the other injected faults; an outage names the product.
 AGENT_FAULTS = {
@@ -38,12 +39,13 @@ class AgentSandbox(SandboxApp):
     agent_key = ""  # the key the agent is started with
     unreachable = ""  # the outage fault's message: why the agent cannot reach Sage
     backend_class: Callable[[Path], AgentBackend]  # the product's sandbox backend on a file
+    tables: Iterable[Table]  # the company file's tables, as `seed` writes them
     api_class: type[ProductApi]
 
     def __init__(self, data_dir: Path) -> None:
         super().__init__(data_dir)
         self.db_path = self.data_dir / f"{self.name}.db"
-        if not self.db_path.exists():
+        if not self.db_path.exists() or written_by_another_schema(self.db_path, self.tables):
             self.seed()
         self.backend = self.backend_class(self.db_path)
         self.agent = AgentApp(

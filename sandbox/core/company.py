@@ -116,3 +116,15 @@ class CompanyFile:
         with closing(sqlite3.connect(self.db_path, timeout=30)) as db:
             db.row_factory = sqlite3.Row
             return [dict(row) for row in db.execute(sql, params)]
+
+
+def written_by_another_schema(path: Path, tables: Iterable[Table]) -> bool:
+    """Whether the file lacks a table or column of `tables`: written by an earlier version of
+    the sandbox (a demo started long ago), whose seed a flow now reading the new ones would
+    fail on."""
+    with closing(sqlite3.connect(path, timeout=30)) as db:
+        for table in tables:
+            found = {row[1] for row in db.execute(f'PRAGMA table_info("{table.name}")')}
+            if not set(table.column_names) <= found:
+                return True
+    return False

@@ -19,6 +19,7 @@ from sandbox.sage100.backend import SandboxBackend
 from sandbox.sage100.prices import PRICE_LEVELS, STANDARD
 from sandbox.sage100.purchasing import PURCHASE_ORDER_STATUSES
 from sandbox.sage100.sales import CLOSING_STATUSES, OPEN_STATUSES
+from sandbox.sage100.schema import TABLES
 from sandbox.sage100.seed import write_seed
 from sandbox.sage100.views import PageQueries
 
@@ -33,6 +34,7 @@ class Sage100Sandbox(AgentSandbox):
     agent_key = BRIDGE_KEY
     unreachable = "Sage 100 is not reachable: no BOI session could be opened."
     backend_class = SandboxBackend
+    tables = TABLES
     api_class = Sage100Api
     backend: SandboxBackend
 

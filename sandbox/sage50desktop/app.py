@@ -22,6 +22,7 @@ from sandbox.sage50desktop.backend import SandboxBackend
 from sandbox.sage50desktop.data import COMPANY_NAME, CUSTOMER_FIELD_LABELS
 from sandbox.sage50desktop.journals import PAYMENT_METHODS
 from sandbox.sage50desktop.ledger import SALES_JOURNAL, SALES_ORDER_JOURNAL, decimal_of
+from sandbox.sage50desktop.schema import TABLES
 from sandbox.sage50desktop.seed import write_seed
 from sandbox.sage50desktop.views import PageQueries
 
@@ -44,6 +45,7 @@ class Sage50DesktopSandbox(AgentSandbox):
     agent_key = AGENT_KEY
     unreachable = "Sage 50 is not reachable: the SDK could not open the company."
     backend_class = SandboxBackend
+    tables = TABLES
     api_class = Sage50Api
     backend: SandboxBackend
 
