@@ -5,13 +5,14 @@ A worker process keeps dozens of runs in flight on threads (flows/inflight.py) b
 run mostly waits on the systems it calls. When many answers come back together, every
 thread holding one competes for the process's GIL, and each of the thousands of hand-overs
 a second (at every database call) costs the kernel and the caches: with 64 runs in flight a
-deal cost about a third more CPU than with 16. A thread takes one of CPU_TURNS turns before
-it runs Python and gives it up for the length of a request to another system
-(`waiting_on_a_system`, in connectors/outbound.py), so the threads with work to do are few
-and the rest wait on a semaphore, which costs nothing. A thread inside a database
-transaction keeps its turn while it waits (none should wait there: no transaction is open
-while a system answers), so it can never wait for a turn held by threads waiting on its
-transaction. A thread that holds no turn (a web request, a test) is not limited.
+deal cost about a third more CPU than with 16. A thread takes one of CLARITY_CPU_TURNS
+turns before it runs Python and gives it up for the length of a request to another system
+(`waiting_on_a_system`: connectors/outbound.py, connectors/odbc/client.py) and of a pause
+(`pause`), so the threads with work to do are few and the rest wait on a semaphore, which
+costs nothing. A thread inside a database transaction keeps its turn while it waits (none
+should wait there: no transaction is open while a system answers), so it can never wait
+for a turn held by threads waiting on its transaction. A thread that holds no turn (a web
+request, a test) is not limited.
 """
 
 import os

@@ -53,7 +53,10 @@ _turns_lock = threading.Lock()
 
 def turn_for(path: str) -> WritersTurn:
     with _turns_lock:
-        return _turns.setdefault(path, WritersTurn(path))
+        turn = _turns.get(path)
+        if turn is None:
+            turn = _turns[path] = WritersTurn(path)
+        return turn
 
 
 def _forget_parents_turns() -> None:

@@ -17,6 +17,7 @@ from typing import Any
 
 import pyodbc
 
+from clarity.cpu_turns import waiting_on_a_system
 from connectors import metering
 from connectors.errors import AuthError, ConnectorError, NotFound, TransientError
 from connectors.odbc.connection_string import UnsafeConnectionString, check_connection_string
@@ -184,9 +185,10 @@ class OdbcReader:
         if self._connection is None:
             self.check_connection_string()
             try:
-                connection = pyodbc.connect(
-                    self._connection_string, autocommit=True, timeout=LOGIN_TIMEOUT_SECONDS
-                )
+                with waiting_on_a_system():
+                    connection = pyodbc.connect(
+                        self._connection_string, autocommit=True, timeout=LOGIN_TIMEOUT_SECONDS
+                    )
                 connection.timeout = QUERY_TIMEOUT_SECONDS
             except pyodbc.Error as exc:
                 error = self.error(exc)
@@ -230,7 +232,8 @@ class OdbcReader:
     def _execute(self, cursor: pyodbc.Cursor, sql: str, params: tuple | list) -> pyodbc.Cursor:
         """Run one query, counted by its outcome (`connectors.metering`)."""
         try:
-            cursor.execute(sql, *params)
+            with waiting_on_a_system():  # the ERP's server answers: another run may work
+                cursor.execute(sql, *params)
         except pyodbc.Error as exc:
             metering.count(self.product.system, self.error(exc))
             raise
