@@ -68,7 +68,6 @@ sys.path.insert(0, str(ROOT / "bench" / "support"))
 
 import procfs  # noqa: E402
 from django.conf import settings  # noqa: E402
-from django.db.models import Avg  # noqa: E402
 from figures import Laps, machine, percentiles, union_seconds  # noqa: E402
 from latency_pairs import (  # noqa: E402
     KINDS,
@@ -79,6 +78,7 @@ from latency_pairs import (  # noqa: E402
     count_by,
     deliver,
     make_pairs,
+    mean_step_ms,
     metered_calls,
     metered_since,
     new_deals,
@@ -86,8 +86,6 @@ from latency_pairs import (  # noqa: E402
     wait_for_runs,
     with_odbc,
 )
-
-from flows.models import RunStep  # noqa: E402
 
 LATENCY_MS = {"streak": 150, "salesforce": 200, "sage_accounting": 300, "sage100": 250}
 IDLE_SECONDS = 3  # at the end, nothing to do: what our processes spend waiting for work
@@ -237,21 +235,6 @@ def capacity(port: int, sandboxes: Sandboxes, pairs: list[Pair]) -> dict:
         deliver(port, deal)
     wait_for_runs(deals)
     return {"began": began, "ended": time.time(), "deals": len(deals), "slots": slots}
-
-
-def mean_step_ms(deals: list[Deal]) -> dict[str, dict[str, int]]:
-    """Where a run's time goes: the mean ms of each step, by kind."""
-    result = {}
-    for kind in KINDS:
-        keys = [deal.key for deal in deals if deal.pair.kind == kind]
-        rows = (
-            RunStep.objects.filter(run__entity_key__in=keys)
-            .values("name")
-            .annotate(ms=Avg("duration_ms"))
-            .order_by("-ms")
-        )
-        result[kind.name] = {row["name"]: round(row["ms"]) for row in rows}
-    return result
 
 
 def main() -> None:

@@ -12,7 +12,7 @@ from typing import Any
 
 import ingest  # the shared harness (bench/ingest.py): Django on a temporary database
 import requests
-from django.db.models import Sum
+from django.db.models import Avg, Sum
 
 from connectors.models import ApiCallCount, Connection, IntegrationPair
 from flows.models import FlowConfig, RunStep, SyncRun
@@ -269,3 +269,18 @@ def metered_since(before: dict[str, int]) -> dict[str, int]:
 
 def count_by(names: list[str]) -> dict[str, int]:
     return {name: names.count(name) for name in sorted(set(names))}
+
+
+def mean_step_ms(deals: list[Deal]) -> dict[str, dict[str, int]]:
+    """Where a run's time goes: the mean ms of each step, by kind."""
+    result = {}
+    for kind in KINDS:
+        keys = [deal.key for deal in deals if deal.pair.kind == kind]
+        rows = (
+            RunStep.objects.filter(run__entity_key__in=keys)
+            .values("name")
+            .annotate(ms=Avg("duration_ms"))
+            .order_by("-ms")
+        )
+        result[kind.name] = {row["name"]: round(row["ms"]) for row in rows}
+    return result
