@@ -149,7 +149,7 @@ def history_of(ctx: StepContext, customer: dict[str, Any]) -> list[stats.Deal]:
         for run_id, deal in decode_runs(ctx, missing).items():
             found[keys[run_id]] = deal
             decoded.put(keys[run_id], deal)
-    return [deal for deal in found.values() if deal is not None and deal is not MISSING]
+    return [deal for deal in found.values() if deal is not None]  # None: no document made
 
 
 def decode_runs(ctx: StepContext, run_ids: list[int]) -> dict[int, stats.Deal | None]:
