@@ -33,10 +33,9 @@ from connectors.errors import (
     TransientError,
     ValidationError,
 )
-from connectors.outbound import SCHEMES, GuardedSession
+from connectors.outbound import SAFE_METHODS, SCHEMES, GuardedSession
 
 DEFAULT_TIMEOUT = (5.0, 30.0)  # connect, read (seconds)
-SAFE_METHODS = ("GET", "HEAD")
 READ_RETRY_DELAYS = (0.2, 1.0)  # pauses before a failed read is tried again
 MESSAGE_CHARS = 500  # of a system's own error message
 MESSAGE_KEYS = ("message", "error_description", "error", "detail")  # a plain JSON error

@@ -331,6 +331,16 @@ def _forget_parents_connections() -> None:
 os.register_at_fork(after_in_child=_forget_parents_connections)
 
 
+SAFE_METHODS = frozenset({"GET", "HEAD"})  # requests that change nothing at the system
+
+
+def writes_sent() -> int:
+    """How many requests that may change something at a system (any method but GET and
+    HEAD) this thread has sent: the runner writes a step's result at once only after a step
+    that sent one (flows/step_records.py)."""
+    return getattr(_kept, "writes", 0)
+
+
 def thread_adapter() -> GuardedAdapter:
     """This thread's guarded adapter, whose pools keep connections open per host for every
     client the thread uses: a run builds new clients, the sockets outlive them."""
@@ -362,5 +372,7 @@ class GuardedSession(requests.Session):
 
     def send(self, request: requests.PreparedRequest, **kwargs: Any) -> requests.Response:
         check_url(request.url or "")
+        if request.method not in SAFE_METHODS:
+            _kept.writes = writes_sent() + 1
         with waiting_on_a_system():  # another run thread may use the CPU meanwhile
             return super().send(request, **kwargs)

@@ -51,7 +51,29 @@ def insert_row(model: type[Model], **values: Any) -> int:
     """Insert one row of `model` (foreign keys by `<name>_id`) on the default database; its
     primary key."""
     database = connections[DEFAULT_DB_ALIAS]
-    sql, fields, defaults, stamps, json_fields = prepared(model, DEFAULT_DB_ALIAS)
+    sql = prepared(model, DEFAULT_DB_ALIAS)[0]
+    with database.cursor() as cursor:
+        cursor.execute(sql, row_params(model, values))
+        if database.features.can_return_columns_from_insert:
+            return cursor.fetchone()[0]
+        return cursor.lastrowid
+
+
+def insert_rows(model: type[Model], rows: list[dict[str, Any]]) -> None:
+    """Insert rows of `model` in one statement sent once with every row's values (the
+    runner's step results, several at a time)."""
+    if not rows:
+        return
+    sql = prepared(model, DEFAULT_DB_ALIAS)[0].partition(" RETURNING ")[0]
+    with connections[DEFAULT_DB_ALIAS].cursor() as cursor:
+        cursor.executemany(sql, [row_params(model, values) for values in rows])
+
+
+def row_params(model: type[Model], values: dict[str, Any]) -> list[Any]:
+    """The INSERT's parameters for a row given by `values`: adapted through their fields,
+    defaults for the fields not given, now for the stamped ones."""
+    database = connections[DEFAULT_DB_ALIAS]
+    _, fields, defaults, stamps, json_fields = prepared(model, DEFAULT_DB_ALIAS)
     now = timezone.now()
     now_as: dict[type[Field], Any] = {}  # adapted once a row for each kind of stamped field
     params = []
@@ -68,8 +90,4 @@ def insert_row(model: type[Model], **values: Any) -> int:
             params.append(now_as[kind])
         else:
             params.append(default)
-    with database.cursor() as cursor:
-        cursor.execute(sql, params)
-        if database.features.can_return_columns_from_insert:
-            return cursor.fetchone()[0]
-        return cursor.lastrowid
+    return params

@@ -29,6 +29,7 @@ from connectors.errors import (
     RateLimited,
     TransientError,
 )
+from connectors.outbound import writes_sent
 from connectors.services import record_outcome
 from flows.backoff import backoff_seconds
 from flows.base import AwaitApproval, Rejected, StepContext, StepOutputs
@@ -38,7 +39,6 @@ from flows.leases import (
     claim,
     give_back,
     kept,
-    owned,
     pass_on,
     runs_in_flight,
     stop_requested,
@@ -48,7 +48,7 @@ from flows.models import Approval, RunStep, SyncRun
 from flows.queue import enqueue_at, enqueue_id
 from flows.redaction import redact, redact_text
 from flows.registry import FLOWS
-from flows.rows import insert_row
+from flows.step_records import StepRecords
 from flows.steps.notes import tell_after_failure
 
 logger = logging.getLogger(__name__)
@@ -103,25 +103,28 @@ def run_here(run_id: int) -> str:
 
 
 def run_steps(run: SyncRun) -> str:
-    """Each step not yet done, its result written while the run is still this attempt's."""
+    """Each step not yet done, its result written while the run is still this attempt's:
+    at once after a step that sent a write, else with the next write (flows/step_records)."""
     flow = FLOWS[run.flow_config.flow]
     # The label, summary and document a step sets are written with its result (`unsaved`).
     ctx = StepContext(run=run, flow=flow, outputs=StepOutputs(done_outputs(run)), unsaved={})
+    records = StepRecords(run)
     written: dict[str, Any] = dict(ctx.outputs.outputs)  # outputs as written: redacted
     progressed = False  # did this attempt get any step done?
     unanswered = run.error_class == TransientError.__name__  # how the last attempt ended
     for order, step in enumerate(flow.steps, start=1):
         if stop_requested():
+            records.write()  # the next attempt starts after the steps done
             if not give_back(run):
                 raise LeaseLost(f"run {run.pk} attempt {run.attempt}")
             return "given back: the worker is stopping"
         if step.name in ctx.outputs:
-            output = ctx.outputs.outputs[step.name]
-            with owned(run):
-                record_step(run, order, step.name, RunStep.Status.SKIPPED, {}, output)
+            records.add(
+                order, step.name, RunStep.Status.SKIPPED, {}, ctx.outputs.outputs[step.name]
+            )
             continue
         ctx.outputs.start_step()
-        started = time.monotonic()
+        started, writes = time.monotonic(), writes_sent()
         # The work whose outcome is the systems' health; the first step of an attempt after
         # one that got no answer is the step that got none, tried again.
         call, again = f"run {run.pk}: {step.name}", unanswered and not progressed
@@ -131,10 +134,11 @@ def run_steps(run: SyncRun) -> str:
             duration = time.monotonic() - started
             record_outcome((run.pair.crm, run.pair.erp), exc, call, again)
             step_input = input_of(ctx, order, written)
-            with owned(run, **ctx.take_unsaved()):
-                record_step(
-                    run, order, step.name, RunStep.Status.FAILED, step_input, {}, exc, duration
-                )
+            records.add(
+                order, step.name, RunStep.Status.FAILED, step_input, {}, exc, duration,
+                **ctx.take_unsaved(),
+            )  # fmt: skip
+            with records.written():
                 if progressed:
                     restart_attempt_budget(run)
                 outcome = settle_failure(run, exc)
@@ -143,15 +147,16 @@ def run_steps(run: SyncRun) -> str:
         record_outcome(used_connections(ctx), call=call, again=again)
         references = {**run.references, **(output.get("references") or {})}
         also = {"references": references} if references != run.references else {}
-        with owned(run, **also, **ctx.take_unsaved()):
-            written[step.name] = record_step(
-                run, order, step.name, RunStep.Status.SUCCEEDED, input_of(ctx, order, written),
-                output, duration=time.monotonic() - started,
-            )  # fmt: skip
+        written[step.name] = records.add(
+            order, step.name, RunStep.Status.SUCCEEDED, input_of(ctx, order, written), output,
+            duration=time.monotonic() - started, **also, **ctx.take_unsaved(),
+        )  # fmt: skip
+        if writes_sent() != writes:
+            records.write()
         run.references = references
         ctx.outputs[step.name] = output
         progressed = True
-    finish_held(run, Status.SUCCEEDED, **NO_ERROR)  # an earlier attempt's error is history now
+    finish_held(run, Status.SUCCEEDED, records, **NO_ERROR)  # an earlier error is history now
     return "succeeded"
 
 
@@ -195,40 +200,6 @@ def done_outputs(run: SyncRun) -> dict[str, dict[str, Any]]:
     return {step.name: step.output for step in steps}
 
 
-def record_step(
-    run: SyncRun,
-    order: int,
-    name: str,
-    status: str,
-    step_input: dict[str, Any],
-    output: dict[str, Any],
-    error: Exception | None = None,
-    duration: float = 0.0,
-) -> dict[str, Any]:
-    """Write the step's result; `step_input` comes redacted (input_of), and a succeeded step's
-    references reach the run in the fencing UPDATE (run_steps). Returns the output as
-    written, redacted: what later steps' inputs show."""
-    written = redact(output)
-    insert_row(
-        RunStep,
-        run_id=run.pk,
-        attempt=run.attempt,
-        order=order,
-        name=name,
-        status=status,
-        input=step_input,
-        output=written,
-        error=redact_text(describe(error)) if error else "",
-        duration_ms=int(duration * 1000),
-        started_at=timezone.now() - timedelta(seconds=duration),
-    )
-    return written
-
-
-def describe(error: Exception) -> str:
-    return f"{type(error).__name__}: {error}"
-
-
 def finish(run: SyncRun, status: str, **fields: Any) -> None:
     now = timezone.now()
     SyncRun.objects.filter(pk=run.pk).update(
@@ -238,17 +209,19 @@ def finish(run: SyncRun, status: str, **fields: Any) -> None:
     wake_next_of_key(run)
 
 
-def finish_held(run: SyncRun, status: str, **fields: Any) -> None:
-    """`finish` in the fencing UPDATE itself: one write, made only if the run is still this
-    attempt's, else LeaseLost and nothing written."""
+def finish_held(run: SyncRun, status: str, records: StepRecords, **fields: Any) -> None:
+    """`finish` in the fencing UPDATE itself, with the step results still kept: one
+    transaction, written only if the run is still this attempt's, else LeaseLost and nothing
+    written."""
     now = timezone.now()
     with transaction.atomic():
         finished = update_held(
             run, status=status, finished_at=now, lease_until=None, lease_owner="",
-            updated_at=now, **fields,
+            updated_at=now, **records.take_fields(), **fields,
         )  # fmt: skip
         if not finished:
             raise LeaseLost(f"run {run.pk} attempt {run.attempt}")
+        records.insert()
         wake_next_of_key(run)
 
 

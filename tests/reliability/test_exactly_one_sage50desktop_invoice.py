@@ -29,7 +29,7 @@ GOOD_WHOLESALE_DEALS = ("WHL-3001", "WHL-3004", "WHL-3013", "WHL-3016", "WHL-301
 FAULTY_DEALS = 10
 SALES_JOURNAL = 3  # JrnlHdr.JrnlKey_Journal of Sage 50 US's sales journal (invoices)
 AGENT_LATENCY_MS = 2000  # each agent call takes 2 s: time to kill a worker inside one
-INTO_THE_INVOICE_CALL = 0.5  # seconds after the step before it, well inside its 2 s
+INTO_THE_INVOICE_CALL = 0.5  # seconds after the customer step, well inside the 2 s call
 # Renewed every 3.3 s (or extended by a write), so it lapses at most 10 s after the kill:
 # Sage has finished the dead worker's write by then (1.5 s after), and the retry must find
 # that invoice. Not shorter: on a loaded machine a lease this short lapses under a live
@@ -141,10 +141,12 @@ def test_a_worker_killed_inside_the_invoice_write_leaves_a_run_that_finishes_wit
     assert shared.deliver_streak(client, pair, token, box).status_code == 200
     run = SyncRun.objects.get(pair=pair, entity_key=box["key"])
 
-    def invoice_next() -> bool:  # the customer made, the invoice the next call
+    def invoice_next() -> bool:
+        """The customer made (a write: its step is written at once); the steps between it
+        and the invoice read Sage's company file over ODBC, so the invoice is the next call."""
         run.refresh_from_db()
         steps = set(run.steps.values_list("name", flat=True))
-        return run.status == SyncRun.Status.RUNNING and "ledger_accounts" in steps
+        return run.status == SyncRun.Status.RUNNING and "customer" in steps
 
     assert wait_for(invoice_next, timeout=30, every=0.05)
     time.sleep(INTO_THE_INVOICE_CALL)

@@ -1,8 +1,8 @@
 """What a run costs the database besides its steps' own work (flows/runner.py,
-flows/leases.py): one fencing UPDATE per step (carrying the step's references), one that
-both fences and finishes the run, no metering write after each run while others are in
-flight, and one lease keeper per process renewing every run in flight with one UPDATE,
-rather than a thread and a query per run."""
+flows/leases.py, flows/step_records.py): the results of steps that sent no write written
+together in the fencing UPDATE that finishes the run, no metering write after each run while
+others are in flight, and one lease keeper per process renewing every run in flight with one
+UPDATE, rather than a thread and a query per run."""
 
 import threading
 import time
@@ -26,21 +26,25 @@ def statements(captured: CaptureQueriesContext) -> list[str]:
 
 
 @pytest.mark.django_db
-def test_a_two_step_run_takes_nine_statements_each_write_fenced(config, script, new_run):
+def test_a_two_step_run_without_writes_takes_six_statements_and_one_fence(config, script, new_run):
     run = new_run()
     metering.flush()  # API calls earlier tests of this process counted, saved at a run's end
     with CaptureQueriesContext(connection) as captured:
         assert execute_run(run.pk) == "succeeded"
     sql = statements(captured)
-    # claim, read the run, read the steps done; per step: the fencing UPDATE (which takes the
-    # step's references to the run) and the step's row; the fencing UPDATE that finishes the
-    # run, and a look for the record's next run.
-    assert len(sql) == 9, "\n".join(sql)
+    # claim, read the run, read the steps done; then, neither step having sent a write, one
+    # fencing UPDATE that finishes the run with both steps' references, one INSERT for both
+    # steps' rows, and a look for the record's next run.
+    assert len(sql) == 6, "\n".join(sql)
     fences = [s for s in sql if s.startswith("UPDATE") and '"attempt" = ' in s.split("WHERE")[1]]
-    assert len(fences) == 3  # both steps' writes and the finish only if still this attempt's
+    assert len(fences) == 1  # written only if the run is still this attempt's
     run.refresh_from_db()
     assert run.status == Status.SUCCEEDED and run.lease_owner == ""
     assert run.references == {"sage_customer": "00-ACME", "sage_order": "0000123"}
+    assert list(run.steps.values_list("name", "status")) == [
+        ("first", "succeeded"),
+        ("second", "succeeded"),
+    ]
 
 
 @pytest.mark.django_db(transaction=True)

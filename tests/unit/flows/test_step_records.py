@@ -1,0 +1,85 @@
+"""When a step's result reaches the database (flows/step_records.py): a step that sent a
+write to a system is written before the next step starts, with the results of the steps
+before it that sent none; those wait for it, so a run costs a few commits, not one a step.
+The steps here call a real local server (the echo sandbox) through the connectors' client."""
+
+import pytest
+
+from connectors.http import HttpClient
+from flows.base import Flow, Step
+from flows.models import RunStep
+from flows.registry import FLOWS
+from flows.runner import execute_run
+from sandbox.core.server import start
+from tests.integration.echo_sandbox import EchoSandbox
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+@pytest.fixture
+def echo(tmp_path):
+    running = start("echo", EchoSandbox(tmp_path))
+    yield HttpClient("Echo", running.url)
+    running.stop()
+
+
+def written(run_id: int) -> list[str]:
+    return list(
+        RunStep.objects.filter(run_id=run_id).order_by("order").values_list("name", flat=True)
+    )
+
+
+def test_a_step_that_sent_a_write_is_written_at_once_with_those_before_it(
+    config, new_run, monkeypatch, echo
+):
+    seen: dict[str, list[str]] = {}
+
+    def step(name: str, call=None):
+        def run(ctx):
+            seen[name] = written(ctx.run.pk)  # what the database held when the step began
+            if call:
+                call()
+            return {"references": {name: "1"}}
+
+        return Step(name, run)
+
+    flow = Flow(
+        name="test_flow", label="Test flow", description="",
+        steps=(
+            step("map"),
+            step("read", lambda: echo.get("/api/status/200")),  # a read: no write sent
+            step("send", lambda: echo.post("/api/items", json={})),
+            step("after"),
+            step("last"),
+        ),
+    )  # fmt: skip
+    monkeypatch.setitem(FLOWS, "test_flow", flow)
+    run = new_run()
+    assert execute_run(run.pk) == "succeeded"
+    assert seen == {
+        "map": [],
+        "read": [],
+        "send": [],
+        "after": ["map", "read", "send"],  # written together, once "send" had sent its write
+        "last": ["map", "read", "send"],
+    }
+    assert written(run.pk) == ["map", "read", "send", "after", "last"]  # with the run's end
+    run.refresh_from_db()
+    assert run.references == {name: "1" for name in ("map", "read", "send", "after", "last")}
+
+
+def test_a_failing_step_is_written_with_the_results_that_waited(config, new_run, monkeypatch):
+    def fails(ctx):
+        raise ValueError("The item code WIDGET-999 is not on file.")
+
+    flow = Flow(
+        name="test_flow", label="Test flow", description="",
+        steps=(Step("map", lambda ctx: {"customer": "C-1"}), Step("second", fails)),
+    )  # fmt: skip
+    monkeypatch.setitem(FLOWS, "test_flow", flow)
+    run = new_run()
+    assert execute_run(run.pk) == "failed"
+    assert list(run.steps.order_by("order").values_list("name", "status", "output")) == [
+        ("map", "succeeded", {"customer": "C-1"}),
+        ("second", "failed", {}),
+    ]
