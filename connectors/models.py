@@ -224,3 +224,13 @@ class ApiBudget(models.Model):
 
     def __str__(self) -> str:
         return f"{self.key}: {self.rate:g}/s"
+
+
+class ConfigurationGeneration(models.Model):
+    """One row whose token changes with every change to what runs read about how to run
+    (`connectors.configuration`): processes keep what they read under it."""
+
+    token = models.CharField(max_length=32)
+
+    def __str__(self) -> str:
+        return self.token

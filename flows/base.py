@@ -9,8 +9,9 @@ attempt of the run, so a retried write is recognised by the system or by our own
 from collections.abc import Callable, Iterator, MutableMapping
 from dataclasses import dataclass, field
 from functools import cached_property
-from typing import Any
+from typing import Any, TypeVar
 
+from connectors import configuration
 from connectors.base import WebhookEvent
 from connectors.crm_role import CrmRole
 from connectors.erp_role import ErpRole
@@ -19,6 +20,7 @@ from connectors.roles import CAPABILITY_WORDS, TOPIC_WORDS
 from connectors.services import connector_for
 from flows.models import FlowConfig, SyncRun
 
+T = TypeVar("T")
 LABEL_SEPARATOR = " · "  # between the names of a run's label
 
 
@@ -95,8 +97,7 @@ class StepContext:
     # them with the step's result, in the same UPDATE (`take_unsaved`). None: saved at once
     # (a context outside a run's attempt).
     unsaved: dict[str, Any] | None = None
-    # What steps read once per attempt and share (the mapping's versions, tables, rates):
-    # kept for this attempt alone, so a user's edit is used by the very next run.
+    # What steps work out once per attempt and share: kept for this attempt alone.
     per_attempt: dict[str, Any] = field(default_factory=dict)
 
     @property
@@ -109,6 +110,17 @@ class StepContext:
 
     def option(self, name: str) -> Any:
         return self.flow.option(self.config.options, name)
+
+    @cached_property
+    def generation(self) -> str:
+        """The configuration generation this attempt works under, read once."""
+        return configuration.generation()
+
+    def kept(self, key: tuple[Any, ...], read: Callable[[], T]) -> T:
+        """What the process read of the configuration (mappings, lookup tables, rates, rule
+        sets, subscriptions, schemas) for `key` in this generation, else `read()`: a user's
+        edit is used by the very next run (connectors/configuration.py)."""
+        return configuration.kept(self.generation, key, read)
 
     @cached_property
     def crm(self) -> CrmRole:

@@ -11,6 +11,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django_q.tasks import async_task
 
+from connectors.configuration import Kept, read_now
 from connectors.models import IntegrationPair
 from flows.models import Delivery, Subscription
 
@@ -18,16 +19,23 @@ EVENTS = ("customer.created", "order.created", "invoice.created", "payment.recei
           "inventory.changed")  # fmt: skip
 
 
-def publish(pair: IntegrationPair, name: str, payload: dict[str, Any], key: str) -> int:
+def publish(
+    pair: IntegrationPair, name: str, payload: dict[str, Any], key: str, kept: Kept = read_now
+) -> int:
     """Deliver `name` to every subscription that wants it; returns how many new deliveries.
 
     `key` names the event (e.g. the Sage order number): publishing it again creates nothing.
+    A run passes its `kept` (StepContext.kept): the subscriptions are read once a generation.
     """
+    subscriptions = kept(
+        ("subscriptions",), lambda: list(Subscription.objects.filter(enabled=True))
+    )
+    wanted = [subscription for subscription in subscriptions if subscription.wants(pair, name)]
     created = 0
+    if not wanted:
+        return created
     with transaction.atomic():
-        for subscription in Subscription.objects.filter(enabled=True):
-            if not subscription.wants(pair, name):
-                continue
+        for subscription in wanted:
             now = timezone.now()
             try:
                 with transaction.atomic():

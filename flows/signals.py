@@ -1,6 +1,6 @@
 """What the flows app hooks into when it is ready: audit of its models, flows offered to
-each new pair, its repeating schedules after every migrate, and its section of
-configuration exports."""
+each new pair, its repeating schedules after every migrate, its section of configuration
+exports, and the models whose changes begin a configuration generation."""
 
 from typing import Any
 
@@ -10,10 +10,12 @@ from django.conf import settings
 from django.db.models.signals import post_migrate, post_save
 
 from clarity.schedules import every_night, repeat_every
+from connectors import configuration
 from connectors.models import IntegrationPair
 from flows import config_section as section
 from flows.models import Approval, FlowConfig, Subscription
 from flows.registry import flows_for
+from flows.rule_models import RuleSetVersion
 from mappings.config_transfer import PairSection, register_pair_section
 
 
@@ -21,6 +23,7 @@ def connect() -> None:
     auditlog.register(FlowConfig)
     auditlog.register(Approval)
     auditlog.register(Subscription, exclude_fields=["secrets"])
+    configuration.watch(RuleSetVersion, Subscription)  # runs keep them per process
     post_save.connect(offer_flows_to_new_pair, sender=IntegrationPair,
                       dispatch_uid="flows.offer_flows")  # fmt: skip
     post_migrate.connect(ensure_schedules, dispatch_uid="flows.sweeper")

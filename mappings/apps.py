@@ -8,10 +8,12 @@ class MappingsConfig(AppConfig):
     name = "mappings"
 
     def ready(self) -> None:
-        """Every change to a mapping, a lookup table or a rate is in the audit log, and a
-        new pair gets the shipped default mappings, so it works before anyone edits one."""
+        """Every change to a mapping, a lookup table or a rate is in the audit log and
+        begins a configuration generation (runs keep them per process), and a new pair gets
+        the shipped default mappings, so it works before anyone edits one."""
         from auditlog.registry import auditlog
 
+        from connectors import configuration
         from connectors.models import IntegrationPair
         from mappings import models
         from mappings.versions import give_new_pair_default_mappings
@@ -21,6 +23,10 @@ class MappingsConfig(AppConfig):
         auditlog.register(models.LookupTable)
         auditlog.register(models.LookupEntry)
         auditlog.register(models.CurrencyRate)
+        configuration.watch(
+            models.Mapping, models.MappingVersion, models.LookupTable, models.LookupEntry,
+            models.CurrencyRate,
+        )  # fmt: skip
         post_save.connect(
             give_new_pair_default_mappings,
             sender=IntegrationPair,

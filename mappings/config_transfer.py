@@ -26,6 +26,7 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
+from connectors import configuration
 from connectors.models import IntegrationPair
 from mappings.config_checks import ConfigError, check_document, read_document
 from mappings.config_plans import ImportPlan, MappingPlan, RatePlan, SectionPlan, TablePlan
@@ -324,6 +325,8 @@ def apply_table(pair: IntegrationPair | None, plan: TablePlan) -> None:
         LookupEntry.objects.create(table=table, key=key, value=value)
     for key, (_, value) in plan.changed.items():
         table.entries.filter(key=key).update(value=value)
+    if plan.changed:
+        configuration.changed()  # an UPDATE sends no signal
 
 
 def pairs_by_slug(slugs: list[str]) -> list[IntegrationPair]:

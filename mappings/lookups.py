@@ -2,10 +2,11 @@
 
 `PairEnvironment` reads a pair's tables and rates once, when first asked, and keeps them for
 the run: a mapping that converts no currency (a deal in the base currency) reads no rates.
-A run makes one (`flows.steps.mapping.environment`) and never keeps it past the run, so a
-user's edit is used by the very next run. The plain `StaticEnvironment` and `LookupData`
-live in `mappings.environment`, which the engine imports (never the models); they are
-re-exported here, where callers have always found them.
+A run makes one (`flows.steps.mapping_data.environment`) and never keeps it past the run;
+what it reads comes through the run's `kept` (the configuration's generation,
+connectors/configuration.py), so a user's edit is used by the very next run. The plain
+`StaticEnvironment` and `LookupData` live in `mappings.environment`, which the engine imports
+(never the models); they are re-exported here, where callers have always found them.
 """
 
 from datetime import date
@@ -14,6 +15,7 @@ from typing import Any
 
 from django.db.models import F, Q
 
+from connectors.configuration import Kept, read_now
 from connectors.models import IntegrationPair
 from mappings.environment import LookupData, StaticEnvironment
 from mappings.models import CurrencyRate, LookupEntry, LookupTable
@@ -24,20 +26,28 @@ __all__ = ["LookupData", "PairEnvironment", "StaticEnvironment", "current_rates"
 class PairEnvironment(StaticEnvironment):
     """A pair's lookup tables (its own over global ones) and its latest rates as of a day."""
 
-    def __init__(self, pair: IntegrationPair, on: date | None = None) -> None:
+    def __init__(
+        self, pair: IntegrationPair, on: date | None = None, kept: Kept = read_now
+    ) -> None:
         super().__init__(base_currency=pair.base_currency)
         self.pair = pair
         self.on = on
         self.rates_read = False
+        self.kept = kept
 
     def lookup(self, name: str) -> LookupData | None:
         if name not in self.lookups:
-            self.lookups[name] = load_table(self.pair, name)
+            self.lookups[name] = self.kept(
+                ("lookup table", self.pair.pk, name), lambda: load_table(self.pair, name)
+            )
         return self.lookups[name]
 
     def rate(self, source: str, target: str) -> Decimal | None:
         if not self.rates_read:
-            self.rates = StaticEnvironment(rates=current_rates(self.pair, self.on)).rates
+            rates = self.kept(
+                ("rates", self.pair.pk, self.on), lambda: current_rates(self.pair, self.on)
+            )
+            self.rates = StaticEnvironment(rates=rates).rates
             self.rates_read = True
         return super().rate(source, target)
 

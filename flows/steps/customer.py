@@ -38,6 +38,7 @@ def find_or_create_customer(ctx: StepContext) -> dict[str, Any]:
             "customer.created",
             {"crm_id": crm_id, "sage_id": found.ref, "name": found.name, "customer": customer},
             found.ref,
+            ctx.kept,
         )
     return {
         "customer_ref": found.ref,

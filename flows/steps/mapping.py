@@ -6,13 +6,12 @@ review (`NeedsReview`: failed, visible in the error queue, retried once the rate
 """
 
 from dataclasses import replace
-from datetime import datetime
 from typing import Any
 
 from clarity.formats import plain_number
 from connectors.base import FieldInfo
 from connectors.errors import ValidationError
-from connectors.models import Connection, SchemaCache
+from connectors.models import Connection
 from connectors.roles import EntityNames
 from connectors.services import cached_schema
 from flows.base import StepContext
@@ -113,48 +112,28 @@ def to_erp_with_warnings(
     return result.output, [issue.to_dict() for issue in result.issues if issue.level == "warning"]
 
 
-# The ERP schemas as the mappings check them, built once per process: by connection and
-# entities, each with the stamps of the SchemaCache rows it was built from, and used while a
-# run's one read of those stamps finds them unchanged (a refresh changes them).
-Stamps = tuple[tuple[str, int, datetime], ...]
-_erp_schemas: dict[tuple[int, str, str, str], tuple[Stamps, tuple[FieldInfo, ...]]] = {}
-
-
 def erp_schema(ctx: StepContext, names: EntityNames) -> list[FieldInfo]:
     """The ERP entity's fields (cached), with its lines' fields as `lines[].Field`. None is
     required here: Sage assigns the keys (CustomerNo, SalesOrderNo, LineKey) on create, and
-    the mappings mark the fields they must fill."""
+    the mappings mark the fields they must fill. Built once per process and configuration
+    generation (a refreshed schema begins a new one)."""
     connection = ctx.pair.erp
-    entities = [names.entity, *([names.lines] if names.lines else [])]
-    stamps = tuple(
-        SchemaCache.objects.filter(connection=connection, entity__in=entities)
-        .order_by("entity")
-        .values_list("entity", "pk", "fetched_at")
-    )
-    key = (connection.pk, names.entity, names.lines, names.lines_field)
-    kept = _erp_schemas.get(key)
-    if kept is not None and kept[0] == stamps:
-        return list(kept[1])
-    fields, built_from = built_erp_schema(connection, names)
-    _erp_schemas[key] = (built_from, tuple(fields))
-    return fields
+    key = ("erp schema", connection.pk, names.entity, names.lines, names.lines_field)
+    return list(ctx.kept(key, lambda: tuple(built_erp_schema(connection, names))))
 
 
-def built_erp_schema(connection: Connection, names: EntityNames) -> tuple[list[FieldInfo], Stamps]:
-    """`erp_schema` from the cached rows (discovered live when absent), and the stamps of
-    the rows it was built from."""
-    fields, cache = cached_schema(connection, names.entity)
-    fields = [replace(f, required=False) for f in fields]
+def built_erp_schema(connection: Connection, names: EntityNames) -> list[FieldInfo]:
+    """`erp_schema` from the cached rows (discovered live when absent)."""
+    fields = [replace(f, required=False) for f in cached_schema(connection, names.entity)[0]]
     if not names.lines:
-        return fields, ((cache.entity, cache.pk, cache.fetched_at),)
-    line_fields, line_cache = cached_schema(connection, names.lines)
+        return fields
+    line_fields = cached_schema(connection, names.lines)[0]
     lines = names.lines_field
-    rows = sorted((row.entity, row.pk, row.fetched_at) for row in (cache, line_cache))
     return [
         *fields,
         FieldInfo(lines, "Lines", "list", required=True),
         *(replace(f, name=f"{lines}[].{f.name}", required=False) for f in line_fields),
-    ], tuple(rows)
+    ]
 
 
 def crm_field(ctx: StepContext, spec: dict[str, Any], issue: Issue) -> str:

@@ -1,12 +1,13 @@
 """What one attempt of a run reads to map its records: the pair's active mapping versions
-and its lookup tables and rates, each read once per attempt and shared by its steps (the
-deal's read names the fields the mappings read; mapping, item matching and the anomaly
-checks use the versions and tables)."""
+and its lookup tables and rates, shared by its steps (the deal's read names the fields the
+mappings read; mapping, item matching and the anomaly checks use the versions and tables).
+They are kept per process in the configuration's generation (`StepContext.kept`)."""
 
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from connectors.models import IntegrationPair
 from flows.base import StepContext
 from mappings.lookups import PairEnvironment
 from mappings.models import Mapping, MappingVersion
@@ -14,12 +15,9 @@ from mappings.models import Mapping, MappingVersion
 
 @dataclass
 class RunMappingData:
-    """What one attempt of a run reads to map its records, read once and kept for it alone:
-    the pair's active mapping versions, the version a replay chose, the lookup tables and
-    rates. Nothing a user can edit outlives the attempt, so an edit is used by the very next
-    run (a version's spec is kept per process, `_specs`: a version never changes)."""
+    """What one attempt of a run maps with: the version a replay chose, the lookup tables
+    and rates."""
 
-    versions: dict[tuple[str, str, str], MappingVersion] | None = None
     chosen: MappingVersion | None = None
     chosen_read: bool = False
     environment: PairEnvironment | None = None
@@ -40,19 +38,22 @@ _specs: dict[tuple[int, datetime], dict[str, Any]] = {}
 
 
 def active_versions(ctx: StepContext) -> dict[tuple[str, str, str], MappingVersion]:
-    """The pair's active version of each mapping by (direction, source, target), read in one
-    query on first use in the run; where two mappings share a key, the first by name."""
-    data = run_data(ctx)
-    if data.versions is None:
-        data.versions = {}
-        rows = Mapping.objects.filter(pair=ctx.pair, active_version__isnull=False)
-        for mapping in rows.select_related("active_version").defer("active_version__spec"):
-            version = mapping.active_version
-            version.spec = version_spec(version)
-            version.mapping = mapping
-            key = (mapping.direction, mapping.source_entity, mapping.target_entity)
-            data.versions.setdefault(key, version)
-    return data.versions
+    """The pair's active version of each mapping by (direction, source, target); where two
+    mappings share a key, the first by name."""
+    return ctx.kept(("mapping versions", ctx.pair.pk), lambda: read_active_versions(ctx.pair))
+
+
+def read_active_versions(pair: IntegrationPair) -> dict[tuple[str, str, str], MappingVersion]:
+    versions: dict[tuple[str, str, str], MappingVersion] = {}
+    rows = Mapping.objects.filter(pair=pair, active_version__isnull=False)
+    for mapping in rows.select_related("active_version").defer("active_version__spec"):
+        version = mapping.active_version
+        version.spec = version_spec(version)
+        version.mapping = mapping
+        versions.setdefault(
+            (mapping.direction, mapping.source_entity, mapping.target_entity), version
+        )
+    return versions
 
 
 def version_spec(version: MappingVersion) -> dict[str, Any]:
@@ -67,5 +68,5 @@ def environment(ctx: StepContext) -> PairEnvironment:
     """The pair's lookup tables and rates for the run: each read once, when first used."""
     data = run_data(ctx)
     if data.environment is None:
-        data.environment = PairEnvironment(ctx.pair)
+        data.environment = PairEnvironment(ctx.pair, kept=ctx.kept)
     return data.environment

@@ -33,7 +33,7 @@ def decimal(value: Any) -> Decimal:
 def rate_to_base(ctx: StepContext, currency: str) -> Decimal:
     """Base units per unit of `currency` (not the base) from the pair's rates."""
     base = ctx.pair.base_currency
-    rate = PairEnvironment(ctx.pair).rate(currency, base)
+    rate = PairEnvironment(ctx.pair, kept=ctx.kept).rate(currency, base)
     if not rate:
         raise NeedsReview(
             f"No {currency} → {base} exchange rate: add it under Currency rates, then retry.",

@@ -47,8 +47,12 @@ logger = logging.getLogger(__name__)
 __all__ = ["RULES", "apply_rules"]
 
 
+def latest_rules(config: FlowConfig) -> RuleSetVersion | None:
+    return RuleSetVersion.objects.filter(flow_config=config).order_by("-number").first()
+
+
 def apply_rules(ctx: StepContext) -> dict[str, Any]:
-    version = RuleSetVersion.objects.filter(flow_config=ctx.config).order_by("-number").first()
+    version = ctx.kept(("rule set", ctx.config.pk), lambda: latest_rules(ctx.config))
     if version is None or not version.rules:
         return {"version": None, "met": []}
     mapped = ctx.outputs[MAP_DEAL]

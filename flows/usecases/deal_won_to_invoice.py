@@ -80,6 +80,7 @@ def create_invoice(ctx: StepContext) -> dict[str, Any]:
             "currency": canonical.get("currency"),
         },
         invoice.id,
+        ctx.kept,
     )
     return {
         "invoice_id": invoice.id,

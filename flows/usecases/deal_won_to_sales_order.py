@@ -76,6 +76,7 @@ def create_sales_order(ctx: StepContext) -> dict[str, Any]:
             "currency": canonical.get("currency"),
         },
         number,
+        ctx.kept,
     )
     return {
         "sales_order_no": number,

@@ -41,7 +41,7 @@ def accepts(config: FlowConfig, event: WebhookEvent) -> bool:
 def read_stock(ctx: StepContext) -> dict[str, Any]:
     """The item's quantity on hand now, over the warehouses that count."""
     stock = level_of(ctx, ctx.erp.read_stock(ctx.run.entity_key.partition(":")[2]))
-    publish(ctx.pair, "inventory.changed", stock, f"run-{ctx.run.pk}")
+    publish(ctx.pair, "inventory.changed", stock, f"run-{ctx.run.pk}", ctx.kept)
     return stock
 
 

@@ -93,6 +93,7 @@ def read_payment(ctx: StepContext) -> dict[str, Any]:
         "payment.received",
         to_json(payment) | {"invoices": read.invoices},
         ctx.run.entity_key,
+        ctx.kept,
     )
     return {"payment": to_json(payment), "invoices": read.invoices}
 

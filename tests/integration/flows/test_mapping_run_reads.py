@@ -1,7 +1,8 @@
 """What a won deal's run reads to map it, and that a user's edit is used by the very next run:
-the pair's active mappings read in one query a run, its lookup tables and rates once (none
-for a deal in the base currency), the ERP's schema in one read (its parse kept per process
-while the cached rows are unchanged), and the API call counts added in one statement.
+the pair's active mappings, lookup tables, rates and the ERP's schema are kept per process
+in the configuration's generation (connectors/configuration.py), so a run of a settled pair
+reads none of them, only the generation's token; and the API call counts are added in one
+statement.
 
 Shared helpers: `tests/won_deals.py`; the deals run inline against the live sandboxes."""
 
@@ -33,20 +34,23 @@ def selects(queries: list[dict]) -> Counter:
     )
 
 
-def test_a_won_deal_reads_its_mappings_rates_and_schema_once(client, streak_sandbox, sage100_pair):
+def test_a_won_deal_of_a_settled_pair_reads_no_mapping_table_rate_or_schema(
+    client, streak_sandbox, sage100_pair
+):
     pair, token = sage100_pair
-    shared.won_and_done(
-        client, pair, token, shared.won_clone(streak_sandbox, "SAL-1005", "READS-1")
-    )
-    box = shared.won_twice_as_big(streak_sandbox, "SAL-1005", "READS-2")  # customer linked
+    for template, deal_id in (("SAL-1005", "READS-1"), ("SAL-1010", "READS-2")):
+        box = shared.won_clone(streak_sandbox, template, deal_id)  # the first discovers Sage's
+        shared.won_and_done(client, pair, token, box)  # schema, which begins a generation
+    box = shared.won_twice_as_big(streak_sandbox, "SAL-1005", "READS-3")  # customer linked
     with CaptureQueriesContext(connection) as captured:
-        shared.won_and_done(client, pair, token, box)
+        run = shared.won_and_done(client, pair, token, box)
+    assert run.status == run.Status.SUCCEEDED
     read = selects(captured.captured_queries)
-    assert read["mappings_mapping"] <= 2  # the run's one, and the deal reader's paths
-    assert read["mappings_mappingversion"] == 0  # read with the mappings
-    assert read["mappings_currencyrate"] == 0  # a deal in the base currency converts nothing
-    assert read["connectors_schemacache"] == 1  # the order's and its lines' stamps together
-    assert read["mappings_lookupentry"] == 0  # each table read with its rows, in one query
+    assert read["connectors_configurationgeneration"] == 1  # the attempt's one look
+    for table in ("mappings_mapping", "mappings_mappingversion", "mappings_currencyrate",
+                  "mappings_lookuptable", "mappings_lookupentry", "connectors_schemacache",
+                  "flows_rulesetversion", "flows_subscription"):  # fmt: skip
+        assert read[table] == 0, table
 
 
 def test_a_mapping_saved_between_two_runs_is_used_by_the_next_one(
