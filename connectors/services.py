@@ -4,6 +4,7 @@ import logging
 import time
 from collections.abc import Iterable
 from dataclasses import asdict
+from datetime import datetime
 from typing import Any
 
 from django.db.models import Case, F, Q, Value, When
@@ -128,6 +129,8 @@ def answered(connection: Connection, call: str, again: bool, succeeded: bool) ->
     if not clears and not (succeeded and due(connection)):
         return False
     now = timezone.now()
+    if not clears and still_ok(connection, now):
+        return True
     ends = ends_outage(call, again)
     recovers = (ends | Q(status=Connection.Status.UNKNOWN)) & ~Q(
         status=Connection.Status.NEEDS_REAUTH
@@ -141,6 +144,20 @@ def answered(connection: Connection, call: str, again: bool, succeeded: bool) ->
     if succeeded:
         changes["last_success_at"] = now
     return write_health(connection, changes)
+
+
+def still_ok(connection: Connection, now: datetime) -> bool:
+    """The heartbeat of a connection the database also holds OK with no outage: only its
+    last success moves on, in a plain UPDATE (the general one's conditions cost more to
+    compile than it took to answer). False when another process marked it meanwhile."""
+    healthy = Connection.objects.filter(
+        pk=connection.pk, status=Connection.Status.OK, unreachable_since__isnull=True
+    )
+    if not healthy.update(last_success_at=now, updated_at=now):
+        return False
+    _written[connection.pk] = time.monotonic()
+    connection.last_success_at = now
+    return True
 
 
 def unreachable(connection: Connection, error: ConnectorError, call: str) -> bool:

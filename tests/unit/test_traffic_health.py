@@ -132,7 +132,19 @@ def test_a_busy_healthy_connection_is_written_once_per_half_minute(pair, monkeyp
         record_outcome((pair.erp,), call=WRITE_ORDER)
 
     assert len(quiet.captured_queries) == 0
-    assert writes(due) == 1
+    assert len(due.captured_queries) == 1  # one plain UPDATE: the last success moves on
+    assert stored(pair.erp).last_success_at == pair.erp.last_success_at
+
+
+def test_a_heartbeat_leaves_an_outage_another_process_recorded_for_other_work(pair):
+    record_outcome((pair.erp,), call=READ_CUSTOMER)
+    loaded = Connection.objects.get(pk=pair.erp.pk)  # loaded while all was well
+    record_outcome((pair.erp,), bridge_down(), WRITE_ORDER)  # another worker's write got none
+    services._written.clear()  # this process's heartbeat is due
+
+    record_outcome((loaded,), call=READ_CUSTOMER)  # reads passing say nothing about writes
+    assert stored(pair.erp).status == Status.FAILING
+    assert loaded.status == Status.FAILING  # read back: this process sees the outage now
 
 
 def test_an_outage_and_its_end_are_written_at_once_however_busy(pair, monkeypatch):
