@@ -49,6 +49,10 @@ class Step:
     name: str
     run: Callable[["StepContext"], dict[str, Any]]
     label: str = ""
+    # A step that may take minutes (a load of every record): the results of the steps before
+    # it, kept until a write (flows/step_records.py), are written before it starts, so the
+    # run's page shows them while it goes.
+    slow: bool = False
 
 
 class StepOutputs(MutableMapping[str, dict[str, Any]]):

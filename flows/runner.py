@@ -123,6 +123,8 @@ def run_steps(run: SyncRun) -> str:
                 order, step.name, RunStep.Status.SKIPPED, {}, ctx.outputs.outputs[step.name]
             )
             continue
+        if step.slow:
+            records.write()  # shown on the run's page while the step goes on
         ctx.outputs.start_step()
         started, writes = time.monotonic(), writes_sent()
         # The work whose outcome is the systems' health; the first step of an attempt after

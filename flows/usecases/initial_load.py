@@ -177,8 +177,8 @@ initial_load = Flow(
     "and safe to repeat.",
     steps=(
         Step("count", count, "Count the records to load"),
-        Step("customers", load_customers, "Load customers into the CRM"),
-        Step("items", load_items, "Load items into the CRM"),
+        Step("customers", load_customers, "Load customers into the CRM", slow=True),
+        Step("items", load_items, "Load items into the CRM", slow=True),
         Step("summary", summarise, "Summarise"),
     ),
     needs_crm=frozenset({ACCOUNT_LOAD}),

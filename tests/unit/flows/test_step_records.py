@@ -1,6 +1,7 @@
 """When a step's result reaches the database (flows/step_records.py): a step that sent a
 write to a system is written before the next step starts, with the results of the steps
 before it that sent none; those wait for it, so a run costs a few commits, not one a step.
+A slow step (a load) has the results before it written when it starts.
 The steps here call a real local server (the echo sandbox) through the connectors' client."""
 
 import pytest
@@ -34,14 +35,14 @@ def test_a_step_that_sent_a_write_is_written_at_once_with_those_before_it(
 ):
     seen: dict[str, list[str]] = {}
 
-    def step(name: str, call=None):
+    def step(name: str, call=None, slow=False):
         def run(ctx):
             seen[name] = written(ctx.run.pk)  # what the database held when the step began
             if call:
                 call()
             return {"references": {name: "1"}}
 
-        return Step(name, run)
+        return Step(name, run, slow=slow)
 
     flow = Flow(
         name="test_flow", label="Test flow", description="",
@@ -50,6 +51,7 @@ def test_a_step_that_sent_a_write_is_written_at_once_with_those_before_it(
             step("read", lambda: echo.get("/api/status/200")),  # a read: no write sent
             step("send", lambda: echo.post("/api/items", json={})),
             step("after"),
+            step("load", slow=True),
             step("last"),
         ),
     )  # fmt: skip
@@ -61,11 +63,13 @@ def test_a_step_that_sent_a_write_is_written_at_once_with_those_before_it(
         "read": [],
         "send": [],
         "after": ["map", "read", "send"],  # written together, once "send" had sent its write
-        "last": ["map", "read", "send"],
+        "load": ["map", "read", "send", "after"],  # a slow step: what waited is written first
+        "last": ["map", "read", "send", "after"],
     }
-    assert written(run.pk) == ["map", "read", "send", "after", "last"]  # with the run's end
+    names = ["map", "read", "send", "after", "load", "last"]
+    assert written(run.pk) == names  # the last two with the run's end
     run.refresh_from_db()
-    assert run.references == {name: "1" for name in ("map", "read", "send", "after", "last")}
+    assert run.references == dict.fromkeys(names, "1")
 
 
 def test_a_failing_step_is_written_with_the_results_that_waited(config, new_run, monkeypatch):
