@@ -88,6 +88,7 @@ from latency_pairs import (  # noqa: E402
 )
 
 LATENCY_MS = {"streak": 150, "salesforce": 200, "sage_accounting": 300, "sage100": 250}
+WARM_DEALS = 5  # a pair, after the first: both workers most likely run each pair before
 IDLE_SECONDS = 3  # at the end, nothing to do: what our processes spend waiting for work
 CAPACITY_LATENCY_MS = 2000  # every call this slow: runs last seconds, so the slots fill
 
@@ -138,9 +139,12 @@ def options() -> argparse.Namespace:
 
 def warm_up(port: int, sandboxes: Sandboxes, pairs: list[Pair]) -> None:
     """Bind every pair's customer, at no latency: the first pair of each kind alone first, so
-    that no two pairs make one customer at once."""
+    that no two pairs make one customer at once; then WARM_DEALS more a pair at once, so
+    that each worker process has most likely run every pair once (and keeps its
+    configuration) before anything is measured."""
     deals = new_deals(sandboxes, pairs, 1, "W")
-    for batch in (deals[: len(KINDS)], deals[len(KINDS) :]):
+    more = new_deals(sandboxes, pairs, WARM_DEALS, "V")
+    for batch in (deals[: len(KINDS)], deals[len(KINDS) :], more):
         for deal in batch:
             deliver(port, deal)
         wait_for_runs(batch)
