@@ -103,6 +103,9 @@ class StepContext:
     unsaved: dict[str, Any] | None = None
     # What steps work out once per attempt and share: kept for this attempt alone.
     per_attempt: dict[str, Any] = field(default_factory=dict)
+    # The steps earlier attempts of the run began, whatever came of them (the runner reads
+    # them with the outputs of those done); None: not read (`flows.steps.first_try` asks).
+    begun: frozenset[str] | None = None
 
     @property
     def config(self) -> "FlowConfig":

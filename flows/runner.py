@@ -107,7 +107,8 @@ def run_steps(run: SyncRun) -> str:
     at once after a step that sent a write, else with the next write (flows/step_records)."""
     flow = FLOWS[run.flow_config.flow]
     # The label, summary and document a step sets are written with its result (`unsaved`).
-    ctx = StepContext(run=run, flow=flow, outputs=StepOutputs(done_outputs(run)), unsaved={})
+    done, begun = earlier_steps(run)
+    ctx = StepContext(run=run, flow=flow, outputs=StepOutputs(done), unsaved={}, begun=begun)
     records = StepRecords(run)
     written: dict[str, Any] = dict(ctx.outputs.outputs)  # outputs as written: redacted
     progressed = False  # did this attempt get any step done?
@@ -193,13 +194,21 @@ def restart_attempt_budget(run: SyncRun) -> None:
     SyncRun.objects.filter(pk=run.pk).update(attempts_before_retry=run.attempts_before_retry)
 
 
-def done_outputs(run: SyncRun) -> dict[str, dict[str, Any]]:
-    """Outputs of steps that succeeded since the run last started afresh."""
-    steps = run.steps.filter(
-        status__in=[RunStep.Status.SUCCEEDED, RunStep.Status.SKIPPED],
-        attempt__gte=run.fresh_from_attempt,
-    ).order_by("attempt")
-    return {step.name: step.output for step in steps}
+DONE = (RunStep.Status.SUCCEEDED, RunStep.Status.SKIPPED)  # a step a later attempt skips
+
+
+def earlier_steps(run: SyncRun) -> tuple[dict[str, dict[str, Any]], frozenset[str]]:
+    """What earlier attempts of the run recorded, in one query: the outputs of the steps
+    done since the run last started afresh, and the names of every step begun (whatever
+    came of it; `flows.steps.first_try` asks)."""
+    done: dict[str, dict[str, Any]] = {}
+    begun = set()
+    rows = run.steps.order_by("attempt").values_list("name", "status", "attempt", "output")
+    for name, status, attempt, output in rows:
+        begun.add(name)
+        if status in DONE and attempt >= run.fresh_from_attempt:
+            done[name] = output
+    return done, frozenset(begun)
 
 
 def finish(run: SyncRun, status: str, **fields: Any) -> None:

@@ -42,7 +42,9 @@ def first_try(ctx: StepContext, step: str) -> bool:
     run = ctx.run
     if run.attempt > 1 or not first_run_of_record(ctx):
         return False
-    return not run.steps.filter(name=step).exists()
+    if ctx.begun is None:
+        return not run.steps.filter(name=step).exists()
+    return step not in ctx.begun
 
 
 def first_run_of_record(ctx: StepContext) -> bool:
