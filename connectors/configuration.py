@@ -53,7 +53,9 @@ def generation() -> str:
 
 def kept(token: str, key: tuple[Any, ...], read: Callable[[], T]) -> T:
     """What `read()` gave in this process under `token` for `key`, else `read()` now. What
-    it returns is shared by every run of the process: callers do not change it."""
+    it returns is shared by every run of the process: callers do not change it, except as
+    they change the database (a lookup table that learns a row adds it to its entries as it
+    saves it, which begins the next generation)."""
     found = _kept.get(key)
     if found is not None and found[0] == token:
         return found[1]
