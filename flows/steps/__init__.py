@@ -19,7 +19,7 @@ from django.db import connection, connections
 
 from connectors.crm_role import CrmRole
 from flows.base import Step, StepContext
-from flows.models import SyncRun
+from flows.models import ExternalLink, SyncRun
 
 READ_DEAL, MAP_DEAL, CUSTOMER, ITEMS = "read_deal", "map_deal", "customer", "items"
 RULES = "rules"  # the business rules step (flows/steps/rules.py)
@@ -69,6 +69,23 @@ def earlier_run_statement(alias: str) -> str:
     build and compile it than the database to answer."""
     runs = connections[alias].ops.quote_name(SyncRun._meta.db_table)
     return f"SELECT 1 FROM {runs} WHERE pair_id = %s AND entity_key = %s AND id < %s LIMIT 1"
+
+
+def linked_sage_id(ctx: StepContext, entity: str, crm_id: str) -> str:
+    """The Sage record the pair binds the CRM record `crm_id` to as `entity` (customer,
+    sales_order, invoice), "" when none."""
+    with connection.cursor() as cursor:
+        cursor.execute(link_statement(connection.alias), [ctx.pair.pk, entity, crm_id])
+        found = cursor.fetchone()
+    return found[0] if found else ""
+
+
+@functools.cache
+def link_statement(alias: str) -> str:
+    """`linked_sage_id`'s look, written out once per database: most steps of a won deal ask
+    it, and the ORM took longer to build and compile it than the database to answer."""
+    links = connections[alias].ops.quote_name(ExternalLink._meta.db_table)
+    return f"SELECT sage_id FROM {links} WHERE pair_id = %s AND entity = %s AND crm_id = %s"
 
 
 def deal_is_won(ctx: StepContext) -> bool:

@@ -15,7 +15,7 @@ from flows.base import StepContext
 from flows.claims import claimed
 from flows.models import ExternalLink
 from flows.publishing import publish
-from flows.steps import MAP_DEAL, write_key
+from flows.steps import MAP_DEAL, linked_sage_id, write_key
 from flows.steps.mapping import to_erp
 
 ENTITY = "customer"
@@ -50,8 +50,8 @@ def find_or_create_customer(ctx: StepContext) -> dict[str, Any]:
 
 
 def bound(ctx: StepContext, crm_id: str, customer: dict[str, Any]) -> CustomerMatch | None:
-    link = ExternalLink.objects.filter(pair=ctx.pair, entity=ENTITY, crm_id=crm_id).first()
-    return ctx.erp.bound_customer(link.sage_id, customer) if link else None
+    sage_id = linked_sage_id(ctx, ENTITY, crm_id)
+    return ctx.erp.bound_customer(sage_id, customer) if sage_id else None
 
 
 def find_or_create(ctx: StepContext, customer: dict[str, Any]) -> CustomerMatch:

@@ -19,6 +19,7 @@ ERP's chart of accounts when exactly one ledger account has that nominal code. W
 from typing import Any
 
 from connectors.errors import ValidationError
+from connectors.models import IntegrationPair
 from flows.base import StepContext
 from flows.steps import ITEMS, MAP_DEAL
 from flows.steps.mapping_data import environment
@@ -80,19 +81,29 @@ def unknown_item(ctx: StepContext, sku: str, index: int, policy: str) -> Validat
     return ValidationError(message, fields={f"lines[{index}].sku": sku})
 
 
+def ledger_table(pair: IntegrationPair, name: str) -> tuple[int, dict[str, str]]:
+    """The pair's ledger account table (made when missing) and its rows."""
+    table, _ = LookupTable.objects.get_or_create(
+        pair=pair, name=name, defaults={"on_miss": LookupTable.OnMiss.ERROR}
+    )
+    return table.pk, dict(table.entries.values_list("key", "value"))
+
+
 def ledger_accounts(ctx: StepContext) -> dict[str, Any]:
     name = ctx.erp.ledger_table
-    table, _ = LookupTable.objects.get_or_create(
-        pair=ctx.pair, name=name, defaults={"on_miss": LookupTable.OnMiss.ERROR}
+    table, rows = ctx.kept(
+        ("ledger table", ctx.pair.pk, name), lambda: ledger_table(ctx.pair, name)
     )
-    known = dict(table.entries.values_list("key", "value"))
+    known = dict(rows)  # what this run learns is saved, which begins the next generation
     lines = []
     for index, line in enumerate(ctx.outputs[ITEMS]["lines"], start=1):
         code = str(line.get("gl_account") or "").strip()
         if code and code not in known:
             ledger = ctx.erp.ledger_account(code)
             if ledger:
-                LookupEntry.objects.get_or_create(table=table, key=code, defaults={"value": ledger})
+                LookupEntry.objects.get_or_create(
+                    table_id=table, key=code, defaults={"value": ledger}
+                )
                 known[code] = ledger
         if code in known:
             lines.append(line | {"gl_account": code})

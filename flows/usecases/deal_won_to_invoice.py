@@ -30,6 +30,7 @@ from flows.steps import (
     WON_DEAL_DOCUMENT,
     after_won_deal,
     first_try,
+    linked_sage_id,
     write_key,
 )
 from flows.steps.approval import approval_rule
@@ -99,11 +100,9 @@ def existing_invoice(
 ) -> DocumentMade | None:
     """The invoice an earlier try made for the deal, if one may have: by the deal's binding,
     else by its reference for the customer (not on the step's first try: see above)."""
-    link = ExternalLink.objects.filter(
-        pair=ctx.pair, entity=ENTITY, crm_id=ctx.run.entity_key
-    ).first()
-    if link:
-        return ctx.erp.get_invoice(link.sage_id)
+    linked = linked_sage_id(ctx, ENTITY, ctx.run.entity_key)
+    if linked:
+        return ctx.erp.get_invoice(linked)
     if first_try(ctx, STEP):
         return None
     reference = document.get("po_number") or document["crm_deal_id"]

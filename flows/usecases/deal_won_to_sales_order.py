@@ -22,7 +22,15 @@ from flows.anomaly.step import DEFAULT_OPTIONS as ANOMALY_OPTIONS
 from flows.base import Flow, Step, StepContext, Watch
 from flows.models import ExternalLink
 from flows.publishing import publish
-from flows.steps import CUSTOMER, ITEMS, MAP_DEAL, WON_DEAL_DOCUMENT, after_won_deal, write_key
+from flows.steps import (
+    CUSTOMER,
+    ITEMS,
+    MAP_DEAL,
+    WON_DEAL_DOCUMENT,
+    after_won_deal,
+    linked_sage_id,
+    write_key,
+)
 from flows.steps.approval import approval_rule
 from flows.steps.credit_check import CREDIT_CHECK
 from flows.steps.crm import post_note, write_back
@@ -49,12 +57,10 @@ def create_sales_order(ctx: StepContext) -> dict[str, Any]:
         "lines": ctx.outputs[ITEMS]["lines"],
     }
     canonical, conversion = in_erp_currency(ctx, canonical, "sales order")
-    link = ExternalLink.objects.filter(
-        pair=ctx.pair, entity=ENTITY, crm_id=ctx.run.entity_key
-    ).first()
+    linked = linked_sage_id(ctx, ENTITY, ctx.run.entity_key)
     warnings: list[dict[str, Any]] = []
-    if link:
-        number, how = link.sage_id, FOUND
+    if linked:
+        number, how = linked, FOUND
     else:
         values, warnings = to_erp_with_warnings(ctx, "SalesOrder", canonical, "sales order")
         order = ctx.erp.create_sales_order(
