@@ -7,11 +7,8 @@ class FlowsConfig(AppConfig):
     name = "flows"
 
     def ready(self) -> None:
-        """Register the flow templates, the audited models, the signal handlers and the
-        flow settings' section of configuration exports (these modules need the models)."""
+        """Register the flow templates and connect the app's hooks (flows/signals.py),
+        which need the models."""
         from flows import signals
-        from flows.registry import register
-        from flows.usecases import ALL_FLOWS
 
-        register(*ALL_FLOWS)
         signals.connect()

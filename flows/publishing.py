@@ -31,9 +31,9 @@ def publish(
         ("subscriptions",), lambda: list(Subscription.objects.filter(enabled=True))
     )
     wanted = [subscription for subscription in subscriptions if subscription.wants(pair, name)]
-    created = 0
     if not wanted:
-        return created
+        return 0
+    created = 0
     with transaction.atomic():
         for subscription in wanted:
             now = timezone.now()

@@ -1,6 +1,7 @@
-"""What the flows app hooks into when it is ready: audit of its models, flows offered to
-each new pair, its repeating schedules after every migrate, its section of configuration
-exports, and the models whose changes begin a configuration generation."""
+"""What the flows app hooks into when it is ready: its flow templates registered, audit of
+its models, flows offered to each new pair, its repeating schedules after every migrate,
+its section of configuration exports, and the models whose changes begin a configuration
+generation."""
 
 from typing import Any
 
@@ -14,12 +15,14 @@ from connectors import configuration
 from connectors.models import IntegrationPair
 from flows import config_section as section
 from flows.models import Approval, FlowConfig, Subscription
-from flows.registry import flows_for
+from flows.registry import flows_for, register
 from flows.rule_models import RuleSetVersion
+from flows.usecases import ALL_FLOWS
 from mappings.config_transfer import PairSection, register_pair_section
 
 
 def connect() -> None:
+    register(*ALL_FLOWS)
     auditlog.register(FlowConfig)
     auditlog.register(Approval)
     auditlog.register(Subscription, exclude_fields=["secrets"])

@@ -1,5 +1,4 @@
 from django.apps import AppConfig
-from django.db.models.signals import post_save
 
 
 class MappingsConfig(AppConfig):
@@ -8,27 +7,7 @@ class MappingsConfig(AppConfig):
     name = "mappings"
 
     def ready(self) -> None:
-        """Every change to a mapping, a lookup table or a rate is in the audit log and
-        begins a configuration generation (runs keep them per process), and a new pair gets
-        the shipped default mappings, so it works before anyone edits one."""
-        from auditlog.registry import auditlog
+        """Connect the app's hooks (mappings/signals.py), which need the models."""
+        from mappings import signals
 
-        from connectors import configuration
-        from connectors.models import IntegrationPair
-        from mappings import models
-        from mappings.versions import give_new_pair_default_mappings
-
-        auditlog.register(models.Mapping)
-        auditlog.register(models.MappingVersion, exclude_fields=["spec"])
-        auditlog.register(models.LookupTable)
-        auditlog.register(models.LookupEntry)
-        auditlog.register(models.CurrencyRate)
-        configuration.watch(
-            models.Mapping, models.MappingVersion, models.LookupTable, models.LookupEntry,
-            models.CurrencyRate,
-        )  # fmt: skip
-        post_save.connect(
-            give_new_pair_default_mappings,
-            sender=IntegrationPair,
-            dispatch_uid="mappings.default_mappings",
-        )
+        signals.connect()

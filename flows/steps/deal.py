@@ -66,17 +66,24 @@ def accepts_won_deal(config: FlowConfig, event: WebhookEvent) -> bool:
     )
 
 
-def mapped_paths(ctx: StepContext) -> set[str]:
+def mapped_paths(ctx: StepContext) -> frozenset[str]:
     """Every deal path the pair's active mappings from the deal read, for `read_deal` to read
     them all: rule sources, template fields and transforms' field parameters, at any depth.
     A nested rule's path is given under its group's source (`Lines[].custom.Family`); a
-    `$.`-rooted one is a path from the deal itself."""
+    `$.`-rooted one is a path from the deal itself. Worked out once per process and
+    configuration generation, like the versions it comes from."""
+    entity = ctx.crm.deal_entity
+    return ctx.kept(("mapped deal paths", ctx.pair.pk, entity), lambda: paths_read(ctx, entity))
+
+
+def paths_read(ctx: StepContext, entity: str) -> frozenset[str]:
     specs = [
         version.spec
         for (direction, source, _), version in active_versions(ctx).items()
-        if direction == Mapping.Direction.IN and source == ctx.crm.deal_entity
+        if direction == Mapping.Direction.IN and source == entity
     ]
-    return {path for spec in specs for path in rule_paths((spec or {}).get("rules") or [], "")}
+    rules = [(spec or {}).get("rules") or [] for spec in specs]
+    return frozenset(path for group in rules for path in rule_paths(group, ""))
 
 
 def rule_paths(rules: list[dict[str, Any]], group: str) -> Iterator[str]:
