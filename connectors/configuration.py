@@ -18,6 +18,7 @@ from typing import Any, TypeVar
 from django.db.models import Model
 from django.db.models.signals import post_delete, post_save
 
+from clarity.prepared import Param, PreparedQuery
 from connectors.models import ConfigurationGeneration
 
 T = TypeVar("T")
@@ -47,8 +48,12 @@ def changed(**_: Any) -> None:
 def generation() -> str:
     """The current token; with no row (a database just emptied) a new one each time, so
     nothing is kept until a change writes the row."""
-    token = ConfigurationGeneration.objects.filter(pk=ROW).values_list("token", flat=True).first()
-    return token or uuid.uuid4().hex
+    return TOKEN.first(row=ROW) or uuid.uuid4().hex
+
+
+TOKEN = PreparedQuery(
+    lambda: ConfigurationGeneration.objects.filter(pk=Param("row")).values_list("token", flat=True)
+)  # every attempt asks it
 
 
 def kept(token: str, key: tuple[Any, ...], read: Callable[[], T]) -> T:

@@ -17,11 +17,12 @@ from datetime import timedelta
 from typing import Any
 
 from django.conf import settings
-from django.db import connection, connections, transaction
+from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
 from clarity.logs import bind_log_context, logs_for_run
+from clarity.prepared import Param, PreparedQuery
 from connectors import metering
 from connectors.errors import (
     AuthError,
@@ -53,6 +54,11 @@ from flows.steps.notes import tell_after_failure
 
 logger = logging.getLogger(__name__)
 Status = SyncRun.Status
+RUN_TO_DO = PreparedQuery(
+    lambda: SyncRun.objects.select_related("flow_config", "pair__crm", "pair__erp", "event").filter(
+        pk=Param("pk")
+    )
+)
 
 
 def execute_run(run_id: int) -> str:
@@ -85,9 +91,7 @@ def run_here(run_id: int) -> str:
         return pass_on(run_id)
     if not claim(run_id):
         return "not claimed"
-    run = SyncRun.objects.select_related("flow_config", "pair__crm", "pair__erp", "event").get(
-        pk=run_id
-    )
+    run = RUN_TO_DO.first(pk=run_id)
     bind_log_context(pair=run.pair.slug)
     try:
         with kept(run):
@@ -195,6 +199,13 @@ def restart_attempt_budget(run: SyncRun) -> None:
 
 
 DONE = (RunStep.Status.SUCCEEDED, RunStep.Status.SKIPPED)  # a step a later attempt skips
+STEPS_BEGUN = PreparedQuery(
+    lambda: (
+        RunStep.objects.filter(run_id=Param("run"))
+        .order_by("attempt")
+        .values_list("name", "status", "attempt", "output")
+    )
+)
 
 
 def earlier_steps(run: SyncRun) -> tuple[dict[str, dict[str, Any]], frozenset[str]]:
@@ -203,8 +214,7 @@ def earlier_steps(run: SyncRun) -> tuple[dict[str, dict[str, Any]], frozenset[st
     came of it; `flows.steps.first_try` asks)."""
     done: dict[str, dict[str, Any]] = {}
     begun = set()
-    rows = run.steps.order_by("attempt").values_list("name", "status", "attempt", "output")
-    for name, status, attempt, output in rows:
+    for name, status, attempt, output in STEPS_BEGUN.all(run=run.pk):
         begun.add(name)
         if status in DONE and attempt >= run.fresh_from_attempt:
             done[name] = output
@@ -238,27 +248,21 @@ def finish_held(run: SyncRun, status: str, records: StepRecords, **fields: Any) 
 
 def wake_next_of_key(run: SyncRun) -> None:
     """The next run of the same record may have been waiting on this one."""
-    with connection.cursor() as cursor:
-        cursor.execute(
-            next_of_key_statement(connection.alias),
-            [run.pair_id, run.entity_key, *SyncRun.CLAIMABLE, run.pk],
-        )
-        waiting = cursor.fetchone()
+    waiting = NEXT_OF_KEY.first(pair=run.pair_id, key=run.entity_key, run=run.pk)
     if waiting:
-        enqueue_id(waiting[0])
+        enqueue_id(waiting)
 
 
-@functools.cache
-def next_of_key_statement(alias: str) -> str:
-    """The look for the record's next run, written out once per database: every run that
-    ends makes it, nearly always to find none, and the ORM took longer to compile it than
-    the database to answer."""
-    quote = connections[alias].ops.quote_name
-    claimable = ", ".join(["%s"] * len(SyncRun.CLAIMABLE))
-    return (
-        f"SELECT id FROM {quote(SyncRun._meta.db_table)} WHERE pair_id = %s AND entity_key = %s "
-        f"AND status IN ({claimable}) AND id <> %s ORDER BY id LIMIT 1"
+NEXT_OF_KEY = PreparedQuery(
+    lambda: (
+        SyncRun.objects.filter(
+            pair_id=Param("pair"), entity_key=Param("key"), status__in=SyncRun.CLAIMABLE
+        )
+        .exclude(pk=Param("run"))
+        .order_by("pk")
+        .values_list("pk", flat=True)[:1]
     )
+)  # every run that ends asks it, nearly always to find none
 
 
 NO_ERROR: dict[str, Any] = {

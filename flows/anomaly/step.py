@@ -21,22 +21,21 @@ each finding kept; approved, the run goes on ("send it anyway"); rejected, the r
 to the CRM and the run ends `rejected`.
 """
 
-import functools
 import hashlib
 import json
 from datetime import datetime, timedelta
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from django.db import connection, connections
 from django.utils import timezone
 
+from clarity.prepared import Param, PreparedQuery
 from connectors.errors import Unsupported
 from connectors.kept import MISSING, Kept
 from connectors.roles import ITEM_LIST
 from flows.anomaly import stats
 from flows.base import LABEL_SEPARATOR, StepContext
-from flows.models import Approval, FlowConfig, RunStep, SyncRun
+from flows.models import Approval, RunStep, SyncRun
 from flows.steps import MAP_DEAL, READ_DEAL
 from flows.steps.approval import asked_for, hold
 from flows.steps.deal import deal_name
@@ -131,13 +130,9 @@ def history_of(ctx: StepContext, customer: dict[str, Any]) -> list[stats.Deal]:
     document is read and decoded only when this process has not decoded it before
     (`decoded`): a succeeded run's mapping never changes."""
     since = timezone.now() - timedelta(days=HISTORY_DAYS)
-    with connection.cursor() as cursor:
-        cursor.execute(
-            history_statement(connection.alias),
-            [ctx.pair.pk, customer_key(customer), connection.ops.adapt_datetimefield_value(since),
-             SyncRun.Status.SUCCEEDED, *WON_DEAL_FLOWS, ctx.run.entity_key, HISTORY_KEPT],
-        )  # fmt: skip
-        runs = cursor.fetchall()  # (id, finished_at as the database gives it: a cache key)
+    runs = HISTORY.all(
+        pair=ctx.pair.pk, customer=customer_key(customer), since=since, key=ctx.run.entity_key
+    )  # (id, finished_at): a cache key
     keys = {run_id: (run_id, finished_at, ctx.pair.base_currency) for run_id, finished_at in runs}
     found = {key: decoded.get(key) for key in keys.values()}
     missing = [key[0] for key, deal in found.items() if deal is MISSING]
@@ -148,36 +143,34 @@ def history_of(ctx: StepContext, customer: dict[str, Any]) -> list[stats.Deal]:
     return [deal for deal in found.values() if deal is not None]  # None: no document made
 
 
-@functools.cache
-def history_statement(alias: str) -> str:
-    """`history_of`'s query, written out once per database: every won deal makes it, and the
-    ORM took longer to build and compile it than the database to answer."""
-    quote = connections[alias].ops.quote_name
-    run, config = quote(SyncRun._meta.db_table), quote(FlowConfig._meta.db_table)
-    flows = ", ".join(["%s"] * len(WON_DEAL_FLOWS))
-    return (
-        f"SELECT {run}.id, {run}.finished_at FROM {run} "
-        f"JOIN {config} ON {config}.id = {run}.flow_config_id "
-        f"WHERE {run}.pair_id = %s AND {run}.customer_key = %s AND {run}.finished_at >= %s "
-        f"AND {run}.status = %s AND {config}.flow IN ({flows}) AND {run}.entity_key <> %s "
-        f"AND {run}.document <> '' ORDER BY {run}.finished_at DESC LIMIT %s"
+HISTORY = PreparedQuery(
+    lambda: SyncRun.objects.filter(
+        pair_id=Param("pair"), customer_key=Param("customer"), finished_at__gte=Param("since"),
+        status=SyncRun.Status.SUCCEEDED, flow_config__flow__in=WON_DEAL_FLOWS,
     )
+    .exclude(entity_key=Param("key"))
+    .exclude(document="")
+    .order_by("-finished_at")
+    .values_list("pk", "finished_at")[:HISTORY_KEPT]
+)  # fmt: skip
+MAPPED_DEAL = PreparedQuery(
+    lambda: (
+        RunStep.objects.filter(run_id=Param("run"), name=MAP_DEAL, status=RunStep.Status.SUCCEEDED)
+        .order_by("-attempt")
+        .values_list("run__entity_key", "output", "run__finished_at", "run__document", "run__label")
+    )
+)
 
 
 def decode_runs(ctx: StepContext, run_ids: list[int]) -> dict[int, stats.Deal | None]:
     """Each run's latest succeeded mapping that made a document, as a deal (None: none did)."""
-    steps = (
-        RunStep.objects.filter(run_id__in=run_ids, name=MAP_DEAL, status=RunStep.Status.SUCCEEDED)
-        .order_by("run_id", "-attempt")
-        .values_list(
-            "run_id", "run__entity_key", "output", "run__finished_at", "run__document", "run__label"
-        )
-    )
     deals: dict[int, stats.Deal | None] = dict.fromkeys(run_ids)
-    for run_id, key, output, finished_at, document, label in steps.iterator():
-        if deals[run_id] is None and (output or {}).get("document"):
-            name = name_in_label(label, output)
-            deals[run_id] = deal_of(ctx, output, key, finished_at, name, document)
+    for run_id in run_ids:
+        for key, output, finished_at, document, label in MAPPED_DEAL.all(run=run_id):
+            if (output or {}).get("document"):
+                name = name_in_label(label, output)
+                deals[run_id] = deal_of(ctx, output, key, finished_at, name, document)
+                break
     return deals
 
 

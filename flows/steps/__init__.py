@@ -9,14 +9,12 @@ step's recorded output, not from memory, so they hold on an attempt that resumes
 approval or a crash.
 """
 
-import functools
 import hashlib
 import json
 from collections.abc import Callable
 from typing import Any
 
-from django.db import connection, connections
-
+from clarity.prepared import Param, PreparedQuery
 from connectors.crm_role import CrmRole
 from flows.base import Step, StepContext
 from flows.models import ExternalLink, SyncRun
@@ -55,37 +53,29 @@ def first_run_of_record(ctx: StepContext) -> bool:
     """No earlier run of the record: asked once an attempt, however many steps ask."""
     if "first_run_of_record" not in ctx.per_attempt:
         run = ctx.run
-        with connection.cursor() as cursor:
-            cursor.execute(
-                earlier_run_statement(connection.alias), [run.pair_id, run.entity_key, run.pk]
-            )
-            ctx.per_attempt["first_run_of_record"] = cursor.fetchone() is None
+        earlier = EARLIER_RUN.first(pair=run.pair_id, key=run.entity_key, run=run.pk)
+        ctx.per_attempt["first_run_of_record"] = earlier is None
     return ctx.per_attempt["first_run_of_record"]
 
 
-@functools.cache
-def earlier_run_statement(alias: str) -> str:
-    """`first_run_of_record`'s look, written out once per database: the ORM took longer to
-    build and compile it than the database to answer."""
-    runs = connections[alias].ops.quote_name(SyncRun._meta.db_table)
-    return f"SELECT 1 FROM {runs} WHERE pair_id = %s AND entity_key = %s AND id < %s LIMIT 1"
+EARLIER_RUN = PreparedQuery(
+    lambda: SyncRun.objects.filter(
+        pair_id=Param("pair"), entity_key=Param("key"), pk__lt=Param("run")
+    ).values_list("pk", flat=True)[:1]
+)
 
 
 def linked_sage_id(ctx: StepContext, entity: str, crm_id: str) -> str:
     """The Sage record the pair binds the CRM record `crm_id` to as `entity` (customer,
     sales_order, invoice), "" when none."""
-    with connection.cursor() as cursor:
-        cursor.execute(link_statement(connection.alias), [ctx.pair.pk, entity, crm_id])
-        found = cursor.fetchone()
-    return found[0] if found else ""
+    return LINKED.first(pair=ctx.pair.pk, entity=entity, crm=crm_id) or ""
 
 
-@functools.cache
-def link_statement(alias: str) -> str:
-    """`linked_sage_id`'s look, written out once per database: most steps of a won deal ask
-    it, and the ORM took longer to build and compile it than the database to answer."""
-    links = connections[alias].ops.quote_name(ExternalLink._meta.db_table)
-    return f"SELECT sage_id FROM {links} WHERE pair_id = %s AND entity = %s AND crm_id = %s"
+LINKED = PreparedQuery(
+    lambda: ExternalLink.objects.filter(
+        pair_id=Param("pair"), entity=Param("entity"), crm_id=Param("crm")
+    ).values_list("sage_id", flat=True)
+)  # most steps of a won deal ask it
 
 
 def deal_is_won(ctx: StepContext) -> bool:

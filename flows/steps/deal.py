@@ -22,6 +22,7 @@ from typing import Any
 from django.db import transaction
 from django.utils import timezone
 
+from clarity.prepared import Param, PreparedQuery
 from connectors.base import WebhookEvent
 from connectors.records import DealRead
 from connectors.registry import sent_about
@@ -136,10 +137,15 @@ def forget_changed_parties(ctx: StepContext) -> None:
     kinds = [kind for kind, topic in ctx.crm.event_kinds.items() if topic in topics]
     kinds += [feed.kind for topic in topics for feed in ctx.crm.feeds.get(topic, ())]
     since = timezone.now() - timedelta(seconds=ctx.crm.parties_kept_for + CLOCK_SLACK_SECONDS)
-    changed = InboundEvent.objects.filter(
-        pair__crm_id=ctx.pair.crm_id, kind__in=kinds, received_at__gte=since
-    ).values_list("entity_key", flat=True)
+    changed = PARTIES_CHANGED.all(tuple(kinds), crm=ctx.pair.crm_id, since=since)
     ctx.crm.forget_parties(set(changed))
+
+
+PARTIES_CHANGED = PreparedQuery(
+    lambda kinds: InboundEvent.objects.filter(
+        pair__crm_id=Param("crm"), kind__in=kinds, received_at__gte=Param("since")
+    ).values_list("entity_key", flat=True)
+)  # every won deal of a CRM that keeps parties asks it; a CRM's kinds shape it
 
 
 def deal_name(record: dict[str, Any]) -> str:
