@@ -18,6 +18,7 @@ from clarity.prepared import Param, PreparedQuery
 from connectors.crm_role import CrmRole
 from flows.base import Step, StepContext
 from flows.models import ExternalLink, SyncRun
+from flows.rows import insert_row_if_new
 
 READ_DEAL, MAP_DEAL, CUSTOMER, ITEMS = "read_deal", "map_deal", "customer", "items"
 RULES = "rules"  # the business rules step (flows/steps/rules.py)
@@ -69,6 +70,15 @@ def linked_sage_id(ctx: StepContext, entity: str, crm_id: str) -> str:
     """The Sage record the pair binds the CRM record `crm_id` to as `entity` (customer,
     sales_order, invoice), "" when none."""
     return LINKED.first(pair=ctx.pair.pk, entity=entity, crm=crm_id) or ""
+
+
+def bind(ctx: StepContext, entity: str, crm_id: str, sage_id: str) -> None:
+    """Bind the CRM record `crm_id` to the Sage record `sage_id` as `entity`, unless it is
+    bound already (to that record, or to the one an earlier attempt bound it to)."""
+    insert_row_if_new(
+        ExternalLink, ("pair", "entity", "crm_id"),
+        pair_id=ctx.pair.pk, entity=entity, crm_id=crm_id, sage_id=sage_id,
+    )  # fmt: skip
 
 
 LINKED = PreparedQuery(

@@ -21,7 +21,6 @@ from connectors.roles import DEAL_STAGE, INVOICE_FIELD, INVOICES, WON_DEALS
 from flows.anomaly.step import ANOMALY_CHECKS, anomaly_checks
 from flows.anomaly.step import DEFAULT_OPTIONS as ANOMALY_OPTIONS
 from flows.base import Flow, Step, StepContext, Watch
-from flows.models import ExternalLink
 from flows.publishing import publish
 from flows.steps import (
     CUSTOMER,
@@ -29,6 +28,7 @@ from flows.steps import (
     MAP_DEAL,
     WON_DEAL_DOCUMENT,
     after_won_deal,
+    bind,
     first_try,
     linked_sage_id,
     write_key,
@@ -65,9 +65,7 @@ def create_invoice(ctx: StepContext) -> dict[str, Any]:
         key = write_key(ctx, ENTITY, values)
         invoice = ctx.erp.create_invoice(values, canonical["lines"], tax_rate, rate, key)
         how = "created"
-    ExternalLink.objects.get_or_create(
-        pair=ctx.pair, entity=ENTITY, crm_id=ctx.run.entity_key, defaults={"sage_id": invoice.id}
-    )
+    bind(ctx, ENTITY, ctx.run.entity_key, invoice.id)
     ctx.label_run(document=invoice.number)
     publish(
         ctx.pair,

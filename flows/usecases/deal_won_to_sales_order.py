@@ -20,7 +20,6 @@ from connectors.roles import DEAL_STAGE, SALES_ORDERS, WON_DEALS
 from flows.anomaly.step import ANOMALY_CHECKS, anomaly_checks
 from flows.anomaly.step import DEFAULT_OPTIONS as ANOMALY_OPTIONS
 from flows.base import Flow, Step, StepContext, Watch
-from flows.models import ExternalLink
 from flows.publishing import publish
 from flows.steps import (
     CUSTOMER,
@@ -28,6 +27,7 @@ from flows.steps import (
     MAP_DEAL,
     WON_DEAL_DOCUMENT,
     after_won_deal,
+    bind,
     linked_sage_id,
     write_key,
 )
@@ -67,9 +67,7 @@ def create_sales_order(ctx: StepContext) -> dict[str, Any]:
             values, document["crm_deal_id"], write_key(ctx, ENTITY, values)
         )
         number, how = order.number, FOUND if order.existed else "created"
-    ExternalLink.objects.get_or_create(
-        pair=ctx.pair, entity=ENTITY, crm_id=ctx.run.entity_key, defaults={"sage_id": number}
-    )
+        bind(ctx, ENTITY, ctx.run.entity_key, number)
     ctx.label_run(document=f"SO {number}")
     publish(
         ctx.pair,
