@@ -13,6 +13,7 @@ executes, converts and builds rows, as the QuerySet would.
 Arguments given to `build` positionally shape the query (a tuple of kinds for `__in`):
 each shape is compiled once. A queryset of model instances gives instances (their
 `select_related` ones filled in), one of `values_list` gives tuples (or values, `flat`).
+`PreparedChange` is the same for an UPDATE or DELETE of the rows a queryset selects.
 """
 
 import threading
@@ -30,6 +31,7 @@ from django.db.models.query import (
     ValuesListIterable,
     get_related_populators,
 )
+from django.db.models.sql import DeleteQuery, UpdateQuery
 
 
 class Param(Expression):
@@ -92,29 +94,43 @@ def adapted(value: Any) -> Any:
     return value
 
 
-class PreparedQuery:
+class Prepared:
+    """What the prepared statements share: compiled once per thread and shape, run with the
+    call's values in place of the `Param`s."""
+
     def __init__(self, build: Callable[..., QuerySet]) -> None:
         self.build = build
         self.local = threading.local()
+
+    def compile(self, queryset: QuerySet) -> Compiled:
+        raise NotImplementedError
 
     def compiled(self, shape: tuple[Hashable, ...]) -> Compiled:
         kept: dict[Any, Compiled] = self.local.__dict__.setdefault("compiled", {})
         key = (connection.alias, shape)
         if key not in kept:
-            kept[key] = compile_queryset(self.build(*shape))
+            kept[key] = self.compile(self.build(*shape))
         return kept[key]
+
+    @staticmethod
+    def params(compiled: Compiled, values: dict[str, Any]) -> list[Any]:
+        return [
+            adapted(values[param.name]) if isinstance(param, Param) else param
+            for param in compiled.params
+        ]
+
+
+class PreparedQuery(Prepared):
+    def compile(self, queryset: QuerySet) -> Compiled:
+        return compile_queryset(queryset)
 
     def execute(self, shape: tuple[Hashable, ...], values: dict[str, Any]) -> list[Any]:
         """The rows as the queryset would give them."""
         compiled = self.compiled(shape)
         if not compiled.sql:
             return []
-        params = [
-            adapted(values[param.name]) if isinstance(param, Param) else param
-            for param in compiled.params
-        ]
         with connection.cursor() as cursor:
-            cursor.execute(compiled.sql, params)
+            cursor.execute(compiled.sql, self.params(compiled, values))
             rows = cursor.fetchall()
         if compiled.converters:
             rows = [self.converted(compiled, row) for row in rows]
@@ -149,3 +165,28 @@ class PreparedQuery:
         """The first row, None when there is none (the query says its order and limit)."""
         found = self.execute(shape, values)
         return found[0] if found else None
+
+
+class PreparedChange(Prepared):
+    """An UPDATE of the rows `build()` selects (`assignments`: field → value or `Param`), or
+    with none a DELETE of them, as `QuerySet.update()` and a delete of rows that nothing
+    refers to would write it. `run` gives the number of rows changed."""
+
+    def __init__(self, build: Callable[..., QuerySet], **assignments: Any) -> None:
+        super().__init__(build)
+        self.assignments = assignments
+
+    def compile(self, queryset: QuerySet) -> Compiled:
+        if self.assignments:
+            query = queryset.query.chain(UpdateQuery)
+            query.add_update_values(self.assignments)
+        else:
+            query = queryset.query.chain(DeleteQuery)
+        sql, params = query.get_compiler(connection=connection).as_sql()
+        return Compiled(sql, tuple(params), (), type(query))
+
+    def run(self, *shape: Hashable, **values: Any) -> int:
+        compiled = self.compiled(shape)
+        with connection.cursor() as cursor:
+            cursor.execute(compiled.sql, self.params(compiled, values))
+            return cursor.rowcount

@@ -24,6 +24,9 @@ from django.db import transaction
 from django.utils import timezone
 from django_q.brokers.orm import ORM
 from django_q.conf import Conf
+from django_q.models import OrmQ
+
+from clarity.prepared import Param, PreparedChange, PreparedQuery
 
 logger = logging.getLogger(__name__)
 RING = b"run"
@@ -55,6 +58,16 @@ def ring() -> None:
         sender.sendto(RING, where)
 
 
+# django-q2's ORM broker's statements, prepared: the pusher and monitor made them per run.
+DUE = PreparedQuery(
+    lambda: OrmQ.objects.filter(key=Param("key"), lock__lt=Param("now"))[: Conf.BULK]
+)
+TAKE = PreparedChange(
+    lambda: OrmQ.objects.filter(id=Param("id"), lock=Param("lock")), lock=Param("until")
+)
+DONE = PreparedChange(lambda: OrmQ.objects.filter(id=Param("id")))
+
+
 class DoorbellBroker(ORM):
     """The ORM broker whose empty-queue wait ends at a ring."""
 
@@ -64,17 +77,19 @@ class DoorbellBroker(ORM):
     def dequeue(self) -> list[tuple[int, str]] | None:
         """django-q2's ORM dequeue (take the due rows, each claimed by moving its lock on),
         waiting on the doorbell instead of sleeping when there are none."""
-        now = timezone.now()
-        tasks = self.get_connection().filter(key=self.list_key, lock__lt=now)[: Conf.BULK]
+        tasks = DUE.all(key=self.list_key, now=timezone.now())
         if not tasks:
             self.wait(Conf.POLL)
             return None
         taken = []
-        for task in tasks:
-            claimed = self.get_connection().filter(id=task.id, lock=task.lock)
-            if claimed.update(lock=self.timeout(task)):  # else another cluster took it
+        for task in tasks:  # else another cluster took it
+            if TAKE.run(id=task.pk, lock=task.lock, until=self.timeout(task)):
                 taken.append((task.pk, task.payload))
         return taken
+
+    def delete(self, task_id: int) -> None:
+        """A finished task's row goes (django-q2's `acknowledge`)."""
+        DONE.run(id=task_id)
 
     def wait(self, seconds: float) -> None:
         """Until a ring, or `seconds`."""

@@ -7,7 +7,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from clarity.prepared import Param, PreparedQuery
+from clarity.prepared import Param, PreparedChange, PreparedQuery
 from flows.models import FlowConfig, InboundEvent, SyncRun
 from tests.factories import IntegrationPairFactory
 
@@ -104,3 +104,19 @@ def test_each_shape_is_compiled_once_per_thread(pair):
         keys.all(("contact",), pair=pair.pk, since=timezone.now())
     assert len({query["sql"].split(" WHERE ")[0] for query in queries}) == 1
     assert len(keys.local.compiled) == 2  # one statement for each shape asked
+
+
+def test_an_update_or_delete_changes_the_rows_the_queryset_selects(pair):
+    kept, moved = event(pair, "stage", "KEPT"), event(pair, "stage", "MOVED")
+    later = timezone.now() + timedelta(hours=3)
+    move = PreparedChange(
+        lambda: InboundEvent.objects.filter(pk=Param("pk"), kind=Param("kind")),
+        received_at=Param("at"), error="moved",
+    )  # fmt: skip
+    assert move.run(pk=moved.pk, kind="contact", at=later) == 0  # not of that kind
+    assert move.run(pk=moved.pk, kind="stage", at=later) == 1
+    moved.refresh_from_db()
+    assert (moved.received_at, moved.error) == (later, "moved")
+    remove = PreparedChange(lambda: InboundEvent.objects.filter(pk=Param("pk")))
+    assert remove.run(pk=moved.pk) == 1 and remove.run(pk=moved.pk) == 0
+    assert list(InboundEvent.objects.values_list("pk", flat=True)) == [kept.pk]
