@@ -24,7 +24,7 @@ from typing import Any
 
 from django.core.exceptions import EmptyResultSet
 from django.db import connection
-from django.db.models import Expression, Model, QuerySet
+from django.db.models import Expression, Field, Model, QuerySet
 from django.db.models.query import (
     FlatValuesListIterable,
     ModelIterable,
@@ -35,11 +35,18 @@ from django.db.models.sql import DeleteQuery, UpdateQuery
 
 
 class Param(Expression):
-    """A value given when the prepared query runs: one placeholder in its SQL."""
+    """A value given when the prepared query runs: one placeholder in its SQL. With a field
+    (`output_field`, or the field an UPDATE assigns it to) the value goes to the database
+    as that field sends it (JSON encoded, say)."""
 
-    def __init__(self, name: str) -> None:
-        super().__init__()
+    def __init__(self, name: str, output_field: Field | None = None) -> None:
+        super().__init__(output_field=output_field)
         self.name = name
+
+    def value(self, values: dict[str, Any]) -> Any:
+        value = values[self.name]
+        field = self._output_field_or_none
+        return adapted(value) if field is None else field.get_db_prep_save(value, connection)
 
     def as_sql(self, compiler: Any, connection: Any) -> tuple[str, list[Any]]:
         return "%s", [self]
@@ -115,8 +122,7 @@ class Prepared:
     @staticmethod
     def params(compiled: Compiled, values: dict[str, Any]) -> list[Any]:
         return [
-            adapted(values[param.name]) if isinstance(param, Param) else param
-            for param in compiled.params
+            param.value(values) if isinstance(param, Param) else param for param in compiled.params
         ]
 
 
@@ -178,6 +184,9 @@ class PreparedChange(Prepared):
 
     def compile(self, queryset: QuerySet) -> Compiled:
         if self.assignments:
+            for name, value in self.assignments.items():
+                if isinstance(value, Param) and "output_field" not in vars(value):
+                    value.output_field = queryset.model._meta.get_field(name)
             query = queryset.query.chain(UpdateQuery)
             query.add_update_values(self.assignments)
         else:

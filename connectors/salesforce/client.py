@@ -27,6 +27,7 @@ from simple_salesforce import Salesforce
 from simple_salesforce.exceptions import SalesforceError, SalesforceExpiredSession
 
 from clarity.cpu_turns import pause
+from clarity.prepared import Param, PreparedChange, PreparedQuery
 from connectors.errors import (
     AuthError,
     Conflict,
@@ -62,6 +63,17 @@ CONFLICT_CODES = {"DUPLICATE_VALUE", "DUPLICATE_EXTERNAL_ID"}
 
 CALL_OPTIONS = "client=clarity-connect"  # the client id change events name in changeOrigin
 T = TypeVar("T")
+# The connection's settings, read locked and written back with the usage: each call batch.
+SETTINGS = PreparedQuery(
+    lambda: (
+        Connection.objects.select_for_update()
+        .filter(pk=Param("pk"))
+        .values_list("settings", flat=True)
+    )
+)
+SAVE_SETTINGS = PreparedChange(
+    lambda: Connection.objects.filter(pk=Param("pk")), settings=Param("settings")
+)
 
 
 def error_from_code(
@@ -370,7 +382,6 @@ class SalesforceClient:
             self.connection.settings = {**(self.connection.settings or {}), "api_usage": usage}
             return
         with transaction.atomic():
-            row = Connection.objects.select_for_update().only("settings").get(pk=self.connection.pk)
-            settings = {**(row.settings or {}), "api_usage": usage}
-            Connection.objects.filter(pk=row.pk).update(settings=settings)
+            settings = {**(SETTINGS.first(pk=self.connection.pk) or {}), "api_usage": usage}
+            SAVE_SETTINGS.run(pk=self.connection.pk, settings=settings)
         self.connection.settings = settings

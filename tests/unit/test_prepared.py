@@ -111,12 +111,13 @@ def test_an_update_or_delete_changes_the_rows_the_queryset_selects(pair):
     later = timezone.now() + timedelta(hours=3)
     move = PreparedChange(
         lambda: InboundEvent.objects.filter(pk=Param("pk"), kind=Param("kind")),
-        received_at=Param("at"), error="moved",
+        received_at=Param("at"), error="moved", payload=Param("payload"),
     )  # fmt: skip
-    assert move.run(pk=moved.pk, kind="contact", at=later) == 0  # not of that kind
-    assert move.run(pk=moved.pk, kind="stage", at=later) == 1
+    assert move.run(pk=moved.pk, kind="contact", at=later, payload={}) == 0  # not that kind
+    assert move.run(pk=moved.pk, kind="stage", at=later, payload={"to": ["x", 1]}) == 1
     moved.refresh_from_db()
     assert (moved.received_at, moved.error) == (later, "moved")
+    assert moved.payload == {"to": ["x", 1]}  # sent as the JSON field sends it
     remove = PreparedChange(lambda: InboundEvent.objects.filter(pk=Param("pk")))
     assert remove.run(pk=moved.pk) == 1 and remove.run(pk=moved.pk) == 0
     assert list(InboundEvent.objects.values_list("pk", flat=True)) == [kept.pk]
