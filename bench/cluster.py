@@ -121,11 +121,12 @@ class ClusterSandboxes(latency_pairs.Sandboxes):
         ready_file = folder / "sandboxes.json"
         host = ROOT / "bench" / "support" / "cluster_sandboxes.py"
         with (folder / "sandboxes.log").open("ab") as log:
-            self.process = subprocess.Popen(
+            process = subprocess.Popen(
                 [sys.executable, str(host), str(folder / "sandboxes"), str(ready_file),
                  ROOT_ADDRESS],
                 cwd=ROOT, stdout=log, stderr=log, start_new_session=True,
             )  # fmt: skip
+        self.processes = [process]
         cluster_hosts.wait_until(ready_file.exists, 120, "The sandboxes did not start")
         self.ready = json.loads(ready_file.read_text())
 
@@ -257,7 +258,8 @@ class Cluster:
     def close(self) -> None:
         self.network.down()
         if self.sandboxes is not None:
-            ingest.stop_process(self.sandboxes.process)
+            for process in self.sandboxes.processes:
+                ingest.stop_process(process)
         django.db.connections.close_all()
         self.database.stop()
 

@@ -7,9 +7,10 @@ reads get no latency: the sandbox's knob covers the agent (/v1/) only, as a Sage
 the customer's LAN answers ODBC in a few ms (tests/integration/sandbox/test_latency.py).
 
 Processes as in production: gunicorn (bench/ingest.py's) takes the webhooks and `manage.py
-run_workers`, with the normal worker count, runs them, on a temporary SQLite database. The
-sandboxes run in a process of their own (bench/support/sandbox_host.py), so that their CPU and
-memory are not counted as ours; this process only delivers webhooks and reads the database.
+run_workers`, with the normal worker count, runs them, on a temporary SQLite database. Each
+sandbox runs in a process of its own (bench/support/sandbox_host.py), so that their CPU and
+memory are not counted as ours and no API waits on another's work; this process only
+delivers webhooks and reads the database.
 
 Each pair sells to one customer (its kind's template, cloned with a few cents more each
 time, so that no deal looks like a duplicate of another). Phases, after a warm-up at no
@@ -150,17 +151,17 @@ def warm_up(port: int, sandboxes: Sandboxes, pairs: list[Pair]) -> None:
         wait_for_runs(batch)
 
 
-def throughput(port: int, deals: list[Deal], groups: list[int], sandbox_group: int) -> dict:
+def throughput(port: int, deals: list[Deal], groups: list[int], sandboxes: list[int]) -> dict:
     """Deliver every deal at once: deals/s, and the CPU of our processes (and, to compare,
     of the sandboxes') a deal."""
-    cpu_before, sandbox_before = procfs.cpu_seconds(groups), procfs.cpu_seconds([sandbox_group])
+    cpu_before, sandbox_before = procfs.cpu_seconds(groups), procfs.cpu_seconds(sandboxes)
     roles_before = procfs.cpu_by_role(groups)
     for deal in deals:
         deliver(port, deal)
     finished = wait_for_runs(deals)
     began, ended = deals[0].delivered, max(finished.values())
     cpu = procfs.cpu_seconds(groups) - cpu_before
-    sandbox_cpu = procfs.cpu_seconds([sandbox_group]) - sandbox_before
+    sandbox_cpu = procfs.cpu_seconds(sandboxes) - sandbox_before
     roles = procfs.cpu_by_role(groups)
     by_role = {role: 1000 * (spent - roles_before.get(role, 0.0)) / len(deals)
                for role, spent in roles.items()}  # fmt: skip
@@ -254,19 +255,20 @@ def main() -> None:
             web, port = ingest.start_server(env)
             processes += [web, ingest.start_process(["run_workers"], env)]
             groups = [process.pid for process in processes]  # each leads its process group
+            sandbox_groups = [process.pid for process in sandboxes.processes]
             sampler = procfs.Sampler(groups)
             sampler.start()
             laps.lap("start")
             warm_up(port, sandboxes, pairs)
             laps.lap("warm-up")
             fast_deals = new_deals(sandboxes, pairs, args.deals_per_pair, "N")
-            fast = throughput(port, fast_deals, groups, sandboxes.process.pid)
+            fast = throughput(port, fast_deals, groups, sandbox_groups)
             laps.lap("throughput without latency")
             sandboxes.set_latency(latency)
             kinds = solo(port, sandboxes, pairs, latency)
             laps.lap("solo")
             slow_deals = new_deals(sandboxes, pairs, args.deals_per_pair, "L")
-            slow = throughput(port, slow_deals, groups, sandboxes.process.pid)
+            slow = throughput(port, slow_deals, groups, sandbox_groups)
             laps.lap("throughput with latency")
             rate = slow["deals_per_s"] / 2
             count = max(len(KINDS), round(rate * args.steady_seconds))
@@ -281,7 +283,7 @@ def main() -> None:
             time.sleep(IDLE_SECONDS)
             idle_ms_per_s = 1000 * (procfs.cpu_seconds(groups) - idle_before) / IDLE_SECONDS
         finally:
-            for process in [*processes, sandboxes.process]:
+            for process in [*processes, *sandboxes.processes]:
                 ingest.stop_process(process)
     laps.lap("idle and stop")
     load = [round(load_before, 1), round(os.getloadavg()[0], 1)]

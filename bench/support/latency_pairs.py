@@ -58,26 +58,31 @@ class Deal:
 
 
 class Sandboxes:
-    """The sandbox process (bench/support/sandbox_host.py), started in its own process group."""
+    """The sandboxes (bench/support/sandbox_host.py), each in a process and process group of
+    its own, as each API is a service of its own."""
 
     def __init__(self, folder: Path) -> None:
-        ready_file = folder / "sandboxes.json"
         host = ROOT / "bench" / "support" / "sandbox_host.py"
-        self.process = subprocess.Popen(
-            [sys.executable, str(host), str(folder / "sandboxes"), str(ready_file)],
-            cwd=ROOT,
-            stdout=subprocess.DEVNULL,
-            start_new_session=True,
-        )
+        ready_files = {name: folder / f"sandbox-{name}.json" for name in SYSTEMS}
+        self.processes = [
+            subprocess.Popen(
+                [sys.executable, str(host), str(folder / "sandboxes"), str(ready), name],
+                cwd=ROOT, stdout=subprocess.DEVNULL, start_new_session=True,
+            )
+            for name, ready in ready_files.items()
+        ]  # fmt: skip
         deadline = time.monotonic() + 120
-        while not ready_file.exists():
-            if self.process.poll() is not None or time.monotonic() > deadline:
+        while not all(ready.exists() for ready in ready_files.values()):
+            failed = any(process.poll() is not None for process in self.processes)
+            if failed or time.monotonic() > deadline:
                 raise RuntimeError(
-                    "The sandbox process (bench/support/sandbox_host.py) did not "
+                    "A sandbox process (bench/support/sandbox_host.py) did not "
                     "start within 120 s; its errors are above."
                 )
             time.sleep(0.2)
-        self.ready = json.loads(ready_file.read_text())
+        self.ready = {}
+        for ready in ready_files.values():
+            self.ready |= json.loads(ready.read_text())
 
     def url(self, name: str) -> str:
         return self.ready[name]["url"]

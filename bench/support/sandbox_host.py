@@ -12,9 +12,12 @@ fault-injected, never logged):
   to Closed Won, each with the Outbound Message its workflow rule queued: [{"id",
   "envelope"}].
 
-Usage: `python bench/support/sandbox_host.py DATA_DIR READY_FILE`; the ready file (JSON:
-per sandbox its url, plus Sage 100's ODBC string and Salesforce's certificate) appears once
-every sandbox listens. SIGTERM stops them.
+Usage: `python bench/support/sandbox_host.py DATA_DIR READY_FILE [NAME ...]` (the named
+sandboxes, all four by default); the ready file (JSON: per sandbox its url, plus Sage 100's
+ODBC string and Salesforce's certificate) appears once every sandbox listens. SIGTERM stops
+them. bench/flows_latency.py runs each sandbox in a process of its own, as each API is a
+service of its own: sharing one process, they shared one GIL, and at a busy moment a call
+waited for the other sandboxes' work, which the product's p95 then showed.
 
 Every clone is a deal of its own: its first line's unit price is a few cents above its
 template's (a cent more for each clone made), so no two are the same order for the same
@@ -49,7 +52,7 @@ NAMES = ["streak", "salesforce", "sage_accounting", "sage100"]
 AWKWARD_CODES = {"WIDGET-140", "GADGET-229", "WIDGET-999", "GADGET-998"}
 APPROVAL_THRESHOLD = 10000  # the won-deal flows' default
 CENT = Decimal("0.01")
-clones = itertools.count(1)  # clones made so far, over every sandbox and request
+clones = itertools.count(1)  # clones made so far by this process's sandboxes
 
 
 class CallLog:
@@ -191,8 +194,8 @@ def serve_bench_endpoints(running: RunningSandbox, log: CallLog) -> None:
 
 
 def main() -> None:
-    data_dir, ready_file = Path(sys.argv[1]), Path(sys.argv[2])
-    running = start_all(data_dir, ports=dict.fromkeys(NAMES, 0), names=NAMES)
+    data_dir, ready_file, names = Path(sys.argv[1]), Path(sys.argv[2]), sys.argv[3:] or NAMES
+    running = start_all(data_dir, ports=dict.fromkeys(names, 0), names=names)
     for sandbox in running.values():
         serve_bench_endpoints(sandbox, CallLog())
     serve_until_stopped(running, ready_file)
@@ -202,8 +205,10 @@ def serve_until_stopped(running: dict[str, RunningSandbox], ready_file: Path) ->
     """Say where each sandbox listens in `ready_file` (written whole, then renamed, so the
     bench never reads half of it), then serve until SIGTERM and stop them all."""
     ready = {name: {"url": sandbox.url} for name, sandbox in running.items()}
-    ready["sage100"]["odbc_connection_string"] = running["sage100"].app.odbc_connection_string
-    ready["salesforce"]["ca_bundle"] = str(running["salesforce"].app.cert_path)
+    if "sage100" in running:
+        ready["sage100"]["odbc_connection_string"] = running["sage100"].app.odbc_connection_string
+    if "salesforce" in running:
+        ready["salesforce"]["ca_bundle"] = str(running["salesforce"].app.cert_path)
     partial = ready_file.with_suffix(".partial")
     partial.write_text(json.dumps(ready))
     partial.rename(ready_file)
