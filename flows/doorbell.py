@@ -58,14 +58,15 @@ def ring() -> None:
         sender.sendto(RING, where)
 
 
-# django-q2's ORM broker's statements, prepared: the pusher and monitor made them per run.
+# django-q2's ORM broker's statements, prepared (the pusher and monitor made them per run),
+# on the default database: the one Q_CLUSTER's "orm" names.
 DUE = PreparedQuery(
     lambda: OrmQ.objects.filter(key=Param("key"), lock__lt=Param("now"))[: Conf.BULK]
 )
 TAKE = PreparedChange(
     lambda: OrmQ.objects.filter(id=Param("id"), lock=Param("lock")), lock=Param("until")
 )
-DONE = PreparedChange(lambda: OrmQ.objects.filter(id=Param("id")))
+REMOVE = PreparedChange(lambda: OrmQ.objects.filter(id=Param("id")))
 
 
 class DoorbellBroker(ORM):
@@ -89,7 +90,7 @@ class DoorbellBroker(ORM):
 
     def delete(self, task_id: int) -> None:
         """A finished task's row goes (django-q2's `acknowledge`)."""
-        DONE.run(id=task_id)
+        REMOVE.run(id=task_id)
 
     def wait(self, seconds: float) -> None:
         """Until a ring, or `seconds`."""

@@ -4,8 +4,9 @@
 adapting every field, three rows a delivery; the statement here is built once per model and
 database, the defaults adapted once, and only the values given are adapted per row (through
 the field, as the ORM would: JSON, times). No signals are sent: the models written this way
-(events, runs, queue rows, step results, links) have no receivers, and `auto_now`/`auto_now_add` fields are set
-here as `save()` would set them. Inside `transaction.atomic()` a row commits with the rest.
+(events, runs, queue rows, step results, links) have no receivers, and `auto_now` and
+`auto_now_add` fields are set here as `save()` would set them. Inside
+`transaction.atomic()` a row commits with the rest.
 """
 
 from functools import cache

@@ -163,7 +163,8 @@ MAPPED_DEAL = PreparedQuery(
 
 
 def decode_runs(ctx: StepContext, run_ids: list[int]) -> dict[int, stats.Deal | None]:
-    """Each run's latest succeeded mapping that made a document, as a deal (None: none did)."""
+    """Each run's latest succeeded mapping that made a document, as a deal (None: none did):
+    one look a run, most runs decoding one or two (the rest are kept in `decoded`)."""
     deals: dict[int, stats.Deal | None] = dict.fromkeys(run_ids)
     for run_id in run_ids:
         for key, output, finished_at, document, label in MAPPED_DEAL.all(run=run_id):
