@@ -11,9 +11,10 @@ Salesforce session id.
 Masking keeps the shape (which key, that a value was there) so a person can still read the
 run, and errs towards masking a harmless value with a secret-sounding name. The text
 patterns run on RE2 (linear time): snapshots hold what other systems sent. A run's snapshot
-holds about a thousand strings, nearly all harmless, so each string is first searched once
-for any of the patterns together (`ANY_PATTERN`) and only one that may hold a secret goes
-through the patterns one by one; key names repeat, so their verdicts are remembered.
+holds about a thousand strings, nearly all harmless, so a string holding none of the marks
+every pattern needs (`MARKS`) is passed over, any other is searched once for any of the
+patterns together (`ANY_PATTERN`), and only one that may hold a secret goes through the
+patterns one by one; key names repeat, so their verdicts are remembered.
 """
 
 from functools import lru_cache
@@ -53,6 +54,10 @@ TEXT_PATTERNS = (ASSIGNMENT, ELEMENT, USERINFO, BEARER, JWT, SALESFORCE_SESSION)
 ANY_PATTERN = re2.compile(
     "|".join(f"(?:{GROUP_NAME.sub('(?:', pattern.pattern)})" for pattern in TEXT_PATTERNS)
 )
+# Every match of TEXT_PATTERNS holds one of these (an assignment's ":" or "=", an element's
+# "<", a URL's "://", "Bearer", a JWT's "eyJ", a session id's "!"): text holding none is
+# passed over without calling RE2, as most strings of a snapshot are (names, codes, amounts).
+MARKS = (":", "=", "<", "!", "earer", "eyJ")
 
 
 def is_secret_name(name: Any) -> bool:
@@ -93,7 +98,7 @@ def redact_mapping(mapping: dict) -> dict:
 
 def redact_text(text: str) -> str:
     """`text` with the secrets it quotes masked (see the module's list)."""
-    if not ANY_PATTERN.search(text):
+    if not any(mark in text for mark in MARKS) or not ANY_PATTERN.search(text):
         return text
     text = ASSIGNMENT.sub(mask_assignment, text)
     text = ELEMENT.sub(mask_element, text)
