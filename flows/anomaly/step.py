@@ -27,6 +27,8 @@ from datetime import datetime, timedelta
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
+from django.db.models import CharField
+from django.db.models.functions import Cast
 from django.utils import timezone
 
 from clarity.prepared import Param, PreparedQuery
@@ -132,7 +134,7 @@ def history_of(ctx: StepContext, customer: dict[str, Any]) -> list[stats.Deal]:
     since = timezone.now() - timedelta(days=HISTORY_DAYS)
     runs = HISTORY.all(
         pair=ctx.pair.pk, customer=customer_key(customer), since=since, key=ctx.run.entity_key
-    )  # (id, finished_at): a cache key
+    )
     keys = {run_id: (run_id, finished_at, ctx.pair.base_currency) for run_id, finished_at in runs}
     found = {key: decoded.get(key) for key in keys.values()}
     missing = [key[0] for key, deal in found.items() if deal is MISSING]
@@ -144,15 +146,20 @@ def history_of(ctx: StepContext, customer: dict[str, Any]) -> list[stats.Deal]:
 
 
 HISTORY = PreparedQuery(
-    lambda: SyncRun.objects.filter(
-        pair_id=Param("pair"), customer_key=Param("customer"), finished_at__gte=Param("since"),
-        status=SyncRun.Status.SUCCEEDED, flow_config__flow__in=WON_DEAL_FLOWS,
+    lambda: (
+        SyncRun.objects.filter(
+            pair_id=Param("pair"),
+            customer_key=Param("customer"),
+            finished_at__gte=Param("since"),
+            status=SyncRun.Status.SUCCEEDED,
+            flow_config__flow__in=WON_DEAL_FLOWS,
+        )
+        .exclude(entity_key=Param("key"))
+        .exclude(document="")
+        .order_by("-finished_at")
+        .values_list("pk", Cast("finished_at", CharField()))[:HISTORY_KEPT]
     )
-    .exclude(entity_key=Param("key"))
-    .exclude(document="")
-    .order_by("-finished_at")
-    .values_list("pk", "finished_at")[:HISTORY_KEPT]
-)  # fmt: skip
+)  # a run's end as the database writes it: a cache key, with no time to parse on each row
 MAPPED_DEAL = PreparedQuery(
     lambda: (
         RunStep.objects.filter(run_id=Param("run"), name=MAP_DEAL, status=RunStep.Status.SUCCEEDED)
