@@ -23,7 +23,7 @@ anomalies and prints their precision and recall, which chose the defaults of `Li
 
 import math
 import statistics
-from collections import Counter
+from collections import Counter, defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -185,15 +185,13 @@ def quantity_findings(
 ) -> list[Finding]:
     if len(history) < limits.min_history:
         return []
+    ordered: dict[str, list[Decimal]] = defaultdict(list)  # item code → earlier quantities
+    for other in history:
+        for other_line in other.lines:
+            ordered[other_line.sku.strip().upper()].append(other_line.quantity)
     found = []
     for line in deal.lines:
-        sku = line.sku.strip().upper()
-        earlier = [
-            other_line.quantity
-            for other in history
-            for other_line in other.lines
-            if other_line.sku.strip().upper() == sku
-        ]
+        earlier = ordered.get(line.sku.strip().upper(), [])
         spread = spread_of(earlier) if len(earlier) >= MIN_ITEM_ORDERS else None
         if spread is None or spread.score(line.quantity) < limits.history_score:
             continue
