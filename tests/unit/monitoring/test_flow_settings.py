@@ -1,11 +1,13 @@
 """The Flows page's settings forms without sandboxes: which options and ways to start fit
 which systems, what is stored, and a CRM that does not answer (nothing listens on port 9)
-leaving its stage pickers as text boxes that say so."""
+leaving its stage pickers as text boxes that say so; which flows a pair's systems cannot
+run and why; and that a pair runs the order flow or the invoice flow, never both."""
 
 import pytest
 from django.urls import reverse
 
 from flows.models import FlowConfig, SyncRun
+from flows.registry import FLOWS
 from monitoring.forms import FlowConfigForm
 from monitoring.pair_systems import PairSystems
 from tests.factories import ConnectionFactory, IntegrationPairFactory
@@ -136,3 +138,59 @@ def test_each_flow_shows_its_last_run_and_its_runs_in_the_error_queue(client, us
     card = page.split('id="flow-deal_won_to_sales_order"')[1].split("</section>")[0]
     assert "3 in the error queue" in card and "Dead" in card
     assert "<form" not in card
+
+
+def test_the_flows_page_says_which_flows_the_pairs_systems_cannot_run_and_why(
+    client, users, streak_pair
+):
+    client.force_login(users["viewer"])
+
+    page = client.get(reverse("pair-flows", args=[streak_pair.slug])).content.decode()
+
+    offered = page.split('id="flows-unavailable"')[0]
+    unavailable = page.split('id="flows-unavailable"')[1]
+    assert FLOWS["deal_won_to_sales_order"].label in offered
+    assert FLOWS["prices_to_crm"].label in unavailable
+    assert "Streak cannot keep product records" in unavailable
+    assert FLOWS["deal_won_to_sales_order"].label not in unavailable
+
+
+def test_a_pair_runs_either_the_order_or_the_invoice_flow_never_both(client, users):
+    erp = ConnectionFactory(
+        system="sage50desktop",
+        name="Sage 50 desktop",
+        settings={"odbc_connection_string": "DSN=Cedar Ridge", "odbc_dialect": "pervasive",
+                  "agent_url": "https://sage-pc.example:8105"},
+        secrets={"agent_key": "agent-key-for-tests"},
+    )  # fmt: skip
+    pair = IntegrationPairFactory(name="Streak → Sage 50 desktop", erp=erp)
+    invoices = FlowConfig.objects.get(pair=pair, flow="deal_won_to_invoice")
+    orders = FlowConfig.objects.get(pair=pair, flow="deal_won_to_sales_order")
+    invoices.enabled = True
+    invoices.save()
+    client.force_login(users["admin"])
+    prefix = f"flow-{orders.pk}"
+
+    reply = client.post(
+        reverse("pair-flows", args=[pair.slug]),
+        {"config": orders.pk, f"{prefix}-enabled": "on", f"{prefix}-trigger": "webhook",
+         f"{prefix}-option_approval_threshold": "10000",
+         f"{prefix}-option_unknown_item_policy": "flag", f"{prefix}-option_trigger_stage": ""},
+    )  # fmt: skip
+
+    assert reply.status_code == 400
+    page = reply.content.decode()
+    assert f"Turn off “{FLOWS['deal_won_to_invoice'].label}” first" in page
+    orders.refresh_from_db()
+    assert not orders.enabled
+    invoices.enabled = False
+    invoices.save()
+    reply = client.post(
+        reverse("pair-flows", args=[pair.slug]),
+        {"config": orders.pk, f"{prefix}-enabled": "on", f"{prefix}-trigger": "webhook",
+         f"{prefix}-option_approval_threshold": "10000",
+         f"{prefix}-option_unknown_item_policy": "flag", f"{prefix}-option_trigger_stage": ""},
+    )  # fmt: skip
+    assert reply.status_code == 302
+    orders.refresh_from_db()
+    assert orders.enabled

@@ -11,7 +11,7 @@ from django.utils import timezone
 from flows.models import Approval, FlowConfig, InboundEvent, RunStep, SyncRun
 from flows.registry import FLOWS
 from monitoring.views.diagnosis import fix_for, signature
-from tests.factories import ConnectionFactory, IntegrationPairFactory
+from tests.factories import IntegrationPairFactory
 
 pytestmark = pytest.mark.django_db
 Status = SyncRun.Status
@@ -409,57 +409,3 @@ def test_pair_flows_saves_options_and_resuming_queues_the_waiting_runs(
     client.post(reverse("pair-pause", args=[pair.slug]), {"action": "resume"})
     pair.refresh_from_db()
     assert pair.enabled and no_queue == [held.pk]
-
-
-def test_the_flows_page_says_which_flows_the_pairs_systems_cannot_run_and_why(client, users, pair):
-    client.force_login(users["viewer"])
-
-    page = client.get(reverse("pair-flows", args=[pair.slug])).content.decode()
-
-    offered = page.split('id="flows-unavailable"')[0]
-    unavailable = page.split('id="flows-unavailable"')[1]
-    assert FLOWS["deal_won_to_sales_order"].label in offered
-    assert FLOWS["prices_to_crm"].label in unavailable
-    assert "Streak cannot keep product records" in unavailable
-    assert FLOWS["deal_won_to_sales_order"].label not in unavailable
-
-
-def test_a_pair_runs_either_the_order_or_the_invoice_flow_never_both(client, users):
-    erp = ConnectionFactory(
-        system="sage50desktop",
-        name="Sage 50 desktop",
-        settings={"odbc_connection_string": "DSN=Cedar Ridge", "odbc_dialect": "pervasive",
-                  "agent_url": "https://sage-pc.example:8105"},
-        secrets={"agent_key": "agent-key-for-tests"},
-    )  # fmt: skip
-    pair = IntegrationPairFactory(name="Streak → Sage 50 desktop", erp=erp)
-    invoices = FlowConfig.objects.get(pair=pair, flow="deal_won_to_invoice")
-    orders = FlowConfig.objects.get(pair=pair, flow="deal_won_to_sales_order")
-    invoices.enabled = True
-    invoices.save()
-    client.force_login(users["admin"])
-    prefix = f"flow-{orders.pk}"
-
-    reply = client.post(
-        reverse("pair-flows", args=[pair.slug]),
-        {"config": orders.pk, f"{prefix}-enabled": "on", f"{prefix}-trigger": "webhook",
-         f"{prefix}-option_approval_threshold": "10000",
-         f"{prefix}-option_unknown_item_policy": "flag", f"{prefix}-option_trigger_stage": ""},
-    )  # fmt: skip
-
-    assert reply.status_code == 400
-    page = reply.content.decode()
-    assert f"Turn off “{FLOWS['deal_won_to_invoice'].label}” first" in page
-    orders.refresh_from_db()
-    assert not orders.enabled
-    invoices.enabled = False
-    invoices.save()
-    reply = client.post(
-        reverse("pair-flows", args=[pair.slug]),
-        {"config": orders.pk, f"{prefix}-enabled": "on", f"{prefix}-trigger": "webhook",
-         f"{prefix}-option_approval_threshold": "10000",
-         f"{prefix}-option_unknown_item_policy": "flag", f"{prefix}-option_trigger_stage": ""},
-    )  # fmt: skip
-    assert reply.status_code == 302
-    orders.refresh_from_db()
-    assert orders.enabled
