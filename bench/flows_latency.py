@@ -84,6 +84,7 @@ from latency_pairs import (  # noqa: E402
     metered_since,
     new_deals,
     number_written,
+    steps_failed,
     wait_for_runs,
     with_odbc,
 )
@@ -275,7 +276,7 @@ def main() -> None:
             offered = new_deals(sandboxes, pairs, -(-count // len(pairs)), "R")[:count]
             even = steady(port, offered, rate, sandboxes)
             laps.lap("steady")
-            steps = mean_step_ms(offered)
+            steps, failed = mean_step_ms(offered), steps_failed(offered)
             held = capacity(port, sandboxes, pairs)
             laps.lap("capacity")
             sampler.stop()
@@ -295,6 +296,7 @@ def main() -> None:
         "even": even,
         "kinds": kinds,
         "steps": steps,
+        "failed": failed,
         "capacity": held,
         "idle_ms_per_s": idle_ms_per_s,
         "laps": laps.seconds,
@@ -350,6 +352,7 @@ def report(
     print(f"steady calls by system: {even['calls']}; by kind: {even['shapes']}")
     print(f"the product's own count of them (connectors.metering): {even['metered']}")
     print(f"mean ms a step, steady phase: {json.dumps(phases['steps'])}")
+    print(f"steps that failed and were tried again, steady phase: {phases['failed'] or 'none'}")
     held = phases["capacity"]
     held_window = (held["began"], held["ended"])
     print(
@@ -379,6 +382,7 @@ def report(
         "calls_per_deal_by_system": {
             name: round(calls / len(offered), 2) for name, calls in even["calls"].items()
         },
+        "steady_steps_failed": sum(phases["failed"].values()),
         "pairs": args.pairs,
         "deals": (1 + 2 * args.deals_per_pair) * args.pairs
         + (settings.Q_CLUSTER["workers"] + 1) * len(KINDS)

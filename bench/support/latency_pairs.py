@@ -276,6 +276,15 @@ def count_by(names: list[str]) -> dict[str, int]:
     return {name: names.count(name) for name in sorted(set(names))}
 
 
+def steps_failed(deals: list[Deal]) -> dict[str, int]:
+    """Step failures of the deals' runs (a later attempt succeeded), by step and error:
+    what makes a phase slower than its latency says."""
+    rows = RunStep.objects.filter(
+        run__entity_key__in=[deal.key for deal in deals], status=RunStep.Status.FAILED
+    ).values_list("name", "error")
+    return count_by([f"{name}: {error[:120]}" for name, error in rows])
+
+
 def mean_step_ms(deals: list[Deal]) -> dict[str, dict[str, int]]:
     """Where a run's time goes: the mean ms of each step, by kind."""
     result = {}
