@@ -170,13 +170,13 @@ def test_a_pair_runs_either_the_order_or_the_invoice_flow_never_both(client, use
     invoices.save()
     client.force_login(users["admin"])
     prefix = f"flow-{orders.pk}"
+    turn_orders_on = {
+        "config": orders.pk, f"{prefix}-enabled": "on", f"{prefix}-trigger": "webhook",
+        f"{prefix}-option_approval_threshold": "10000",
+        f"{prefix}-option_unknown_item_policy": "flag", f"{prefix}-option_trigger_stage": "",
+    }  # fmt: skip
 
-    reply = client.post(
-        reverse("pair-flows", args=[pair.slug]),
-        {"config": orders.pk, f"{prefix}-enabled": "on", f"{prefix}-trigger": "webhook",
-         f"{prefix}-option_approval_threshold": "10000",
-         f"{prefix}-option_unknown_item_policy": "flag", f"{prefix}-option_trigger_stage": ""},
-    )  # fmt: skip
+    reply = client.post(reverse("pair-flows", args=[pair.slug]), turn_orders_on)
 
     assert reply.status_code == 400
     page = reply.content.decode()
@@ -185,12 +185,7 @@ def test_a_pair_runs_either_the_order_or_the_invoice_flow_never_both(client, use
     assert not orders.enabled
     invoices.enabled = False
     invoices.save()
-    reply = client.post(
-        reverse("pair-flows", args=[pair.slug]),
-        {"config": orders.pk, f"{prefix}-enabled": "on", f"{prefix}-trigger": "webhook",
-         f"{prefix}-option_approval_threshold": "10000",
-         f"{prefix}-option_unknown_item_policy": "flag", f"{prefix}-option_trigger_stage": ""},
-    )  # fmt: skip
+    reply = client.post(reverse("pair-flows", args=[pair.slug]), turn_orders_on)
     assert reply.status_code == 302
     orders.refresh_from_db()
     assert orders.enabled
