@@ -92,6 +92,11 @@ class DoorbellBroker(ORM):
         """A finished task's row goes (django-q2's `acknowledge`)."""
         REMOVE.run(id=task_id)
 
+    def release(self, task_id: int) -> None:
+        """A task taken but never run (the cluster that took it was renewed) is due again at
+        once, not when its retry time comes round."""
+        OrmQ.objects.filter(id=task_id).update(lock=timezone.now())
+
     def wait(self, seconds: float) -> None:
         """Until a ring, or `seconds`."""
         listener = self.doorbell()

@@ -68,8 +68,9 @@ class LeaseLost(Exception):
     """Another worker took the run after this one's lease lapsed."""
 
 
-def worker_name() -> str:
-    return f"{socket.gethostname()}:{os.getpid()}"
+def worker_name(pid: int | None = None) -> str:
+    """A lease's owner: the worker process on this host (this one unless `pid` says)."""
+    return f"{socket.gethostname()}:{pid or os.getpid()}"
 
 
 def lease_end() -> datetime:

@@ -9,6 +9,7 @@ import os
 import signal
 import time
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 
@@ -98,6 +99,38 @@ def test_killing_the_sentinel_ends_the_whole_worker_with_an_error(start_cluster)
     assert cluster.wait(timeout=10) == 1  # the supervisor sees a failure and restarts it
     gone = lambda: not any(process_state(pid) for pid in workers_and_helpers)  # noqa: E731
     assert wait_for(gone, timeout=5), "workers left running without their sentinel"
+
+
+def waiting_on_a_queue(pid: int) -> bool:
+    """Is the process's main thread blocked reading a pipe (one of the cluster's queues)?"""
+    try:
+        return "pipe_read" in Path(f"/proc/{pid}/wchan").read_text()
+    except OSError:
+        return False
+
+
+def test_cluster_processes_killed_while_they_wait_on_a_queue_leave_a_cluster_that_runs(
+    client, start_cluster, streak_sandbox, sage100_pair, sage
+):
+    """The worker waiting for the next task holds the task queue's read lock, and the monitor
+    the result queue's: killed there, each would hold its lock for ever, and no worker would
+    take a task again (django-q2 only starts a new process in the dead one's place)."""
+    pair, token = sage100_pair
+    cluster = start_cluster()
+    sentinel: list[int] = []
+
+    def readers() -> list[int]:  # the worker holding the task queue's lock, and the monitor
+        sentinel[:] = children(cluster.pid)
+        return [pid for pid in children(sentinel[0]) if waiting_on_a_queue(pid)] if sentinel else []
+
+    assert wait_for(lambda: len(readers()) == 2, timeout=30)
+    for pid in readers():
+        os.kill(pid, signal.SIGKILL)
+
+    run = deliver(client, streak_sandbox, pair, token, "REL-KILL-IDLE-1")
+    assert wait_for(lambda: status_of(run) == Status.SUCCEEDED, timeout=30), run.status
+    assert len(shared.orders_for(sage, "REL-KILL-IDLE-1")) == 1
+    assert cluster.poll() is None  # the worker carried on: nothing for the supervisor to do
 
 
 def test_a_step_longer_than_the_lease_keeps_its_run_from_the_sweeper_and_a_second_worker(
