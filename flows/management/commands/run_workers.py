@@ -56,7 +56,8 @@ RENEW = 75
 class Command(BaseCommand):
     help = (
         "Run the django-q2 workers. Exits 1 when the cluster's sentinel dies (its workers "
-        "die with it); SIGTERM gives back the runs in progress and stops within seconds."
+        "die with it); starts the cluster afresh when one of its processes dies; SIGTERM "
+        "gives back the runs in progress and stops within seconds."
     )
 
     def handle(self, *args: Any, **options: Any) -> None:
