@@ -4,7 +4,7 @@ whose run failed before any order; read through the page's report, the API and t
 dashboard."""
 
 from contextlib import closing
-from datetime import timedelta
+from datetime import date, timedelta
 
 import pyodbc
 import pytest
@@ -16,7 +16,13 @@ from flows.models import SyncRun
 from tests import won_deals as shared
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("runs_inline")]
-TODAY = localdate()
+
+
+@pytest.fixture
+def today() -> date:
+    """The day the test starts, taken before its deals are won (not at import: a suite
+    running past midnight would see them won the day after)."""
+    return localdate()
 
 
 def order_behind_our_back(sandbox, deal_id: str) -> str:
@@ -56,23 +62,25 @@ def won(client, streak_sandbox, sage100_pair):
     return pair, token
 
 
-def test_deals_won_through_runs_are_in_sage_exactly_once(won):
+def test_deals_won_through_runs_are_in_sage_exactly_once(today, won):
     pair, _ = won
 
-    report = exactly_once(pair, TODAY)
+    report = exactly_once(pair, today)
 
-    assert report.verdict == f"Every won deal since {TODAY:%d %b %Y} is in Sage exactly once"
+    assert report.verdict == f"Every won deal since {today:%d %b %Y} is in Sage exactly once"
     assert (report.won_deals, report.documents_in_sage, report.problems) == (2, 2, [])
     assert report.events_received == 2 and report.redeliveries == 1
     assert report.runs_started == 2
-    assert exactly_once(pair, TODAY + timedelta(days=1)).won_deals == 0
+    assert exactly_once(pair, today + timedelta(days=1)).won_deals == 0
 
 
-def test_an_order_made_in_sage_behind_our_back_lists_the_deal_with_two(won, sage100_sandbox, sage):
+def test_an_order_made_in_sage_behind_our_back_lists_the_deal_with_two(
+    today, won, sage100_sandbox, sage
+):
     pair, _ = won
     extra = order_behind_our_back(sage100_sandbox, "SAL-1029")
 
-    report = exactly_once(pair, TODAY)
+    report = exactly_once(pair, today)
 
     assert report.verdict == "1 deal needs a look"
     [deal] = report.problems
@@ -83,14 +91,14 @@ def test_an_order_made_in_sage_behind_our_back_lists_the_deal_with_two(won, sage
 
 
 def test_a_won_deal_whose_run_failed_without_an_order_is_listed_with_none(
-    won, client, streak_sandbox
+    today, won, client, streak_sandbox
 ):
     pair, token = won
     _, run = shared.win_box(client, streak_sandbox, pair, token, "SAL-1008")  # sells WIDGET-999
     run.refresh_from_db()
     assert run.status == SyncRun.Status.FAILED
 
-    report = exactly_once(pair, TODAY)
+    report = exactly_once(pair, today)
 
     [deal] = report.problems
     assert (deal.crm_id, deal.run_id, deal.documents) == (run.entity_key, run.pk, ())
@@ -98,12 +106,14 @@ def test_a_won_deal_whose_run_failed_without_an_order_is_listed_with_none(
     assert report.verdict == "1 deal needs a look" and report.won_deals == 3
 
 
-def test_the_api_answers_the_report_and_names_a_bad_date(won, client, users, sage100_sandbox):
+def test_the_api_answers_the_report_and_names_a_bad_date(
+    today, won, client, users, sage100_sandbox
+):
     pair, _ = won
     order_behind_our_back(sage100_sandbox, "SAL-1005")
     client.force_login(users["viewer"])
 
-    reply = client.get(f"/api/v1/pairs/{pair.slug}/exactly-once/?since={TODAY.isoformat()}")
+    reply = client.get(f"/api/v1/pairs/{pair.slug}/exactly-once/?since={today.isoformat()}")
 
     assert reply.status_code == 200, reply.content
     body = reply.json()
