@@ -86,9 +86,8 @@ class KeptConnectionHandler(WSGIRequestHandler):
             self.close_connection = True
 
     def send_header(self, keyword: str, value: str) -> None:
-        if keyword.lower() == "connection" and value.lower() == "close":
-            if self.close_connection or self.request_version != "HTTP/1.1":
-                super().send_header(keyword, value)
+        closing = keyword.lower() == "connection" and value.lower() == "close"
+        if closing and not self.close_connection:  # werkzeug says it to every request
             return
         super().send_header(keyword, value)
 
