@@ -102,9 +102,14 @@ def test_killing_the_sentinel_ends_the_whole_worker_with_an_error(start_cluster)
 
 
 def waiting_on_a_queue(pid: int) -> bool:
-    """Is the process's main thread blocked reading a pipe (one of the cluster's queues)?"""
+    """Is the process's main thread blocked reading a pipe (one of the cluster's queues)?
+    The kernel names the wait `pipe_read`, `anon_pipe_read` or, before 5.x, `pipe_wait`."""
     try:
-        return "pipe_read" in Path(f"/proc/{pid}/wchan").read_text()
+        return Path(f"/proc/{pid}/wchan").read_text() in (
+            "pipe_read",
+            "anon_pipe_read",
+            "pipe_wait",
+        )
     except OSError:
         return False
 

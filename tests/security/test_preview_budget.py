@@ -3,8 +3,9 @@ the web workers that also take the webhooks. Whatever a viewer posts (a catastro
 a huge number of decimals, a rule that loops over a long list, a 5 MB sample), the designer
 and the API answer within a second, with a message, never a 500.
 
-A request's time is the CPU time this process spends on it (the test client runs the view
-in this thread): what it costs a worker, whatever else the shared test machine is running."""
+A request's time is the CPU time this thread spends on it (the test client runs the view
+in this thread): what it costs a worker, whatever else the shared test machine, or this
+process's other threads (the sandboxes' servers), are running."""
 
 import json
 import time
@@ -49,19 +50,19 @@ def viewer_api(users) -> APIClient:
 def designer(client: Client, mapping: Mapping, spec: Any, record: Any) -> tuple[int, str, float]:
     """The designer's preview as the page posts it: (status, page, seconds)."""
     data = {"spec": json.dumps(spec), "record": json.dumps(record)}
-    started = time.process_time()
+    started = time.thread_time()
     response = client.post(reverse("mapping-preview", args=[mapping.pk]), data)
-    return response.status_code, response.content.decode(), time.process_time() - started
+    return response.status_code, response.content.decode(), time.thread_time() - started
 
 
 def api(client: APIClient, mapping: Mapping, body: bytes | dict) -> tuple[int, Any, float]:
     """POST /api/v1/mappings/<id>/preview/: (status, JSON reply, seconds)."""
     content = body if isinstance(body, bytes) else json.dumps(body).encode()
-    started = time.process_time()
+    started = time.thread_time()
     response = client.post(
         f"/api/v1/mappings/{mapping.pk}/preview/", content, content_type="application/json"
     )
-    elapsed = time.process_time() - started
+    elapsed = time.thread_time() - started
     return response.status_code, response.json(), elapsed
 
 
