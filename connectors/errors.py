@@ -5,6 +5,8 @@ are retried with backoff, `RateLimited` waits as told without using an attempt, 
 pauses the pair, and the permanent rest stop the run with the system's own message.
 """
 
+from typing import Any
+
 
 class ConnectorError(Exception):
     """Base class. `message` is a plain sentence for people; `detail` the system's own words."""
@@ -31,11 +33,20 @@ class TransientError(ConnectorError):
 
 
 class RateLimited(TransientError):
-    """The system asked us to slow down; wait `retry_after` seconds, attempt not counted."""
+    """The system asked us to slow down; wait `retry_after` seconds, attempt not counted.
+    `reservation`: the slot of our own API budget kept for the call (connectors/budgets.py)."""
 
-    def __init__(self, message: str, *, retry_after: float, **kwargs) -> None:
+    def __init__(
+        self,
+        message: str,
+        *,
+        retry_after: float,
+        reservation: dict[str, Any] | None = None,
+        **kwargs,
+    ) -> None:
         super().__init__(message, **kwargs)
         self.retry_after = retry_after
+        self.reservation = reservation
 
 
 class AuthError(ConnectorError):

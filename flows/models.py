@@ -149,6 +149,10 @@ class SyncRun(models.Model):
     progress = models.JSONField(
         default=dict, blank=True, help_text="Long runs (initial load): done, total, started."
     )
+    budget_slot = models.JSONField(
+        default=dict, blank=True,
+        help_text="The API budget slot kept for the call the run was parked on: key, due.",
+    )  # fmt: skip
     replay = models.ForeignKey(
         "flows.Replay", on_delete=models.SET_NULL, null=True, blank=True, related_name="runs",
         db_index=False, help_text="The period replay that started this run, if one did.",

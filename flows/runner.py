@@ -24,6 +24,7 @@ from django.utils import timezone
 from clarity.logs import bind_log_context, logs_for_run
 from clarity.prepared import Param, PreparedQuery
 from connectors import metering
+from connectors.budgets import reserved
 from connectors.errors import (
     AuthError,
     ConnectorError,
@@ -94,7 +95,7 @@ def run_here(run_id: int) -> str:
     run = RUN_TO_DO.first(pk=run_id)
     bind_log_context(pair=run.pair.slug)
     try:
-        with kept(run):
+        with kept(run), reserved(run.budget_slot):
             return run_steps(run)
     except LeaseLost:
         logger.warning(
@@ -301,7 +302,7 @@ def settle_failure(run: SyncRun, error: Exception) -> str:
     if isinstance(error, RateLimited):
         # Waiting as told does not use up an attempt.
         SyncRun.objects.filter(pk=run.pk).update(attempt=F("attempt") - 1)
-        retry_later(run, error, error.retry_after)
+        retry_later(run, error, error.retry_after, budget_slot=error.reservation or {})
         return "rate limited"
     if isinstance(error, AuthError):
         pause_for_reauth(run, error)
@@ -327,11 +328,14 @@ def park(run: SyncRun, status: str, **fields: Any) -> None:
     )
 
 
-def retry_later(run: SyncRun, error: Exception, delay: float) -> None:
+def retry_later(run: SyncRun, error: Exception, delay: float, **fields: Any) -> None:
     """Park the run until its retry is due and ring for it then. `rung_at` says the ring is
     in the queue from that time, so the sweeper leaves it alone unless it goes missing."""
     due = timezone.now() + timedelta(seconds=delay)
-    park(run, Status.RETRY_SCHEDULED, next_attempt_at=due, rung_at=due, **error_fields(error))
+    park(
+        run, Status.RETRY_SCHEDULED, next_attempt_at=due, rung_at=due, **error_fields(error),
+        **fields,
+    )  # fmt: skip
     enqueue_at(run, due)
 
 

@@ -2,7 +2,8 @@
 host would: `python -m tests.integration.connectors.budget_caller PK CALLS START_AT`.
 
 It waits until START_AT (epoch seconds) so the processes start together, then makes CALLS
-reads; a RateLimited is waited out as the runner would (parked, then tried again). It prints
+reads; a RateLimited is waited out as the runner would (parked until the slot it was given,
+then tried again with that slot). It prints
 how many calls it made and how many times it was told to wait."""
 
 import os
@@ -14,7 +15,8 @@ import django
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "clarity.settings")
 django.setup()
 
-from connectors.errors import RateLimited  # noqa: E402  (needs django.setup())
+from connectors.budgets import reserved  # noqa: E402  (needs django.setup())
+from connectors.errors import RateLimited  # noqa: E402
 from connectors.models import Connection  # noqa: E402
 from connectors.services import connector_for  # noqa: E402
 
@@ -23,13 +25,17 @@ def main(pk: int, calls: int, start_at: float) -> None:
     client = connector_for(Connection.objects.get(pk=pk)).client
     time.sleep(max(0.0, start_at - time.time()))
     made = waits = 0
+    slot = None
     while made < calls:
         try:
-            client.get("/v1/users/me")
+            with reserved(slot):
+                client.get("/v1/users/me")
         except RateLimited as limited:
             waits += 1
+            slot = limited.reservation
             time.sleep(limited.retry_after)
             continue
+        slot = None
         made += 1
     print(f"made={made} waits={waits}", flush=True)
 

@@ -1,12 +1,15 @@
 """The runner's promises: one claim per run, one record at a time, errors settled by class,
 retries resume at the failed step, crashed workers are recovered by the sweeper."""
 
+import time
 from datetime import timedelta
 from decimal import Decimal
 
 import pytest
 from django.utils import timezone
 
+from connectors import budgets
+from connectors.budgets import SharedBucket
 from connectors.errors import AuthError, RateLimited, TransientError, ValidationError
 from connectors.models import Connection
 from flows.base import AwaitApproval, Flow, Step
@@ -92,6 +95,33 @@ def test_rate_limited_waits_as_told_without_using_an_attempt(config, script, new
     run.refresh_from_db()
     assert run.attempt == 0
     assert run.next_attempt_at >= before + timedelta(seconds=119)
+
+
+def test_a_run_parked_by_the_api_budget_spends_its_slot_when_it_is_back(
+    config, script, new_run, monkeypatch
+):
+    """Not behind the callers who asked after it, who would park it again."""
+    monkeypatch.setattr(budgets, "MAX_WAIT_SECONDS", 0.0)  # past the burst, park at once
+    budget = SharedBucket("runner-slot:1", rate=20)
+    monkeypatch.setattr(script, "second", lambda ctx: budget.acquire() or {"order": "1"})
+    monkeypatch.setitem(
+        FLOWS, "test_flow", Flow("test_flow", "Test", "", (Step("second", script.second),))
+    )
+    for _ in range(20):  # the burst
+        budget.acquire()
+    run = new_run()
+
+    assert execute_run(run.pk) == "rate limited"
+    run.refresh_from_db()
+    due = run.budget_slot["due"]
+    assert run.budget_slot["key"] == "runner-slot:1"
+    for _ in range(5):  # others ask after it
+        with pytest.raises(RateLimited):
+            budget.acquire()
+    assert run.next_attempt_at.timestamp() == pytest.approx(due, abs=0.05)
+    time.sleep(max(0.0, run.next_attempt_at.timestamp() - time.time()))
+
+    assert execute_run(run.pk) == "succeeded"
 
 
 def test_validation_error_fails_at_once_with_the_field(config, script, new_run):
