@@ -281,6 +281,13 @@ Q_CLUSTER = {
     "catch_up": False,
     # Runs keep their own record (SyncRun, RunStep): a finished task is not stored again.
     "save_limit": -1,
+    # A worker process is replaced after this many tasks (django-q2's guard against leaks,
+    # 500 by default) or once its RSS reaches max_rss KiB. Each replacement costs seconds of
+    # the process's throughput: it takes nothing new while its 32 runs finish, and its
+    # successor reads configuration, pipelines and price lists again. At 500, a worker
+    # under load was replaced every 20 s and deals waited 3 s at each (bench/flows_latency).
+    "recycle": env.int("CLARITY_WORKER_RECYCLE_TASKS", default=20_000),
+    "max_rss": env.int("CLARITY_WORKER_MAX_RSS_KIB", default=1024 * 1024),
     # An idle cluster looks at the queue this often (one query): how long a new run can wait.
     "poll": env.float("CLARITY_QUEUE_POLL_SECONDS", default=0.1),
     # The ORM broker, woken by a ring when a run is queued on this host (flows/doorbell.py).

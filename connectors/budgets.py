@@ -9,19 +9,23 @@ writers. No lock is held across an HTTP call.
 
 To keep the database out of the hot path a process takes up to BATCH_SECONDS of the rate at
 once and spends the tokens itself; tokens not spent within HOLD_SECONDS are dropped, so a
-stash cannot burst late.
+stash cannot burst late. It does so only while the bucket is at least half full: when the
+budget is tight, a token dropped from a stash is a call another process had to wait for.
 
 When the bucket is empty a caller is given the next free slot, as in GCRA: the token is
 taken at once (the bucket goes into debt) and falls due when the debt before it is paid, so
 callers are served in the order they asked. A caller whose slot is within MAX_WAIT_SECONDS
-waits for it; a later one gets RateLimited carrying its `Reservation`, its run is parked
-until the slot and spends it when it is back (`reserved`), however late a worker takes it
-up (within LATE_SECONDS), as Go's rate.Limiter spends a Reservation. Without slots every
-parked run came back at the next free token, together, and most were parked again (200
-deals at once on 20 pairs: 3,000 parked attempts, some runs a minute late); with slots given
-up when late, runs waiting for a free worker in a burst left the budget in debt for calls
-never made, and fresh runs queued behind them. Debt is bounded by RESERVE_SECONDS of the
-rate, so callers that never come back for their slots cannot push the others away for ever.
+waits for it. A run's call whose slot is later gets RateLimited carrying its `Reservation`:
+the run is parked until then and spends the slot when it is back (`run_calls`), however late
+a worker takes it up (within LATE_SECONDS), as Go's rate.Limiter spends a Reservation. The
+slot holds a token for each call of the parked step on that budget, since the step makes
+them all again: with one token, a step of two reads spent it on the first and was parked
+again on the second, for ever. Other callers (polls, pages) get no slot past
+MAX_WAIT_SECONDS: they would not come back for it. Without slots every parked run came back
+at the next free token, together, and most were parked again (200 deals at once on 20
+pairs: 3,000 parked attempts, some runs a minute late). Debt is bounded by RESERVE_SECONDS
+of the rate, so runs that never come back for their slots cannot push the others away for
+ever.
 """
 
 import json
@@ -32,7 +36,7 @@ import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from django.db import DEFAULT_DB_ALIAS, connection, connections, transaction
@@ -141,34 +145,48 @@ def locked_row(cursor: Any, key: str, rate: float, capacity: float, now: float) 
 
 @dataclass(frozen=True)
 class Reservation:
-    """A slot of a connection's budget taken for a parked run: spent when the run is back."""
+    """Tokens of a connection's budget taken for a parked run: the call it was parked on and
+    the calls its step made before it on the same budget, which it makes again when back."""
 
     key: str
     due: float  # epoch seconds
+    tokens: int = 1
 
     def as_json(self) -> dict[str, Any]:
-        return {"key": self.key, "due": self.due}
+        return {"key": self.key, "due": self.due, "tokens": self.tokens}
 
 
-_reserved = threading.local()
+_run = threading.local()  # the calling thread's run: `parks`, its `slot`, the step's `made`
 
 
 @contextmanager
-def reserved(slot: dict[str, Any] | None) -> Iterator[None]:
-    """Calls made in the block may spend the slot (`Reservation.as_json`) a parked run
-    holds, instead of queueing again behind those who asked after it."""
-    _reserved.slot = Reservation(**slot) if slot else None
+def run_calls(slot: dict[str, Any] | None) -> Iterator[None]:
+    """Calls made in the block are a run's: one told to wait longer than MAX_WAIT_SECONDS is
+    given a slot (RateLimited.reservation) that the run keeps while it is parked and hands
+    back here when it is back (`Reservation.as_json`), to spend instead of queueing again
+    behind those who asked after it."""
+    _run.parks, _run.slot, _run.made = True, Reservation(**slot) if slot else None, {}
     try:
         yield
     finally:
-        _reserved.slot = None
+        _run.parks, _run.slot, _run.made = False, None, {}
 
 
-def take(key: str, rate: float, capacity: float, wanted: int) -> tuple[int, float]:
-    """Take up to `wanted` whole tokens: (how many, seconds until they are due). With none
-    left, one token is taken ahead (the bucket goes into debt) and is due when the debt
-    before it is paid; with more than RESERVE_SECONDS of debt, none: (0, seconds until the
-    debt is back within it). The configured rate wins over the stored one."""
+def step_started() -> None:
+    """A parked run starts again at the step it was parked in: the calls that step makes
+    are what its slot must cover."""
+    _run.made = {}
+
+
+def take(
+    key: str, rate: float, capacity: float, wanted: int, again: int | None = None
+) -> tuple[int, float]:
+    """Take up to `wanted` whole tokens (one when the bucket is under half full): (how many,
+    seconds until they are due). With none left, one is taken ahead (the bucket goes into
+    debt) if it falls due within MAX_WAIT_SECONDS; a later one only for a run (`again`: the
+    calls it will make again before this one), with those calls', within RESERVE_SECONDS;
+    else none: (0, seconds until one could be). The configured rate wins over the stored
+    one."""
     now = time.time()
     with take_transaction() as cursor:
         bucket = locked_row(cursor, key, rate, capacity, now)
@@ -176,12 +194,7 @@ def take(key: str, rate: float, capacity: float, wanted: int) -> tuple[int, floa
         elapsed = max(0.0, now - bucket.refilled_at)
         bucket.tokens = min(capacity, bucket.tokens + elapsed * rate)
         bucket.refilled_at = now
-        if bucket.tokens >= 1:
-            granted, due_in = min(wanted, int(bucket.tokens)), 0.0
-        else:
-            due_in = (1 - bucket.tokens) / rate
-            granted = 1 if due_in <= RESERVE_SECONDS else 0
-            due_in = due_in if granted else due_in - RESERVE_SECONDS
+        granted, due_in = share(bucket, wanted, again)
         bucket.tokens -= granted
         if now - bucket.window_started >= WINDOW_SECONDS:
             bucket.last_window_rate = bucket.window_taken / (now - bucket.window_started)
@@ -203,6 +216,22 @@ def take(key: str, rate: float, capacity: float, wanted: int) -> tuple[int, floa
     return granted, due_in
 
 
+def share(bucket: Bucket, wanted: int, again: int | None) -> tuple[int, float]:
+    """What `take` grants from the refilled bucket: (tokens, seconds until they are due)."""
+    if bucket.tokens >= 1:
+        spare = bucket.tokens >= bucket.capacity / 2
+        return min(wanted if spare else 1, int(bucket.tokens)), 0.0
+    due_in = (1 - bucket.tokens) / bucket.rate
+    if due_in <= MAX_WAIT_SECONDS:
+        return 1, due_in
+    if again is None:
+        return 0, due_in - MAX_WAIT_SECONDS
+    due_in = (again + 1 - bucket.tokens) / bucket.rate
+    if due_in <= RESERVE_SECONDS:
+        return again + 1, due_in
+    return 0, due_in - RESERVE_SECONDS
+
+
 class SharedBucket:
     """This process's end of a connection's shared budget: tokens taken in batches from the
     database and spent here, by any thread of the process."""
@@ -217,39 +246,54 @@ class SharedBucket:
         self.lock = threading.Lock()
 
     def acquire(self) -> None:
-        """One token: the slot the caller's run holds for this budget, a token at hand, or
-        the next free slot, waited for when it is due within MAX_WAIT_SECONDS; else
-        RateLimited with the slot, so the run is parked until then."""
-        slot = getattr(_reserved, "slot", None)
-        if slot is not None and slot.key == self.key:
-            _reserved.slot = None
-            if time.time() - slot.due <= LATE_SECONDS:
-                self.wait_for(slot)
+        """One token: from the slot the caller's run holds, from those at hand, or the next
+        free one, waited for when it is due within MAX_WAIT_SECONDS; else RateLimited (with
+        a slot when the caller is a run), so the run is parked until then."""
+        again = None
+        if getattr(_run, "parks", False):
+            again = _run.made.get(self.key, 0)
+            _run.made[self.key] = again + 1
+            if self.spend_slot():
                 return
         with self.lock:
             if self.local_tokens and time.monotonic() < self.expires:
                 self.local_tokens -= 1
                 return
-            granted, due_in = take(self.key, self.rate, self.capacity, self.batch)
+            granted, due_in = take(self.key, self.rate, self.capacity, self.batch, again)
             if granted and not due_in:
                 self.local_tokens = granted - 1
                 self.expires = time.monotonic() + HOLD_SECONDS
                 return
-        self.wait_for(Reservation(self.key, time.time() + due_in) if granted else None, due_in)
+        if granted == 1 and due_in <= MAX_WAIT_SECONDS:
+            pause(due_in)
+            return
+        slot = Reservation(self.key, time.time() + due_in, granted) if granted else None
+        raise self.limited(due_in, slot)
 
-    def wait_for(self, slot: Reservation | None, wait: float | None = None) -> None:
-        """Sleep until the slot if it is near; else park the run until it (or, with no slot
-        to be had, until there may be one)."""
-        wait = slot.due - time.time() if slot else wait or 0.0
-        if slot is None or wait > MAX_WAIT_SECONDS:
-            raise RateLimited(
-                f"The API budget of this connection ({self.rate:g} calls a second, shared by "
-                f"every worker) is in use: this call's turn comes in {max(wait, 0):.1f} s.",
-                retry_after=max(wait, 0.0),
-                reservation=slot.as_json() if slot else None,
-            )
+    def spend_slot(self) -> bool:
+        """Spend a token of the run's slot for this budget, when it is time (waiting for it
+        if near); a slot more than LATE_SECONDS old is dropped."""
+        slot = _run.slot
+        if slot is None or slot.key != self.key:
+            return False
+        wait = slot.due - time.time()
+        if wait < -LATE_SECONDS:
+            _run.slot = None
+            return False
+        if wait > MAX_WAIT_SECONDS:  # back early: parked again until its slot
+            raise self.limited(wait, slot)
+        _run.slot = replace(slot, tokens=slot.tokens - 1) if slot.tokens > 1 else None
         if wait > 0:
             pause(wait)
+        return True
+
+    def limited(self, wait: float, slot: Reservation | None) -> RateLimited:
+        return RateLimited(
+            f"The API budget of this connection ({self.rate:g} calls a second, shared by "
+            f"every worker) is in use: this call's turn comes in {max(wait, 0):.1f} s.",
+            retry_after=max(wait, 0.0),
+            reservation=slot.as_json() if slot else None,
+        )
 
 
 @dataclass

@@ -23,8 +23,7 @@ from django.utils import timezone
 
 from clarity.logs import bind_log_context, logs_for_run
 from clarity.prepared import Param, PreparedQuery
-from connectors import metering
-from connectors.budgets import reserved
+from connectors import budgets, metering
 from connectors.errors import (
     AuthError,
     ConnectorError,
@@ -95,7 +94,7 @@ def run_here(run_id: int) -> str:
     run = RUN_TO_DO.first(pk=run_id)
     bind_log_context(pair=run.pair.slug)
     try:
-        with kept(run), reserved(run.budget_slot):
+        with kept(run), budgets.run_calls(run.budget_slot):
             return run_steps(run)
     except LeaseLost:
         logger.warning(
@@ -132,6 +131,7 @@ def run_steps(run: SyncRun) -> str:
         if step.slow:
             records.write()  # shown on the run's page while the step goes on
         ctx.outputs.start_step()
+        budgets.step_started()
         started, writes = time.monotonic(), writes_sent()
         # The work whose outcome is the systems' health; the first step of an attempt after
         # one that got no answer is the step that got none, tried again.

@@ -15,7 +15,7 @@ import django
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "clarity.settings")
 django.setup()
 
-from connectors.budgets import reserved  # noqa: E402  (needs django.setup())
+from connectors.budgets import run_calls  # noqa: E402  (needs django.setup())
 from connectors.errors import RateLimited  # noqa: E402
 from connectors.models import Connection  # noqa: E402
 from connectors.services import connector_for  # noqa: E402
@@ -28,7 +28,7 @@ def main(pk: int, calls: int, start_at: float) -> None:
     slot = None
     while made < calls:
         try:
-            with reserved(slot):
+            with run_calls(slot):
                 client.get("/v1/users/me")
         except RateLimited as limited:
             waits += 1

@@ -100,7 +100,7 @@ def test_rate_limited_waits_as_told_without_using_an_attempt(config, script, new
 def test_a_run_parked_by_the_api_budget_spends_its_slot_when_it_is_back(
     config, script, new_run, monkeypatch
 ):
-    """Not behind the callers who asked after it, who would park it again."""
+    """Not behind the runs that asked after it, which would park it again."""
     monkeypatch.setattr(budgets, "MAX_WAIT_SECONDS", 0.0)  # past the burst, park at once
     budget = SharedBucket("runner-slot:1", rate=20)
     monkeypatch.setattr(script, "second", lambda ctx: budget.acquire() or {"order": "1"})
@@ -115,8 +115,8 @@ def test_a_run_parked_by_the_api_budget_spends_its_slot_when_it_is_back(
     run.refresh_from_db()
     due = run.budget_slot["due"]
     assert run.budget_slot["key"] == "runner-slot:1"
-    for _ in range(5):  # others ask after it
-        with pytest.raises(RateLimited):
+    for _ in range(5):  # other runs ask after it
+        with pytest.raises(RateLimited), budgets.run_calls(None):
             budget.acquire()
     assert run.next_attempt_at.timestamp() == pytest.approx(due, abs=0.05)
     time.sleep(max(0.0, run.next_attempt_at.timestamp() - time.time()))
