@@ -49,6 +49,7 @@ from flows.models import Approval, RunStep, SyncRun
 from flows.queue import enqueue_at, enqueue_id
 from flows.redaction import redact, redact_text
 from flows.registry import FLOWS
+from flows.rows import EncodedJSON
 from flows.step_records import StepRecords
 from flows.steps.notes import tell_after_failure
 
@@ -114,7 +115,7 @@ def run_steps(run: SyncRun) -> str:
     done, begun = earlier_steps(run)
     ctx = StepContext(run=run, flow=flow, outputs=StepOutputs(done), unsaved={}, begun=begun)
     records = StepRecords(run)
-    written: dict[str, Any] = dict(ctx.outputs.outputs)  # outputs as written: redacted
+    written: dict[str, Any] = dict(ctx.outputs.outputs)  # outputs as written: redacted, JSON
     progressed = False  # did this attempt get any step done?
     unanswered = run.error_class == TransientError.__name__  # how the last attempt ended
     for order, step in enumerate(flow.steps, start=1):
@@ -174,22 +175,21 @@ def used_connections(ctx: StepContext) -> list[Any]:
     return [getattr(ctx.pair, side) for side in ("crm", "erp") if side in vars(ctx)]
 
 
-def input_of(ctx: StepContext, order: int, written: dict[str, Any]) -> dict[str, Any]:
+def input_of(ctx: StepContext, order: int, written: dict[str, Any]) -> EncodedJSON:
     """What a step worked from, for the run's page, redacted: the earlier outputs it read (as
-    they were written, redacted once already); the first step also the record the run is
-    about and the event that started it."""
-    step_input: dict[str, Any] = {
-        name: written[name] if name in written else redact(output)
-        for name, output in ctx.outputs.read_by_step().items()
-    }
+    they were written, redacted once already, their JSON kept in `written`); the first step
+    also the record the run is about and the event that started it."""
+    parts: dict[str, EncodedJSON] = {}
     if order == 1:
         event = ctx.run.event
-        step_input = {
-            "record": redact_text(ctx.run.entity_key),
-            **({"event": redact({"kind": event.kind, "payload": event.payload})} if event else {}),
-            **step_input,
-        }
-    return step_input
+        parts["record"] = EncodedJSON.of(redact_text(ctx.run.entity_key))
+        if event:
+            parts["event"] = EncodedJSON.of(redact({"kind": event.kind, "payload": event.payload}))
+    for name, output in ctx.outputs.read_by_step().items():
+        if not isinstance(written.get(name), EncodedJSON):
+            written[name] = EncodedJSON.of(written[name] if name in written else redact(output))
+        parts[name] = written[name]
+    return EncodedJSON.joined(parts)
 
 
 def restart_attempt_budget(run: SyncRun) -> None:

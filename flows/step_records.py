@@ -20,7 +20,7 @@ from django.utils import timezone
 from flows.leases import owned
 from flows.models import RunStep, SyncRun
 from flows.redaction import redact, redact_text
-from flows.rows import insert_rows
+from flows.rows import EncodedJSON, insert_rows
 
 
 @dataclass
@@ -37,16 +37,16 @@ class StepRecords:
         order: int,
         name: str,
         status: str,
-        step_input: dict[str, Any],
+        step_input: EncodedJSON | dict[str, Any],
         output: dict[str, Any],
         error: Exception | None = None,
         duration: float = 0.0,
         **fields: Any,
-    ) -> dict[str, Any]:
+    ) -> EncodedJSON:
         """Keep a step's result; `step_input` comes redacted (flows/runner.input_of), the
         output is redacted here. Returns the output as written: what later steps' inputs
         show."""
-        written = redact(output)
+        written = EncodedJSON.of(redact(output))
         self.rows.append(
             {
                 "run_id": self.run.pk,
