@@ -47,6 +47,7 @@ class Pair:
     number: int
     slug: str
     token: str
+    pipeline: str = ""  # a Streak pair's own pipeline
 
 
 @dataclass
@@ -118,19 +119,21 @@ def make_pairs(sandboxes: Sandboxes, count: int) -> list[Pair]:
         token = pair.rotate_webhook_token()
         pair.save()
         FlowConfig.objects.filter(pair=pair, flow=kind.flow).update(enabled=True)
-        pairs.append(Pair(kind, number, pair.slug, token))
+        pairs.append(Pair(kind, number, pair.slug, token, crm.settings.get("pipeline_key", "")))
     return pairs
 
 
 def crm_connection(sandboxes: Sandboxes, kind: Kind, number: int) -> Connection:
-    """The pair's CRM connection, with the product's default throttle."""
+    """The pair's CRM connection, with the product's default throttle; a Streak pair's
+    pipeline is its own, like the seeded one of its kind."""
     if kind.crm == "streak":
-        pipeline = streak_data.SALES if kind.erp == "sage100" else streak_data.SERVICES
+        like = streak_data.SALES if kind.erp == "sage100" else streak_data.SERVICES
+        made = sandboxes.request("POST", "streak", "/_bench/pipelines", json={"like": like["key"]})
         return Connection.objects.create(
             name=f"Streak {number}",
             system="streak",
             secrets={"api_key": ingest.STREAK_KEY},
-            settings={"base_url": sandboxes.url("streak"), "pipeline_key": pipeline["key"]},
+            settings={"base_url": sandboxes.url("streak"), "pipeline_key": made["key"]},
         )
     return Connection.objects.create(
         name=f"Salesforce {number}",
@@ -185,7 +188,10 @@ def new_deals(sandboxes: Sandboxes, pairs: list[Pair], per_pair: int, phase: str
     for pair in pairs:
         prefix = f"{phase}{pair.number:02d}"  # the Deal IDs: e.g. L07-00001
         if pair.kind.crm == "streak":
-            wanted = {"templates": [pair.kind.template], "count": per_pair, "prefix": prefix}
+            wanted = {
+                "templates": [pair.kind.template], "count": per_pair, "prefix": prefix,
+                "pipeline": pair.pipeline,
+            }  # fmt: skip
             boxes = sandboxes.request("POST", "streak", "/_bench/won-boxes", json=wanted)
             by_pair.append([Deal(pair, box["key"], json.dumps([box]).encode()) for box in boxes])
         else:

@@ -5,8 +5,12 @@ every request but the control ones), and a few bench endpoints under /_bench/ (n
 fault-injected, never logged):
 
 - every sandbox: `GET /_bench/calls?since=<epoch s>`, the requests logged since then;
-- Streak: `POST /_bench/won-boxes {"templates": [deal ids], "count", "prefix"}`, new
-  Closed-Won boxes cloned from seeded deals, in the shape Streak's webhook carries;
+- Streak: `POST /_bench/pipelines {"like": pipeline key}`, a new pipeline with that one's
+  fields and stages (its key); `POST /_bench/won-boxes {"templates": [deal ids], "count",
+  "prefix", "pipeline"}`, new Closed-Won boxes cloned from seeded deals, in the pipeline if
+  given, in the shape Streak's webhook carries. Each pair gets a pipeline of its own, as
+  separate customers' accounts have: sharing one, each pair's catch-up poll (a minute
+  after its last) found the other pairs' won deals and started runs of its own for them;
 - Salesforce: `POST /_bench/won-opportunities {"templates": n, "count", "prefix"}`, new
   opportunities cloned from the first n seeded USD ones under the approval threshold, moved
   to Closed Won, each with the Outbound Message its workflow rule queued: [{"id",
@@ -85,6 +89,7 @@ def won_boxes(running: RunningSandbox, body: dict[str, Any]) -> list[dict]:
         box = template | {
             "key": key,
             "boxKey": key,
+            "pipelineKey": body.get("pipeline") or template["pipelineKey"],
             "stageKey": streak_data.CLOSED_WON,
             "lastUpdatedTimestamp": moment,
             "lastStageChangeTimestamp": moment,
@@ -97,6 +102,14 @@ def won_boxes(running: RunningSandbox, body: dict[str, Any]) -> list[dict]:
         app.store.put("boxes", key, box)
         boxes.append(json.loads(json.dumps(app.records.fetch("boxes", key), default=str)))
     return boxes
+
+
+def new_pipeline(running: RunningSandbox, body: dict[str, Any]) -> dict[str, str]:
+    """A pipeline like `like` (same fields and stages), added to the sandbox's pipelines."""
+    like = next(p for p in streak_data.PIPELINES if p["key"] == body["like"])
+    made = streak_data.pipeline(1000 + len(streak_data.PIPELINES), f"{like['name']} (bench)", "")
+    streak_data.PIPELINES.append(made)
+    return {"key": made["key"]}
 
 
 def dearer_first_line(fields: dict[str, Any]) -> dict[str, str]:
@@ -178,7 +191,11 @@ def won_opportunities(running: RunningSandbox, body: dict[str, Any]) -> list[dic
 def serve_bench_endpoints(running: RunningSandbox, log: CallLog) -> None:
     """Log every request but the control and bench ones, and answer /_bench/."""
     app, dispatch = running.app, running.app.dispatch
-    makers = {"/_bench/won-boxes": won_boxes, "/_bench/won-opportunities": won_opportunities}
+    makers = {
+        "/_bench/won-boxes": won_boxes,
+        "/_bench/pipelines": new_pipeline,
+        "/_bench/won-opportunities": won_opportunities,
+    }
 
     def logged(request: Request) -> Response:
         path = request.path
