@@ -288,9 +288,14 @@ class SharedBucket:
         return True
 
     def limited(self, wait: float, slot: Reservation | None) -> RateLimited:
+        when = (
+            f"this call's turn comes in {max(wait, 0):.1f} s"
+            if slot
+            else f"try again in {max(wait, 0.1):.1f} s"
+        )
         return RateLimited(
             f"The API budget of this connection ({self.rate:g} calls a second, shared by "
-            f"every worker) is in use: this call's turn comes in {max(wait, 0):.1f} s.",
+            f"every worker) is in use: {when}.",
             retry_after=max(wait, 0.0),
             reservation=slot.as_json() if slot else None,
         )

@@ -3,8 +3,8 @@ host would: `python -m tests.integration.connectors.budget_caller PK CALLS START
 
 It waits until START_AT (epoch seconds) so the processes start together, then makes CALLS
 reads; a RateLimited is waited out as the runner would (parked until the slot it was given,
-then tried again with that slot). It prints
-how many calls it made and how many times it was told to wait."""
+then tried again with that slot). It prints how many calls it made and how many times it
+was told to wait."""
 
 import os
 import sys

@@ -98,14 +98,18 @@ def test_rate_limited_waits_as_told_without_using_an_attempt(config, script, new
 
 
 def test_a_run_parked_by_the_api_budget_spends_its_slot_when_it_is_back(
-    config, script, new_run, monkeypatch
+    config, new_run, monkeypatch
 ):
     """Not behind the runs that asked after it, which would park it again."""
     monkeypatch.setattr(budgets, "MAX_WAIT_SECONDS", 0.0)  # past the burst, park at once
     budget = SharedBucket("runner-slot:1", rate=20)
-    monkeypatch.setattr(script, "second", lambda ctx: budget.acquire() or {"order": "1"})
+
+    def call_the_system(ctx) -> dict:
+        budget.acquire()
+        return {"order": "1"}
+
     monkeypatch.setitem(
-        FLOWS, "test_flow", Flow("test_flow", "Test", "", (Step("second", script.second),))
+        FLOWS, "test_flow", Flow("test_flow", "Test", "", (Step("call", call_the_system),))
     )
     for _ in range(20):  # the burst
         budget.acquire()
