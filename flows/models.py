@@ -151,7 +151,7 @@ class SyncRun(models.Model):
     )
     budget_slot = models.JSONField(
         default=dict, blank=True,
-        help_text="The API budget slot kept for the call the run was parked on: key, due.",
+        help_text="The API budget slot kept for the call the run was parked on: key, due, tokens.",
     )  # fmt: skip
     replay = models.ForeignKey(
         "flows.Replay", on_delete=models.SET_NULL, null=True, blank=True, related_name="runs",

@@ -13,6 +13,6 @@ class Migration(migrations.Migration):
         migrations.AddField(
             model_name='syncrun',
             name='budget_slot',
-            field=models.JSONField(blank=True, default=dict, help_text='The API budget slot kept for the call the run was parked on: key, due.'),
+            field=models.JSONField(blank=True, default=dict, help_text='The API budget slot kept for the call the run was parked on: key, due, tokens.'),
         ),
     ]
