@@ -142,8 +142,10 @@ def test_a_step_longer_than_the_lease_keeps_its_run_from_the_sweeper_and_a_secon
     client, start_cluster, streak_sandbox, sage100_sandbox, sage100_pair, sage
 ):
     pair, token = sage100_pair
-    start_cluster(CLARITY_RUN_LEASE_SECONDS="3")  # renewed every second
-    shared.set_faults(sage100_sandbox, latency_ms=4000)  # each Sage call outlasts the lease
+    # Renewed every 1.7 s: a renewal may wait 3 s for the database before the lease lapses
+    # (with a 3 s lease, 2 s of slack failed once in a loaded full suite).
+    start_cluster(CLARITY_RUN_LEASE_SECONDS="5")
+    shared.set_faults(sage100_sandbox, latency_ms=6000)  # each Sage call outlasts the lease
     run = deliver(client, streak_sandbox, pair, token, "REL-LEASE-1")
     assert wait_for(lambda: status_of(run) == Status.RUNNING, timeout=30)
     owner, first_lease = run.lease_owner, run.lease_until
@@ -159,7 +161,7 @@ def test_a_step_longer_than_the_lease_keeps_its_run_from_the_sweeper_and_a_secon
         time.sleep(0.3)
     assert run.status == Status.SUCCEEDED, run.error_message
     assert (run.attempt, run.crashes) == (1, 0)
-    assert max(leases) > first_lease + timedelta(seconds=4)  # renewed past two Sage calls
+    assert max(leases) > first_lease + timedelta(seconds=6)  # renewed past two Sage calls
     assert len(shared.orders_for(sage, "REL-LEASE-1")) == 1
 
 
